@@ -1,0 +1,151 @@
+//! Point in polygon with a half-open boundary rule, so that a planar subdivision (communities
+//! tiling a town, grids tiling a community) assigns every point to exactly one face.
+//!
+//! The rule: a point exactly on a boundary shared by two polygons belongs to the polygon on its
+//! east side (greater longitude); on an east–west edge, to the polygon on its north side; at a
+//! shared vertex, to the polygon that contains the points just north-east of it. This is the
+//! classic crossing-number test with edges counted half-open in latitude and the crossing
+//! computed from a canonical (south-to-north) ordering of each edge's endpoints, so that two
+//! polygons sharing an edge evaluate it bit-for-bit identically and can never both claim a point.
+
+use geo::{BoundingRect, MultiPolygon, Rect};
+
+/// The rings of a polygon or multipolygon, flattened for fast containment tests.
+///
+/// Even-odd over all rings equals "inside an exterior ring and outside its holes" for valid
+/// (multi)polygons, so exterior rings and holes need not be told apart.
+#[derive(Debug, Clone)]
+pub struct Rings {
+    rings: Vec<Vec<[f64; 2]>>,
+    bounds: Rect<f64>,
+}
+
+impl Rings {
+    /// Flattens `area`; returns `None` for an empty multipolygon (it has no bounds).
+    pub fn new(area: &MultiPolygon<f64>) -> Option<Self> {
+        let bounds = area.bounding_rect()?;
+        let rings = area
+            .iter()
+            .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+            .map(|ring| ring.coords().map(|c| [c.x, c.y]).collect())
+            .collect();
+        Some(Self { rings, bounds })
+    }
+
+    /// The bounding rectangle, cached for the spatial index.
+    pub fn bounds(&self) -> Rect<f64> {
+        self.bounds
+    }
+
+    /// Whether `p` is inside under the half-open rule of this module.
+    pub fn contains(&self, p: [f64; 2]) -> bool {
+        let (min, max) = (self.bounds.min(), self.bounds.max());
+        if p[0] < min.x || p[0] > max.x || p[1] < min.y || p[1] > max.y {
+            return false;
+        }
+        self.rings
+            .iter()
+            .fold(false, |inside, ring| inside ^ ring_crossing_parity(ring, p))
+    }
+
+    /// Squared planar distance (in degrees²) from `p` to the nearest edge; 0 when inside.
+    pub fn distance_2(&self, p: [f64; 2]) -> f64 {
+        if self.contains(p) {
+            return 0.0;
+        }
+        self.rings
+            .iter()
+            .flat_map(|ring| ring.windows(2))
+            .map(|edge| segment_distance_2(edge[0], edge[1], p))
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Parity of half-open crossings of a closed ring by the ray from `p` towards +x.
+fn ring_crossing_parity(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
+    let mut inside = false;
+    for edge in ring.windows(2) {
+        let (a, b) = (edge[0], edge[1]);
+        // Half-open in y: the edge spans [lo.y, hi.y).
+        if (a[1] > p[1]) == (b[1] > p[1]) {
+            continue;
+        }
+        let (lo, hi) = if a[1] < b[1] { (a, b) } else { (b, a) };
+        // p.x < x-intersection, written without division; hi.y - lo.y > 0.
+        if (p[0] - lo[0]) * (hi[1] - lo[1]) < (p[1] - lo[1]) * (hi[0] - lo[0]) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+fn segment_distance_2(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len_2 = dx * dx + dy * dy;
+    let t = if len_2 > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len_2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (ex, ey) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
+    ex * ex + ey * ey
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    fn square(x0: f64, y0: f64, size: f64) -> Rings {
+        let p = polygon![
+            (x: x0, y: y0), (x: x0 + size, y: y0), (x: x0 + size, y: y0 + size),
+            (x: x0, y: y0 + size), (x: x0, y: y0),
+        ];
+        Rings::new(&MultiPolygon(vec![p])).expect("non-empty")
+    }
+
+    #[test]
+    fn shared_vertical_edge_goes_east() {
+        let (west, east) = (square(0.0, 0.0, 1.0), square(1.0, 0.0, 1.0));
+        assert!(!west.contains([1.0, 0.5]));
+        assert!(east.contains([1.0, 0.5]));
+    }
+
+    #[test]
+    fn shared_horizontal_edge_goes_north() {
+        let (south, north) = (square(0.0, 0.0, 1.0), square(0.0, 1.0, 1.0));
+        assert!(!south.contains([0.5, 1.0]));
+        assert!(north.contains([0.5, 1.0]));
+    }
+
+    #[test]
+    fn shared_corner_goes_north_east() {
+        let squares = [
+            square(0.0, 0.0, 1.0),
+            square(1.0, 0.0, 1.0),
+            square(0.0, 1.0, 1.0),
+            square(1.0, 1.0, 1.0),
+        ];
+        let claims: Vec<bool> = squares.iter().map(|s| s.contains([1.0, 1.0])).collect();
+        assert_eq!(claims, [false, false, false, true]);
+    }
+
+    #[test]
+    fn holes_are_outside() {
+        let with_hole = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 3.0, y: 1.0), (x: 3.0, y: 3.0), (x: 1.0, y: 3.0)]],
+        );
+        let rings = Rings::new(&MultiPolygon(vec![with_hole])).expect("non-empty");
+        assert!(rings.contains([0.5, 0.5]));
+        assert!(!rings.contains([2.0, 2.0]));
+        assert!(!rings.contains([5.0, 2.0]));
+    }
+
+    #[test]
+    fn distance_is_zero_inside_and_to_nearest_edge_outside() {
+        let s = square(0.0, 0.0, 1.0);
+        assert_eq!(s.distance_2([0.5, 0.5]), 0.0);
+        assert!((s.distance_2([3.0, 0.5]) - 4.0).abs() < 1e-12);
+    }
+}

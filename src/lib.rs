@@ -1,0 +1,13 @@
+//! shequ (社区): a city's towns/streets, communities and grids as a validated registry with a
+//! spatial index, served as lookups and (later) tiles, proposal checks and audits.
+//!
+//! Data flows one way: files → [`registry`] (validated, immutable snapshot) → [`index`] →
+//! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
+
+pub mod api;
+pub mod geometry;
+pub mod index;
+pub mod registry;
+pub mod snapshot;
+
+pub use snapshot::Snapshot;

@@ -1,0 +1,12 @@
+//! The registry: towns/streets, communities and grids as one validated, immutable snapshot.
+//!
+//! Everything downstream (index, lookups, tiles, rules, audit) reads a `Registry`; nothing mutates
+//! one. A change builds a new snapshot, so readers never see half a change.
+
+mod load;
+mod model;
+mod problem;
+
+pub use load::{FILES, load_dir};
+pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
+pub use problem::{LoadError, Problem};

@@ -1,0 +1,156 @@
+//! The registry's data model. Codes nest: a 12-digit community code starts with its 9-digit town
+//! code, a 15-digit grid code with its community code.
+
+use std::collections::HashMap;
+use std::ops::{Add, AddAssign};
+
+use geo::{MultiPolygon, Point};
+use serde::Serialize;
+
+/// Residents counted in a grid, or summed over a community's grids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub households: u64,
+    pub population: u64,
+    /// Households receiving civil-affairs services (the monthly caseload).
+    pub service_households: u64,
+}
+
+impl Add for Counts {
+    type Output = Counts;
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            households: self.households + o.households,
+            population: self.population + o.population,
+            service_households: self.service_households + o.service_households,
+        }
+    }
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        *self = *self + o;
+    }
+}
+
+/// A town or street (镇街).
+#[derive(Debug, Clone)]
+pub struct Town {
+    /// 9 digits: 6-digit city code + 3-digit town number.
+    pub code: String,
+    pub name: String,
+    pub area: MultiPolygon<f64>,
+    /// Indices into `Registry::communities`, in code order.
+    pub communities: Vec<usize>,
+}
+
+/// What a community is administratively; the guidelines may differ by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommunityKind {
+    /// Urban residents' committee (社区居民委员会).
+    Community,
+    /// Village converted to a residents' committee (村改居), often still run like a village.
+    VillageConverted,
+    /// Villagers' committee (村民委员会).
+    Village,
+}
+
+impl CommunityKind {
+    pub const ALL: [CommunityKind; 3] = [
+        CommunityKind::Community,
+        CommunityKind::VillageConverted,
+        CommunityKind::Village,
+    ];
+
+    /// The spelling used in files and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommunityKind::Community => "community",
+            CommunityKind::VillageConverted => "village_converted",
+            CommunityKind::Village => "village",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A community (社区) or village; `territory` is `None` for communities with no defined territory.
+#[derive(Debug, Clone)]
+pub struct Community {
+    /// 12 digits: town code + 3-digit community number.
+    pub code: String,
+    pub name: String,
+    /// Index into `Registry::towns`.
+    pub town: usize,
+    pub kind: CommunityKind,
+    pub workers: u32,
+    pub office_area_m2: f64,
+    /// The service centre, if known.
+    pub office: Option<Point<f64>>,
+    /// Sum over the grids, or as given for a community without territory.
+    pub counts: Counts,
+    pub territory: Option<MultiPolygon<f64>>,
+    /// Indices into `Registry::grids`, in code order.
+    pub grids: Vec<usize>,
+}
+
+/// A grid (网格): the unit residents are counted in and work orders are routed to.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// 15 digits: community code + 3-digit grid number.
+    pub code: String,
+    pub name: String,
+    /// Index into `Registry::communities`.
+    pub community: usize,
+    pub counts: Counts,
+    pub area: MultiPolygon<f64>,
+}
+
+/// A validated snapshot of the city. Towns, communities and grids are sorted by code, so
+/// indices are stable for a given snapshot and ties can be broken by index.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub towns: Vec<Town>,
+    pub communities: Vec<Community>,
+    pub grids: Vec<Grid>,
+    town_index: HashMap<String, usize>,
+    community_index: HashMap<String, usize>,
+    grid_index: HashMap<String, usize>,
+}
+
+impl Registry {
+    /// Assembles a snapshot from records that are already sorted by code and cross-checked.
+    pub(crate) fn from_parts(towns: Vec<Town>, communities: Vec<Community>, grids: Vec<Grid>) -> Self {
+        let index = |codes: Vec<&String>| -> HashMap<String, usize> {
+            codes.into_iter().enumerate().map(|(i, c)| (c.clone(), i)).collect()
+        };
+        Registry {
+            town_index: index(towns.iter().map(|t| &t.code).collect()),
+            community_index: index(communities.iter().map(|c| &c.code).collect()),
+            grid_index: index(grids.iter().map(|g| &g.code).collect()),
+            towns,
+            communities,
+            grids,
+        }
+    }
+
+    pub fn town_by_code(&self, code: &str) -> Option<usize> {
+        self.town_index.get(code).copied()
+    }
+
+    pub fn community_by_code(&self, code: &str) -> Option<usize> {
+        self.community_index.get(code).copied()
+    }
+
+    pub fn grid_by_code(&self, code: &str) -> Option<usize> {
+        self.grid_index.get(code).copied()
+    }
+
+    /// Counts summed over every community, with or without territory.
+    pub fn total_counts(&self) -> Counts {
+        self.communities.iter().map(|c| c.counts).fold(Counts::default(), Add::add)
+    }
+}
