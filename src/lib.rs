@@ -5,6 +5,7 @@
 //! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
 
 pub mod api;
+pub mod crs;
 pub mod geometry;
 pub mod index;
 pub mod registry;

@@ -3,8 +3,8 @@
 //! share. Lookups and area measures are only meaningful on valid polygons, so the loader refuses
 //! anything else instead of guessing.
 
-use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::Coord;
+use geo::kernels::{Kernel, Orientation, RobustKernel};
 
 /// One problem found in a polygon's rings; ring 0 is the exterior, positions count from 0.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -110,13 +110,22 @@ fn first_intersection(rings: &[Vec<[f64; 2]>]) -> Option<RingProblem> {
         .enumerate()
         .flat_map(|(ring, positions)| {
             let ring_len = positions.len() - 1;
-            positions.windows(2).enumerate().map(move |(index, w)| Edge {
-                ring,
-                index,
-                ring_len,
-                a: Coord { x: w[0][0], y: w[0][1] },
-                b: Coord { x: w[1][0], y: w[1][1] },
-            })
+            positions
+                .windows(2)
+                .enumerate()
+                .map(move |(index, w)| Edge {
+                    ring,
+                    index,
+                    ring_len,
+                    a: Coord {
+                        x: w[0][0],
+                        y: w[0][1],
+                    },
+                    b: Coord {
+                        x: w[1][0],
+                        y: w[1][1],
+                    },
+                })
         })
         .collect();
     edges.sort_by(|e, f| e.min_x().total_cmp(&f.min_x()));
@@ -165,12 +174,9 @@ fn adjacent_edges_overlap(e: &Edge, f: &Edge) -> Option<Coord<f64>> {
             return Some(p);
         }
     }
-    for p in [e.a, e.b] {
-        if p != f.a && p != f.b && on_segment(f.a, f.b, p) {
-            return Some(p);
-        }
-    }
-    None
+    [e.a, e.b]
+        .into_iter()
+        .find(|&p| p != f.a && p != f.b && on_segment(f.a, f.b, p))
 }
 
 fn orient(p: Coord<f64>, q: Coord<f64>, r: Coord<f64>) -> Orientation {
@@ -186,12 +192,15 @@ fn on_segment(a: Coord<f64>, b: Coord<f64>, p: Coord<f64>) -> bool {
 }
 
 /// Whether closed segments ab and cd share any point; returns a point they share.
-fn segments_touch(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) -> Option<Coord<f64>> {
+fn segments_touch(
+    a: Coord<f64>,
+    b: Coord<f64>,
+    c: Coord<f64>,
+    d: Coord<f64>,
+) -> Option<Coord<f64>> {
     let (o1, o2) = (orient(a, b, c), orient(a, b, d));
     let (o3, o4) = (orient(c, d, a), orient(c, d, b));
-    let proper = o1 != o2
-        && o3 != o4
-        && ![o1, o2, o3, o4].contains(&Orientation::Collinear);
+    let proper = o1 != o2 && o3 != o4 && ![o1, o2, o3, o4].contains(&Orientation::Collinear);
     if proper {
         // Intersection point, for the message only.
         let (r, s) = (b - a, d - c);
@@ -235,7 +244,15 @@ mod tests {
     #[test]
     fn a_ring_touching_itself_at_a_vertex_is_invalid() {
         // Figure eight through (1, 1).
-        let r = ring(&[(0., 0.), (2., 0.), (1., 1.), (2., 2.), (0., 2.), (1., 1.), (0., 0.)]);
+        let r = ring(&[
+            (0., 0.),
+            (2., 0.),
+            (1., 1.),
+            (2., 2.),
+            (0., 2.),
+            (1., 1.),
+            (0., 0.),
+        ]);
         assert!(matches!(
             check_polygon_rings(&[r]).as_slice(),
             [RingProblem::SelfIntersection { .. }]
@@ -254,7 +271,11 @@ mod tests {
         let hole = ring(&[(1., 1.), (5., 1.), (5., 3.), (1., 3.), (1., 1.)]);
         assert!(matches!(
             check_polygon_rings(&[outer, hole]).as_slice(),
-            [RingProblem::SelfIntersection { ring_a: 0, ring_b: 1, .. }]
+            [RingProblem::SelfIntersection {
+                ring_a: 0,
+                ring_b: 1,
+                ..
+            }]
         ));
     }
 
@@ -270,8 +291,16 @@ mod tests {
             vec![
                 RingProblem::TooFewPositions { ring: 0, count: 3 },
                 RingProblem::NotClosed { ring: 1 },
-                RingProblem::OutOfRange { ring: 2, position: 1, lon: 200., lat: 0. },
-                RingProblem::NonFinite { ring: 3, position: 1 },
+                RingProblem::OutOfRange {
+                    ring: 2,
+                    position: 1,
+                    lon: 200.,
+                    lat: 0.
+                },
+                RingProblem::NonFinite {
+                    ring: 3,
+                    position: 1
+                },
             ]
         );
     }

@@ -1,7 +1,7 @@
 //! Reading a boundary directory into a `Registry`, checking everything a lookup or a rule relies
 //! on. All problems are collected and returned together; on any problem nothing is loaded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use geo::{LineString, MultiPolygon, Point, Polygon};
@@ -25,29 +25,63 @@ const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households
 /// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`.
 pub fn load_dir(dir: &Path) -> Result<Registry, LoadError> {
     let mut problems = Vec::new();
-    let towns = read_features(dir, TOWNS, &mut problems).map(|fs| {
-        fs.iter()
-            .enumerate()
-            .filter_map(|(i, f)| parse_town(&mut Ctx::new(TOWNS, i, f, &mut problems)))
-            .collect::<Vec<_>>()
-    });
-    let communities = read_features(dir, COMMUNITIES, &mut problems).map(|fs| {
-        fs.iter()
-            .enumerate()
-            .filter_map(|(i, f)| parse_community(&mut Ctx::new(COMMUNITIES, i, f, &mut problems)))
-            .collect::<Vec<_>>()
-    });
-    let grids = read_features(dir, GRIDS, &mut problems).map(|fs| {
-        fs.iter()
-            .enumerate()
-            .filter_map(|(i, f)| parse_grid(&mut Ctx::new(GRIDS, i, f, &mut problems)))
-            .collect::<Vec<_>>()
-    });
+    let towns = parse_file(dir, TOWNS, "code", parse_town, &mut problems);
+    let communities = parse_file(
+        dir,
+        COMMUNITIES,
+        "town_code",
+        parse_community,
+        &mut problems,
+    );
+    let grids = parse_file(dir, GRIDS, "community_code", parse_grid, &mut problems);
     let registry = assemble(towns, communities, grids, &mut problems);
     match registry {
         Some(registry) if problems.is_empty() => Ok(registry),
         _ => Err(LoadError { problems }),
     }
+}
+
+/// The records of one file that parsed cleanly, plus what is known of those that did not, so
+/// that one broken feature does not make its parent or children report follow-on problems.
+struct Parsed<T> {
+    records: Vec<T>,
+    /// Codes of every feature, parsed or not.
+    codes: HashSet<String>,
+    /// Parent codes named by features that did not parse.
+    parents_of_broken: HashSet<String>,
+}
+
+fn parse_file<T>(
+    dir: &Path,
+    file: &'static str,
+    parent_field: &str,
+    parse: impl Fn(&mut Ctx) -> Option<T>,
+    problems: &mut Vec<Problem>,
+) -> Option<Parsed<T>> {
+    let features = read_features(dir, file, problems)?;
+    let mut parsed = Parsed {
+        records: Vec::with_capacity(features.len()),
+        codes: HashSet::new(),
+        parents_of_broken: HashSet::new(),
+    };
+    for (index, feature) in features.iter().enumerate() {
+        let mut ctx = Ctx::new(file, index, feature, problems);
+        let record = parse(&mut ctx);
+        if let Some(code) = &ctx.code {
+            parsed.codes.insert(code.clone());
+        }
+        match record {
+            Some(r) => parsed.records.push(r),
+            None => {
+                let parent = ctx
+                    .props
+                    .and_then(|p| p.get(parent_field))
+                    .and_then(Value::as_str);
+                parsed.parents_of_broken.extend(parent.map(str::to_owned));
+            }
+        }
+    }
+    Some(parsed)
 }
 
 struct RawTown {
@@ -120,7 +154,12 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(file: &'static str, index: usize, feature: &'a Value, problems: &'a mut Vec<Problem>) -> Self {
+    fn new(
+        file: &'static str,
+        index: usize,
+        feature: &'a Value,
+        problems: &'a mut Vec<Problem>,
+    ) -> Self {
         let props = feature.get("properties").and_then(Value::as_object);
         let code = props
             .and_then(|p| p.get("code"))
@@ -201,7 +240,11 @@ impl<'a> Ctx<'a> {
 
     /// A non-negative integer; `None` without a problem when absent and not `required`.
     fn count(&mut self, field: &str, required: bool) -> Option<u64> {
-        if !required && self.props.is_some_and(|p| p.get(field).is_none_or(Value::is_null)) {
+        if !required
+            && self
+                .props
+                .is_some_and(|p| p.get(field).is_none_or(Value::is_null))
+        {
             return None;
         }
         let value = self.required(field)?;
@@ -228,7 +271,10 @@ impl<'a> Ctx<'a> {
             let expected: Vec<&str> = CommunityKind::ALL.iter().map(|k| k.as_str()).collect();
             self.problem(
                 Some("kind"),
-                format!("unknown kind {s:?}: expected one of {}", expected.join(", ")),
+                format!(
+                    "unknown kind {s:?}: expected one of {}",
+                    expected.join(", ")
+                ),
             );
             None
         })
@@ -236,15 +282,24 @@ impl<'a> Ctx<'a> {
 
     /// An optional `[lon, lat]` position; `Err(())` when present but invalid.
     fn position(&mut self, field: &str) -> Result<Option<Point<f64>>, ()> {
-        let Some(value) = self.props.and_then(|p| p.get(field)).filter(|v| !v.is_null()) else {
+        let Some(value) = self
+            .props
+            .and_then(|p| p.get(field))
+            .filter(|v| !v.is_null())
+        else {
             return Ok(None);
         };
         match lon_lat(value) {
-            Some([lon, lat]) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => {
+            Some([lon, lat])
+                if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+            {
                 Ok(Some(Point::new(lon, lat)))
             }
             Some([lon, lat]) => {
-                self.problem(Some(field), format!("position ({lon}, {lat}) is out of range"));
+                self.problem(
+                    Some(field),
+                    format!("position ({lon}, {lat}) is out of range"),
+                );
                 Err(())
             }
             None => {
@@ -271,7 +326,9 @@ impl<'a> Ctx<'a> {
         };
         let coordinates = geometry.get("coordinates");
         let polygons: Vec<(String, &Value)> = match geometry.get("type").and_then(Value::as_str) {
-            Some("Polygon") => coordinates.map(|c| vec![(String::new(), c)]).unwrap_or_default(),
+            Some("Polygon") => coordinates
+                .map(|c| vec![(String::new(), c)])
+                .unwrap_or_default(),
             Some("MultiPolygon") => match coordinates.and_then(Value::as_array) {
                 Some(parts) => parts
                     .iter()
@@ -282,7 +339,10 @@ impl<'a> Ctx<'a> {
             },
             other => {
                 let found = other.map_or("no type".to_owned(), |t| format!("type {t:?}"));
-                self.problem(FIELD, format!("expected a Polygon or MultiPolygon, found {found}"));
+                self.problem(
+                    FIELD,
+                    format!("expected a Polygon or MultiPolygon, found {found}"),
+                );
                 return Err(());
             }
         };
@@ -311,7 +371,11 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        if ok { Ok(Some(MultiPolygon(result))) } else { Err(()) }
+        if ok {
+            Ok(Some(MultiPolygon(result)))
+        } else {
+            Err(())
+        }
     }
 }
 
@@ -409,7 +473,8 @@ fn parse_grid(f: &mut Ctx) -> Option<RawGrid> {
     let code = f.code("code", GRID_DIGITS);
     let name = f.string("name");
     let community_code = f.code("community_code", COMMUNITY_DIGITS);
-    let [households, population, service_households] = COUNT_FIELDS.map(|field| f.count(field, true));
+    let [households, population, service_households] =
+        COUNT_FIELDS.map(|field| f.count(field, true));
     let area = f.geometry(false);
     Some(RawGrid {
         index: f.index,
@@ -451,12 +516,16 @@ fn unique_codes<'a>(
 /// Cross-checks codes, parents and counts and builds the snapshot. Returns `None` when a file
 /// could not be read at all (its own problem is already recorded).
 fn assemble(
-    towns: Option<Vec<RawTown>>,
-    communities: Option<Vec<RawCommunity>>,
-    grids: Option<Vec<RawGrid>>,
+    towns: Option<Parsed<RawTown>>,
+    communities: Option<Parsed<RawCommunity>>,
+    grids: Option<Parsed<RawGrid>>,
     problems: &mut Vec<Problem>,
 ) -> Option<Registry> {
-    let (mut towns, mut communities, mut grids) = (towns?, communities?, grids?);
+    let (towns, communities, grids) = (towns?, communities?, grids?);
+    let (all_town_codes, all_community_codes) = (towns.codes, communities.codes);
+    let incomplete = grids.parents_of_broken;
+    let (mut towns, mut communities, mut grids) =
+        (towns.records, communities.records, grids.records);
     towns.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
     communities.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
     grids.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
@@ -468,23 +537,46 @@ fn assemble(
         message,
     };
 
-    let town_codes = unique_codes(TOWNS, towns.iter().map(|t| (t.index, t.code.as_str())), problems);
+    unique_codes(
+        TOWNS,
+        towns.iter().map(|t| (t.index, t.code.as_str())),
+        problems,
+    );
     unique_codes(
         COMMUNITIES,
         communities.iter().map(|c| (c.index, c.code.as_str())),
         problems,
     );
-    unique_codes(GRIDS, grids.iter().map(|g| (g.index, g.code.as_str())), problems);
+    unique_codes(
+        GRIDS,
+        grids.iter().map(|g| (g.index, g.code.as_str())),
+        problems,
+    );
 
     // Registry positions after sorting; duplicates resolve to their first occurrence.
-    let town_pos: HashMap<&str, usize> = towns.iter().enumerate().rev().map(|(i, t)| (t.code.as_str(), i)).collect();
-    let community_pos: HashMap<&str, usize> =
-        communities.iter().enumerate().rev().map(|(i, c)| (c.code.as_str(), i)).collect();
+    let town_pos: HashMap<&str, usize> = towns
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, t)| (t.code.as_str(), i))
+        .collect();
+    let community_pos: HashMap<&str, usize> = communities
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, c)| (c.code.as_str(), i))
+        .collect();
 
     let mut community_town = Vec::with_capacity(communities.len());
     for c in &communities {
-        if !town_codes.contains_key(c.town_code.as_str()) {
-            problems.push(at(COMMUNITIES, c.index, &c.code, "town_code", format!("unknown town {}", c.town_code)));
+        if !all_town_codes.contains(&c.town_code) {
+            problems.push(at(
+                COMMUNITIES,
+                c.index,
+                &c.code,
+                "town_code",
+                format!("unknown town {}", c.town_code),
+            ));
         } else if !c.code.starts_with(&c.town_code) {
             problems.push(at(
                 COMMUNITIES,
@@ -494,7 +586,7 @@ fn assemble(
                 format!("does not start with its town_code {}", c.town_code),
             ));
         }
-        community_town.push(town_pos.get(c.town_code.as_str()).copied().unwrap_or(0));
+        community_town.push(town_pos.get(c.town_code.as_str()).copied());
     }
 
     let mut grid_community = Vec::with_capacity(grids.len());
@@ -502,49 +594,68 @@ fn assemble(
     let mut grid_lists = vec![Vec::new(); communities.len()];
     for (g_pos, g) in grids.iter().enumerate() {
         let parent = community_pos.get(g.community_code.as_str()).copied();
-        match parent {
-            None => problems.push(at(
-                GRIDS,
-                g.index,
-                &g.code,
-                "community_code",
-                format!("unknown community {}", g.community_code),
-            )),
-            Some(_) if !g.code.starts_with(&g.community_code) => problems.push(at(
+        let Some(p) = parent else {
+            if !all_community_codes.contains(&g.community_code) {
+                problems.push(at(
+                    GRIDS,
+                    g.index,
+                    &g.code,
+                    "community_code",
+                    format!("unknown community {}", g.community_code),
+                ));
+            }
+            grid_community.push(0);
+            continue;
+        };
+        if !g.code.starts_with(&g.community_code) {
+            problems.push(at(
                 GRIDS,
                 g.index,
                 &g.code,
                 "code",
-                format!("does not start with its community_code {}", g.community_code),
-            )),
-            Some(p) if communities[p].territory.is_none() => problems.push(at(
+                format!(
+                    "does not start with its community_code {}",
+                    g.community_code
+                ),
+            ));
+        }
+        if communities[p].territory.is_none() {
+            problems.push(at(
                 GRIDS,
                 g.index,
                 &g.code,
                 "community_code",
-                format!("community {} has no defined territory, so it cannot have grids", g.community_code),
-            )),
-            Some(p) => {
-                sums[p] += g.counts;
-                grid_lists[p].push(g_pos);
-            }
+                format!(
+                    "community {} has no defined territory, so it cannot have grids",
+                    g.community_code
+                ),
+            ));
+        } else {
+            sums[p] += g.counts;
+            grid_lists[p].push(g_pos);
         }
-        grid_community.push(parent.unwrap_or(0));
+        grid_community.push(p);
     }
 
     let mut counts = Vec::with_capacity(communities.len());
     for (p, c) in communities.iter().enumerate() {
         let has_grids = !grid_lists[p].is_empty();
-        let summed = [sums[p].households, sums[p].population, sums[p].service_households];
+        let summed = [
+            sums[p].households,
+            sums[p].population,
+            sums[p].service_households,
+        ];
         for ((field, given), sum) in COUNT_FIELDS.iter().zip(c.counts).zip(summed) {
             match given {
-                Some(given) if has_grids && given != sum => problems.push(at(
-                    COMMUNITIES,
-                    c.index,
-                    &c.code,
-                    field,
-                    format!("{given} given, but its grids sum to {sum}"),
-                )),
+                Some(given) if has_grids && given != sum && !incomplete.contains(&c.code) => {
+                    problems.push(at(
+                        COMMUNITIES,
+                        c.index,
+                        &c.code,
+                        field,
+                        format!("{given} given, but its grids sum to {sum}"),
+                    ))
+                }
                 None if c.territory.is_some() && !has_grids => problems.push(at(
                     COMMUNITIES,
                     c.index,
@@ -571,6 +682,8 @@ fn assemble(
         return None;
     }
 
+    // Without problems every community's town parsed, so every position is known.
+    let community_town: Vec<usize> = community_town.into_iter().map(|t| t.unwrap_or(0)).collect();
     let mut town_lists = vec![Vec::new(); towns.len()];
     for (p, &t) in community_town.iter().enumerate() {
         town_lists[t].push(p);

@@ -123,9 +123,17 @@ pub struct Registry {
 
 impl Registry {
     /// Assembles a snapshot from records that are already sorted by code and cross-checked.
-    pub(crate) fn from_parts(towns: Vec<Town>, communities: Vec<Community>, grids: Vec<Grid>) -> Self {
+    pub(crate) fn from_parts(
+        towns: Vec<Town>,
+        communities: Vec<Community>,
+        grids: Vec<Grid>,
+    ) -> Self {
         let index = |codes: Vec<&String>| -> HashMap<String, usize> {
-            codes.into_iter().enumerate().map(|(i, c)| (c.clone(), i)).collect()
+            codes
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i))
+                .collect()
         };
         Registry {
             town_index: index(towns.iter().map(|t| &t.code).collect()),
@@ -151,6 +159,9 @@ impl Registry {
 
     /// Counts summed over every community, with or without territory.
     pub fn total_counts(&self) -> Counts {
-        self.communities.iter().map(|c| c.counts).fold(Counts::default(), Add::add)
+        self.communities
+            .iter()
+            .map(|c| c.counts)
+            .fold(Counts::default(), Add::add)
     }
 }

@@ -42,7 +42,11 @@ pub struct LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(f, "{n} problem{} in boundary data", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} problem{} in boundary data",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }

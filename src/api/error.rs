@@ -1,0 +1,91 @@
+//! The one error type of the HTTP API, rendered as RFC 9457 problem details
+//! (`application/problem+json`: `type`, `title`, `status`, `detail`).
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An API failure: what kind (a short slug that becomes the problem `type`), and a detail that
+/// says what was wrong and where (parameter, field, index, code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {slug}: {detail}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub slug: &'static str,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    /// 400: the request cannot be parsed or a parameter is out of range.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    /// 404: no such code or route.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// 413: the request is larger than the configured or documented limit.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemDetails<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ProblemDetails {
+            kind: format!("/problems/{}", self.slug),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match &rejection {
+            // A body that parses but does not match the request schema is malformed input too.
+            JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+            other => other.status(),
+        };
+        let slug = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            _ => "bad-request",
+        };
+        ApiError::new(status, slug, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
+    }
+}

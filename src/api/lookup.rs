@@ -1,0 +1,218 @@
+//! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use crate::crs::{Crs, check_lon_lat};
+use crate::index::Hit;
+use crate::registry::Registry;
+
+/// Most points one batch request may carry.
+pub const MAX_BATCH_POINTS: usize = 10_000;
+
+#[derive(Serialize)]
+pub struct TownRef<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct CommunityRef<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct GridRef<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+}
+
+/// A lookup answer as the API and the CLI print it.
+#[derive(Serialize)]
+pub struct Place<'a> {
+    pub town: Option<TownRef<'a>>,
+    pub community: Option<CommunityRef<'a>>,
+    pub grid: Option<GridRef<'a>>,
+}
+
+impl<'a> Place<'a> {
+    pub fn new(registry: &'a Registry, hit: Hit) -> Self {
+        Place {
+            town: hit.town.map(|i| {
+                let t = &registry.towns[i];
+                TownRef {
+                    code: &t.code,
+                    name: &t.name,
+                }
+            }),
+            community: hit.community.map(|i| {
+                let c = &registry.communities[i];
+                CommunityRef {
+                    code: &c.code,
+                    name: &c.name,
+                    kind: c.kind.as_str(),
+                }
+            }),
+            grid: hit.grid.map(|i| {
+                let g = &registry.grids[i];
+                GridRef {
+                    code: &g.code,
+                    name: &g.name,
+                }
+            }),
+        }
+    }
+
+    fn is_nowhere(&self) -> bool {
+        self.town.is_none() && self.community.is_none() && self.grid.is_none()
+    }
+}
+
+/// The single-point answer: the point echoed in WGS84, then where it is.
+#[derive(Serialize)]
+pub struct PointPlace<'a> {
+    pub point: [f64; 2],
+    pub town: Option<TownRef<'a>>,
+    pub community: Option<CommunityRef<'a>>,
+    pub grid: Option<GridRef<'a>>,
+}
+
+impl<'a> PointPlace<'a> {
+    pub fn new(registry: &'a Registry, point: [f64; 2], hit: Hit) -> Self {
+        let Place {
+            town,
+            community,
+            grid,
+        } = Place::new(registry, hit);
+        PointPlace {
+            point,
+            town,
+            community,
+            grid,
+        }
+    }
+}
+
+/// Serialises `value` as a JSON response (for bodies that borrow from the snapshot).
+pub(super) fn json_response(value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("could not serialise the response: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+fn parse_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
+    crs.map_or(Ok(Crs::default()), |s| {
+        s.parse()
+            .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}")))
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    lon: Option<String>,
+    lat: Option<String>,
+    crs: Option<String>,
+}
+
+fn coordinate(name: &str, value: Option<&str>) -> Result<f64, ApiError> {
+    let value =
+        value.ok_or_else(|| ApiError::bad_request(format!("parameter `{name}` is missing")))?;
+    match value.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        _ => Err(ApiError::bad_request(format!(
+            "parameter `{name}`: {value:?} is not a finite number"
+        ))),
+    }
+}
+
+pub async fn lookup_one(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LookupQuery>,
+) -> Result<Response, ApiError> {
+    let crs = parse_crs(query.crs.as_deref())?;
+    let input = [
+        coordinate("lon", query.lon.as_deref())?,
+        coordinate("lat", query.lat.as_deref())?,
+    ];
+    let point = check_lon_lat(crs.to_wgs84(input))
+        .map_err(|e| ApiError::bad_request(format!("point ({}, {}): {e}", input[0], input[1])))?;
+    let snapshot = state.snapshot();
+    let hit = snapshot.lookup(point);
+    Ok(json_response(&PointPlace::new(
+        &snapshot.registry,
+        point,
+        hit,
+    )))
+}
+
+/// One entry of `points`: anything JSON, judged after parsing so errors can name its index.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PointInput {
+    Pair([f64; 2]),
+    WithAltitude([f64; 3]),
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+pub struct BatchRequest {
+    crs: Option<String>,
+    points: Vec<PointInput>,
+}
+
+#[derive(Serialize)]
+struct BatchResponse<'a> {
+    results: Vec<Option<Place<'a>>>,
+}
+
+pub async fn lookup_batch(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<Response, ApiError> {
+    if request.points.len() > MAX_BATCH_POINTS {
+        return Err(ApiError::too_large(format!(
+            "{} points in one request; the limit is {MAX_BATCH_POINTS}",
+            request.points.len()
+        )));
+    }
+    let crs = parse_crs(request.crs.as_deref())?;
+    let points = request
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let xy = match *p {
+                PointInput::Pair([x, y]) | PointInput::WithAltitude([x, y, _]) => [x, y],
+                PointInput::Other(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "points[{i}]: expected [longitude, latitude] numbers"
+                    )));
+                }
+            };
+            check_lon_lat(crs.to_wgs84(xy))
+                .map_err(|e| ApiError::bad_request(format!("points[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let snapshot = state.snapshot();
+    let results = points
+        .into_iter()
+        .map(|p| {
+            let place = Place::new(&snapshot.registry, snapshot.lookup(p));
+            (!place.is_nowhere()).then_some(place)
+        })
+        .collect();
+    Ok(json_response(&BatchResponse { results }))
+}

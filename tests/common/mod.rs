@@ -1,0 +1,158 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shequ::Snapshot;
+use shequ::api::{self, ApiConfig, AppState};
+use tower::ServiceExt;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The hand-made mini city of `tests/fixtures/mini`.
+pub fn mini_dir() -> PathBuf {
+    root().join("tests/fixtures/mini")
+}
+
+/// The shipped sample city.
+pub fn sample_dir() -> PathBuf {
+    root().join("boundaries")
+}
+
+/// The sample city, loaded once per test binary.
+pub fn sample() -> &'static Snapshot {
+    static SAMPLE: OnceLock<Snapshot> = OnceLock::new();
+    SAMPLE.get_or_init(|| match Snapshot::load(&sample_dir()) {
+        Ok(s) => s,
+        Err(e) => panic!("the sample city must load: {e}"),
+    })
+}
+
+pub fn load(dir: &Path) -> Snapshot {
+    match Snapshot::load(dir) {
+        Ok(s) => s,
+        Err(e) => panic!("{} must load: {e}", dir.display()),
+    }
+}
+
+/// The real router over `dir`, with the default configuration.
+pub fn app(dir: &Path) -> Router {
+    app_with(dir, &ApiConfig::default())
+}
+
+pub fn app_with(dir: &Path, config: &ApiConfig) -> Router {
+    api::router(AppState::new(load(dir)), config)
+}
+
+/// A response as the tests look at it.
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        match serde_json::from_slice(&self.body) {
+            Ok(v) => v,
+            Err(e) => panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            ),
+        }
+    }
+
+    /// Asserts a problem+json error with `status` whose detail mentions `needle`.
+    pub fn assert_problem(&self, status: u16, needle: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.content_type, "application/problem+json");
+        let v = self.json();
+        assert_eq!(v["status"], status);
+        assert!(
+            v["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("/problems/")),
+            "{v}"
+        );
+        assert!(v["title"].is_string(), "{v}");
+        let detail = v["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(needle),
+            "detail {detail:?} should mention {needle:?}"
+        );
+    }
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = match app.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    };
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = match response.into_body().collect().await {
+        Ok(b) => b.to_bytes().to_vec(),
+        Err(e) => panic!("cannot read body: {e}"),
+    };
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+pub async fn get(app: &Router, uri: &str) -> Reply {
+    send(app, request("GET", uri, Body::empty())).await
+}
+
+pub async fn post_json(app: &Router, uri: &str, body: impl Into<Body>) -> Reply {
+    let mut r = request("POST", uri, body.into());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    send(app, r).await
+}
+
+pub fn request(method: &str, uri: &str, body: Body) -> Request<Body> {
+    match Request::builder().method(method).uri(uri).body(body) {
+        Ok(r) => r,
+        Err(e) => panic!("bad test request {uri}: {e}"),
+    }
+}
+
+/// A small deterministic PRNG (splitmix64) so random tests are reproducible.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
