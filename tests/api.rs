@@ -1,0 +1,356 @@
+//! The HTTP API driven in-process through the real router, over the hand-made mini city whose
+//! answers are known by construction (see tests/fixtures/mini/README.md).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::header;
+use common::{app, app_with, get, post_json, request, send};
+use serde_json::{Value, json};
+use shequ::api::{ApiConfig, MAX_BATCH_POINTS};
+
+const TOWN: &str = "442000901";
+const WEST: &str = "442000901001";
+const EAST: &str = "442000901002";
+
+fn codes(v: &Value) -> [Value; 3] {
+    [
+        v["town"]["code"].clone(),
+        v["community"]["code"].clone(),
+        v["grid"]["code"].clone(),
+    ]
+}
+
+async fn lookup(lon: f64, lat: f64) -> Value {
+    let reply = get(
+        &app(&common::mini_dir()),
+        &format!("/api/v1/lookup?lon={lon}&lat={lat}"),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type, "application/json");
+    reply.json()
+}
+
+#[tokio::test]
+async fn health_reports_what_is_loaded() {
+    let v = get(&app(&common::mini_dir()), "/health").await.json();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        (
+            v["towns"].clone(),
+            v["communities"].clone(),
+            v["grids"].clone()
+        ),
+        (json!(1), json!(3), json!(4))
+    );
+}
+
+#[tokio::test]
+async fn lookup_inside_a_grid() {
+    let v = lookup(113.005, 22.005).await;
+    assert_eq!(v["point"], json!([113.005, 22.005]));
+    assert_eq!(v["town"], json!({"code": TOWN, "name": "测试镇"}));
+    assert_eq!(
+        v["community"],
+        json!({"code": WEST, "name": "西社区", "kind": "community"})
+    );
+    assert_eq!(
+        v["grid"],
+        json!({"code": "442000901001001", "name": "西社区第1网格"})
+    );
+}
+
+#[tokio::test]
+async fn points_on_shared_boundaries_go_east_then_north() {
+    // On the north–south border between the west and east communities: east wins.
+    assert_eq!(
+        codes(&lookup(113.01, 22.005).await),
+        [json!(TOWN), json!(EAST), json!("442000901002001")]
+    );
+    // On the east–west border between two grids of the west community: north wins.
+    assert_eq!(
+        codes(&lookup(113.005, 22.01).await),
+        [json!(TOWN), json!(WEST), json!("442000901001002")]
+    );
+    // The vertex shared by all four grids: the north-east one.
+    assert_eq!(
+        codes(&lookup(113.01, 22.01).await),
+        [json!(TOWN), json!(EAST), json!("442000901002002")]
+    );
+    // The city's own western edge is inside, its northern edge outside.
+    assert_eq!(
+        codes(&lookup(113.0, 22.015).await)[2],
+        json!("442000901001002")
+    );
+    assert_eq!(
+        codes(&lookup(113.015, 22.02).await),
+        [Value::Null, Value::Null, Value::Null]
+    );
+}
+
+#[tokio::test]
+async fn lookup_outside_everything_is_null() {
+    let v = lookup(114.0, 23.0).await;
+    assert_eq!(
+        v,
+        json!({"point": [114.0, 23.0], "town": null, "community": null, "grid": null})
+    );
+}
+
+#[tokio::test]
+async fn cgcs2000_is_taken_as_wgs84() {
+    let reply = get(
+        &app(&common::mini_dir()),
+        "/api/v1/lookup?lon=113.005&lat=22.005&crs=CGCS2000",
+    )
+    .await;
+    assert_eq!(codes(&reply.json())[2], json!("442000901001001"));
+}
+
+#[tokio::test]
+async fn lookup_errors_are_problems() {
+    let app = app(&common::mini_dir());
+    get(&app, "/api/v1/lookup?lat=22")
+        .await
+        .assert_problem(400, "parameter `lon` is missing");
+    get(&app, "/api/v1/lookup?lon=113")
+        .await
+        .assert_problem(400, "parameter `lat` is missing");
+    get(&app, "/api/v1/lookup?lon=abc&lat=22")
+        .await
+        .assert_problem(400, "parameter `lon`: \"abc\" is not a finite number");
+    get(&app, "/api/v1/lookup?lon=inf&lat=22")
+        .await
+        .assert_problem(400, "parameter `lon`: \"inf\" is not a finite number");
+    get(&app, "/api/v1/lookup?lon=113&lat=95")
+        .await
+        .assert_problem(400, "latitude 95 is out of range");
+    get(&app, "/api/v1/lookup?lon=-181&lat=22")
+        .await
+        .assert_problem(400, "longitude -181 is out of range");
+    get(&app, "/api/v1/lookup?lon=113&lat=22&crs=mars")
+        .await
+        .assert_problem(400, "parameter `crs`: unsupported crs \"mars\"");
+    get(&app, "/api/v1/lookup?lon=%ZZ&lat=22")
+        .await
+        .assert_problem(400, "");
+}
+
+#[tokio::test]
+async fn batch_lookup_keeps_input_order_and_nulls_outside() {
+    let app = app(&common::mini_dir());
+    let body =
+        json!({"points": [[113.015, 22.015], [114.0, 23.0], [113.005, 22.005, 12.0]]}).to_string();
+    let reply = post_json(&app, "/api/v1/lookup", body).await;
+    assert_eq!(reply.status, 200);
+    let results = reply.json()["results"].clone();
+    assert_eq!(results.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        codes(&results[0]),
+        [json!(TOWN), json!(EAST), json!("442000901002002")]
+    );
+    assert_eq!(results[0]["community"]["kind"], "village_converted");
+    assert_eq!(results[1], Value::Null);
+    assert_eq!(codes(&results[2])[2], json!("442000901001001"));
+    assert!(results[0].get("point").is_none());
+}
+
+#[tokio::test]
+async fn batch_errors_are_problems() {
+    let app = app(&common::mini_dir());
+    post_json(
+        &app,
+        "/api/v1/lookup",
+        r#"{"points": [[113, 22], [113, "x"]]}"#,
+    )
+    .await
+    .assert_problem(400, "points[1]: expected [longitude, latitude] numbers");
+    post_json(
+        &app,
+        "/api/v1/lookup",
+        r#"{"points": [[113, 22], [200, 22]]}"#,
+    )
+    .await
+    .assert_problem(400, "points[1]: longitude 200 is out of range");
+    post_json(&app, "/api/v1/lookup", r#"{"crs": "bd09", "points": []}"#)
+        .await
+        .assert_problem(400, "unsupported crs \"bd09\"");
+    post_json(&app, "/api/v1/lookup", r#"{"points": [[113, 22]"#)
+        .await
+        .assert_problem(400, "");
+    post_json(&app, "/api/v1/lookup", r#"{"pts": []}"#)
+        .await
+        .assert_problem(400, "missing field `points`");
+    let no_type = send(
+        &app,
+        request("POST", "/api/v1/lookup", Body::from(r#"{"points": []}"#)),
+    )
+    .await;
+    no_type.assert_problem(415, "Content-Type");
+}
+
+#[tokio::test]
+async fn batch_limits_are_413() {
+    let app = app(&common::mini_dir());
+    let points = vec![[113.005, 22.005]; MAX_BATCH_POINTS];
+    let ok = post_json(
+        &app,
+        "/api/v1/lookup",
+        json!({"points": points}).to_string(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let points = vec![[113.005, 22.005]; MAX_BATCH_POINTS + 1];
+    post_json(
+        &app,
+        "/api/v1/lookup",
+        json!({"points": points}).to_string(),
+    )
+    .await
+    .assert_problem(413, "10001 points in one request; the limit is 10000");
+
+    let small = app_with(&common::mini_dir(), &ApiConfig { body_limit: 100 });
+    let body = json!({"points": vec![[113.005, 22.005]; 20]}).to_string();
+    assert!(body.len() > 100);
+    post_json(&small, "/api/v1/lookup", body)
+        .await
+        .assert_problem(413, "");
+}
+
+#[tokio::test]
+async fn feature_collections_and_filters() {
+    let app = app(&common::mini_dir());
+    let towns = get(&app, "/api/v1/towns").await;
+    assert_eq!(towns.content_type, "application/geo+json");
+    let towns = towns.json();
+    assert_eq!(towns["type"], "FeatureCollection");
+    assert_eq!(
+        towns["features"][0]["properties"],
+        json!({
+            "code": TOWN, "name": "测试镇", "communities": 3,
+            "households": 2900, "population": 8100, "service_households": 41
+        })
+    );
+
+    let communities = get(&app, &format!("/api/v1/communities?town={TOWN}"))
+        .await
+        .json();
+    let features = communities["features"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(features.len(), 3);
+    assert_eq!(features[2]["geometry"], Value::Null);
+    assert_eq!(
+        features[0]["properties"],
+        json!({
+            "code": WEST, "name": "西社区", "town_code": TOWN, "kind": "community", "workers": 12,
+            "office_area_m2": 400.0, "office": [113.005, 22.01], "grids": 2,
+            "households": 500, "population": 1400, "service_households": 10
+        })
+    );
+    assert_eq!(
+        get(&app, "/api/v1/communities").await.json()["features"],
+        communities["features"]
+    );
+
+    let grids = get(&app, &format!("/api/v1/grids?community={EAST}"))
+        .await
+        .json();
+    let codes: Vec<&str> = grids["features"]
+        .as_array()
+        .map(|fs| fs.iter().filter_map(|f| f["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, ["442000901002001", "442000901002002"]);
+    assert_eq!(
+        get(&app, "/api/v1/grids").await.json()["features"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+}
+
+#[tokio::test]
+async fn single_features_by_code() {
+    let app = app(&common::mini_dir());
+    let grid = get(&app, "/api/v1/grids/442000901002001").await.json();
+    assert_eq!(grid["type"], "Feature");
+    assert_eq!(
+        grid["geometry"],
+        json!({"type": "Polygon", "coordinates": [[
+            [113.01, 22.0], [113.02, 22.0], [113.02, 22.01], [113.01, 22.01], [113.01, 22.0]
+        ]]})
+    );
+    assert_eq!(grid["properties"]["community_code"], EAST);
+    assert_eq!(grid["properties"]["town_code"], TOWN);
+    assert_eq!(grid["properties"]["households"], 450);
+    assert_eq!(
+        get(&app, &format!("/api/v1/towns/{TOWN}")).await.json()["id"],
+        TOWN
+    );
+    assert_eq!(
+        get(&app, &format!("/api/v1/communities/{WEST}"))
+            .await
+            .json()["properties"]["grids"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn unknown_codes_and_routes_are_404() {
+    let app = app(&common::mini_dir());
+    get(&app, "/api/v1/towns/442000999")
+        .await
+        .assert_problem(404, "no town with code \"442000999\"");
+    get(&app, "/api/v1/communities/x")
+        .await
+        .assert_problem(404, "no community with code \"x\"");
+    get(&app, "/api/v1/grids/442000901001009")
+        .await
+        .assert_problem(404, "no grid with code");
+    get(&app, "/api/v1/communities?town=442000999")
+        .await
+        .assert_problem(404, "filter `town`: no town");
+    get(&app, "/api/v1/grids?community=1")
+        .await
+        .assert_problem(404, "filter `community`: no community");
+    get(&app, "/api/v1/nothing")
+        .await
+        .assert_problem(404, "no such route");
+    send(&app, request("DELETE", "/api/v1/towns", Body::empty()))
+        .await
+        .assert_problem(405, "method");
+}
+
+#[tokio::test]
+async fn responses_are_compressed_and_cors_enabled_on_request() {
+    let app = app(&common::mini_dir());
+    let mut r = request("GET", "/api/v1/grids", Body::empty());
+    r.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        header::HeaderValue::from_static("gzip"),
+    );
+    r.headers_mut().insert(
+        header::ORIGIN,
+        header::HeaderValue::from_static("http://example.org"),
+    );
+    let response = tower::ServiceExt::oneshot(app, r)
+        .await
+        .unwrap_or_else(|e| match e {});
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.as_bytes()),
+        Some(&b"gzip"[..])
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
+}

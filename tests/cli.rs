@@ -1,0 +1,112 @@
+//! The `shequ` binary: lookup and check-data, on good and broken data.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn shequ(args: &[&str]) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .args(args)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run shequ: {e}"),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn lookup_prints_the_place_as_json() {
+    let mini = common::mini_dir();
+    let out = shequ(&[
+        "lookup",
+        "113.015",
+        "22.015",
+        "--data",
+        &mini.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["grid"]["code"], "442000901002002");
+    assert_eq!(v["community"]["name"], "东社区");
+    assert_eq!(v["point"], serde_json::json!([113.015, 22.015]));
+}
+
+#[test]
+fn lookup_rejects_bad_points_and_crs() {
+    let mini = common::mini_dir();
+    let out = shequ(&["lookup", "113", "-95", "--data", &mini.to_string_lossy()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("latitude -95 is out of range"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = shequ(&[
+        "lookup",
+        "113",
+        "22",
+        "--crs",
+        "gcj02",
+        "--data",
+        &mini.to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--crs: unsupported crs \"gcj02\""));
+}
+
+#[test]
+fn check_data_summarises_good_data() {
+    let out = shequ(&["check-data", &common::mini_dir().to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "ok — 1 towns, 3 communities (2 community, 1 village_converted, 0 village; 1 without territory), \
+             4 grids, 2900 households, 8100 residents"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_data_lists_every_problem_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for file in shequ::registry::FILES {
+        std::fs::copy(common::mini_dir().join(file), dir.path().join(file)).expect("copy");
+    }
+    let path = dir.path().join("grids.geojson");
+    let grids = std::fs::read_to_string(&path).expect("read");
+    let broken = grids
+        .replacen("\"households\": 300", "\"households\": -1", 1)
+        .replacen("\"name\": \"东社区第2网格\"", "\"name\": 7", 1);
+    std::fs::write(&path, broken).expect("write");
+    let out = shequ(&["check-data", &dir.path().to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 problems in boundary data"), "{stderr}");
+    assert!(
+        stderr.contains("grids.geojson: feature 0 (code 442000901001001), field `households`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(
+        "grids.geojson: feature 3 (code 442000901002002), field `name`: expected a string"
+    ));
+}
+
+#[test]
+fn serve_refuses_invalid_data_before_listening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = shequ(&[
+        "serve",
+        "--data",
+        &dir.path().to_string_lossy(),
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("towns.geojson: cannot read"));
+}
