@@ -1,0 +1,159 @@
+//! Lookups against the sample city equal a brute-force scan over every polygon, and points placed
+//! exactly on shared edges and vertices resolve to exactly one polygon.
+
+mod common;
+
+use geo::{BoundingRect, Contains, MultiPolygon, Point};
+use shequ::geometry::Rings;
+use shequ::index::Hit;
+use shequ::registry::Registry;
+
+/// Every polygon of a level whose interior contains `p`, by geo's own point-in-polygon.
+fn brute_force<'a>(
+    areas: impl Iterator<Item = Option<&'a MultiPolygon<f64>>>,
+    p: Point<f64>,
+) -> Vec<usize> {
+    areas
+        .enumerate()
+        .filter(|(_, a)| {
+            a.is_some_and(|a| a.bounding_rect().is_some_and(|b| b.contains(&p)) && a.contains(&p))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn expected(r: &Registry, p: Point<f64>) -> Hit {
+    let one = |v: Vec<usize>, level: &str| -> Option<usize> {
+        assert!(v.len() <= 1, "{level} polygons {v:?} all contain {p:?}");
+        v.first().copied()
+    };
+    Hit {
+        town: one(
+            brute_force(r.towns.iter().map(|t| Some(&t.area)), p),
+            "town",
+        ),
+        community: one(
+            brute_force(r.communities.iter().map(|c| c.territory.as_ref()), p),
+            "community",
+        ),
+        grid: one(
+            brute_force(r.grids.iter().map(|g| Some(&g.area)), p),
+            "grid",
+        ),
+    }
+}
+
+#[test]
+fn random_points_match_brute_force() {
+    let snapshot = common::sample();
+    let r = &snapshot.registry;
+    let bounds = r
+        .towns
+        .iter()
+        .filter_map(|t| t.area.bounding_rect())
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        });
+    let Some(bounds) = bounds else {
+        panic!("no towns")
+    };
+    let mut rng = common::Rng(20261126);
+    let (mut inside, mut in_grid) = (0, 0);
+    for _ in 0..100_000 {
+        let p = Point::new(
+            rng.uniform(bounds.min().x - 0.01, bounds.max().x + 0.01),
+            rng.uniform(bounds.min().y - 0.01, bounds.max().y + 0.01),
+        );
+        let want = expected(r, p);
+        assert_eq!(snapshot.lookup([p.x(), p.y()]), want, "at {p:?}");
+        inside += usize::from(want.town.is_some());
+        in_grid += usize::from(want.grid.is_some());
+    }
+    // The sample must exercise both: points in the city and points outside it.
+    assert!(
+        inside > 30_000 && inside < 100_000,
+        "{inside} of 100,000 points inside the city"
+    );
+    assert!(in_grid > 30_000, "{in_grid} points in grids");
+}
+
+#[test]
+fn every_shared_vertex_and_edge_point_resolves_to_exactly_one_grid() {
+    let snapshot = common::sample();
+    let r = &snapshot.registry;
+    let rings: Vec<Rings> = r.grids.iter().filter_map(|g| Rings::new(&g.area)).collect();
+    assert_eq!(rings.len(), r.grids.len());
+    let tree = rstar::RTree::bulk_load(
+        r.grids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let b = g.area.bounding_rect()?;
+                Some(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [b.min().x, b.min().y],
+                        [b.max().x, b.max().y],
+                    ),
+                    i,
+                ))
+            })
+            .collect(),
+    );
+    // The documented rule: a boundary point belongs to the polygon just east (and a hair north)
+    // of it. geo's own point-in-polygon on the displaced point is the independent answer.
+    let displaced_owner = |p: [f64; 2], sign: f64| -> Vec<usize> {
+        let q = Point::new(p[0] + sign * 1e-9, p[1] + sign * 1e-12);
+        tree.locate_all_at_point(&[q.x(), q.y()])
+            .map(|g| g.data)
+            .filter(|&g| r.grids[g].area.contains(&q))
+            .collect()
+    };
+    let (mut vertices, mut midpoints) = (0, 0);
+    for grid in r.grids.iter().step_by(5) {
+        for polygon in &grid.area {
+            for line in polygon.exterior().lines() {
+                let vertex = [line.start.x, line.start.y];
+                let mid = [
+                    (line.start.x + line.end.x) / 2.0,
+                    (line.start.y + line.end.y) / 2.0,
+                ];
+                for (p, exact) in [(vertex, true), (mid, false)] {
+                    let claims: Vec<usize> = tree
+                        .locate_all_at_point(&p)
+                        .map(|g| g.data)
+                        .filter(|&g| rings[g].contains(p))
+                        .collect();
+                    let owner = displaced_owner(p, 1.0);
+                    assert!(claims.len() <= 1, "grids {claims:?} all claim {p:?}");
+                    if exact {
+                        // A vertex is exactly on the boundary: the rule decides which grid.
+                        assert_eq!(claims, owner, "vertex {p:?} of grid {}", grid.code);
+                        vertices += 1;
+                    } else {
+                        // A computed midpoint may sit a rounding error off the edge; it must
+                        // still land in exactly one grid unless it is on the city's edge.
+                        assert_eq!(
+                            claims.len(),
+                            owner.len(),
+                            "midpoint {p:?} of grid {}",
+                            grid.code
+                        );
+                        midpoints += 1;
+                    }
+                    assert_eq!(
+                        snapshot.lookup(p).grid,
+                        claims.first().copied(),
+                        "index disagrees at {p:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        vertices > 10_000 && midpoints > 10_000,
+        "{vertices} vertices, {midpoints} midpoints checked"
+    );
+}
