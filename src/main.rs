@@ -1,5 +1,6 @@
 //! The `shequ` command line: a thin shell over the library.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,6 +92,8 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let started = Instant::now();
     let snapshot = load(data)?;
@@ -106,7 +109,10 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        tracing::info!("serving on http://{addr}");
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        tracing::info!("serving on http://{bound}");
         let app = api::router(AppState::new(snapshot), &config);
         api::serve(listener, app, api::shutdown_signal())
             .await

@@ -110,3 +110,77 @@ fn serve_refuses_invalid_data_before_listening() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("towns.geojson: cannot read"));
 }
+
+/// Kills the server if a test fails before stopping it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mini = common::mini_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data",
+            &mini.to_string_lossy(),
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn shequ serve");
+    let mut server = Server(child);
+    let stderr = server.0.stderr.take().expect("stderr");
+    let (lines, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The server logs the address it bound; wait for that line (bounded, in case it never comes).
+    let next = || log.recv_timeout(Duration::from_secs(60));
+    let addr = std::iter::from_fn(|| next().ok())
+        .find_map(|line| {
+            line.split("serving on http://")
+                .nth(1)
+                .map(|a| a.trim().to_owned())
+        })
+        .expect("server announces its address");
+
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""communities":3"#), "{response}");
+
+    let status = Command::new("kill")
+        .args(["-INT", &server.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = server.0.wait().expect("wait");
+    let rest: Vec<String> = std::iter::from_fn(|| next().ok()).collect();
+    let rest = rest.join("\n");
+    assert!(exit.success(), "exit {exit:?}; log: {rest}");
+    assert!(rest.contains("/health"), "the request is logged: {rest}");
+    assert!(rest.contains("shutting down"), "{rest}");
+}

@@ -1,0 +1,78 @@
+//! In-process lookup and start-up cost on the shipped sample city.
+//!
+//! `cargo bench --bench lookup`; figures go to BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use geo::BoundingRect;
+use shequ::Snapshot;
+
+fn sample_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("boundaries")
+}
+
+/// Deterministic points uniformly over the city's bounding box (splitmix64).
+fn points(snapshot: &Snapshot, n: usize) -> Vec<[f64; 2]> {
+    let Some(b) = snapshot
+        .registry
+        .towns
+        .iter()
+        .filter_map(|t| t.area.bounding_rect())
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+    else {
+        return Vec::new();
+    };
+    let mut state = 42u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| {
+            [
+                b.min().x + next() * b.width(),
+                b.min().y + next() * b.height(),
+            ]
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let snapshot = match Snapshot::load(&sample_dir()) {
+        Ok(s) => s,
+        Err(e) => panic!("sample city: {e}"),
+    };
+    let points = points(&snapshot, 100_000);
+    let mut i = 0;
+    c.bench_function("lookup one point (sample city)", |b| {
+        b.iter(|| {
+            i = (i + 1) % points.len();
+            black_box(snapshot.lookup(black_box(points[i])))
+        })
+    });
+    let mut group = c.benchmark_group("start-up");
+    group.sample_size(10);
+    group.bench_function("load + index sample city", |b| {
+        b.iter(|| {
+            black_box(
+                Snapshot::load(&sample_dir())
+                    .map(|s| s.registry.grids.len())
+                    .ok(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
