@@ -10,26 +10,107 @@
 
 use geo::{BoundingRect, MultiPolygon, Rect};
 
-/// The rings of a polygon or multipolygon, flattened for fast containment tests.
+/// The rings of a polygon or multipolygon, prepared for fast containment tests.
 ///
 /// Even-odd over all rings equals "inside an exterior ring and outside its holes" for valid
-/// (multi)polygons, so exterior rings and holes need not be told apart.
+/// (multi)polygons, so exterior rings and holes need not be told apart. Edges are stored
+/// south-to-north (the canonical order the rule needs) and bucketed into latitude bands, so a
+/// test only looks at the edges of the point's band instead of the whole boundary.
 #[derive(Debug, Clone)]
 pub struct Rings {
-    rings: Vec<Vec<[f64; 2]>>,
+    /// Non-horizontal edges as `[lo, hi]` with `lo.y < hi.y`.
+    edges: Vec<[[f64; 2]; 2]>,
+    /// Edge indices of band `b` are `band_edges[band_start[b]..band_start[b + 1]]`.
+    band_start: Vec<u32>,
+    band_edges: Vec<u32>,
+    /// Band of latitude `y` is `floor((y - bounds.min.y) * band_scale)`, clamped.
+    band_scale: f64,
     bounds: Rect<f64>,
+    /// The original rings, for distances.
+    rings: Vec<Vec<[f64; 2]>>,
 }
 
+/// About this many edges per band keeps a test to a handful of edges.
+const EDGES_PER_BAND: usize = 4;
+const MAX_BANDS: usize = 256;
+
 impl Rings {
-    /// Flattens `area`; returns `None` for an empty multipolygon (it has no bounds).
+    /// Prepares `area`; returns `None` for an empty multipolygon (it has no bounds).
     pub fn new(area: &MultiPolygon<f64>) -> Option<Self> {
         let bounds = area.bounding_rect()?;
-        let rings = area
+        let rings: Vec<Vec<[f64; 2]>> = area
             .iter()
             .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
             .map(|ring| ring.coords().map(|c| [c.x, c.y]).collect())
             .collect();
-        Some(Self { rings, bounds })
+        let edges: Vec<[[f64; 2]; 2]> = rings
+            .iter()
+            .flat_map(|ring| ring.windows(2))
+            .filter(|w| w[0][1] != w[1][1])
+            .map(|w| {
+                if w[0][1] < w[1][1] {
+                    [w[0], w[1]]
+                } else {
+                    [w[1], w[0]]
+                }
+            })
+            .collect();
+        let bands = (edges.len() / EDGES_PER_BAND).clamp(1, MAX_BANDS);
+        let height = bounds.height();
+        let band_scale = if height > 0.0 {
+            bands as f64 / height
+        } else {
+            0.0
+        };
+        let mut rings_prepared = Rings {
+            edges,
+            band_start: Vec::new(),
+            band_edges: Vec::new(),
+            band_scale,
+            bounds,
+            rings,
+        };
+        // Counting sort of edges into every band their latitude range touches.
+        let spans: Vec<(usize, usize)> = rings_prepared
+            .edges
+            .iter()
+            .map(|[lo, hi]| {
+                (
+                    rings_prepared.band(lo[1], bands),
+                    rings_prepared.band(hi[1], bands),
+                )
+            })
+            .collect();
+        let mut start = vec![0u32; bands + 1];
+        for &(first, last) in &spans {
+            for b in first..=last {
+                start[b + 1] += 1;
+            }
+        }
+        for b in 0..bands {
+            start[b + 1] += start[b];
+        }
+        let mut fill = start.clone();
+        let mut band_edges = vec![0u32; start[bands] as usize];
+        for (edge, &(first, last)) in spans.iter().enumerate() {
+            for slot in &mut fill[first..=last] {
+                band_edges[*slot as usize] = edge as u32;
+                *slot += 1;
+            }
+        }
+        rings_prepared.band_start = start;
+        rings_prepared.band_edges = band_edges;
+        Some(rings_prepared)
+    }
+
+    /// Monotone in `y`, so an edge spanning `y` is always in `y`'s band.
+    fn band(&self, y: f64, bands: usize) -> usize {
+        let b = (y - self.bounds.min().y) * self.band_scale;
+        if b >= 0.0 {
+            (b as usize).min(bands - 1)
+        } else {
+            0
+        }
     }
 
     /// The bounding rectangle, cached for the spatial index.
@@ -43,9 +124,21 @@ impl Rings {
         if p[0] < min.x || p[0] > max.x || p[1] < min.y || p[1] > max.y {
             return false;
         }
-        self.rings
-            .iter()
-            .fold(false, |inside, ring| inside ^ ring_crossing_parity(ring, p))
+        let band = self.band(p[1], self.band_start.len() - 1);
+        let range = self.band_start[band] as usize..self.band_start[band + 1] as usize;
+        let mut inside = false;
+        for &edge in &self.band_edges[range] {
+            let [lo, hi] = self.edges[edge as usize];
+            // Half-open in y: the edge spans [lo.y, hi.y); then p.x < x-intersection, written
+            // without division (hi.y - lo.y > 0).
+            if lo[1] <= p[1]
+                && p[1] < hi[1]
+                && (p[0] - lo[0]) * (hi[1] - lo[1]) < (p[1] - lo[1]) * (hi[0] - lo[0])
+            {
+                inside = !inside;
+            }
+        }
+        inside
     }
 
     /// Squared planar distance (in degrees²) from `p` to the nearest edge; 0 when inside.
@@ -59,24 +152,6 @@ impl Rings {
             .map(|edge| segment_distance_2(edge[0], edge[1], p))
             .fold(f64::INFINITY, f64::min)
     }
-}
-
-/// Parity of half-open crossings of a closed ring by the ray from `p` towards +x.
-fn ring_crossing_parity(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
-    let mut inside = false;
-    for edge in ring.windows(2) {
-        let (a, b) = (edge[0], edge[1]);
-        // Half-open in y: the edge spans [lo.y, hi.y).
-        if (a[1] > p[1]) == (b[1] > p[1]) {
-            continue;
-        }
-        let (lo, hi) = if a[1] < b[1] { (a, b) } else { (b, a) };
-        // p.x < x-intersection, written without division; hi.y - lo.y > 0.
-        if (p[0] - lo[0]) * (hi[1] - lo[1]) < (p[1] - lo[1]) * (hi[0] - lo[0]) {
-            inside = !inside;
-        }
-    }
-    inside
 }
 
 fn segment_distance_2(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {

@@ -9,8 +9,8 @@
 
 mod shape;
 
-use rstar::RTree;
 use rstar::primitives::CachedEnvelope;
+use rstar::{AABB, PointDistance, RTree};
 
 use crate::registry::Registry;
 use shape::Shape;
@@ -44,9 +44,16 @@ impl Level {
         Level(RTree::bulk_load(shapes))
     }
 
-    /// The smallest slot whose polygon contains `p`.
+    /// The smallest slot whose polygon contains `p`. Candidates come from the envelopes; the
+    /// exact test is skipped for any that could not beat the best found so far.
     fn locate(&self, p: [f64; 2]) -> Option<usize> {
-        self.0.locate_all_at_point(&p).map(|s| s.slot).min()
+        let mut best: Option<usize> = None;
+        for shape in self.0.locate_in_envelope_intersecting(&AABB::from_point(p)) {
+            if best.is_none_or(|b| shape.slot < b) && shape.contains_point(&p) {
+                best = Some(shape.slot);
+            }
+        }
+        best
     }
 }
 

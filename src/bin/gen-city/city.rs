@@ -11,12 +11,12 @@ use crate::article;
 use crate::census::{Counts, Kind, apportion, office_area_tenths, workers};
 use crate::mesh::Mesh;
 use crate::noise::Noise;
-use crate::outline::{Outline, dist};
+use crate::outline::{BOX, Outline, dist};
 use crate::partition::{
-    Domain, Graph, NONE, Site, enforce_count, fill, grow, repair, spread_sites,
+    Domain, Graph, NONE, Site, balance, enforce_count, fill, grow, repair, spread_sites,
 };
 use crate::plan::{Plan, Role, plan_communities};
-use crate::projection::{Fixed, Frame, P2};
+use crate::projection::{FIXED_SCALE, Fixed, Frame, P2};
 use crate::rings::{region_ring, strictly_inside, validate_ring};
 use crate::rng::{Rng, hash2};
 use crate::seeds::{Density, Lattice, TownDensity, far_ring, finalize, lloyd_step};
@@ -248,7 +248,8 @@ fn assign_towns(mesh: &Mesh, geo: &Geography, density: &Density) -> Result<Vec<u
 
 /// Stage 4: inside each town, communities grow from well-spread sites (standard communities
 /// nearest the town centre, then village-converted ones, villages outermost) up to their target
-/// sizes. Labels are indices into `plans`.
+/// sizes. A community much larger than its neighbours (城南) grows first on its own, otherwise
+/// the small ones around it would box it in. Labels are indices into `plans`.
 fn assign_communities(
     mesh: &Mesh,
     town_of: &[u32],
@@ -268,40 +269,70 @@ fn assign_communities(
         if domain.cells.len() < members.len() {
             return Err(too_few());
         }
-        let sites = spread_sites(mesh, &domain.cells, members.len(), geo.centres[t]);
-        if sites.len() < members.len() {
-            return Err(too_few());
-        }
+        // Capacities: exact ones as given, the rest share the remaining cells by target.
         let exact: usize = members.iter().filter_map(|&i| plans[i].exact_grids()).sum();
         let flexible: Vec<f64> = members
             .iter()
             .filter(|&&i| plans[i].exact_grids().is_none())
             .map(|&i| plans[i].target)
             .collect();
-        let mut caps =
-            apportion(domain.cells.len().saturating_sub(exact) as u64, &flexible).into_iter();
         let mean = flexible.iter().sum::<f64>() / flexible.len().max(1) as f64;
-        let mut frozen = Vec::new();
-        let mut grow_sites = Vec::with_capacity(members.len());
-        for (&i, &cell) in members.iter().zip(&sites) {
-            let cap = match plans[i].exact_grids() {
-                Some(n) => {
-                    frozen.push(i as u32);
-                    n
-                }
-                None => caps.next().expect("one capacity per flexible community") as usize,
-            };
-            grow_sites.push(Site {
-                cell,
-                label: i as u32,
-                speed: (plans[i].target / mean).sqrt(),
-                cap,
-            });
+        let mut shares =
+            apportion(domain.cells.len().saturating_sub(exact) as u64, &flexible).into_iter();
+        let caps: Vec<usize> = members
+            .iter()
+            .map(|&i| match plans[i].exact_grids() {
+                Some(n) => n,
+                None => shares.next().expect("one share per flexible community") as usize,
+            })
+            .collect();
+        let frozen: Vec<u32> = members
+            .iter()
+            .filter(|&&i| plans[i].exact_grids().is_some())
+            .map(|&i| i as u32)
+            .collect();
+        let site = |i: usize, cell: u32, cap: usize| Site {
+            cell,
+            label: i as u32,
+            speed: (plans[i].target / mean).sqrt(),
+            cap,
+        };
+        // Big communities first, each alone from its place in the town's numbering order.
+        let sites = spread_sites(mesh, &domain.cells, members.len(), geo.centres[t]);
+        if sites.len() < members.len() {
+            return Err(too_few());
         }
+        let big = |k: usize| plans[members[k]].target > 2.0 * mean;
+        for k in (0..members.len()).filter(|&k| big(k)) {
+            grow(
+                &domain,
+                &[site(members[k], sites[k], caps[k])],
+                &mut community_of,
+            );
+        }
+        // The others from sites spread over what is left.
+        let rest: Vec<usize> = (0..members.len()).filter(|&k| !big(k)).collect();
+        let free: Vec<u32> = domain
+            .cells
+            .iter()
+            .copied()
+            .filter(|&c| community_of[c as usize] == NONE)
+            .collect();
+        let rest_sites = spread_sites(mesh, &free, rest.len(), geo.centres[t]);
+        if rest_sites.len() < rest.len() {
+            return Err(too_few());
+        }
+        let grow_sites: Vec<Site> = rest
+            .iter()
+            .zip(&rest_sites)
+            .map(|(&k, &cell)| site(members[k], cell, caps[k]))
+            .collect();
         grow(&domain, &grow_sites, &mut community_of);
         fill(&domain, &mut community_of, &frozen);
         let labels: Vec<u32> = members.iter().map(|&i| i as u32).collect();
         repair(&domain, &mut community_of, &labels, &frozen)?;
+        let targets: Vec<(u32, usize)> = members.iter().map(|&i| i as u32).zip(caps).collect();
+        balance(&domain, &mut community_of, &targets, &frozen);
         for &i in &members {
             if let Some(n) = plans[i].exact_grids() {
                 enforce_count(&domain, &mut community_of, i as u32, n)?;
@@ -506,6 +537,22 @@ impl Assembly<'_> {
     }
 }
 
+/// Fails unless every town vertex lies inside the outline's box (shifted with the copy).
+fn check_extent(towns: &[TownOut], frame: &Frame) -> Result<(), String> {
+    let layout = Frame::new(BASE_LON, BASE_LAT);
+    let lo = layout.to_km(BOX[0], BOX[1]);
+    let hi = layout.to_km(BOX[2], BOX[3]);
+    for t in towns {
+        for p in &t.ring {
+            let q = frame.to_km(p[0] as f64 / FIXED_SCALE, p[1] as f64 / FIXED_SCALE);
+            if q[0] < lo[0] || q[0] > hi[0] || q[1] < lo[1] || q[1] > hi[1] {
+                return Err(format!("{} reaches outside the city's box", t.name));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Generates one copy of the city.
 pub fn generate(params: &CityParams) -> Result<City, String> {
     let seed = params.seed;
@@ -538,7 +585,7 @@ pub fn generate(params: &CityParams) -> Result<City, String> {
     let community_of = assign_communities(&mesh, &town_of, &plans, &geo, seed)?;
     let frame = Frame::new(BASE_LON + params.dlon, BASE_LAT + params.dlat);
     let arcs = Arcs::build(&mesh, &frame, seed);
-    Assembly {
+    let city = Assembly {
         params,
         mesh: &mesh,
         arcs: &arcs,
@@ -546,5 +593,7 @@ pub fn generate(params: &CityParams) -> Result<City, String> {
         town_of: &town_of,
         community_of: &community_of,
     }
-    .build(&plans)
+    .build(&plans)?;
+    check_extent(&city.towns, &frame)?;
+    Ok(city)
 }

@@ -34,6 +34,10 @@ const SILHOUETTE: [(f64, f64); 21] = [
     (113.350, 22.225),
 ];
 
+/// The city must stay inside this box (degrees: west, south, east, north).
+pub const BOX: [f64; 4] = [113.15, 22.20, 113.65, 22.78];
+/// The outline keeps this far inside the box (km): border cells reach a little beyond it.
+const BOX_MARGIN_KM: f64 = 1.5;
 /// Densified silhouette pieces are at most this long, km.
 const STEP_KM: f64 = 0.8;
 /// How far noise pushes the coast in or out, km.
@@ -61,15 +65,21 @@ impl Outline {
             }
         }
         let count = dense.len();
+        let lo = frame.to_km(BOX[0], BOX[1]);
+        let hi = frame.to_km(BOX[2], BOX[3]);
         let ring = (0..count)
             .map(|i| {
                 let prev = dense[(i + count - 1) % count];
                 let next = dense[(i + 1) % count];
                 let normal = outward_normal(prev, next);
                 let push = (noise.at(dense[i]) - 0.5) * 2.0 * COAST_AMPLITUDE_KM;
-                [
+                let p = [
                     dense[i][0] + normal[0] * push,
                     dense[i][1] + normal[1] * push,
+                ];
+                [
+                    p[0].clamp(lo[0] + BOX_MARGIN_KM, hi[0] - BOX_MARGIN_KM),
+                    p[1].clamp(lo[1] + BOX_MARGIN_KM, hi[1] - BOX_MARGIN_KM),
                 ]
             })
             .collect();

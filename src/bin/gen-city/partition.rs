@@ -389,6 +389,70 @@ pub fn enforce_count(
     }
 }
 
+/// Moves single cells from regions above their target size to neighbouring regions well below
+/// theirs, keeping every region one piece without holes. Growth alone can leave a large region
+/// boxed in by small neighbours that took the leftovers; this hands them back. `targets` holds
+/// (label, target cells); regions in `frozen` neither give nor take.
+pub fn balance(domain: &Domain, labels: &mut [u32], targets: &[(u32, usize)], frozen: &[u32]) {
+    let target_of = |l: u32| targets.iter().find(|t| t.0 == l).map_or(0, |t| t.1);
+    let count_of = |labels: &[u32], l: u32| {
+        domain
+            .cells
+            .iter()
+            .filter(|&&c| labels[c as usize] == l)
+            .count()
+    };
+    let mut stuck: Vec<u32> = frozen.to_vec();
+    loop {
+        // The region furthest below its target (beyond a tolerance of 10 %, at least 2 cells).
+        let neediest = targets
+            .iter()
+            .filter(|t| !stuck.contains(&t.0))
+            .map(|&(l, target)| (target as i64 - count_of(labels, l) as i64, target, l))
+            .filter(|&(deficit, target, _)| deficit > (target as i64 / 10).max(2))
+            .max_by_key(|&(deficit, _, l)| (deficit, std::cmp::Reverse(l)));
+        let Some((_, _, r)) = neediest else { return };
+        // Cells of regions above target that touch r, most-embraced by r first.
+        let mut candidates: Vec<(usize, u32)> = domain
+            .cells
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let s = labels[c as usize];
+                s != r
+                    && !frozen.contains(&s)
+                    && domain.nbrs(c).any(|(o, _)| labels[o as usize] == r)
+            })
+            .map(|c| {
+                (
+                    domain
+                        .nbrs(c)
+                        .filter(|&(o, _)| labels[o as usize] == r)
+                        .count(),
+                    c,
+                )
+            })
+            .collect();
+        candidates.sort_by_key(|&(embrace, c)| (std::cmp::Reverse(embrace), c));
+        let mut moved = false;
+        for (_, c) in candidates {
+            let s = labels[c as usize];
+            if count_of(labels, s) <= target_of(s) {
+                continue;
+            }
+            labels[c as usize] = r;
+            if region_ok(domain, labels, r) && region_ok(domain, labels, s) {
+                moved = true;
+                break;
+            }
+            labels[c as usize] = s;
+        }
+        if !moved {
+            stuck.push(r);
+        }
+    }
+}
+
 /// Picks `k` well-spread site cells among `cells` (k-means on seed positions, started from the
 /// cell nearest `centre` and farthest-point seeding). Returns the sites sorted by distance from
 /// `centre`, nearest first.
