@@ -20,7 +20,7 @@ use crate::projection::{FIXED_SCALE, Fixed, Frame, P2};
 use crate::rings::{region_ring, strictly_inside, validate_ring};
 use crate::rng::{Rng, hash2};
 use crate::seeds::{Density, Lattice, TownDensity, far_ring, finalize, lloyd_step};
-use crate::towns::{CHENGNAN_WORKERS, TOWNS};
+use crate::towns::{CHENGNAN_WORKERS, TOWNS, YINGYANG_WORKERS};
 
 /// Centre of the layout frame (degrees); copies are shifted from here.
 pub const BASE_LON: f64 = 113.40;
@@ -512,7 +512,8 @@ impl Assembly<'_> {
             }
             let staff = match plan.role {
                 Role::Chengnan => CHENGNAN_WORKERS,
-                _ => workers(total.population, &mut census_rng),
+                Role::Yingyang => YINGYANG_WORKERS,
+                Role::Plain => workers(total.population, &mut census_rng),
             };
             communities.push(CommunityOut {
                 code,

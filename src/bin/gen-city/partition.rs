@@ -10,7 +10,9 @@
 //! One thing growth cannot rule out is a region wrapping all the way around another one, which
 //! would give the outer polygon a hole. `repair` detects holes (parts of the domain outside a
 //! region that cannot reach the domain's border without crossing it) and cuts the ring open by
-//! handing a shortest path of its cells to the enclosed region.
+//! handing a shortest path of its cells to the enclosed region. `balance` and `enforce_count`
+//! then adjust sizes one border cell at a time, accepting a move only if both regions stay one
+//! piece without holes.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -518,4 +520,66 @@ pub fn spread_sites(mesh: &Mesh, cells: &[u32], k: usize, centre: P2) -> Vec<u32
             .then(a.cmp(&b))
     });
     sites
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// A 20×20 jittered lattice of real cells inside a ring of dummies.
+    fn mesh() -> Mesh {
+        let mut rng = Rng::stream(8, 8);
+        let (mut seeds, mut real) = (Vec::new(), Vec::new());
+        for i in -2..22 {
+            for j in -2..22 {
+                seeds.push([
+                    f64::from(i) + 0.3 * rng.signed(),
+                    f64::from(j) + 0.3 * rng.signed(),
+                ]);
+                real.push((0..20).contains(&i) && (0..20).contains(&j));
+            }
+        }
+        Mesh::build(seeds, real).expect("mesh")
+    }
+
+    #[test]
+    fn regions_are_whole_and_sized() {
+        let mesh = mesh();
+        let graph = Graph::new(&mesh, crate::outline::dist);
+        let parent: Vec<u32> = mesh
+            .real
+            .iter()
+            .map(|&r| if r { 0 } else { NONE })
+            .collect();
+        let domain = Domain::new(&graph, &parent, 0);
+        let sites = spread_sites(&mesh, &domain.cells, 6, [10.0, 10.0]);
+        assert_eq!(sites.len(), 6);
+        let grow_sites: Vec<Site> = sites
+            .iter()
+            .enumerate()
+            .map(|(k, &cell)| Site {
+                cell,
+                label: k as u32,
+                speed: 1.0 + k as f64 * 0.3,
+                cap: if k == 0 { 8 } else { 80 },
+            })
+            .collect();
+        let mut labels = vec![NONE; mesh.seeds.len()];
+        grow(&domain, &grow_sites, &mut labels);
+        fill(&domain, &mut labels, &[0]);
+        let regions: Vec<u32> = (0..6).collect();
+        repair(&domain, &mut labels, &regions, &[0]).expect("repair");
+        enforce_count(&domain, &mut labels, 0, 8).expect("exact size");
+        assert!(domain.cells.iter().all(|&c| labels[c as usize] != NONE));
+        for r in regions {
+            assert!(region_ok(&domain, &labels, r), "region {r}");
+        }
+        let size0 = domain
+            .cells
+            .iter()
+            .filter(|&&c| labels[c as usize] == 0)
+            .count();
+        assert_eq!(size0, 8);
+    }
 }

@@ -179,12 +179,13 @@ pub const TOWNS: [TownSpec; 23] = [
     town(118, "小榄镇", (113.242, 22.662), 76.0, (4, 4, 6, 2), &[]),
 ];
 
-/// 迎阳社区 (石岐街道): (town code, position in the town's numbering), exact grid count and the
-/// totals its grids are given.
+/// 迎阳社区 (石岐街道): (town code, position in the town's numbering), and as in the report 8 grids,
+/// 17,723 residents and 18 workers (households are ours).
 pub const YINGYANG_AT: (u16, usize) = (1, 0);
 pub const YINGYANG_GRIDS: usize = 8;
 pub const YINGYANG_HOUSEHOLDS: u64 = 6_150;
-pub const YINGYANG_POPULATION: u64 = 17_700;
+pub const YINGYANG_POPULATION: u64 = 17_723;
+pub const YINGYANG_WORKERS: u32 = 18;
 
 /// 城南社区 (南区街道, code …005003), the community the 2022 report describes splitting into
 /// 环城社区 (west part) and a smaller 城南社区 (east part): position, target grid count, staff, and
