@@ -18,14 +18,14 @@ use geo::{BoundingRect, MultiPolygon, Rect};
 /// test only looks at the edges of the point's band instead of the whole boundary.
 #[derive(Debug, Clone)]
 pub struct Rings {
-    /// Non-horizontal edges as `[lo, hi]` with `lo.y < hi.y`.
-    edges: Vec<[[f64; 2]; 2]>,
-    /// Edge indices of band `b` are `band_edges[band_start[b]..band_start[b + 1]]`.
-    band_start: Vec<u32>,
-    band_edges: Vec<u32>,
+    bounds: Rect<f64>,
     /// Band of latitude `y` is `floor((y - bounds.min.y) * band_scale)`, clamped.
     band_scale: f64,
-    bounds: Rect<f64>,
+    /// Edges of band `b` are `band_edges[band_start[b]..band_start[b + 1]]`.
+    band_start: Box<[u32]>,
+    /// Non-horizontal edges as `[lo, hi]` with `lo.y < hi.y`, copied into every band they
+    /// touch so that one band's edges are contiguous in memory (one or two cache misses).
+    band_edges: Box<[[[f64; 2]; 2]]>,
     /// The original rings, for distances.
     rings: Vec<Vec<[f64; 2]>>,
 }
@@ -62,55 +62,35 @@ impl Rings {
         } else {
             0.0
         };
-        let mut rings_prepared = Rings {
-            edges,
-            band_start: Vec::new(),
-            band_edges: Vec::new(),
-            band_scale,
+        let band_of = |y: f64| band(y, bounds.min().y, band_scale, bands);
+        let mut per_band: Vec<Vec<[[f64; 2]; 2]>> = vec![Vec::new(); bands];
+        for edge in &edges {
+            for list in &mut per_band[band_of(edge[0][1])..=band_of(edge[1][1])] {
+                list.push(*edge);
+            }
+        }
+        let mut band_start = Vec::with_capacity(bands + 1);
+        band_start.push(0u32);
+        let mut total = 0u32;
+        for list in &per_band {
+            total += list.len() as u32;
+            band_start.push(total);
+        }
+        Some(Rings {
             bounds,
+            band_scale,
+            band_start: band_start.into(),
+            band_edges: per_band.concat().into(),
             rings,
-        };
-        // Counting sort of edges into every band their latitude range touches.
-        let spans: Vec<(usize, usize)> = rings_prepared
-            .edges
-            .iter()
-            .map(|[lo, hi]| {
-                (
-                    rings_prepared.band(lo[1], bands),
-                    rings_prepared.band(hi[1], bands),
-                )
-            })
-            .collect();
-        let mut start = vec![0u32; bands + 1];
-        for &(first, last) in &spans {
-            for b in first..=last {
-                start[b + 1] += 1;
-            }
-        }
-        for b in 0..bands {
-            start[b + 1] += start[b];
-        }
-        let mut fill = start.clone();
-        let mut band_edges = vec![0u32; start[bands] as usize];
-        for (edge, &(first, last)) in spans.iter().enumerate() {
-            for slot in &mut fill[first..=last] {
-                band_edges[*slot as usize] = edge as u32;
-                *slot += 1;
-            }
-        }
-        rings_prepared.band_start = start;
-        rings_prepared.band_edges = band_edges;
-        Some(rings_prepared)
+        })
     }
 
-    /// Monotone in `y`, so an edge spanning `y` is always in `y`'s band.
-    fn band(&self, y: f64, bands: usize) -> usize {
-        let b = (y - self.bounds.min().y) * self.band_scale;
-        if b >= 0.0 {
-            (b as usize).min(bands - 1)
-        } else {
-            0
-        }
+    /// Every boundary edge (all rings), as pairs of positions.
+    pub fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
+        self.rings
+            .iter()
+            .flat_map(|r| r.windows(2))
+            .map(|w| (w[0], w[1]))
     }
 
     /// The bounding rectangle, cached for the spatial index.
@@ -124,11 +104,10 @@ impl Rings {
         if p[0] < min.x || p[0] > max.x || p[1] < min.y || p[1] > max.y {
             return false;
         }
-        let band = self.band(p[1], self.band_start.len() - 1);
-        let range = self.band_start[band] as usize..self.band_start[band + 1] as usize;
+        let b = band(p[1], min.y, self.band_scale, self.band_start.len() - 1);
+        let edges = &self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize];
         let mut inside = false;
-        for &edge in &self.band_edges[range] {
-            let [lo, hi] = self.edges[edge as usize];
+        for &[lo, hi] in edges {
             // Half-open in y: the edge spans [lo.y, hi.y); then p.x < x-intersection, written
             // without division (hi.y - lo.y > 0).
             if lo[1] <= p[1]
@@ -151,6 +130,16 @@ impl Rings {
             .flat_map(|ring| ring.windows(2))
             .map(|edge| segment_distance_2(edge[0], edge[1], p))
             .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// The latitude band of `y`; monotone in `y`, so an edge spanning `y` is in `y`'s band.
+fn band(y: f64, min_y: f64, scale: f64, bands: usize) -> usize {
+    let b = (y - min_y) * scale;
+    if b >= 0.0 {
+        (b as usize).min(bands - 1)
+    } else {
+        0
     }
 }
 
