@@ -120,6 +120,24 @@ impl Rings {
         inside
     }
 
+    /// Longitudes, sorted, where the boundary crosses latitude `y` (edges counted half-open as
+    /// in [`Rings::contains`]): consecutive pairs bound the inside along that parallel.
+    pub fn crossings(&self, y: f64) -> Vec<f64> {
+        let (min, max) = (self.bounds.min(), self.bounds.max());
+        if y < min.y || y > max.y {
+            return Vec::new();
+        }
+        let b = band(y, min.y, self.band_scale, self.band_start.len() - 1);
+        let edges = &self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize];
+        let mut xs: Vec<f64> = edges
+            .iter()
+            .filter(|[lo, hi]| lo[1] <= y && y < hi[1])
+            .map(|[lo, hi]| lo[0] + (y - lo[1]) * (hi[0] - lo[0]) / (hi[1] - lo[1]))
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        xs
+    }
+
     /// Squared planar distance (in degrees²) from `p` to the nearest edge; 0 when inside.
     pub fn distance_2(&self, p: [f64; 2]) -> f64 {
         if self.contains(p) {
@@ -204,6 +222,18 @@ mod tests {
         assert!(rings.contains([0.5, 0.5]));
         assert!(!rings.contains([2.0, 2.0]));
         assert!(!rings.contains([5.0, 2.0]));
+    }
+
+    #[test]
+    fn crossings_bound_the_inside() {
+        let with_hole = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 3.0, y: 1.0), (x: 3.0, y: 3.0), (x: 1.0, y: 3.0)]],
+        );
+        let rings = Rings::new(&MultiPolygon(vec![with_hole])).expect("non-empty");
+        assert_eq!(rings.crossings(2.0), vec![0.0, 1.0, 3.0, 4.0]);
+        assert_eq!(rings.crossings(0.5), vec![0.0, 4.0]);
+        assert!(rings.crossings(5.0).is_empty());
     }
 
     #[test]

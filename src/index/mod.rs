@@ -7,17 +7,20 @@
 //! point are communities, then towns, searched directly. If overlapping data lets several polygons
 //! of a level contain a point, the one with the smallest code wins.
 
-mod raster;
+mod lattice;
 
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeParams};
 
 use crate::geometry::Rings;
 use crate::registry::Registry;
-use raster::{Cell, Raster};
+use lattice::{EMPTY, Lattice, MIXED};
 
-/// Cells per level's lattice: 4 MiB of memory per level, ~55 m cells over the sample city.
-const RASTER_CELLS: usize = 1 << 20;
+/// Most cells of the lattice: 16 MiB, ~28 m cells over the sample city.
+const MAX_LATTICE_CELLS: usize = 1 << 22;
+/// Cells per boundary edge: enough for most cells to be clear of boundaries, without a big
+/// lattice for a small registry.
+const CELLS_PER_EDGE: usize = 16;
 
 /// Where a point falls, as indices into the registry the index was built from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +32,9 @@ pub struct Hit {
 
 /// The spatial index of one registry snapshot.
 pub struct SpatialIndex {
+    /// Cells that no boundary crosses hold an index into `answers`; the rest hold `MIXED`.
+    lattice: Option<(Lattice, Vec<u32>)>,
+    answers: Vec<Hit>,
     towns: Level,
     communities: Level,
     grids: Level,
@@ -50,11 +56,9 @@ impl RTreeParams for WideNodes {
 /// A polygon's cached envelope and its position (slot) in the registry's code-sorted list.
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
-/// One level (towns, communities or grids): a lattice that answers most points at once, a
-/// compact tree of envelopes for the rest, and the prepared rings looked at only for the
-/// envelopes that hold the point.
+/// One level (towns, communities or grids): a compact tree of envelopes, and the prepared rings
+/// looked at only for the envelopes that hold the point.
 struct Level {
-    raster: Option<Raster>,
     tree: RTree<Envelope, WideNodes>,
     /// Prepared rings by slot; `None` for a community without territory.
     shapes: Vec<Option<Rings>>,
@@ -71,32 +75,21 @@ impl Level {
                 let rect = Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
                 Some(GeomWithData::new(rect, slot as u32))
             })
-            .collect::<Vec<_>>();
-        let bounds = shapes.iter().flatten().map(Rings::bounds).reduce(|a, b| {
-            geo::Rect::new(
-                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        });
+            .collect();
         Level {
-            raster: bounds.map(|b| Raster::build(&shapes, b, RASTER_CELLS)),
             tree: RTree::bulk_load_with_params(envelopes),
             shapes,
         }
     }
 
-    /// The smallest slot whose polygon contains `p`.
-    fn locate(&self, p: [f64; 2]) -> Option<usize> {
-        match self.raster.as_ref().map(|r| r.cell(p)) {
-            Some(Cell::Inside(slot)) => Some(slot),
-            Some(Cell::Empty) | None => None,
-            Some(Cell::Mixed) => self.locate_exactly(p),
-        }
+    fn bounds(&self) -> Option<geo::Rect<f64>> {
+        let b = self.tree.root().envelope();
+        (self.tree.size() > 0).then(|| geo::Rect::new(b.lower(), b.upper()))
     }
 
     /// The tree and point-in-polygon path, for points in cells a boundary crosses. The exact
     /// test is skipped for candidates that could not beat the best found so far.
-    fn locate_exactly(&self, p: [f64; 2]) -> Option<usize> {
+    fn locate(&self, p: [f64; 2]) -> Option<usize> {
         let mut best: Option<usize> = None;
         for envelope in self
             .tree
@@ -115,31 +108,99 @@ impl Level {
 
 impl SpatialIndex {
     pub fn new(registry: &Registry) -> Self {
-        SpatialIndex {
+        let mut index = SpatialIndex {
+            lattice: None,
+            answers: Vec::new(),
             towns: Level::new(registry.towns.iter().map(|t| Some(&t.area))),
             communities: Level::new(registry.communities.iter().map(|c| c.territory.as_ref())),
             grids: Level::new(registry.grids.iter().map(|g| Some(&g.area))),
             grid_community: registry.grids.iter().map(|g| g.community).collect(),
             community_town: registry.communities.iter().map(|c| c.town).collect(),
+        };
+        index.build_lattice();
+        index
+    }
+
+    /// Precomputes the answer of every cell no boundary crosses, following the same grid →
+    /// community → town order as [`SpatialIndex::lookup`].
+    fn build_lattice(&mut self) {
+        let bounds = [&self.grids, &self.communities, &self.towns]
+            .iter()
+            .filter_map(|l| l.bounds())
+            .reduce(|a, b| {
+                geo::Rect::new(
+                    geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                    geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                )
+            });
+        let Some(bounds) = bounds else { return };
+        let edges: usize = [&self.grids, &self.communities, &self.towns]
+            .iter()
+            .flat_map(|l| l.shapes.iter().flatten())
+            .map(|s| s.edges().count())
+            .sum();
+        let lattice = Lattice::new(
+            bounds,
+            (edges * CELLS_PER_EDGE).clamp(1024, MAX_LATTICE_CELLS),
+        );
+        let [grids, communities, towns] =
+            [&self.grids, &self.communities, &self.towns].map(|l| lattice.classify(&l.shapes));
+        // Answers: one per grid, then per community, then per town, then "nowhere".
+        let (n_grids, n_communities) = (self.grid_community.len(), self.community_town.len());
+        self.answers = (0..n_grids)
+            .map(|g| self.grid_hit(g))
+            .chain((0..n_communities).map(|c| self.community_hit(c)))
+            .chain((0..self.towns.shapes.len()).map(|t| Hit {
+                town: Some(t),
+                ..Hit::default()
+            }))
+            .chain(std::iter::once(Hit::default()))
+            .collect();
+        let nowhere = (self.answers.len() - 1) as u32;
+        let cells = (0..lattice.len())
+            .map(|i| match (grids[i], communities[i], towns[i]) {
+                (MIXED, _, _) | (EMPTY, MIXED, _) | (EMPTY, EMPTY, MIXED) => MIXED,
+                (EMPTY, EMPTY, EMPTY) => nowhere,
+                (EMPTY, EMPTY, t) => (n_grids + n_communities) as u32 + t,
+                (EMPTY, c, _) => n_grids as u32 + c,
+                (g, _, _) => g,
+            })
+            .collect();
+        self.lattice = Some((lattice, cells));
+    }
+
+    fn grid_hit(&self, grid: usize) -> Hit {
+        let community = self.grid_community[grid];
+        Hit {
+            grid: Some(grid),
+            ..self.community_hit(community)
+        }
+    }
+
+    fn community_hit(&self, community: usize) -> Hit {
+        Hit {
+            town: Some(self.community_town[community]),
+            community: Some(community),
+            grid: None,
         }
     }
 
     /// Resolves a WGS84 `[lon, lat]` point.
     pub fn lookup(&self, p: [f64; 2]) -> Hit {
-        if let Some(grid) = self.grids.locate(p) {
-            let community = self.grid_community[grid];
-            return Hit {
-                town: Some(self.community_town[community]),
-                community: Some(community),
-                grid: Some(grid),
+        if let Some((lattice, cells)) = &self.lattice {
+            let Some(cell) = lattice.cell(p) else {
+                return Hit::default();
             };
+            // `MIXED` indexes past the answers: those cells fall through to the exact path.
+            if let Some(hit) = self.answers.get(cells[cell] as usize) {
+                return *hit;
+            }
+        }
+        if let Some(grid) = self.grids.locate(p) {
+            return self.grid_hit(grid);
         }
         if let Some(community) = self.communities.locate(p) {
-            return Hit {
-                town: Some(self.community_town[community]),
-                community: Some(community),
-                grid: None,
-            };
+            return self.community_hit(community);
         }
         Hit {
             town: self.towns.locate(p),
