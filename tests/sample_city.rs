@@ -176,3 +176,21 @@ fn the_shipped_files_are_exactly_what_the_generator_writes() {
         );
     }
 }
+
+#[test]
+fn the_readme_lookup_example_is_what_the_service_answers() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README");
+    let example = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a JSON example in the README");
+    let shown: serde_json::Value = serde_json::from_str(example).expect("README example is JSON");
+    let point = [
+        shown["point"][0].as_f64().expect("lon"),
+        shown["point"][1].as_f64().expect("lat"),
+    ];
+    let snapshot = common::sample();
+    let place = shequ::api::PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
+    assert_eq!(serde_json::to_value(&place).expect("serialise"), shown);
+}
