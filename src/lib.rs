@@ -5,10 +5,12 @@
 //! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
 
 pub mod api;
+pub mod audit;
 pub mod crs;
 pub mod geometry;
 pub mod index;
 pub mod registry;
+pub mod rules;
 pub mod snapshot;
 
 pub use snapshot::Snapshot;

@@ -51,6 +51,15 @@ enum Command {
         #[arg(long, default_value = "boundaries")]
         data: PathBuf,
     },
+    /// Audit coverage and guideline compliance: a report grouped by town; exit code 1 when any
+    /// finding fails (fail or exception severity).
+    Audit {
+        #[arg(default_value = "boundaries")]
+        dir: PathBuf,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
         #[arg(default_value = "boundaries")]
@@ -73,9 +82,11 @@ fn main() -> ExitCode {
             data,
         } => lookup(&data, [lon, lat], &crs),
         Command::CheckData { dir } => check_data(&dir),
+        Command::Audit { dir, json } => audit(&dir, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(message) if message.is_empty() => ExitCode::FAILURE,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -134,6 +145,80 @@ fn check_data(dir: &Path) -> Result<(), String> {
     let snapshot = load(dir)?;
     println!("{}: ok — {}", dir.display(), summary(&snapshot.registry));
     Ok(())
+}
+
+/// Runs the audit; `Err("")` (exit code 1, nothing more to say) when a finding fails.
+fn audit(dir: &Path, json: bool) -> Result<(), String> {
+    let snapshot = load(dir)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(snapshot.registry.communities.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("auditing {bar:40} {pos}/{len} communities")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let report = shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|done, _| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", audit_text(&snapshot.registry, &report));
+    }
+    if report.has_failures() {
+        Err(String::new())
+    } else {
+        Ok(())
+    }
+}
+
+/// The audit as a readable report grouped by town.
+fn audit_text(r: &Registry, report: &shequ::audit::AuditReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "{} findings ({} failing): {}",
+        s.findings,
+        s.failing,
+        s.by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "unassigned land {:.1} m², overlap between communities {:.1} m²",
+        s.unassigned_m2, s.overlap_m2
+    );
+    let mut town: Option<&str> = None;
+    for f in &report.findings {
+        if town != f.town_code.as_deref() {
+            town = f.town_code.as_deref();
+            let name = town
+                .and_then(|c| r.town_by_code(c))
+                .map_or("", |t| r.towns[t].name.as_str());
+            let _ = writeln!(out, "\n== {} {name}", town.unwrap_or("(no town)"));
+        }
+        let _ = writeln!(
+            out,
+            "[{}] {}: {}",
+            f.severity.as_str(),
+            f.kind.as_str(),
+            f.message
+        );
+        let _ = writeln!(out, "    → {}", f.suggestion);
+    }
+    out
 }
 
 fn summary(r: &Registry) -> String {

@@ -17,7 +17,7 @@ use super::lookup::json_response;
 use crate::registry::{Community, Counts, Grid, Registry, Town};
 
 /// A (multi)polygon as a GeoJSON geometry: `Polygon` when it has one part, `null` when absent.
-struct GeometryJson<'a>(Option<&'a MultiPolygon<f64>>);
+pub(super) struct GeometryJson<'a>(pub Option<&'a MultiPolygon<f64>>);
 
 struct Coords<'a>(&'a geo::LineString<f64>);
 
@@ -210,7 +210,7 @@ fn geojson(bytes: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
 }
 
-fn geojson_value(value: &impl Serialize) -> Response {
+pub(super) fn geojson_value(value: &impl Serialize) -> Response {
     let mut response = json_response(value);
     if response.status().is_success() {
         response.headers_mut().insert(

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): thin handlers over a [`Snapshot`]. Routers are composed per area; every
 //! error is an [`ApiError`] rendered as problem+json.
 
+mod audit;
 mod error;
 mod extract;
 mod features;
@@ -26,6 +27,7 @@ pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
 pub use server::{serve, shutdown_signal};
 
 use crate::Snapshot;
+use crate::audit::AuditReport;
 
 /// Server settings that affect request handling.
 #[derive(Debug, Clone)]
@@ -47,6 +49,7 @@ impl Default for ApiConfig {
 struct Published {
     snapshot: Snapshot,
     collections: [OnceLock<Bytes>; 3],
+    audit: OnceLock<Arc<AuditReport>>,
 }
 
 /// Shared state of all handlers.
@@ -61,12 +64,27 @@ impl AppState {
             published: Arc::new(Published {
                 snapshot,
                 collections: Default::default(),
+                audit: OnceLock::new(),
             }),
         }
     }
 
     pub fn snapshot(&self) -> &Snapshot {
         &self.published.snapshot
+    }
+
+    /// The coverage audit of the snapshot, computed on first use.
+    fn audit(&self) -> Arc<AuditReport> {
+        let p = &self.published;
+        p.audit
+            .get_or_init(|| {
+                Arc::new(crate::audit::audit(
+                    &p.snapshot.registry,
+                    &p.snapshot.guidelines,
+                    &|_, _| {},
+                ))
+            })
+            .clone()
     }
 
     /// The full GeoJSON collection of `layer`, rendered on first use.
@@ -90,7 +108,9 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/communities", get(features::communities))
         .route("/communities/{code}", get(features::community))
         .route("/grids", get(features::grids))
-        .route("/grids/{code}", get(features::grid));
+        .route("/grids/{code}", get(features::grid))
+        .route("/audit", get(audit::report))
+        .route("/audit.geojson", get(audit::geojson));
     Router::new()
         .route("/health", get(health::health))
         .nest("/api/v1", api)

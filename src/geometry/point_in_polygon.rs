@@ -143,6 +143,11 @@ impl Rings {
         if self.contains(p) {
             return 0.0;
         }
+        self.boundary_distance_2(p)
+    }
+
+    /// Squared planar distance (in degrees²) from `p` to the nearest edge, inside or not.
+    pub fn boundary_distance_2(&self, p: [f64; 2]) -> f64 {
         self.rings
             .iter()
             .flat_map(|ring| ring.windows(2))

@@ -45,7 +45,9 @@ pub struct Town {
 }
 
 /// What a community is administratively; the guidelines may differ by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CommunityKind {
     /// Urban residents' committee (社区居民委员会).

@@ -1,0 +1,292 @@
+//! `guidelines.toml`: rule thresholds, severities, per-kind overrides and audit tolerances.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::registry::CommunityKind;
+
+/// The guidelines shipped with the sample city; the defaults when a data directory has none.
+const SHIPPED: &str = include_str!("../../boundaries/guidelines.toml");
+
+/// How a failed rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Shown only.
+    Warn,
+    /// Fails unless a written justification is given.
+    Exception,
+    /// Blocks submission.
+    Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Exception => "exception",
+            Severity::Fail => "fail",
+        }
+    }
+}
+
+/// The measured rules of the guidelines (territory rules are structural and always `fail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    Households,
+    #[serde(rename = "workers_per_10k_residents")]
+    WorkersPer10kResidents,
+    #[serde(rename = "office_m2_per_100_households")]
+    OfficeM2Per100Households,
+    OfficeM2Total,
+    GridHouseholds,
+    PolsbyPopper,
+}
+
+impl RuleId {
+    pub const ALL: [RuleId; 6] = [
+        RuleId::Households,
+        RuleId::WorkersPer10kResidents,
+        RuleId::OfficeM2Per100Households,
+        RuleId::OfficeM2Total,
+        RuleId::GridHouseholds,
+        RuleId::PolsbyPopper,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::Households => "households",
+            RuleId::WorkersPer10kResidents => "workers_per_10k_residents",
+            RuleId::OfficeM2Per100Households => "office_m2_per_100_households",
+            RuleId::OfficeM2Total => "office_m2_total",
+            RuleId::GridHouseholds => "grid_households",
+            RuleId::PolsbyPopper => "polsby_popper",
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A measured value must lie in `[min, max]`; outside, the rule fails with `severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    pub severity: Severity,
+}
+
+impl Rule {
+    /// Whether `value` meets the rule.
+    pub fn passes(&self, value: f64) -> bool {
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
+    }
+}
+
+/// A per-kind change to a rule; absent fields keep the default.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleOverride {
+    min: Option<f64>,
+    max: Option<f64>,
+    severity: Option<Severity>,
+}
+
+/// Tolerances of the coverage audit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditTolerances {
+    pub overlap_tolerance_m2: f64,
+    pub gap_tolerance_m2: f64,
+    pub sliver_max_area_m2: f64,
+    pub sliver_max_width_m: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    audit: AuditTolerances,
+    rules: BTreeMap<RuleId, Rule>,
+    #[serde(default)]
+    kinds: BTreeMap<CommunityKind, BTreeMap<RuleId, RuleOverride>>,
+}
+
+/// The loaded, checked guidelines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guidelines {
+    pub audit: AuditTolerances,
+    rules: BTreeMap<(CommunityKind, RuleId), Rule>,
+}
+
+/// Why a guidelines file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct GuidelinesError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Default for Guidelines {
+    fn default() -> Self {
+        // The shipped file is checked by a test, so this cannot fail in a released build; fall
+        // back to a permissive set rather than panic if it ever did.
+        Guidelines::parse(SHIPPED, "guidelines.toml").unwrap_or_else(|_| Guidelines {
+            audit: AuditTolerances {
+                overlap_tolerance_m2: 1.0,
+                gap_tolerance_m2: 1.0,
+                sliver_max_area_m2: 0.0,
+                sliver_max_width_m: 0.0,
+            },
+            rules: BTreeMap::new(),
+        })
+    }
+}
+
+impl Guidelines {
+    /// Loads `dir/guidelines.toml`, or the shipped defaults when the directory has none.
+    pub fn load_dir(dir: &Path) -> Result<Self, GuidelinesError> {
+        let path = dir.join("guidelines.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(GuidelinesError {
+                file: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+
+    /// Parses and checks a guidelines file; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, GuidelinesError> {
+        let error = |message: String| GuidelinesError {
+            file: file.to_owned(),
+            message,
+        };
+        let parsed: File =
+            toml::from_str(text).map_err(|e| error(e.to_string().trim().to_owned()))?;
+        let a = parsed.audit;
+        for (name, value) in [
+            ("audit.overlap_tolerance_m2", a.overlap_tolerance_m2),
+            ("audit.gap_tolerance_m2", a.gap_tolerance_m2),
+            ("audit.sliver_max_area_m2", a.sliver_max_area_m2),
+            ("audit.sliver_max_width_m", a.sliver_max_width_m),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(error(format!(
+                    "{name} = {value}: must be a non-negative number"
+                )));
+            }
+        }
+        if let Some(missing) = RuleId::ALL.iter().find(|r| !parsed.rules.contains_key(r)) {
+            return Err(error(format!("[rules.{missing}] is missing")));
+        }
+        let mut rules = BTreeMap::new();
+        for kind in CommunityKind::ALL {
+            for (&id, &base) in &parsed.rules {
+                let o = parsed
+                    .kinds
+                    .get(&kind)
+                    .and_then(|k| k.get(&id))
+                    .copied()
+                    .unwrap_or_default();
+                let rule = Rule {
+                    min: o.min.or(base.min),
+                    max: o.max.or(base.max),
+                    severity: o.severity.unwrap_or(base.severity),
+                };
+                let name = if o.min.is_some() || o.max.is_some() || o.severity.is_some() {
+                    format!("kinds.{}.{id}", kind.as_str())
+                } else {
+                    format!("rules.{id}")
+                };
+                for (bound, value) in [("min", rule.min), ("max", rule.max)] {
+                    if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                        return Err(error(format!(
+                            "{name}.{bound}: must be a non-negative number"
+                        )));
+                    }
+                }
+                if let (Some(min), Some(max)) = (rule.min, rule.max)
+                    && min > max
+                {
+                    return Err(error(format!("{name}: min {min} is above max {max}")));
+                }
+                if rule.min.is_none() && rule.max.is_none() {
+                    return Err(error(format!("{name}: needs a min or a max")));
+                }
+                rules.insert((kind, id), rule);
+            }
+        }
+        Ok(Guidelines { audit: a, rules })
+    }
+
+    /// The rule `id` as it applies to communities of `kind`.
+    pub fn rule(&self, kind: CommunityKind, id: RuleId) -> Option<Rule> {
+        self.rules.get(&(kind, id)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_guidelines_parse_with_overrides() {
+        let g = Guidelines::parse(SHIPPED, "guidelines.toml").expect("shipped file is valid");
+        let households = g
+            .rule(CommunityKind::Community, RuleId::Households)
+            .expect("rule");
+        assert_eq!(
+            (households.min, households.max, households.severity),
+            (Some(1000.0), Some(3000.0), Severity::Exception)
+        );
+        let village = g
+            .rule(CommunityKind::Village, RuleId::Households)
+            .expect("rule");
+        assert_eq!(
+            (village.max, village.severity),
+            (Some(3000.0), Severity::Warn)
+        );
+        let converted = g
+            .rule(CommunityKind::VillageConverted, RuleId::Households)
+            .expect("rule");
+        assert_eq!(
+            (converted.max, converted.severity),
+            (Some(5000.0), Severity::Exception)
+        );
+        assert_eq!(g, Guidelines::default());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = SHIPPED.replace("max = 3000", "max = 300");
+        let e = Guidelines::parse(&bad, "g.toml").expect_err("min above max");
+        assert_eq!(
+            e.to_string(),
+            "g.toml: rules.households: min 1000 is above max 300"
+        );
+        let bad = SHIPPED.replace("gap_tolerance_m2 = 1.0", "gap_tolerance_m2 = -1.0");
+        let e = Guidelines::parse(&bad, "g.toml").expect_err("negative");
+        assert!(
+            e.to_string()
+                .contains("audit.gap_tolerance_m2 = -1: must be a non-negative number"),
+            "{e}"
+        );
+        let bad = SHIPPED.replace("severity = \"warn\"", "severity = \"maybe\"");
+        let e = Guidelines::parse(&bad, "g.toml").expect_err("unknown severity");
+        assert!(e.to_string().contains("unknown variant `maybe`"), "{e}");
+        let bad = SHIPPED.replace("[rules.polsby_popper]", "[rules.roundness]");
+        let e = Guidelines::parse(&bad, "g.toml").expect_err("unknown rule");
+        assert!(e.to_string().contains("roundness"), "{e}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The city's establishment guidelines (`guidelines.toml`) and their evaluation.
+//!
+//! Pure domain code: thresholds and severities come from configuration, never from code, so the
+//! bureau can change a number without a release.
+
+mod guidelines;
+
+pub use guidelines::{AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity};
