@@ -15,7 +15,13 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("audit");
     group.sample_size(10);
     group.bench_function("full audit, sample city", |b| {
-        b.iter(|| black_box(shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {})))
+        b.iter(|| {
+            black_box(shequ::audit::audit(
+                &snapshot.registry,
+                &snapshot.guidelines,
+                &|_, _| {},
+            ))
+        })
     });
     group.finish();
 }
