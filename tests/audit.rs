@@ -185,8 +185,12 @@ fn perturbing_a_shared_boundary_gives_the_expected_overlap_and_gap() {
     for case in 0..12 {
         let offsets = [rng.uniform(2e-5, 8e-4), rng.uniform(2e-5, 8e-4)];
         let signs = [
-            if rng.next_u64() % 2 == 0 { 1.0 } else { -1.0 },
-            if case % 2 == 0 { -1.0 } else { 1.0 },
+            if rng.next_u64().is_multiple_of(2) {
+                1.0
+            } else {
+                -1.0
+            },
+            if case.is_multiple_of(2) { -1.0 } else { 1.0 },
         ];
         let dir = tempfile::tempdir().expect("tempdir");
         for file in FILES {
