@@ -182,7 +182,7 @@ fn every_planted_defect_is_found_with_its_area_and_nothing_else() {
 #[test]
 fn perturbing_a_shared_boundary_gives_the_expected_overlap_and_gap() {
     let mut rng = common::Rng(5);
-    for case in 0..12 {
+    for case in 0..12u32 {
         let offsets = [rng.uniform(2e-5, 8e-4), rng.uniform(2e-5, 8e-4)];
         let signs = [
             if rng.next_u64().is_multiple_of(2) {
