@@ -15,18 +15,13 @@ fn sample_dir() -> PathBuf {
 
 /// Deterministic points uniformly over the city's bounding box (splitmix64).
 fn points(snapshot: &Snapshot, n: usize) -> Vec<[f64; 2]> {
-    let Some(b) = snapshot
-        .registry
-        .towns
-        .iter()
-        .filter_map(|t| t.area.bounding_rect())
-        .reduce(|a, b| {
-            geo::Rect::new(
-                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-    else {
+    let Some(b) = shequ::geometry::union_bounds(
+        snapshot
+            .registry
+            .towns
+            .iter()
+            .filter_map(|t| t.area.bounding_rect()),
+    ) else {
         return Vec::new();
     };
     let mut state = 42u64;

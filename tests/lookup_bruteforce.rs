@@ -45,16 +45,8 @@ fn expected(levels: &[Level; 3], p: Point<f64>) -> Hit {
 fn random_points_match_brute_force() {
     let snapshot = common::sample();
     let r = &snapshot.registry;
-    let bounds = r
-        .towns
-        .iter()
-        .filter_map(|t| t.area.bounding_rect())
-        .reduce(|a, b| {
-            geo::Rect::new(
-                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        });
+    let bounds =
+        shequ::geometry::union_bounds(r.towns.iter().filter_map(|t| t.area.bounding_rect()));
     let Some(bounds) = bounds else {
         panic!("no towns")
     };

@@ -6,7 +6,7 @@ use geo::{BooleanOps, MultiPolygon, unary_union};
 use super::finding::{Finding, FindingKind};
 use super::{Context, border_eps, boxes_touch};
 use crate::geometry::Rings;
-use crate::geometry::measure::{area_m2, border_lengths};
+use crate::geometry::measure::{area_m2, border_lengths, longest_border};
 use crate::rules::Severity;
 
 pub(super) fn coverage(cx: &Context, community: usize, out: &mut Vec<Finding>) {
@@ -38,12 +38,7 @@ pub(super) fn coverage(cx: &Context, community: usize, out: &mut Vec<Finding>) {
             &present.iter().map(|(_, r)| *r).collect::<Vec<_>>(),
             border_eps(),
         );
-        let owner = lengths
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| **l > 0.0)
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| &r.grids[present[i].0]);
+        let owner = longest_border(&lengths).map(|i| &r.grids[present[i].0]);
         out.push(Finding {
             kind: FindingKind::GridGap,
             severity: Severity::Fail,

@@ -7,7 +7,7 @@ use rstar::{AABB, RTree};
 
 use super::finding::{Finding, FindingKind};
 use super::{Context, bbox_of, border_eps};
-use crate::geometry::measure::{area_m2, border_lengths, width_m};
+use crate::geometry::measure::{area_m2, border_lengths, longest_border, width_m};
 use crate::rules::Severity;
 
 pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
@@ -100,12 +100,7 @@ pub(super) fn gaps_and_outside(cx: &Context, out: &mut Vec<Finding>) {
                 .filter_map(|&c| cx.community_rings[c].as_ref())
                 .collect();
             let lengths = border_lengths(&part, &rings, border_eps());
-            let owner = lengths
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| **l > 0.0)
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map(|(i, _)| &r.communities[near[i]]);
+            let owner = longest_border(&lengths).map(|i| &r.communities[near[i]]);
             let suggestion = match (owner, sliver) {
                 (Some(o), true) => format!(
                     "snap the neighbouring boundaries together (assign it to {} {})",

@@ -89,6 +89,16 @@ pub fn border_lengths(region: &MultiPolygon<f64>, candidates: &[&Rings], eps_deg
     lengths
 }
 
+/// The candidate bordering longest, if any borders at all.
+pub fn longest_border(lengths: &[f64]) -> Option<usize> {
+    lengths
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

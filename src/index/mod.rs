@@ -124,15 +124,11 @@ impl SpatialIndex {
     /// Precomputes the answer of every cell no boundary crosses, following the same grid →
     /// community → town order as [`SpatialIndex::lookup`].
     fn build_lattice(&mut self) {
-        let bounds = [&self.grids, &self.communities, &self.towns]
-            .iter()
-            .filter_map(|l| l.bounds())
-            .reduce(|a, b| {
-                geo::Rect::new(
-                    geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                    geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-                )
-            });
+        let bounds = crate::geometry::union_bounds(
+            [&self.grids, &self.communities, &self.towns]
+                .iter()
+                .filter_map(|l| l.bounds()),
+        );
         let Some(bounds) = bounds else { return };
         let edges: usize = [&self.grids, &self.communities, &self.towns]
             .iter()
