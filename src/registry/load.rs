@@ -324,58 +324,66 @@ impl<'a> Ctx<'a> {
             }
             Some(g) => g,
         };
-        let coordinates = geometry.get("coordinates");
-        let polygons: Vec<(String, &Value)> = match geometry.get("type").and_then(Value::as_str) {
-            Some("Polygon") => coordinates
-                .map(|c| vec![(String::new(), c)])
-                .unwrap_or_default(),
-            Some("MultiPolygon") => match coordinates.and_then(Value::as_array) {
-                Some(parts) => parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("polygon {i}: "), p))
-                    .collect(),
-                None => Vec::new(),
-            },
-            other => {
-                let found = other.map_or("no type".to_owned(), |t| format!("type {t:?}"));
-                self.problem(
-                    FIELD,
-                    format!("expected a Polygon or MultiPolygon, found {found}"),
+        match parse_area(geometry) {
+            Ok(area) => Ok(Some(area)),
+            Err(messages) => {
+                for m in messages {
+                    self.problem(FIELD, m);
+                }
+                Err(())
+            }
+        }
+    }
+}
+
+/// A GeoJSON Polygon or MultiPolygon geometry object as a checked multipolygon, or every
+/// problem found in it (positions malformed, rings too short or open, out of range, crossing).
+pub(crate) fn parse_area(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
+    let coordinates = geometry.get("coordinates");
+    let polygons: Vec<(String, &Value)> = match geometry.get("type").and_then(Value::as_str) {
+        Some("Polygon") => coordinates
+            .map(|c| vec![(String::new(), c)])
+            .unwrap_or_default(),
+        Some("MultiPolygon") => match coordinates.and_then(Value::as_array) {
+            Some(parts) => parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("polygon {i}: "), p))
+                .collect(),
+            None => Vec::new(),
+        },
+        other => {
+            let found = other.map_or("no type".to_owned(), |t| format!("type {t:?}"));
+            return Err(vec![format!(
+                "expected a Polygon or MultiPolygon, found {found}"
+            )]);
+        }
+    };
+    if polygons.is_empty() {
+        return Err(vec!["`coordinates` missing or empty".to_owned()]);
+    }
+    let mut result = Vec::with_capacity(polygons.len());
+    let mut messages = Vec::new();
+    for (prefix, polygon) in polygons {
+        match polygon_rings(polygon) {
+            Err(message) => messages.push(format!("{prefix}{message}")),
+            Ok(rings) => {
+                messages.extend(
+                    check_polygon_rings(&rings)
+                        .iter()
+                        .map(|p| format!("{prefix}{p}")),
                 );
-                return Err(());
-            }
-        };
-        if polygons.is_empty() {
-            self.problem(FIELD, "`coordinates` missing or empty");
-            return Err(());
-        }
-        let mut result = Vec::with_capacity(polygons.len());
-        let mut ok = true;
-        for (prefix, polygon) in polygons {
-            match polygon_rings(polygon) {
-                Err(message) => {
-                    self.problem(FIELD, format!("{prefix}{message}"));
-                    ok = false;
-                }
-                Ok(rings) => {
-                    let problems = check_polygon_rings(&rings);
-                    for p in &problems {
-                        self.problem(FIELD, format!("{prefix}{p}"));
-                    }
-                    ok &= problems.is_empty();
-                    let mut rings = rings.into_iter().map(LineString::from);
-                    if let Some(exterior) = rings.next() {
-                        result.push(Polygon::new(exterior, rings.collect()));
-                    }
+                let mut rings = rings.into_iter().map(LineString::from);
+                if let Some(exterior) = rings.next() {
+                    result.push(Polygon::new(exterior, rings.collect()));
                 }
             }
         }
-        if ok {
-            Ok(Some(MultiPolygon(result)))
-        } else {
-            Err(())
-        }
+    }
+    if messages.is_empty() {
+        Ok(MultiPolygon(result))
+    } else {
+        Err(messages)
     }
 }
 
