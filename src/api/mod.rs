@@ -7,6 +7,7 @@ mod extract;
 mod features;
 mod health;
 mod lookup;
+mod proposals;
 mod server;
 
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -109,6 +110,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/communities/{code}", get(features::community))
         .route("/grids", get(features::grids))
         .route("/grids/{code}", get(features::grid))
+        .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/audit", get(audit::report))
         .route("/audit.geojson", get(audit::geojson));
     Router::new()

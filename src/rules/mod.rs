@@ -4,5 +4,11 @@
 //! bureau can change a number without a release.
 
 mod guidelines;
+mod proposal;
+mod validate;
 
 pub use guidelines::{AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity};
+pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
+pub use validate::{
+    BeforeAfter, Check, CutGrid, Measures, Offence, PartReport, Report, Totals, Verdict, validate,
+};

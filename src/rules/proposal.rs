@@ -1,0 +1,275 @@
+//! Proposals as officials send them: a GeoJSON FeatureCollection with a `proposal` member
+//! (`kind`, `title`, `parents`) and one feature per proposed community (a "part").
+
+use geo::{MultiPolygon, Point};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::registry::{CommunityKind, Registry, parse_area};
+
+/// What a proposal does to the parents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKind {
+    /// One parent, two or more parts that partition it.
+    Split,
+    /// Two or more parents, one part that is their union.
+    Merge,
+    /// Parts replace parents with the same union.
+    Adjust,
+    /// Parts take unassigned land or land of the listed parents.
+    New,
+}
+
+/// A proposed community.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub kind: CommunityKind,
+    pub workers: u32,
+    pub office_area_m2: f64,
+    pub office: Option<Point<f64>>,
+    /// Written reasons for an exception (e.g. a size outside the normal range).
+    pub justification: Option<String>,
+    pub area: MultiPolygon<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub kind: ProposalKind,
+    pub title: String,
+    /// Indices of the parent communities in the registry.
+    pub parents: Vec<usize>,
+    pub parts: Vec<Part>,
+}
+
+/// Why a proposal cannot be validated: malformed (HTTP 400) or well-formed but invalid (422).
+/// Every problem found is listed, each naming where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.join("; "))]
+pub struct ProposalError {
+    pub malformed: bool,
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Problems {
+    malformed: Vec<String>,
+    invalid: Vec<String>,
+}
+
+fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+/// Parses a proposal against `registry` (parents must exist and have territory).
+pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalError> {
+    let mut p = Problems::default();
+    if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        p.malformed
+            .push("expected a GeoJSON FeatureCollection".to_owned());
+    }
+    let meta = value.get("proposal").filter(|m| m.is_object());
+    if meta.is_none() {
+        p.malformed
+            .push("member `proposal` (an object with kind, title, parents) is missing".to_owned());
+    }
+    let meta = meta.unwrap_or(&Value::Null);
+    let kind = match field(meta, "kind").and_then(Value::as_str) {
+        Some("split") => Some(ProposalKind::Split),
+        Some("merge") => Some(ProposalKind::Merge),
+        Some("adjust") => Some(ProposalKind::Adjust),
+        Some("new") => Some(ProposalKind::New),
+        other => {
+            p.malformed.push(format!(
+                "proposal.kind: expected split, merge, adjust or new, found {}",
+                other.map_or("nothing".to_owned(), |k| format!("{k:?}"))
+            ));
+            None
+        }
+    };
+    let title = field(meta, "title")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut parents = Vec::new();
+    match field(meta, "parents") {
+        None => {}
+        Some(Value::Array(codes)) => {
+            for (i, code) in codes.iter().enumerate() {
+                let Some(code) = code.as_str() else {
+                    p.malformed
+                        .push(format!("proposal.parents[{i}]: expected a community code"));
+                    continue;
+                };
+                match registry.community_by_code(code) {
+                    None => p.invalid.push(format!("proposal.parents[{i}]: unknown community {code}")),
+                    Some(c) if registry.communities[c].territory.is_none() => p.invalid.push(format!(
+                        "proposal.parents[{i}]: community {code} has no defined territory to re-draw"
+                    )),
+                    Some(c) if parents.contains(&c) => {
+                        p.invalid.push(format!("proposal.parents[{i}]: {code} is listed twice"))
+                    }
+                    Some(c) => parents.push(c),
+                }
+            }
+        }
+        Some(_) => p
+            .malformed
+            .push("proposal.parents: expected an array of community codes".to_owned()),
+    }
+    let features = value.get("features").and_then(Value::as_array);
+    if features.is_none() {
+        p.malformed
+            .push("member `features` must be an array".to_owned());
+    }
+    let parts: Vec<Part> = features
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, f)| parse_part(i, f, registry, &parents, &mut p))
+        .collect();
+    let (n_parents, n_parts) = (parents.len(), features.map_or(0, Vec::len));
+    let counts_ok = match kind {
+        Some(ProposalKind::Split) => n_parents == 1 && n_parts >= 2,
+        Some(ProposalKind::Merge) => n_parents >= 2 && n_parts == 1,
+        Some(ProposalKind::Adjust) => n_parents >= 1 && n_parts >= 1,
+        Some(ProposalKind::New) => n_parts >= 1,
+        None => true,
+    };
+    if !counts_ok {
+        let needs = match kind {
+            Some(ProposalKind::Split) => "a split needs exactly 1 parent and at least 2 parts",
+            Some(ProposalKind::Merge) => "a merge needs at least 2 parents and exactly 1 part",
+            Some(ProposalKind::Adjust) => "an adjustment needs at least 1 parent and 1 part",
+            _ => "a new community needs at least 1 part",
+        };
+        p.invalid.push(format!(
+            "{needs}; got {n_parents} parents and {n_parts} parts"
+        ));
+    }
+    match kind {
+        Some(kind) if p.malformed.is_empty() && p.invalid.is_empty() => Ok(Proposal {
+            kind,
+            title,
+            parents,
+            parts,
+        }),
+        _ => Err(ProposalError {
+            malformed: !p.malformed.is_empty(),
+            problems: p.malformed.into_iter().chain(p.invalid).collect(),
+        }),
+    }
+}
+
+fn parse_part(
+    i: usize,
+    f: &Value,
+    registry: &Registry,
+    parents: &[usize],
+    p: &mut Problems,
+) -> Option<Part> {
+    let at = |what: &str| format!("features[{i}].{what}");
+    let Some(props) = f.get("properties").filter(|v| v.is_object()) else {
+        p.malformed.push(at("properties: missing"));
+        return None;
+    };
+    let name = field(props, "name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty());
+    if name.is_none() {
+        p.malformed
+            .push(at("properties.name: missing (a non-empty string)"));
+    }
+    let workers = field(props, "workers")
+        .and_then(Value::as_u64)
+        .and_then(|w| u32::try_from(w).ok());
+    if workers.is_none() {
+        p.malformed
+            .push(at("properties.workers: missing (a non-negative integer)"));
+    }
+    let office_area = field(props, "office_area_m2")
+        .and_then(Value::as_f64)
+        .filter(|a| *a >= 0.0);
+    if office_area.is_none() {
+        p.malformed.push(at(
+            "properties.office_area_m2: missing (a non-negative number)",
+        ));
+    }
+    let office = match field(props, "office") {
+        None => Some(None),
+        Some(v) => match v.as_array().map(Vec::as_slice) {
+            Some([lon, lat]) => match (lon.as_f64(), lat.as_f64()) {
+                (Some(lon), Some(lat))
+                    if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+                {
+                    Some(Some(Point::new(lon, lat)))
+                }
+                (Some(_), Some(_)) => {
+                    p.invalid
+                        .push(at("properties.office: position out of range"));
+                    None
+                }
+                _ => {
+                    p.malformed
+                        .push(at("properties.office: expected [longitude, latitude]"));
+                    None
+                }
+            },
+            _ => {
+                p.malformed
+                    .push(at("properties.office: expected [longitude, latitude]"));
+                None
+            }
+        },
+    };
+    let kind = match field(props, "kind").and_then(Value::as_str) {
+        Some(k) => CommunityKind::parse(k).or_else(|| {
+            p.malformed
+                .push(at(&format!("properties.kind: unknown kind {k:?}")));
+            None
+        }),
+        None => Some(
+            parents
+                .first()
+                .map_or(CommunityKind::Community, |&c| registry.communities[c].kind),
+        ),
+    };
+    let justification = field(props, "justification")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+        .map(str::to_owned);
+    let area = match field(f, "geometry") {
+        None => {
+            p.malformed.push(at("geometry: missing"));
+            None
+        }
+        Some(g) => match parse_area(g) {
+            Ok(a) => Some(a),
+            Err(messages) => {
+                // Structure errors are malformed input; geometry that parses but is invalid
+                // (crossing, open, out of range) is well-formed but invalid.
+                let structural = messages
+                    .iter()
+                    .any(|m| m.contains("expected") || m.contains("missing"));
+                let target = if structural {
+                    &mut p.malformed
+                } else {
+                    &mut p.invalid
+                };
+                target.extend(messages.iter().map(|m| at(&format!("geometry: {m}"))));
+                None
+            }
+        },
+    };
+    Some(Part {
+        name: name?.to_owned(),
+        kind: kind?,
+        workers: workers?,
+        office_area_m2: office_area?,
+        office: office?,
+        justification,
+        area: area?,
+    })
+}

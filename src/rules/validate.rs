@@ -1,0 +1,596 @@
+//! The validation engine: a proposal's parts measured and checked against the guidelines, with
+//! the offending geometry (gaps, overlaps, cut grids) and a before/after table.
+
+use geo::{BooleanOps, BoundingRect, Centroid, MultiPolygon, Rect, unary_union};
+use serde::Serialize;
+
+use super::guidelines::{Guidelines, Rule, RuleId, Severity};
+use super::proposal::{Part, Proposal, ProposalKind};
+use crate::geometry::measure::{area_m2, length_m, perimeter_m};
+use crate::registry::{Counts, Registry};
+
+/// A verdict, from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One rule's verdict on one part (or on the whole proposal).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub rule: String,
+    pub verdict: Verdict,
+    pub severity: Severity,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub measured: Option<f64>,
+    pub message: String,
+}
+
+/// What a part measures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measures {
+    pub area_m2: f64,
+    pub perimeter_m: f64,
+    pub polsby_popper: f64,
+    /// Estimated from the grids the part covers: whole grids fully, cut grids by area share.
+    pub households: f64,
+    pub population: f64,
+    pub service_households: f64,
+    pub workers: u32,
+    pub workers_per_10k_residents: Option<f64>,
+    pub office_area_m2: f64,
+    pub office_m2_per_100_households: Option<f64>,
+    /// Household-weighted mean distance from grid centres to the proposed office.
+    pub mean_distance_to_office_m: Option<f64>,
+}
+
+/// A grid the part's boundary cuts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CutGrid {
+    pub code: String,
+    pub name: String,
+    pub community_code: String,
+    /// Share of the grid's area inside this part.
+    pub share_inside: f64,
+    /// More than 95% on one side: most likely a boundary drawn a little off a grid edge.
+    pub snapping_error: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartReport {
+    pub name: String,
+    pub kind: &'static str,
+    pub measures: Measures,
+    pub checks: Vec<Check>,
+    pub cut_grids: Vec<CutGrid>,
+    pub verdict: Verdict,
+}
+
+/// Offending geometry, to draw on the map.
+#[derive(Debug, Clone, Serialize)]
+pub struct Offence {
+    pub kind: &'static str,
+    /// Part names or codes involved.
+    pub involves: Vec<String>,
+    pub area_m2: f64,
+    #[serde(skip)]
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Households, people, staff and space of a set of communities.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Totals {
+    pub households: f64,
+    pub population: f64,
+    pub service_households: f64,
+    pub workers: u32,
+    pub households_per_worker: Option<f64>,
+    pub office_area_m2: f64,
+}
+
+impl Totals {
+    fn new(households: f64, population: f64, service: f64, workers: u32, office: f64) -> Self {
+        Totals {
+            households,
+            population,
+            service_households: service,
+            workers,
+            households_per_worker: (workers > 0).then(|| households / workers as f64),
+            office_area_m2: office,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BeforeAfter {
+    pub before: Totals,
+    pub after: Totals,
+    /// One row per part, in order.
+    pub parts: Vec<Totals>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub kind: ProposalKind,
+    pub title: String,
+    pub parents: Vec<String>,
+    pub verdict: Verdict,
+    pub parts: Vec<PartReport>,
+    /// Checks of the proposal as a whole (coverage of the parents, parts overlapping).
+    pub checks: Vec<Check>,
+    pub before_after: BeforeAfter,
+    pub offences: Vec<Offence>,
+}
+
+fn boxes_touch(a: &Rect<f64>, b: &Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+fn territory_check(rule: &str, ok: bool, measured: Option<f64>, message: String) -> Check {
+    Check {
+        rule: rule.to_owned(),
+        verdict: if ok { Verdict::Pass } else { Verdict::Fail },
+        severity: Severity::Fail,
+        min: None,
+        max: None,
+        measured,
+        message,
+    }
+}
+
+/// The verdict of a rule that `passes` or not; an exception with a justification only warns.
+fn verdict(passes: bool, severity: Severity, justified: bool) -> Verdict {
+    match (passes, severity) {
+        (true, _) => Verdict::Pass,
+        (false, Severity::Warn) => Verdict::Warn,
+        (false, Severity::Exception) if justified => Verdict::Warn,
+        (false, _) => Verdict::Fail,
+    }
+}
+
+fn rule_check(part: &Part, id: RuleId, rule: Rule, value: f64, what: String) -> Check {
+    let passes = rule.passes(value);
+    let justified = rule.severity == Severity::Exception && part.justification.is_some();
+    let verdict = verdict(passes, rule.severity, justified);
+    let bounds = match (rule.min, rule.max) {
+        (Some(min), Some(max)) => format!("{min}–{max}"),
+        (Some(min), None) => format!("≥ {min}"),
+        (None, Some(max)) => format!("≤ {max}"),
+        (None, None) => "any".to_owned(),
+    };
+    let note = if !passes && justified {
+        " — exception justified"
+    } else {
+        ""
+    };
+    Check {
+        rule: id.as_str().to_owned(),
+        verdict,
+        severity: rule.severity,
+        min: rule.min,
+        max: rule.max,
+        measured: Some(value),
+        message: format!("{what} (guideline {bounds}){note}"),
+    }
+}
+
+/// Validates `proposal` against the registry and the guidelines.
+pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guidelines) -> Report {
+    let tolerance = guidelines
+        .audit
+        .overlap_tolerance_m2
+        .max(guidelines.audit.gap_tolerance_m2);
+    let parents: Vec<&MultiPolygon<f64>> = proposal
+        .parents
+        .iter()
+        .filter_map(|&c| registry.communities[c].territory.as_ref())
+        .collect();
+    let mut offences = Vec::new();
+    let mut parts = Vec::new();
+    let mut totals = Vec::new();
+    for part in &proposal.parts {
+        let (report, row) = validate_part(
+            part,
+            proposal,
+            registry,
+            guidelines,
+            tolerance,
+            &mut offences,
+        );
+        parts.push(report);
+        totals.push(row);
+    }
+
+    let mut checks = Vec::new();
+    // Parts must not overlap each other.
+    let mut overlapping = 0.0;
+    for (i, a) in proposal.parts.iter().enumerate() {
+        for b in &proposal.parts[i + 1..] {
+            let overlap = a.area.intersection(&b.area);
+            let area = area_m2(&overlap);
+            if area > tolerance {
+                overlapping += area;
+                offences.push(Offence {
+                    kind: "overlap_between_parts",
+                    involves: vec![a.name.clone(), b.name.clone()],
+                    area_m2: area,
+                    geometry: overlap,
+                });
+            }
+        }
+    }
+    checks.push(territory_check(
+        "parts_do_not_overlap",
+        overlapping == 0.0,
+        Some(overlapping),
+        format!("{overlapping:.1} m² claimed by more than one part"),
+    ));
+    if proposal.kind != ProposalKind::New {
+        let parent_union = unary_union(parents.iter().flat_map(|p| p.0.iter()));
+        let part_union = unary_union(proposal.parts.iter().flat_map(|p| p.area.0.iter()));
+        let mut gap_total = 0.0;
+        for polygon in parent_union.difference(&part_union) {
+            let gap = MultiPolygon(vec![polygon]);
+            let area = area_m2(&gap);
+            if area > tolerance {
+                gap_total += area;
+                offences.push(Offence {
+                    kind: "gap",
+                    involves: proposal
+                        .parents
+                        .iter()
+                        .map(|&c| registry.communities[c].code.clone())
+                        .collect(),
+                    area_m2: area,
+                    geometry: gap,
+                });
+            }
+        }
+        checks.push(territory_check(
+            "parts_cover_parents",
+            gap_total == 0.0,
+            Some(gap_total),
+            format!("{gap_total:.1} m² of the parents left in no part"),
+        ));
+        let beyond = part_union.difference(&parent_union);
+        let beyond_area = area_m2(&beyond);
+        let ok = beyond_area <= tolerance;
+        if !ok {
+            offences.push(Offence {
+                kind: "outside_parents",
+                involves: proposal.parts.iter().map(|p| p.name.clone()).collect(),
+                area_m2: beyond_area,
+                geometry: beyond,
+            });
+        }
+        checks.push(territory_check(
+            "parts_within_parents",
+            ok,
+            Some(if ok { 0.0 } else { beyond_area }),
+            format!(
+                "{:.1} m² of the parts lies outside the parents",
+                if ok { 0.0 } else { beyond_area }
+            ),
+        ));
+    }
+
+    let before = proposal
+        .parents
+        .iter()
+        .map(|&c| &registry.communities[c])
+        .fold(
+            (Counts::default(), 0u32, 0.0),
+            |(counts, workers, office), c| {
+                (
+                    counts + c.counts,
+                    workers + c.workers,
+                    office + c.office_area_m2,
+                )
+            },
+        );
+    let before = Totals::new(
+        before.0.households as f64,
+        before.0.population as f64,
+        before.0.service_households as f64,
+        before.1,
+        before.2,
+    );
+    let after = Totals::new(
+        totals.iter().map(|t| t.households).sum(),
+        totals.iter().map(|t| t.population).sum(),
+        totals.iter().map(|t| t.service_households).sum(),
+        totals.iter().map(|t| t.workers).sum(),
+        totals.iter().map(|t| t.office_area_m2).sum(),
+    );
+    let verdict = parts
+        .iter()
+        .map(|p| p.verdict)
+        .chain(checks.iter().map(|c| c.verdict))
+        .max()
+        .unwrap_or(Verdict::Pass);
+    Report {
+        kind: proposal.kind,
+        title: proposal.title.clone(),
+        parents: proposal
+            .parents
+            .iter()
+            .map(|&c| registry.communities[c].code.clone())
+            .collect(),
+        verdict,
+        parts,
+        checks,
+        before_after: BeforeAfter {
+            before,
+            after,
+            parts: totals,
+        },
+        offences,
+    }
+}
+
+fn validate_part(
+    part: &Part,
+    proposal: &Proposal,
+    registry: &Registry,
+    guidelines: &Guidelines,
+    tolerance: f64,
+    offences: &mut Vec<Offence>,
+) -> (PartReport, Totals) {
+    let area = area_m2(&part.area);
+    let perimeter = perimeter_m(&part.area);
+    let polsby_popper = if perimeter > 0.0 {
+        4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
+    } else {
+        0.0
+    };
+    let bounds = part.area.bounding_rect();
+    let touches = |other: &MultiPolygon<f64>| matches!((bounds, other.bounding_rect()), (Some(a), Some(b)) if boxes_touch(&a, &b));
+
+    // Counts from grids, whole or by area share; cut grids listed.
+    let (mut households, mut population, mut service) = (0.0, 0.0, 0.0);
+    let (mut weighted_distance, mut weight) = (0.0, 0.0);
+    let mut cut_grids = Vec::new();
+    let mut grid_households = Vec::new();
+    for grid in registry.grids.iter().filter(|g| touches(&g.area)) {
+        let inside = grid.area.intersection(&part.area);
+        let inside_area = area_m2(&inside);
+        if inside_area <= tolerance {
+            continue;
+        }
+        let grid_area = area_m2(&grid.area);
+        let whole = grid_area - inside_area <= tolerance;
+        let share = if whole { 1.0 } else { inside_area / grid_area };
+        households += grid.counts.households as f64 * share;
+        population += grid.counts.population as f64 * share;
+        service += grid.counts.service_households as f64 * share;
+        if let (Some(office), Some(centre)) = (part.office, inside.centroid()) {
+            let w = grid.counts.households as f64 * share;
+            weighted_distance += w * length_m([centre.x(), centre.y()], [office.x(), office.y()]);
+            weight += w;
+        }
+        if whole {
+            grid_households.push((grid.code.clone(), grid.counts.households));
+        } else {
+            cut_grids.push(CutGrid {
+                code: grid.code.clone(),
+                name: grid.name.clone(),
+                community_code: registry.communities[grid.community].code.clone(),
+                share_inside: share,
+                snapping_error: !(0.05..=0.95).contains(&share),
+            });
+            offences.push(Offence {
+                kind: "cut_grid",
+                involves: vec![part.name.clone(), grid.code.clone()],
+                area_m2: inside_area,
+                geometry: inside,
+            });
+        }
+    }
+
+    let mut checks = Vec::new();
+    // Territory.
+    // Pieces sharing an edge are one territory; pieces touching at a point or apart are not.
+    let pieces = unary_union(part.area.0.iter()).0.len();
+    checks.push(territory_check(
+        "contiguous",
+        pieces == 1,
+        Some(pieces as f64),
+        format!(
+            "{pieces} separate piece{}",
+            if pieces == 1 { "" } else { "s" }
+        ),
+    ));
+    let towns: Vec<(usize, f64)> = registry
+        .towns
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| touches(&t.area))
+        .map(|(i, t)| (i, area_m2(&part.area.intersection(&t.area))))
+        .filter(|(_, a)| *a > tolerance)
+        .collect();
+    let in_one_town = towns.len() == 1 && (area - towns[0].1) <= tolerance;
+    let town_list: Vec<String> = towns
+        .iter()
+        .map(|(i, a)| {
+            format!(
+                "{} {} {a:.1} m²",
+                registry.towns[*i].code, registry.towns[*i].name
+            )
+        })
+        .collect();
+    checks.push(territory_check(
+        "inside_one_town",
+        in_one_town,
+        Some(towns.len() as f64),
+        if town_list.is_empty() {
+            "in no town".to_owned()
+        } else {
+            format!("in {}", town_list.join(", "))
+        },
+    ));
+    let mut overlap_total = 0.0;
+    for (c, community) in registry.communities.iter().enumerate() {
+        let Some(territory) = community
+            .territory
+            .as_ref()
+            .filter(|t| !proposal.parents.contains(&c) && touches(t))
+        else {
+            continue;
+        };
+        let overlap = part.area.intersection(territory);
+        let overlap_area = area_m2(&overlap);
+        if overlap_area > tolerance {
+            overlap_total += overlap_area;
+            offences.push(Offence {
+                kind: "overlap_with_community",
+                involves: vec![part.name.clone(), community.code.clone()],
+                area_m2: overlap_area,
+                geometry: overlap,
+            });
+        }
+    }
+    checks.push(territory_check(
+        "no_overlap_with_other_communities",
+        overlap_total == 0.0,
+        Some(overlap_total),
+        format!("{overlap_total:.1} m² overlaps communities outside the proposal"),
+    ));
+    let real_cuts = cut_grids.iter().filter(|g| !g.snapping_error).count();
+    let snapping = cut_grids.len() - real_cuts;
+    checks.push(territory_check(
+        "grids_not_cut",
+        cut_grids.is_empty(),
+        Some(cut_grids.len() as f64),
+        format!(
+            "{real_cuts} grid{} cut{}",
+            if real_cuts == 1 { "" } else { "s" },
+            if snapping > 0 {
+                format!(", {snapping} more barely touched (snapping errors: snap to the grid edge)")
+            } else {
+                String::new()
+            }
+        ),
+    ));
+
+    // Measured rules.
+    let kind = part.kind;
+    let rule = |id| guidelines.rule(kind, id);
+    if let Some(r) = rule(RuleId::Households) {
+        checks.push(rule_check(
+            part,
+            RuleId::Households,
+            r,
+            households,
+            format!("{households:.0} households"),
+        ));
+    }
+    let per_10k = (population > 0.0).then(|| part.workers as f64 * 10_000.0 / population);
+    if let (Some(r), Some(v)) = (rule(RuleId::WorkersPer10kResidents), per_10k) {
+        checks.push(rule_check(
+            part,
+            RuleId::WorkersPer10kResidents,
+            r,
+            v,
+            format!(
+                "{} workers for {population:.0} residents = {v:.1} per 10,000",
+                part.workers
+            ),
+        ));
+    }
+    let per_100 = (households > 0.0).then(|| part.office_area_m2 * 100.0 / households);
+    if let (Some(r), Some(v)) = (rule(RuleId::OfficeM2Per100Households), per_100) {
+        checks.push(rule_check(
+            part,
+            RuleId::OfficeM2Per100Households,
+            r,
+            v,
+            format!("{v:.1} m² of office per 100 households"),
+        ));
+    }
+    if let Some(r) = rule(RuleId::OfficeM2Total) {
+        checks.push(rule_check(
+            part,
+            RuleId::OfficeM2Total,
+            r,
+            part.office_area_m2,
+            format!("{:.0} m² of office", part.office_area_m2),
+        ));
+    }
+    if let Some(r) = rule(RuleId::PolsbyPopper) {
+        checks.push(rule_check(
+            part,
+            RuleId::PolsbyPopper,
+            r,
+            polsby_popper,
+            format!("Polsby-Popper {polsby_popper:.3}"),
+        ));
+    }
+    if let Some(r) = rule(RuleId::GridHouseholds) {
+        let off: Vec<String> = grid_households
+            .iter()
+            .filter(|(_, h)| !r.passes(*h as f64))
+            .map(|(code, h)| format!("{code} ({h})"))
+            .collect();
+        checks.push(Check {
+            rule: RuleId::GridHouseholds.as_str().to_owned(),
+            verdict: verdict(off.is_empty(), r.severity, part.justification.is_some()),
+            severity: r.severity,
+            min: r.min,
+            max: r.max,
+            measured: Some(off.len() as f64),
+            message: format!(
+                "{} of {} whole grids outside the households range{}",
+                off.len(),
+                grid_households.len(),
+                if off.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", off.join(", "))
+                }
+            ),
+        });
+    }
+    let verdict = checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
+    let measures = Measures {
+        area_m2: area,
+        perimeter_m: perimeter,
+        polsby_popper,
+        households,
+        population,
+        service_households: service,
+        workers: part.workers,
+        workers_per_10k_residents: per_10k,
+        office_area_m2: part.office_area_m2,
+        office_m2_per_100_households: per_100,
+        mean_distance_to_office_m: (weight > 0.0).then(|| weighted_distance / weight),
+    };
+    let totals = Totals::new(
+        households,
+        population,
+        service,
+        part.workers,
+        part.office_area_m2,
+    );
+    (
+        PartReport {
+            name: part.name.clone(),
+            kind: part.kind.as_str(),
+            measures,
+            checks,
+            cut_grids,
+            verdict,
+        },
+        totals,
+    )
+}

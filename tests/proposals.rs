@@ -1,0 +1,530 @@
+//! Proposal validation on the mini city (tests/fixtures/mini): each rule failing alone, with its
+//! measured value checked against a hand computation; and the HTTP endpoint's statuses.
+
+mod common;
+
+use serde_json::{Value, json};
+use shequ::rules::{Guidelines, Report, Verdict, parse, validate};
+
+const W: &str = "442000901001";
+const E: &str = "442000901002";
+
+fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    json!([[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]])
+}
+
+/// The south and north grids of the west community, as polygons.
+fn ws() -> Value {
+    square(113.0, 22.0, 113.01, 22.01)
+}
+fn wn() -> Value {
+    square(113.0, 22.01, 113.01, 22.02)
+}
+
+fn part(name: &str, coordinates: Value, workers: u32, office: f64) -> Value {
+    let kind = if coordinates[0][0][0].is_array() {
+        "MultiPolygon"
+    } else {
+        "Polygon"
+    };
+    json!({"type": "Feature", "geometry": {"type": kind, "coordinates": coordinates},
+           "properties": {"name": name, "workers": workers, "office_area_m2": office,
+                          "office": [113.005, 22.01], "justification": "试点"}})
+}
+
+fn proposal(kind: &str, parents: &[&str], parts: Vec<Value>) -> Value {
+    json!({"type": "FeatureCollection", "proposal": {"kind": kind, "title": "测试", "parents": parents}, "features": parts})
+}
+
+fn run_with(p: &Value, guidelines: &Guidelines) -> Report {
+    let snapshot = common::load(&common::mini_dir());
+    let proposal = match parse(p, &snapshot.registry) {
+        Ok(p) => p,
+        Err(e) => panic!("proposal must parse: {e}"),
+    };
+    validate(&proposal, &snapshot.registry, guidelines)
+}
+
+fn run(p: &Value) -> Report {
+    run_with(p, &Guidelines::default())
+}
+
+/// Guidelines with one line of the shipped file changed.
+fn guidelines_with(from: &str, to: &str) -> Guidelines {
+    let text = std::fs::read_to_string(common::sample_dir().join("guidelines.toml"))
+        .expect("shipped guidelines");
+    assert!(text.contains(from));
+    Guidelines::parse(&text.replacen(from, to, 1), "test").expect("valid guidelines")
+}
+
+/// The (part, rule) pairs that do not pass.
+fn failing(report: &Report) -> Vec<(String, String, Verdict)> {
+    let parts = report
+        .parts
+        .iter()
+        .flat_map(|p| p.checks.iter().map(move |c| (p.name.clone(), c)));
+    let whole = report.checks.iter().map(|c| ("(proposal)".to_owned(), c));
+    parts
+        .chain(whole)
+        .filter(|(_, c)| c.verdict != Verdict::Pass)
+        .map(|(n, c)| (n, c.rule.clone(), c.verdict))
+        .collect()
+}
+
+fn measured(report: &Report, part: usize, rule: &str) -> f64 {
+    report.parts[part]
+        .checks
+        .iter()
+        .find(|c| c.rule == rule)
+        .and_then(|c| c.measured)
+        .unwrap_or_else(|| panic!("no measured {rule}"))
+}
+
+/// Metres per degree on the WGS84 ellipsoid, computed here independently of the crate.
+fn scale(lat: f64) -> (f64, f64) {
+    let (a, e2) = (6_378_137.0_f64, 0.006_694_379_990_14);
+    let phi = lat.to_radians();
+    let s = 1.0 - e2 * phi.sin().powi(2);
+    let k = std::f64::consts::PI / 180.0;
+    (
+        a / s.sqrt() * phi.cos() * k,
+        a * (1.0 - e2) / s.powf(1.5) * k,
+    )
+}
+
+fn split_w(ws_workers: u32, ws_office: f64) -> Value {
+    proposal(
+        "split",
+        &[W],
+        vec![
+            part("南社区", ws(), ws_workers, ws_office),
+            part("北社区", wn(), 2, 300.0),
+        ],
+    )
+}
+
+#[test]
+fn a_split_along_grid_edges_with_justified_sizes_passes_with_warnings() {
+    let r = run(&split_w(2, 300.0));
+    assert_eq!(r.verdict, Verdict::Warn);
+    // Only the (justified) size exceptions: 300 and 200 households are below 1,000.
+    assert_eq!(
+        failing(&r),
+        vec![
+            ("南社区".into(), "households".into(), Verdict::Warn),
+            ("北社区".into(), "households".into(), Verdict::Warn)
+        ]
+    );
+    assert_eq!(r.parts[0].measures.households, 300.0);
+    assert_eq!(r.parts[1].measures.population, 560.0);
+    assert!(r.parts[0].cut_grids.is_empty());
+    let (before, after) = (r.before_after.before, r.before_after.after);
+    assert_eq!(
+        (before.households, before.workers, before.office_area_m2),
+        (500.0, 12, 400.0)
+    );
+    assert_eq!(
+        (after.households, after.workers, after.office_area_m2),
+        (500.0, 4, 600.0)
+    );
+    assert_eq!(before.households_per_worker, Some(500.0 / 12.0));
+    assert_eq!(after.households_per_worker, Some(125.0));
+}
+
+#[test]
+fn households_without_justification_fails_alone() {
+    let mut p = split_w(2, 300.0);
+    p["features"][0]["properties"]["justification"] = Value::Null;
+    let r = run(&p);
+    assert_eq!(
+        failing(&r)[0],
+        ("南社区".into(), "households".into(), Verdict::Fail)
+    );
+    assert_eq!(
+        failing(&r).len(),
+        2,
+        "the other part stays a justified warning"
+    );
+    assert_eq!(measured(&r, 0, "households"), 300.0);
+    assert_eq!(r.verdict, Verdict::Fail);
+}
+
+#[test]
+fn workers_per_10k_residents_fails_alone() {
+    let r = run(&split_w(1, 300.0));
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![(
+            "南社区".into(),
+            "workers_per_10k_residents".into(),
+            Verdict::Fail
+        )]
+    );
+    // 1 worker for the 840 residents of the south grid.
+    assert!((measured(&r, 0, "workers_per_10k_residents") - 10_000.0 / 840.0).abs() < 1e-9);
+}
+
+#[test]
+fn office_space_per_100_households_fails_alone() {
+    let g = guidelines_with(
+        "[rules.office_m2_per_100_households]\nmin = 30",
+        "[rules.office_m2_per_100_households]\nmin = 120",
+    );
+    let r = run_with(&split_w(2, 300.0), &g);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    // 300 m² for 300 households = 100 per 100 (< 120); 300 m² for 200 households = 150 passes.
+    assert_eq!(
+        fails,
+        vec![(
+            "南社区".into(),
+            "office_m2_per_100_households".into(),
+            Verdict::Fail
+        )]
+    );
+    assert!((measured(&r, 0, "office_m2_per_100_households") - 100.0).abs() < 1e-9);
+}
+
+#[test]
+fn office_space_in_total_fails_alone() {
+    let r = run(&split_w(2, 299.0));
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![("南社区".into(), "office_m2_total".into(), Verdict::Fail)]
+    );
+    assert_eq!(measured(&r, 0, "office_m2_total"), 299.0);
+}
+
+#[test]
+fn polsby_popper_warns_alone_with_the_hand_computed_value() {
+    let g = guidelines_with(
+        "[rules.polsby_popper]\nmin = 0.15",
+        "[rules.polsby_popper]\nmin = 0.9",
+    );
+    let r = run_with(&split_w(2, 300.0), &g);
+    let pp: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.1 == "polsby_popper")
+        .collect();
+    assert_eq!(pp.len(), 2);
+    assert!(pp.iter().all(|f| f.2 == Verdict::Warn));
+    // A 0.01° × 0.01° cell: w × h metres, PP = 4πwh / (2w + 2h)².
+    let (kx, ky) = scale(22.005);
+    let (w, h) = (0.01 * kx, 0.01 * ky);
+    let want = 4.0 * std::f64::consts::PI * w * h / (2.0 * w + 2.0 * h).powi(2);
+    let got = measured(&r, 0, "polsby_popper");
+    assert!((got - want).abs() < want * 1e-3, "{got} vs {want}");
+    assert!((r.parts[0].measures.area_m2 - w * h).abs() < w * h * 1e-3);
+}
+
+#[test]
+fn grid_size_warns_alone() {
+    let g = guidelines_with(
+        "[rules.grid_households]\nmin = 100",
+        "[rules.grid_households]\nmin = 250",
+    );
+    let r = run_with(&split_w(2, 300.0), &g);
+    let grid: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.1 == "grid_households")
+        .collect();
+    // The north grid holds 200 households.
+    assert_eq!(
+        grid,
+        vec![("北社区".into(), "grid_households".into(), Verdict::Warn)]
+    );
+    assert_eq!(measured(&r, 1, "grid_households"), 1.0);
+}
+
+#[test]
+fn non_contiguous_parts_fail_alone() {
+    // Diagonal pairs of grids touch only at the centre point.
+    let p = proposal(
+        "adjust",
+        &[W, E],
+        vec![
+            part(
+                "甲",
+                json!([ws(), square(113.01, 22.01, 113.02, 22.02)]),
+                4,
+                300.0,
+            ),
+            part(
+                "乙",
+                json!([wn(), square(113.01, 22.0, 113.02, 22.01)]),
+                4,
+                300.0,
+            ),
+        ],
+    );
+    let r = run(&p);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![
+            ("甲".into(), "contiguous".into(), Verdict::Fail),
+            ("乙".into(), "contiguous".into(), Verdict::Fail)
+        ]
+    );
+    assert_eq!(measured(&r, 0, "contiguous"), 2.0);
+}
+
+#[test]
+fn land_outside_every_town_fails_alone() {
+    let p = proposal(
+        "new",
+        &[],
+        vec![part(
+            "新社区",
+            square(113.03, 22.0, 113.04, 22.01),
+            4,
+            300.0,
+        )],
+    );
+    let r = run(&p);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![("新社区".into(), "inside_one_town".into(), Verdict::Fail)]
+    );
+    assert_eq!(measured(&r, 0, "inside_one_town"), 0.0);
+}
+
+#[test]
+fn overlapping_a_community_outside_the_proposal_fails_alone() {
+    // A new community drawn exactly over the east community's south grid.
+    let p = proposal(
+        "new",
+        &[],
+        vec![part(
+            "新社区",
+            square(113.01, 22.0, 113.02, 22.01),
+            3,
+            300.0,
+        )],
+    );
+    let r = run(&p);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![(
+            "新社区".into(),
+            "no_overlap_with_other_communities".into(),
+            Verdict::Fail
+        )]
+    );
+    let (kx, ky) = scale(22.005);
+    let want = 0.01 * kx * 0.01 * ky;
+    let got = measured(&r, 0, "no_overlap_with_other_communities");
+    assert!((got - want).abs() < want * 1e-3, "{got} vs {want}");
+    assert!(
+        r.offences
+            .iter()
+            .any(|o| o.kind == "overlap_with_community" && o.involves.contains(&E.to_owned()))
+    );
+}
+
+#[test]
+fn a_gap_left_inside_the_parent_fails_alone() {
+    let p = proposal("adjust", &[W], vec![part("南社区", ws(), 2, 300.0)]);
+    let r = run(&p);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![(
+            "(proposal)".into(),
+            "parts_cover_parents".into(),
+            Verdict::Fail
+        )]
+    );
+    let (kx, ky) = scale(22.015);
+    let want = 0.01 * kx * 0.01 * ky;
+    let gap = r
+        .checks
+        .iter()
+        .find(|c| c.rule == "parts_cover_parents")
+        .and_then(|c| c.measured)
+        .expect("gap area");
+    assert!((gap - want).abs() < want * 1e-3, "{gap} vs {want}");
+    assert!(r.offences.iter().any(|o| o.kind == "gap"));
+}
+
+#[test]
+fn cutting_grids_fails_alone_with_the_share_on_each_side() {
+    let p = proposal(
+        "split",
+        &[W],
+        vec![
+            part("西", square(113.0, 22.0, 113.004, 22.02), 2, 300.0),
+            part("东", square(113.004, 22.0, 113.01, 22.02), 2, 300.0),
+        ],
+    );
+    let r = run(&p);
+    let fails: Vec<_> = failing(&r)
+        .into_iter()
+        .filter(|f| f.2 == Verdict::Fail)
+        .collect();
+    assert_eq!(
+        fails,
+        vec![
+            ("西".into(), "grids_not_cut".into(), Verdict::Fail),
+            ("东".into(), "grids_not_cut".into(), Verdict::Fail)
+        ]
+    );
+    let shares: Vec<f64> = r.parts[0]
+        .cut_grids
+        .iter()
+        .map(|g| g.share_inside)
+        .collect();
+    assert_eq!(shares.len(), 2);
+    assert!(shares.iter().all(|s| (s - 0.4).abs() < 1e-4), "{shares:?}");
+    assert!(r.parts[0].cut_grids.iter().all(|g| !g.snapping_error));
+    // Households are shared by area: 40% of 500.
+    assert!((r.parts[0].measures.households - 200.0).abs() < 0.05);
+    assert!((r.before_after.after.households - 500.0).abs() < 1e-6);
+}
+
+#[test]
+fn a_boundary_a_little_off_a_grid_edge_is_a_snapping_error() {
+    let p = proposal(
+        "split",
+        &[W],
+        vec![
+            part("南社区", square(113.0, 22.0, 113.01, 22.0101), 2, 300.0),
+            part("北社区", square(113.0, 22.0101, 113.01, 22.02), 2, 300.0),
+        ],
+    );
+    let r = run(&p);
+    let cut = &r.parts[0].cut_grids;
+    assert_eq!(cut.len(), 1);
+    assert_eq!(cut[0].code, "442000901001002");
+    assert!(
+        cut[0].snapping_error && (cut[0].share_inside - 0.01).abs() < 1e-4,
+        "{cut:?}"
+    );
+}
+
+#[test]
+fn overlapping_parts_fail_with_the_overlap_area() {
+    let p = proposal(
+        "split",
+        &[W],
+        vec![
+            part("南社区", square(113.0, 22.0, 113.01, 22.011), 2, 300.0),
+            part("北社区", wn(), 2, 300.0),
+        ],
+    );
+    let r = run(&p);
+    let overlap = r
+        .checks
+        .iter()
+        .find(|c| c.rule == "parts_do_not_overlap")
+        .expect("check");
+    assert_eq!(overlap.verdict, Verdict::Fail);
+    let (kx, ky) = scale(22.0105);
+    let want = 0.01 * kx * 0.001 * ky;
+    let got = overlap.measured.expect("area");
+    assert!((got - want).abs() < want * 1e-3, "{got} vs {want}");
+}
+
+#[tokio::test]
+async fn validate_over_http() {
+    let app = common::app(&common::mini_dir());
+    let ok = common::post_json(
+        &app,
+        "/api/v1/proposals/validate",
+        split_w(2, 300.0).to_string(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let v = ok.json();
+    assert_eq!(v["verdict"], "warn");
+    assert_eq!(v["parts"][0]["measures"]["households"], 300.0);
+    assert_eq!(v["offending"]["type"], "FeatureCollection");
+
+    let gap = proposal("adjust", &[W], vec![part("南社区", ws(), 2, 300.0)]);
+    let v = common::post_json(&app, "/api/v1/proposals/validate", gap.to_string())
+        .await
+        .json();
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["offending"]["features"][0]["properties"]["kind"], "gap");
+    assert_eq!(v["offending"]["features"][0]["geometry"]["type"], "Polygon");
+
+    let post = |body: Value| {
+        let app = app.clone();
+        async move { common::post_json(&app, "/api/v1/proposals/validate", body.to_string()).await }
+    };
+    post(json!({"type": "FeatureCollection", "features": []}))
+        .await
+        .assert_problem(400, "member `proposal`");
+    post(proposal(
+        "split",
+        &["442000901999"],
+        vec![part("a", ws(), 1, 1.0), part("b", wn(), 1, 1.0)],
+    ))
+    .await
+    .assert_problem(422, "proposal.parents[0]: unknown community 442000901999");
+    post(proposal("split", &[W], vec![part("a", ws(), 1, 1.0)]))
+        .await
+        .assert_problem(
+            422,
+            "a split needs exactly 1 parent and at least 2 parts; got 1 parents and 1 parts",
+        );
+    let bowtie = json!([[
+        [113.0, 22.0],
+        [113.01, 22.01],
+        [113.01, 22.0],
+        [113.0, 22.01],
+        [113.0, 22.0]
+    ]]);
+    post(proposal(
+        "split",
+        &[W],
+        vec![part("a", bowtie, 1, 1.0), part("b", wn(), 1, 1.0)],
+    ))
+    .await
+    .assert_problem(422, "features[0].geometry: self-intersection");
+    post(proposal(
+        "split",
+        &[W],
+        vec![
+            part("a", square(113.0, 22.0, 113.01, 95.0), 1, 1.0),
+            part("b", wn(), 1, 1.0),
+        ],
+    ))
+    .await
+    .assert_problem(422, "out of range");
+    let mut missing = split_w(2, 300.0);
+    missing["features"][1]["properties"]
+        .as_object_mut()
+        .expect("object")
+        .remove("workers");
+    post(missing)
+        .await
+        .assert_problem(400, "features[1].properties.workers: missing");
+    post(json!({"type": "FeatureCollection", "proposal": {"kind": "divide", "parents": []}, "features": []}))
+        .await
+        .assert_problem(400, "proposal.kind: expected split, merge, adjust or new, found \"divide\"");
+}
