@@ -10,5 +10,6 @@ pub mod geometry;
 pub mod index;
 pub mod registry;
 pub mod snapshot;
+pub mod tiles;
 
 pub use snapshot::Snapshot;
