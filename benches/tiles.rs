@@ -9,33 +9,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use geo::{BoundingRect, Coord};
+use geo::Coord;
 use shequ::Snapshot;
+use shequ::tiles::style::city_bounds;
 use shequ::tiles::{LayerSet, TileId, TileSource};
 
 fn city_tiles(snapshot: &Snapshot, z: u8) -> Vec<TileId> {
-    let rects: Vec<_> = snapshot
-        .registry
-        .towns
-        .iter()
-        .filter_map(|t| t.area.bounding_rect())
-        .collect();
-    let min = |f: fn(&geo::Rect<f64>) -> f64| rects.iter().map(f).fold(f64::INFINITY, f64::min);
-    let max = |f: fn(&geo::Rect<f64>) -> f64| rects.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
-    let nw = TileId::containing(
-        Coord {
-            x: min(|r| r.min().x),
-            y: max(|r| r.max().y),
-        },
-        z,
-    );
-    let se = TileId::containing(
-        Coord {
-            x: max(|r| r.max().x),
-            y: min(|r| r.min().y),
-        },
-        z,
-    );
+    let [w, s, e, n] = city_bounds(&snapshot.registry);
+    let nw = TileId::containing(Coord { x: w, y: n }, z);
+    let se = TileId::containing(Coord { x: e, y: s }, z);
     (nw.x..=se.x)
         .flat_map(|x| (nw.y..=se.y).map(move |y| TileId { z, x, y }))
         .collect()

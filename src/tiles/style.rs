@@ -22,19 +22,22 @@ pub struct StyleOptions {
 
 /// `[west, south, east, north]` of everything in the registry (the whole world when empty).
 pub fn city_bounds(registry: &Registry) -> [f64; 4] {
-    registry
-        .towns
-        .iter()
-        .filter_map(|t| t.area.bounding_rect())
-        .reduce(|a, b| {
-            geo::Rect::new(
-                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-        .map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
-            [r.min().x, r.min().y, r.max().x, r.max().y]
-        })
+    let world = [-180.0, -85.0511, 180.0, 85.0511];
+    let mut rects = registry.towns.iter().filter_map(|t| t.area.bounding_rect());
+    let Some(first) = rects.next() else {
+        return world;
+    };
+    rects.fold(
+        [first.min().x, first.min().y, first.max().x, first.max().y],
+        |[w, s, e, n], r| {
+            [
+                w.min(r.min().x),
+                s.min(r.min().y),
+                e.max(r.max().x),
+                n.max(r.max().y),
+            ]
+        },
+    )
 }
 
 fn tile_url(base: &str, layers: &str) -> String {
