@@ -27,4 +27,9 @@ echo "== GET /api/v1/lookup, wrk -t2 -c64 -d$duration"
 wrk -t2 -c64 -d"$duration" --latency -s bench/lookup_get.lua "http://127.0.0.1:$port" | grep -E 'Requests/sec|50%|99%|Non-2xx|errors'
 echo "== POST /api/v1/lookup with 10,000 points, wrk -t1 -c1 -d$duration"
 wrk -t1 -c1 -d"$duration" --latency -s bench/lookup_batch.lua "http://127.0.0.1:$port" | grep -E 'Requests/sec|50%|90%|99%|Non-2xx|errors'
+bounds=$(curl -fs "http://127.0.0.1:$port/tiles/towns.json" | python3 -c 'import json,sys; print(",".join(map(str, json.load(sys.stdin)["bounds"])))')
+echo "== GET cached tiles z10–z14 (all layers, every city tile: 858 URLs), wrk -t2 -c64 -d$duration"
+# One pass renders and caches every tile; the measured run then serves them from the cache.
+TILE_BOUNDS=$bounds wrk -t2 -c64 -d5s -s bench/tiles.lua "http://127.0.0.1:$port" >/dev/null
+TILE_BOUNDS=$bounds wrk -t2 -c64 -d"$duration" --latency -s bench/tiles.lua "http://127.0.0.1:$port" | grep -E 'Requests/sec|Transfer/sec|50%|99%|Non-2xx|errors'
 echo "RSS after load: $(ps -o rss= -p $pid) KiB"

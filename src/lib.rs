@@ -12,5 +12,6 @@ pub mod index;
 pub mod registry;
 pub mod rules;
 pub mod snapshot;
+pub mod tiles;
 
 pub use snapshot::Snapshot;

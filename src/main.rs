@@ -11,6 +11,7 @@ use shequ::Snapshot;
 use shequ::api::{self, ApiConfig, AppState, PointPlace};
 use shequ::crs::{Crs, check_lon_lat};
 use shequ::registry::{CommunityKind, Registry};
+use shequ::tiles::StyleOptions;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +37,15 @@ enum Command {
         /// Largest request body accepted, in bytes.
         #[arg(long, default_value_t = ApiConfig::default().body_limit)]
         body_limit: usize,
+        /// Rendered vector tiles kept in memory (0 disables the tile cache).
+        #[arg(long, default_value_t = ApiConfig::default().tile_cache)]
+        tile_cache: usize,
+        /// Raster basemap URL template ({z}/{x}/{y}) added under the layers of /style.json.
+        #[arg(long)]
+        basemap: Option<String>,
+        /// Glyph URL template ({fontstack}/{range}.pbf) that /style.json labels use.
+        #[arg(long)]
+        glyphs: Option<String>,
     },
     /// Print which town, community and grid a point is in (JSON, as the HTTP API answers).
     Lookup {
@@ -74,7 +84,18 @@ fn main() -> ExitCode {
             data,
             addr,
             body_limit,
-        } => serve(&data, addr, ApiConfig { body_limit }),
+            tile_cache,
+            basemap,
+            glyphs,
+        } => serve(
+            &data,
+            addr,
+            ApiConfig {
+                body_limit,
+                tile_cache,
+                style: StyleOptions { basemap, glyphs },
+            },
+        ),
         Command::Lookup {
             lon,
             lat,
@@ -124,7 +145,7 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
             .local_addr()
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         tracing::info!("serving on http://{bound}");
-        let app = api::router(AppState::new(snapshot), &config);
+        let app = api::router(AppState::with_config(snapshot, &config), &config);
         api::serve(listener, app, api::shutdown_signal())
             .await
             .map_err(|e| format!("server failed: {e}"))

@@ -211,7 +211,13 @@ async fn batch_limits_are_413() {
     .await
     .assert_problem(413, "10001 points in one request; the limit is 10000");
 
-    let small = app_with(&common::mini_dir(), &ApiConfig { body_limit: 100 });
+    let small = app_with(
+        &common::mini_dir(),
+        &ApiConfig {
+            body_limit: 100,
+            ..ApiConfig::default()
+        },
+    );
     let body = json!({"points": vec![[113.005, 22.005]; 20]}).to_string();
     assert!(body.len() > 100);
     post_json(&small, "/api/v1/lookup", body)

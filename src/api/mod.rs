@@ -9,7 +9,9 @@ mod health;
 mod lookup;
 mod proposals;
 mod server;
+mod tiles;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -29,12 +31,17 @@ pub use server::{serve, shutdown_signal};
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
+use crate::tiles::{StyleOptions, TileCache, TileSource};
 
 /// Server settings that affect request handling.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes (413 beyond).
     pub body_limit: usize,
+    /// Rendered tiles kept in memory (0: none).
+    pub tile_cache: usize,
+    /// Style options: raster basemap and glyph URL templates.
+    pub style: StyleOptions,
 }
 
 impl Default for ApiConfig {
@@ -42,6 +49,9 @@ impl Default for ApiConfig {
         // 10,000 points of ~40 bytes each, with room for pretty-printed JSON.
         ApiConfig {
             body_limit: 2 * 1024 * 1024,
+            // ~10 KB a tile on average: about 200 MB at most.
+            tile_cache: 20_000,
+            style: StyleOptions::default(),
         }
     }
 }
@@ -49,25 +59,82 @@ impl Default for ApiConfig {
 /// A snapshot as published by the server, with renderings that are computed once per snapshot.
 struct Published {
     snapshot: Snapshot,
+    /// Distinct for every snapshot published by this process, increasing; keys cached tiles.
+    version: u64,
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
+    tiles: OnceLock<TileSource>,
+}
+
+impl Published {
+    fn new(snapshot: Snapshot) -> Arc<Self> {
+        static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+        Arc::new(Published {
+            snapshot,
+            version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+            collections: Default::default(),
+            audit: OnceLock::new(),
+            tiles: OnceLock::new(),
+        })
+    }
+}
+
+/// Tile settings that outlive a snapshot: the cache is shared by every version.
+struct TileSettings {
+    cache: TileCache,
+    style: StyleOptions,
 }
 
 /// Shared state of all handlers.
 #[derive(Clone)]
 pub struct AppState {
     published: Arc<Published>,
+    tiles: Arc<TileSettings>,
 }
 
 impl AppState {
     pub fn new(snapshot: Snapshot) -> Self {
+        Self::with_config(snapshot, &ApiConfig::default())
+    }
+
+    /// A state whose tile cache and style follow `config`.
+    pub fn with_config(snapshot: Snapshot, config: &ApiConfig) -> Self {
         AppState {
-            published: Arc::new(Published {
-                snapshot,
-                collections: Default::default(),
-                audit: OnceLock::new(),
+            published: Published::new(snapshot),
+            tiles: Arc::new(TileSettings {
+                cache: TileCache::new(config.tile_cache),
+                style: config.style.clone(),
             }),
         }
+    }
+
+    /// The state after publishing a new snapshot: a new version, the same tile cache.
+    pub fn publish(&self, snapshot: Snapshot) -> Self {
+        AppState {
+            published: Published::new(snapshot),
+            tiles: self.tiles.clone(),
+        }
+    }
+
+    /// The published snapshot's version.
+    pub fn version(&self) -> u64 {
+        self.published.version
+    }
+
+    /// Tiles currently cached (all versions).
+    pub fn cached_tiles(&self) -> usize {
+        self.tiles.cache.len()
+    }
+
+    fn tile_settings(&self) -> &TileSettings {
+        &self.tiles
+    }
+
+    /// The snapshot's tile source, built on first use.
+    fn tile_source(&self) -> &TileSource {
+        self.published
+            .tiles
+            .get_or_init(|| TileSource::new(&self.published.snapshot.registry))
     }
 
     pub fn snapshot(&self) -> &Snapshot {
@@ -96,6 +163,14 @@ impl AppState {
     }
 }
 
+/// `/tiles/…`: catalog, TileJSON and tiles.
+fn tiles_router() -> Router<AppState> {
+    Router::new()
+        .route("/catalog", get(tiles::catalog))
+        .route("/{file}", get(tiles::tilejson))
+        .route("/{layers}/{z}/{x}/{y}", get(tiles::tile))
+}
+
 /// The complete router: API routes, problem+json fallbacks, body limit, CORS, compression and
 /// request logging.
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
@@ -116,6 +191,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .nest("/api/v1", api)
+        .nest("/tiles", tiles_router())
+        .route("/style.json", get(tiles::style))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

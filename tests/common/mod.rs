@@ -49,7 +49,7 @@ pub fn app(dir: &Path) -> Router {
 }
 
 pub fn app_with(dir: &Path, config: &ApiConfig) -> Router {
-    api::router(AppState::new(load(dir)), config)
+    api::router(AppState::with_config(load(dir), config), config)
 }
 
 /// A response as the tests look at it.

@@ -1,0 +1,108 @@
+//! Tile generation on the sample city: cold tiles (no tile cache; the snapshot's per-zoom
+//! simplification already built, as it is after the first request of a zoom), per zoom.
+//!
+//! Besides criterion's figures, prints per-tile median / p90 / worst over every tile covering
+//! the city at z10 and z14, the worst tile of z0–z14, the largest z0–z8 tile and the one-off
+//! costs (topology, per-zoom simplification).
+
+use std::path::Path;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use geo::Coord;
+use shequ::Snapshot;
+use shequ::tiles::style::city_bounds;
+use shequ::tiles::{LayerSet, TileId, TileSource};
+
+fn city_tiles(snapshot: &Snapshot, z: u8) -> Vec<TileId> {
+    let [w, s, e, n] = city_bounds(&snapshot.registry);
+    let nw = TileId::containing(Coord { x: w, y: n }, z);
+    let se = TileId::containing(Coord { x: e, y: s }, z);
+    (nw.x..=se.x)
+        .flat_map(|x| (nw.y..=se.y).map(move |y| TileId { z, x, y }))
+        .collect()
+}
+
+/// Times every tile once (after one warm-up pass); returns sorted durations in ms and sizes.
+fn per_tile(
+    snapshot: &Snapshot,
+    source: &TileSource,
+    tiles: &[TileId],
+    layers: &LayerSet,
+) -> (Vec<f64>, usize) {
+    let mut times = Vec::new();
+    let mut largest = 0;
+    for &t in tiles {
+        let start = Instant::now();
+        let bytes = source.render(&snapshot.registry, t, layers).ok().flatten();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        largest = largest.max(bytes.map_or(0, |b| b.len()));
+    }
+    times.sort_by(f64::total_cmp);
+    (times, largest)
+}
+
+fn report(label: &str, times: &[f64], largest: usize) {
+    if times.is_empty() {
+        return;
+    }
+    let q = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "{label}: {} tiles, median {:.3} ms, p90 {:.3} ms, worst {:.3} ms, largest {} bytes",
+        times.len(),
+        q(0.5),
+        q(0.9),
+        q(1.0),
+        largest
+    );
+}
+
+fn tiles(c: &mut Criterion) {
+    let snapshot = match Snapshot::load(Path::new("boundaries")) {
+        Ok(s) => s,
+        Err(e) => panic!("sample city: {e}"),
+    };
+    let start = Instant::now();
+    let source = TileSource::new(&snapshot.registry);
+    println!(
+        "topology: {} shared arcs in {:.0} ms",
+        source.arc_count(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    let start = Instant::now();
+    source.prepare_all_zooms();
+    println!(
+        "simplification of z0–z16: {:.0} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    let all = LayerSet::parse("towns,communities,grids,labels").unwrap_or_else(|e| panic!("{e}"));
+    let mut worst: f64 = 0.0;
+    let mut largest_low = 0;
+    for z in 0..=14u8 {
+        let tiles = city_tiles(&snapshot, z);
+        per_tile(&snapshot, &source, &tiles, &all);
+        let (times, largest) = per_tile(&snapshot, &source, &tiles, &all);
+        report(&format!("z{z} all layers"), &times, largest);
+        worst = worst.max(times.last().copied().unwrap_or(0.0));
+        if z <= 8 {
+            largest_low = largest_low.max(largest);
+        }
+    }
+    println!("worst tile z0–z14: {worst:.3} ms; largest z0–z8 tile: {largest_low} bytes");
+
+    let mut group = c.benchmark_group("cold tile, all layers");
+    for z in [10u8, 14] {
+        let tiles = city_tiles(&snapshot, z);
+        let mut i = 0;
+        group.bench_function(format!("z{z}, city tiles in turn"), |b| {
+            b.iter(|| {
+                i = (i + 1) % tiles.len();
+                source.render(&snapshot.registry, tiles[i], &all)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tiles);
+criterion_main!(benches);

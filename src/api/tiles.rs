@@ -1,0 +1,171 @@
+//! `GET /tiles/catalog`, `/tiles/{layers}.json`, `/tiles/{layers}/{z}/{x}/{y}.mvt` and
+//! `/style.json`: thin handlers over [`crate::tiles`].
+//!
+//! Tiles are rendered off the async workers (`spawn_blocking`: a cold tile takes milliseconds)
+//! and kept in the shared [`TileCache`] under the snapshot's version.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ApiError;
+use super::lookup::json_response;
+use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey};
+
+/// Clients may reuse a tile for five minutes, then revalidate it by ETag (cheap: 304).
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+
+impl From<TileError> for ApiError {
+    fn from(e: TileError) -> Self {
+        match e {
+            TileError::UnknownLayer { .. } => ApiError::not_found(e.to_string()),
+            TileError::ZoomOutOfRange { .. } | TileError::TileOutOfRange { .. } => {
+                ApiError::bad_request(e.to_string())
+            }
+            TileError::Encode(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
+        }
+    }
+}
+
+/// The origin clients reached us at, for absolute URLs in TileJSON and the style.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+pub async fn catalog(headers: HeaderMap) -> Response {
+    json_response(&tiles::catalog(&base_url(&headers)))
+}
+
+/// `/tiles/{layers}.json`: TileJSON of one layer or a composite.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(spec) = file.strip_suffix(".json") else {
+        return Err(ApiError::not_found(format!(
+            "no such route /tiles/{file}; TileJSON is at /tiles/{{layer}}.json"
+        )));
+    };
+    let layers = LayerSet::parse(spec)?;
+    let registry = &state.snapshot().registry;
+    Ok(json_response(&tiles::tilejson(
+        registry,
+        &base_url(&headers),
+        layers.layers(),
+    )))
+}
+
+pub async fn style(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let registry = &state.snapshot().registry;
+    json_response(&tiles::style(
+        registry,
+        &base_url(&headers),
+        &state.tile_settings().style,
+    ))
+}
+
+fn parse_coordinate(name: &str, value: &str) -> Result<u32, ApiError> {
+    value.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "tile {name} {value:?} is not a non-negative integer"
+        ))
+    })
+}
+
+/// `/tiles/{layers}/{z}/{x}/{y}.mvt`.
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((spec, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(y) = y.strip_suffix(".mvt") else {
+        return Err(ApiError::not_found(format!(
+            "no such route: tiles end in .mvt, not {y:?}"
+        )));
+    };
+    let layers = LayerSet::parse(&spec)?;
+    let id = TileId::new(
+        parse_coordinate("z", &z)?,
+        parse_coordinate("x", &x)?,
+        parse_coordinate("y", y)?,
+    )?;
+    let key = TileKey {
+        version: state.version(),
+        layers: layers.key(),
+        z: id.z,
+        x: id.x,
+        y: id.y,
+    };
+    let cached = match state.tile_settings().cache.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let worker = state.clone();
+            let rendered = tokio::task::spawn_blocking(move || {
+                let registry = &worker.snapshot().registry;
+                worker.tile_source().render(registry, id, &layers)
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })??;
+            let tile = CachedTile::new(rendered);
+            state.tile_settings().cache.insert(key, tile.clone());
+            tile
+        }
+    };
+    Ok(respond(&cached, &headers))
+}
+
+/// Whether `If-None-Match` lists `etag` (or `*`); weak comparison, as RFC 9110 asks for it.
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+fn respond(tile: &CachedTile, headers: &HeaderMap) -> Response {
+    let validators = [
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&tile.etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+        ),
+    ];
+    if matches(headers, &tile.etag) {
+        return (StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    match &tile.body {
+        None => (StatusCode::NO_CONTENT, validators).into_response(),
+        Some(body) => (
+            validators,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(MVT_CONTENT_TYPE),
+            )],
+            body.clone(),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,37 @@
+//! Mapbox Vector Tiles (spec 2.1) of the registry: towns, communities, grids and label points.
+//!
+//! A [`TileSource`] is built once per snapshot. It cuts every boundary into shared arcs
+//! ([`topology`]), simplifies each arc once per zoom ([`simplify`]) and rebuilds every polygon
+//! from the same arcs, so neighbours stay gap-free; each tile then clips ([`clip`]) and encodes
+//! ([`encode`]) its features. [`cache`] keeps rendered tiles keyed by snapshot version. Nothing
+//! here knows about HTTP.
+
+pub mod cache;
+pub mod clip;
+pub mod encode;
+pub mod labels;
+pub mod layers;
+pub mod simplify;
+pub mod source;
+pub mod style;
+pub mod tile_id;
+pub mod topology;
+
+pub use cache::{CachedTile, TileCache, TileKey};
+pub use layers::{LayerSet, TileLayer};
+pub use source::TileSource;
+pub use style::{StyleOptions, catalog, style, tilejson};
+pub use tile_id::{EXTENT, MAX_ZOOM, TileId};
+
+/// Why a tile cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileError {
+    #[error("zoom {z} is out of range 0–22")]
+    ZoomOutOfRange { z: u32 },
+    #[error("tile {z}/{x}/{y} does not exist: x and y must be below {n} at zoom {z}")]
+    TileOutOfRange { z: u32, x: u32, y: u32, n: u32 },
+    #[error("unknown layer {name:?}; layers are towns, communities, grids, labels")]
+    UnknownLayer { name: String },
+    #[error("cannot encode tile: {0}")]
+    Encode(String),
+}

@@ -1,0 +1,308 @@
+//! Tiles of one registry snapshot: the shared-arc topology built once, each zoom's simplified
+//! shapes built on first use, and the rendering of one tile from them.
+
+use std::sync::OnceLock;
+
+use geo::{BoundingRect, Coord, MapCoords, MultiPolygon, Rect};
+
+use super::TileError;
+use super::clip::clip_and_snap;
+use super::encode::{Geometry, TileFeature, Value, encode};
+use super::labels::label_point;
+use super::layers::{LayerSet, TileLayer};
+use super::simplify::simplify_arc;
+use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
+use super::topology::Topology;
+use crate::registry::Registry;
+
+/// Simplification tolerance in tile units: a quarter of a pixel on a 1024-unit display tile —
+/// below what a screen shows, well above what the 4096 grid can hold.
+pub const TOLERANCE_UNITS: f64 = 4.0;
+
+/// Zooms above this reuse its simplification: at z16 the tolerance is ~2 cm, finer than any
+/// source vertex spacing.
+pub const MAX_SIMPLIFIED_ZOOM: u8 = 16;
+
+/// The polygon layers, in topology order.
+const POLYGON_LAYERS: [TileLayer; 3] = [TileLayer::Towns, TileLayer::Communities, TileLayer::Grids];
+
+/// A shape simplified for one zoom, in world coordinates, with its bounds.
+struct ZoomShape {
+    area: MultiPolygon<f64>,
+    bounds: Rect<f64>,
+}
+
+/// What a label point marks.
+struct Label {
+    layer: TileLayer,
+    index: usize,
+    world: Coord<f64>,
+}
+
+/// Everything a snapshot needs to render its tiles.
+pub struct TileSource {
+    topology: Topology,
+    /// Per polygon layer, per registry record, its shape in the topology (`None`: no territory).
+    shape_of: [Vec<Option<usize>>; 3],
+    /// Which polygon layer each shape belongs to.
+    layer_of_shape: Vec<TileLayer>,
+    labels: Vec<Label>,
+    zooms: Vec<OnceLock<Vec<Option<ZoomShape>>>>,
+}
+
+impl TileSource {
+    /// Cuts the registry's boundaries into shared arcs and finds the label points.
+    pub fn new(registry: &Registry) -> Self {
+        let areas: [Vec<Option<&MultiPolygon<f64>>>; 3] = [
+            registry.towns.iter().map(|t| Some(&t.area)).collect(),
+            registry
+                .communities
+                .iter()
+                .map(|c| c.territory.as_ref())
+                .collect(),
+            registry.grids.iter().map(|g| Some(&g.area)).collect(),
+        ];
+        let mut shapes: Vec<&MultiPolygon<f64>> = Vec::new();
+        let mut layer_of_shape = Vec::new();
+        let mut shape_of: [Vec<Option<usize>>; 3] = Default::default();
+        for (l, layer_areas) in areas.iter().enumerate() {
+            for area in layer_areas {
+                shape_of[l].push(area.map(|a| {
+                    shapes.push(a);
+                    layer_of_shape.push(POLYGON_LAYERS[l]);
+                    shapes.len() - 1
+                }));
+            }
+        }
+        let topology = Topology::build(shapes.iter().copied());
+        let labels = POLYGON_LAYERS
+            .iter()
+            .enumerate()
+            .flat_map(|(l, &layer)| {
+                let shapes = &shapes;
+                shape_of[l]
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(index, s)| {
+                        let point = label_point(shapes[(*s)?])?;
+                        Some(Label {
+                            layer,
+                            index,
+                            world: lon_lat_to_world(point),
+                        })
+                    })
+            })
+            .collect();
+        TileSource {
+            topology,
+            shape_of,
+            layer_of_shape,
+            labels,
+            zooms: (0..=MAX_SIMPLIFIED_ZOOM).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Number of shared arcs (for reports and tests).
+    pub fn arc_count(&self) -> usize {
+        self.topology.arcs.len()
+    }
+
+    /// The shapes simplified for zoom `z`, built on first use: every arc simplified once, every
+    /// shape of a layer shown at `z` rebuilt from them.
+    fn zoom(&self, z: u8) -> &[Option<ZoomShape>] {
+        let level = z.min(MAX_SIMPLIFIED_ZOOM);
+        self.zooms[usize::from(level)].get_or_init(|| {
+            let tolerance = TOLERANCE_UNITS / (f64::from(EXTENT) * f64::from(1u32 << level));
+            let arcs: Vec<Vec<Coord<f64>>> = self
+                .topology
+                .arcs
+                .iter()
+                .map(|a| simplify_arc(a, tolerance))
+                .collect();
+            (0..self.layer_of_shape.len())
+                .map(|s| {
+                    if self.layer_of_shape[s].minzoom() > level {
+                        return None;
+                    }
+                    let area = self.topology.assemble(s, &arcs);
+                    let bounds = area.bounding_rect()?;
+                    Some(ZoomShape { area, bounds })
+                })
+                .collect()
+        })
+    }
+
+    /// Builds the simplified shapes of every zoom up front (benchmarks; servers warm lazily).
+    pub fn prepare_all_zooms(&self) {
+        for z in 0..=MAX_SIMPLIFIED_ZOOM {
+            self.zoom(z);
+        }
+    }
+
+    /// Renders `layers` of `tile`; `None` for an empty tile.
+    pub fn render(
+        &self,
+        registry: &Registry,
+        tile: TileId,
+        layers: &LayerSet,
+    ) -> Result<Option<Vec<u8>>, TileError> {
+        let prepared: Vec<(&str, Vec<TileFeature>)> = layers
+            .layers()
+            .iter()
+            .map(|&layer| (layer.name(), self.features(registry, tile, layer)))
+            .collect();
+        encode(&prepared)
+    }
+
+    /// The features of one layer in one tile.
+    pub fn features<'r>(
+        &self,
+        registry: &'r Registry,
+        tile: TileId,
+        layer: TileLayer,
+    ) -> Vec<TileFeature<'r>> {
+        if tile.z < layer.minzoom() {
+            return Vec::new();
+        }
+        if layer == TileLayer::Labels {
+            return self.label_features(registry, tile);
+        }
+        let l = POLYGON_LAYERS.iter().position(|&p| p == layer).unwrap_or(0);
+        let zoom = self.zoom(tile.z);
+        let [min, max] = tile.world_bounds(f64::from(BUFFER));
+        let mut out = Vec::new();
+        for (index, shape) in self.shape_of[l].iter().enumerate() {
+            let Some(shape) = shape.and_then(|s| zoom.get(s)?.as_ref()) else {
+                continue;
+            };
+            let b = shape.bounds;
+            if b.max().x < min.x || b.min().x > max.x || b.max().y < min.y || b.min().y > max.y {
+                continue;
+            }
+            let local = shape.area.map_coords(|c| tile.to_tile(c));
+            let polygons = clip_and_snap(&local);
+            if polygons.is_empty() {
+                continue;
+            }
+            out.push(TileFeature {
+                id: 0,
+                properties: Vec::new(),
+                geometry: Geometry::Polygons(polygons),
+            });
+            describe(registry, layer, index, out.last_mut());
+        }
+        out
+    }
+
+    fn label_features<'r>(&self, registry: &'r Registry, tile: TileId) -> Vec<TileFeature<'r>> {
+        let e = f64::from(EXTENT);
+        let mut out = Vec::new();
+        for label in &self.labels {
+            if tile.z < label_minzoom(label.layer) {
+                continue;
+            }
+            let p = tile.to_tile(label.world);
+            // Only the tile that owns the point carries it, so a label is never drawn twice.
+            if !(0.0..e).contains(&p.x) || !(0.0..e).contains(&p.y) {
+                continue;
+            }
+            let point = [
+                (p.x.round() as i32).min(EXTENT as i32 - 1),
+                (p.y.round() as i32).min(EXTENT as i32 - 1),
+            ];
+            out.push(TileFeature {
+                id: 0,
+                properties: Vec::new(),
+                geometry: Geometry::Point(point),
+            });
+            describe(registry, label.layer, label.index, out.last_mut());
+            if let Some(f) = out.last_mut() {
+                f.properties.truncate(2);
+                f.properties
+                    .push(("level", Value::Str(level_name(label.layer))));
+            }
+        }
+        out
+    }
+}
+
+/// Zoom from which labels of a level appear: a level's labels come a few zooms after its
+/// polygons, when there is room to read them.
+fn label_minzoom(layer: TileLayer) -> u8 {
+    match layer {
+        TileLayer::Communities => 11,
+        TileLayer::Grids => 14,
+        _ => 0,
+    }
+}
+
+fn level_name(layer: TileLayer) -> &'static str {
+    match layer {
+        TileLayer::Towns => "town",
+        TileLayer::Communities => "community",
+        _ => "grid",
+    }
+}
+
+/// Feature id: the record's numeric code, stable across snapshots and unique across levels
+/// (codes of different levels have different lengths).
+fn code_id(code: &str) -> u64 {
+    code.parse().unwrap_or(0)
+}
+
+/// Fills in the id and properties of the registry record `index` of `layer`: code and name
+/// first (labels keep only those two), then parent codes, kind and counts.
+fn describe<'r>(
+    registry: &'r Registry,
+    layer: TileLayer,
+    index: usize,
+    feature: Option<&mut TileFeature<'r>>,
+) {
+    let Some(f) = feature else { return };
+    let p = &mut f.properties;
+    let counts = match layer {
+        TileLayer::Towns => {
+            let Some(t) = registry.towns.get(index) else {
+                return;
+            };
+            f.id = code_id(&t.code);
+            p.push(("code", Value::Str(&t.code)));
+            p.push(("name", Value::Str(&t.name)));
+            t.communities
+                .iter()
+                .filter_map(|&c| registry.communities.get(c))
+                .map(|c| c.counts)
+                .fold(Default::default(), |a, b| a + b)
+        }
+        TileLayer::Communities => {
+            let Some(c) = registry.communities.get(index) else {
+                return;
+            };
+            f.id = code_id(&c.code);
+            p.push(("code", Value::Str(&c.code)));
+            p.push(("name", Value::Str(&c.name)));
+            if let Some(t) = registry.towns.get(c.town) {
+                p.push(("town_code", Value::Str(&t.code)));
+            }
+            p.push(("kind", Value::Str(c.kind.as_str())));
+            c.counts
+        }
+        _ => {
+            let Some(g) = registry.grids.get(index) else {
+                return;
+            };
+            f.id = code_id(&g.code);
+            p.push(("code", Value::Str(&g.code)));
+            p.push(("name", Value::Str(&g.name)));
+            if let Some(c) = registry.communities.get(g.community) {
+                if let Some(t) = registry.towns.get(c.town) {
+                    p.push(("town_code", Value::Str(&t.code)));
+                }
+                p.push(("community_code", Value::Str(&c.code)));
+            }
+            g.counts
+        }
+    };
+    p.push(("households", Value::UInt(counts.households)));
+    p.push(("population", Value::UInt(counts.population)));
+}

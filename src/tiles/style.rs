@@ -1,0 +1,160 @@
+//! Descriptions of the tile set: the catalog, TileJSON 3.0.0 per layer and a MapLibre style.
+//!
+//! URLs are absolute (built from `base`, the server's public origin) because MapLibre does not
+//! resolve relative tile URLs.
+
+use geo::BoundingRect;
+use serde_json::{Value, json};
+
+use super::layers::TileLayer;
+use super::tile_id::MAX_ZOOM;
+use crate::registry::Registry;
+
+/// Configurable parts of the style.
+#[derive(Debug, Clone, Default)]
+pub struct StyleOptions {
+    /// Raster basemap URL template (`{z}/{x}/{y}`), e.g. 天地图; none by default, so the style
+    /// depends on nothing outside this server for its geometry.
+    pub basemap: Option<String>,
+    /// Glyph (font) URL template for labels; MapLibre needs one for any text.
+    pub glyphs: Option<String>,
+}
+
+/// `[west, south, east, north]` of everything in the registry (the whole world when empty).
+pub fn city_bounds(registry: &Registry) -> [f64; 4] {
+    let world = [-180.0, -85.0511, 180.0, 85.0511];
+    let mut rects = registry.towns.iter().filter_map(|t| t.area.bounding_rect());
+    let Some(first) = rects.next() else {
+        return world;
+    };
+    rects.fold(
+        [first.min().x, first.min().y, first.max().x, first.max().y],
+        |[w, s, e, n], r| {
+            [
+                w.min(r.min().x),
+                s.min(r.min().y),
+                e.max(r.max().x),
+                n.max(r.max().y),
+            ]
+        },
+    )
+}
+
+fn tile_url(base: &str, layers: &str) -> String {
+    format!("{base}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt")
+}
+
+fn vector_layer(layer: TileLayer) -> Value {
+    let fields: serde_json::Map<String, Value> = layer
+        .fields()
+        .iter()
+        .map(|&(k, t)| (k.to_owned(), Value::from(t)))
+        .collect();
+    json!({
+        "id": layer.name(),
+        "description": layer.description(),
+        "minzoom": layer.minzoom(),
+        "maxzoom": MAX_ZOOM,
+        "fields": fields,
+    })
+}
+
+/// TileJSON 3.0.0 of one layer (or of a composite `a,b`).
+pub fn tilejson(registry: &Registry, base: &str, layers: &[TileLayer]) -> Value {
+    let names: Vec<&str> = layers.iter().map(|l| l.name()).collect();
+    let [w, s, e, n] = city_bounds(registry);
+    let minzoom = layers.iter().map(|l| l.minzoom()).min().unwrap_or(0);
+    json!({
+        "tilejson": "3.0.0",
+        "name": format!("shequ {}", names.join(",")),
+        "scheme": "xyz",
+        "tiles": [tile_url(base, &names.join(","))],
+        "vector_layers": layers.iter().map(|&l| vector_layer(l)).collect::<Vec<_>>(),
+        "bounds": [w, s, e, n],
+        "center": [(w + e) / 2.0, (s + n) / 2.0, 10],
+        "minzoom": minzoom,
+        "maxzoom": MAX_ZOOM,
+    })
+}
+
+/// The list of layers with their TileJSON and tile URLs.
+pub fn catalog(base: &str) -> Value {
+    let layers: Vec<Value> = TileLayer::ALL
+        .iter()
+        .map(|&l| {
+            json!({
+                "id": l.name(),
+                "description": l.description(),
+                "minzoom": l.minzoom(),
+                "maxzoom": MAX_ZOOM,
+                "tilejson": format!("{base}/tiles/{}.json", l.name()),
+                "tiles": tile_url(base, l.name()),
+            })
+        })
+        .collect();
+    json!({
+        "layers": layers,
+        "composite": tile_url(base, "{layer},{layer}"),
+        "style": format!("{base}/style.json"),
+    })
+}
+
+/// A MapLibre style showing every layer with labels.
+pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
+    let [w, s, e, n] = city_bounds(registry);
+    let all = "towns,communities,grids,labels";
+    let mut sources = json!({
+        "shequ": {
+            "type": "vector",
+            "tiles": [tile_url(base, all)],
+            "minzoom": 0,
+            "maxzoom": 14,
+            "bounds": [w, s, e, n],
+        }
+    });
+    let mut layers = vec![json!({
+        "id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}
+    })];
+    if let Some(url) = &options.basemap {
+        sources["basemap"] = json!({"type": "raster", "tiles": [url], "tileSize": 256});
+        layers.push(json!({"id": "basemap", "type": "raster", "source": "basemap"}));
+    }
+    let fill = |id: &str, color: &str, opacity: f64| {
+        json!({"id": format!("{id}-fill"), "type": "fill", "source": "shequ", "source-layer": id,
+               "minzoom": TileLayer::parse(id).map_or(0, |l| l.minzoom()),
+               "paint": {"fill-color": color, "fill-opacity": opacity}})
+    };
+    let line = |id: &str, color: &str, width: f64| {
+        json!({"id": format!("{id}-line"), "type": "line", "source": "shequ", "source-layer": id,
+               "minzoom": TileLayer::parse(id).map_or(0, |l| l.minzoom()),
+               "paint": {"line-color": color, "line-width": width}})
+    };
+    layers.extend([
+        fill("towns", "#e8dcc0", 0.4),
+        fill("communities", "#9cc3d5", 0.25),
+        line("grids", "#8a9a5b", 0.5),
+        line("communities", "#2b6f8e", 1.2),
+        line("towns", "#7a4b1e", 2.5),
+    ]);
+    layers.push(json!({
+        "id": "labels", "type": "symbol", "source": "shequ", "source-layer": "labels",
+        "layout": {
+            "text-field": ["get", "name"],
+            "text-size": ["match", ["get", "level"], "town", 15, "community", 12, 10],
+            "text-font": ["Noto Sans Regular"],
+        },
+        "paint": {"text-color": "#222", "text-halo-color": "#fff", "text-halo-width": 1.2}
+    }));
+    let mut style = json!({
+        "version": 8,
+        "name": "shequ",
+        "center": [(w + e) / 2.0, (s + n) / 2.0],
+        "zoom": 10,
+        "sources": sources,
+        "layers": layers,
+    });
+    if let Some(glyphs) = &options.glyphs {
+        style["glyphs"] = Value::from(glyphs.as_str());
+    }
+    style
+}
