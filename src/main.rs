@@ -144,9 +144,10 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let shutdown = api::shutdown_signal();
         tracing::info!("serving on http://{bound}");
         let app = api::router(AppState::with_config(snapshot, &config), &config);
-        api::serve(listener, app, api::shutdown_signal())
+        api::serve(listener, app, shutdown)
             .await
             .map_err(|e| format!("server failed: {e}"))
     })

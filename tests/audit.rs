@@ -387,3 +387,73 @@ async fn audit_over_http() {
             .any(|f| f["properties"]["kind"] == "no_territory" && f["geometry"].is_null())
     );
 }
+
+#[tokio::test]
+async fn findings_are_drawn_in_their_own_tile_layer() {
+    use mvt_reader::Reader;
+    use mvt_reader::feature::Value as MvtValue;
+    use shequ::tiles::TileId;
+
+    let app = common::app(&defects_dir());
+    let manifest: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(defects_dir().join("defects.json")).expect("manifest"),
+    )
+    .expect("JSON");
+    let planted = manifest
+        .iter()
+        .find(|d| d["kind"] == "unassigned_land")
+        .expect("planted gap");
+    let corners: Vec<[f64; 2]> = planted["rectangle"]
+        .as_array()
+        .expect("rectangle")
+        .iter()
+        .map(|p| [p[0].as_f64().expect("lon"), p[1].as_f64().expect("lat")])
+        .collect();
+    let centre = geo::coord! { x: (corners[0][0] + corners[2][0]) / 2.0, y: (corners[0][1] + corners[2][1]) / 2.0 };
+    let tile = TileId::containing(centre, 15);
+    let reply = common::get(
+        &app,
+        &format!("/tiles/findings/{}/{}/{}.mvt", tile.z, tile.x, tile.y),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let reader = Reader::new(reply.body.clone()).expect("a second decoder reads the tile");
+    assert_eq!(
+        reader.get_layer_names().expect("names"),
+        vec!["findings".to_owned()]
+    );
+    let features = reader.get_features_as::<f64>(0).expect("features");
+    let gap = features
+        .iter()
+        .find(|f| {
+            f.properties.as_ref().and_then(|p| p.get("kind"))
+                == Some(&MvtValue::String("unassigned_land".into()))
+        })
+        .expect("the planted gap is drawn");
+    let area = match gap.properties.as_ref().and_then(|p| p.get("area_m2")) {
+        Some(MvtValue::UInt(a)) => *a as f64,
+        other => panic!("area_m2 should be an integer, is {other:?}"),
+    };
+    assert!((area - shoelace_m2(&corners)).abs() <= 1.0, "{area}");
+    // Below the layer's minzoom, and in tiles of the other layers, no findings.
+    let low = TileId::containing(centre, 6);
+    assert_eq!(
+        common::get(
+            &app,
+            &format!("/tiles/findings/{}/{}/{}.mvt", low.z, low.x, low.y)
+        )
+        .await
+        .status,
+        204
+    );
+    let towns = common::get(
+        &app,
+        &format!("/tiles/towns/{}/{}/{}.mvt", tile.z, tile.x, tile.y),
+    )
+    .await;
+    let reader = Reader::new(towns.body).expect("decodes");
+    assert_eq!(
+        reader.get_layer_names().expect("names"),
+        vec!["towns".to_owned()]
+    );
+}

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 use super::lookup::json_response;
-use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey};
+use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey, TileLayer};
 
 /// Clients may reuse a tile for five minutes, then revalidate it by ETag (cheap: 304).
 const CACHE_CONTROL: &str = "public, max-age=300";
@@ -117,7 +117,12 @@ pub async fn tile(
             let worker = state.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let registry = &worker.snapshot().registry;
-                worker.tile_source().render(registry, id, &layers)
+                // The audit is computed once per snapshot, on the first findings tile.
+                let audit = layers.contains(TileLayer::Findings).then(|| worker.audit());
+                let findings = audit.as_deref().map_or(&[][..], |a| a.findings.as_slice());
+                worker
+                    .tile_source()
+                    .render_with_findings(registry, id, &layers, findings)
             })
             .await
             .map_err(|e| {

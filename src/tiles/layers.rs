@@ -9,14 +9,17 @@ pub enum TileLayer {
     Communities,
     Grids,
     Labels,
+    /// Coverage audit findings with geometry (overlaps, unassigned land, grid defects).
+    Findings,
 }
 
 impl TileLayer {
-    pub const ALL: [TileLayer; 4] = [
+    pub const ALL: [TileLayer; 5] = [
         TileLayer::Towns,
         TileLayer::Communities,
         TileLayer::Grids,
         TileLayer::Labels,
+        TileLayer::Findings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -25,6 +28,7 @@ impl TileLayer {
             TileLayer::Communities => "communities",
             TileLayer::Grids => "grids",
             TileLayer::Labels => "labels",
+            TileLayer::Findings => "findings",
         }
     }
 
@@ -44,6 +48,8 @@ impl TileLayer {
             TileLayer::Towns | TileLayer::Labels => 0,
             TileLayer::Communities => 6,
             TileLayer::Grids => 12,
+            // Findings are small (metres to hectares): below z8 they would be specks.
+            TileLayer::Findings => 8,
         }
     }
 
@@ -54,6 +60,9 @@ impl TileLayer {
             TileLayer::Grids => "grids (网格)",
             TileLayer::Labels => {
                 "one point inside each town, community and grid, for labels; `level` says which"
+            }
+            TileLayer::Findings => {
+                "coverage audit findings: overlaps, unassigned land, grid defects"
             }
         }
     }
@@ -84,6 +93,13 @@ impl TileLayer {
                 ("population", "Number"),
             ],
             TileLayer::Labels => &[("code", "String"), ("name", "String"), ("level", "String")],
+            TileLayer::Findings => &[
+                ("kind", "String"),
+                ("severity", "String"),
+                ("code", "String"),
+                ("area_m2", "Number"),
+                ("message", "String"),
+            ],
         }
     }
 }
@@ -109,11 +125,17 @@ impl LayerSet {
         &self.0
     }
 
-    /// A compact key: the layers in order, two bits each, with a leading marker bit.
+    /// A compact key: the layers in order, three bits each, with a leading marker bit
+    /// (five distinct layers at most: 16 bits).
     pub fn key(&self) -> u16 {
         self.0.iter().fold(1u16, |k, &l| {
-            (k << 2) | TileLayer::ALL.iter().position(|&x| x == l).unwrap_or(0) as u16
+            (k << 3) | TileLayer::ALL.iter().position(|&x| x == l).unwrap_or(0) as u16
         })
+    }
+
+    /// Whether the set includes `layer`.
+    pub fn contains(&self, layer: TileLayer) -> bool {
+        self.0.contains(&layer)
     }
 }
 

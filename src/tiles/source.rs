@@ -13,6 +13,7 @@ use super::layers::{LayerSet, TileLayer};
 use super::simplify::simplify_arc;
 use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
 use super::topology::Topology;
+use crate::audit::Finding;
 use crate::registry::Registry;
 
 /// Simplification tolerance in tile units: a quarter of a pixel on a 1024-unit display tile —
@@ -139,17 +140,37 @@ impl TileSource {
         }
     }
 
-    /// Renders `layers` of `tile`; `None` for an empty tile.
+    /// Renders `layers` of `tile`; `None` for an empty tile. The `findings` layer is empty here:
+    /// see [`TileSource::render_with_findings`].
     pub fn render(
         &self,
         registry: &Registry,
         tile: TileId,
         layers: &LayerSet,
     ) -> Result<Option<Vec<u8>>, TileError> {
+        self.render_with_findings(registry, tile, layers, &[])
+    }
+
+    /// Renders `layers` of `tile`, drawing `findings` (the snapshot's audit) in the `findings`
+    /// layer.
+    pub fn render_with_findings(
+        &self,
+        registry: &Registry,
+        tile: TileId,
+        layers: &LayerSet,
+        findings: &[Finding],
+    ) -> Result<Option<Vec<u8>>, TileError> {
         let prepared: Vec<(&str, Vec<TileFeature>)> = layers
             .layers()
             .iter()
-            .map(|&layer| (layer.name(), self.features(registry, tile, layer)))
+            .map(|&layer| {
+                let features = if layer == TileLayer::Findings {
+                    finding_features(tile, findings)
+                } else {
+                    self.features(registry, tile, layer)
+                };
+                (layer.name(), features)
+            })
             .collect();
         encode(&prepared)
     }
@@ -164,8 +185,10 @@ impl TileSource {
         if tile.z < layer.minzoom() {
             return Vec::new();
         }
-        if layer == TileLayer::Labels {
-            return self.label_features(registry, tile);
+        match layer {
+            TileLayer::Labels => return self.label_features(registry, tile),
+            TileLayer::Findings => return Vec::new(),
+            _ => {}
         }
         let l = POLYGON_LAYERS.iter().position(|&p| p == layer).unwrap_or(0);
         let zoom = self.zoom(tile.z);
@@ -224,6 +247,47 @@ impl TileSource {
         }
         out
     }
+}
+
+/// Audit findings with geometry, unsimplified (they are small), clipped to the tile.
+fn finding_features(tile: TileId, findings: &[Finding]) -> Vec<TileFeature<'_>> {
+    if tile.z < TileLayer::Findings.minzoom() {
+        return Vec::new();
+    }
+    let [min, max] = tile.world_bounds(f64::from(BUFFER));
+    let mut out = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let Some(area) = &f.geometry else { continue };
+        let world = area.map_coords(lon_lat_to_world);
+        let Some(b) = world.bounding_rect() else {
+            continue;
+        };
+        if b.max().x < min.x || b.min().x > max.x || b.max().y < min.y || b.min().y > max.y {
+            continue;
+        }
+        let polygons = clip_and_snap(&world.map_coords(|c| tile.to_tile(c)));
+        if polygons.is_empty() {
+            continue;
+        }
+        out.push(TileFeature {
+            id: i as u64 + 1,
+            properties: vec![
+                ("kind", Value::Str(f.kind.as_str())),
+                ("severity", Value::Str(f.severity.as_str())),
+                (
+                    "code",
+                    Value::Str(f.codes.first().map_or("", String::as_str)),
+                ),
+                (
+                    "area_m2",
+                    Value::UInt(f.area_m2.unwrap_or(0.0).round() as u64),
+                ),
+                ("message", Value::Str(&f.message)),
+            ],
+            geometry: Geometry::Polygons(polygons),
+        });
+    }
+    out
 }
 
 /// Zoom from which labels of a level appear: a level's labels come a few zooms after its

@@ -110,6 +110,14 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
             "minzoom": 0,
             "maxzoom": 14,
             "bounds": [w, s, e, n],
+        },
+        // A source of its own, so that map tiles never wait for the audit.
+        "findings": {
+            "type": "vector",
+            "tiles": [tile_url(base, "findings")],
+            "minzoom": TileLayer::Findings.minzoom(),
+            "maxzoom": 14,
+            "bounds": [w, s, e, n],
         }
     });
     let mut layers = vec![json!({
@@ -135,6 +143,11 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
         line("grids", "#8a9a5b", 0.5),
         line("communities", "#2b6f8e", 1.2),
         line("towns", "#7a4b1e", 2.5),
+        json!({"id": "findings-fill", "type": "fill", "source": "findings", "source-layer": "findings",
+               "paint": {"fill-color": ["match", ["get", "severity"], "warn", "#f0a500", "#d7191c"],
+                         "fill-opacity": 0.6}}),
+        json!({"id": "findings-line", "type": "line", "source": "findings", "source-layer": "findings",
+               "paint": {"line-color": "#a50f15", "line-width": 1.5}}),
     ]);
     layers.push(json!({
         "id": "labels", "type": "symbol", "source": "shequ", "source-layer": "labels",
