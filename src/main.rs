@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use shequ::Snapshot;
 use shequ::api::{self, ApiConfig, AppState, PointPlace};
-use shequ::crs::{Crs, check_lon_lat};
+use shequ::crs::Crs;
 use shequ::registry::{CommunityKind, Registry};
 
 #[derive(Parser)]
@@ -45,7 +45,7 @@ enum Command {
         /// Latitude (or northing in a projected CRS).
         #[arg(allow_negative_numbers = true)]
         lat: f64,
-        /// CRS of the point: wgs84 (default) or cgcs2000.
+        /// CRS of the point: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:<code> (projected).
         #[arg(long, default_value = "wgs84")]
         crs: String,
         #[arg(long, default_value = "boundaries")]
@@ -122,7 +122,7 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
 
 fn lookup(data: &Path, point: [f64; 2], crs: &str) -> Result<(), String> {
     let crs: Crs = crs.parse().map_err(|e| format!("--crs: {e}"))?;
-    let point = check_lon_lat(crs.to_wgs84(point)).map_err(|e| e.to_string())?;
+    let point = crs.to_wgs84(point).map_err(|e| e.to_string())?;
     let snapshot = load(data)?;
     let place = PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
     let json = serde_json::to_string_pretty(&place).map_err(|e| e.to_string())?;
