@@ -37,14 +37,21 @@ enum Command {
         #[arg(long, default_value_t = ApiConfig::default().body_limit)]
         body_limit: usize,
     },
-    /// Print which town, community and grid a point is in (JSON, as the HTTP API answers).
+    /// Print which town, community and grid a point or an address is in (JSON, as the HTTP API
+    /// answers).
     Lookup {
         /// Longitude (or easting in a projected CRS).
-        #[arg(allow_negative_numbers = true)]
-        lon: f64,
+        #[arg(allow_negative_numbers = true, required_unless_present = "address")]
+        lon: Option<f64>,
         /// Latitude (or northing in a projected CRS).
-        #[arg(allow_negative_numbers = true)]
-        lat: f64,
+        #[arg(allow_negative_numbers = true, required_unless_present = "address")]
+        lat: Option<f64>,
+        /// Look up a free-text address in the register instead of a point.
+        #[arg(long, conflicts_with_all = ["lon", "lat"])]
+        address: Option<String>,
+        /// Most address matches to print.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
         /// CRS of the point: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:<code> (projected).
         #[arg(long, default_value = "wgs84")]
         crs: String,
@@ -67,11 +74,19 @@ fn main() -> ExitCode {
             body_limit,
         } => serve(&data, addr, ApiConfig { body_limit }),
         Command::Lookup {
-            lon,
-            lat,
+            address: Some(address),
+            limit,
+            data,
+            ..
+        } => lookup_address(&data, &address, limit),
+        Command::Lookup {
+            lon: Some(lon),
+            lat: Some(lat),
             crs,
             data,
+            ..
         } => lookup(&data, [lon, lat], &crs),
+        Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
     };
     match result {
@@ -127,6 +142,17 @@ fn lookup(data: &Path, point: [f64; 2], crs: &str) -> Result<(), String> {
     let place = PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
     let json = serde_json::to_string_pretty(&place).map_err(|e| e.to_string())?;
     println!("{json}");
+    Ok(())
+}
+
+fn lookup_address(data: &Path, address: &str, limit: usize) -> Result<(), String> {
+    let snapshot = load(data)?;
+    let answer = api::address_answer(&snapshot, address, limit);
+    let json = serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?;
+    println!("{json}");
+    if answer.matches.is_empty() {
+        return Err(answer.detail.unwrap_or_default());
+    }
     Ok(())
 }
 

@@ -184,3 +184,49 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     assert!(rest.contains("/health"), "the request is logged: {rest}");
     assert!(rest.contains("shutting down"), "{rest}");
 }
+
+#[test]
+fn lookup_by_address_and_by_projected_point() {
+    let sample = common::sample_dir();
+    let entry = &common::sample().addresses.entries()[0];
+    let out = shequ(&[
+        "lookup",
+        "--address",
+        &format!("广东省中山市 {}", entry.address),
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["matches"][0]["code"], entry.code.as_str());
+    assert_eq!(v["matches"][0]["grid"]["code"], &entry.code[..15]);
+
+    let out = shequ(&[
+        "lookup",
+        "--address",
+        "hello world",
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no register entry matches"));
+
+    // DESIGN §7 reference point given in EPSG:4547 is echoed as 113.39E 22.52N.
+    let out = shequ(&[
+        "lookup",
+        "437241.4714",
+        "2491510.0132",
+        "--crs",
+        "EPSG:4547",
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let lon = v["point"][0].as_f64().unwrap_or_default();
+    let lat = v["point"][1].as_f64().unwrap_or_default();
+    assert!(
+        (lon - 113.39).abs() < 1e-8 && (lat - 22.52).abs() < 1e-8,
+        "{v}"
+    );
+}
