@@ -104,3 +104,76 @@ async fn projected_reference_point() {
         .await
         .assert_problem(400, "outside the area of use of EPSG:4547");
 }
+
+/// All `[x, y]` positions of a GeoJSON geometry's rings.
+fn positions(geometry: &Value) -> Vec<[f64; 2]> {
+    fn walk(v: &Value, out: &mut Vec<[f64; 2]>) {
+        match v.as_array() {
+            Some(a) if a.len() == 2 && a.iter().all(Value::is_f64) => {
+                out.push([
+                    a[0].as_f64().unwrap_or(f64::NAN),
+                    a[1].as_f64().unwrap_or(f64::NAN),
+                ]);
+            }
+            Some(a) => a.iter().for_each(|x| walk(x, out)),
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&geometry["coordinates"], &mut out);
+    out
+}
+
+#[tokio::test]
+async fn geojson_output_in_gcj02_and_projected() {
+    let app = app(&common::sample_dir());
+    let code = &common::sample().registry.grids[123].code;
+    let wgs = get(&app, &format!("/api/v1/grids/{code}")).await.json();
+    let wgs_pos = positions(&wgs["geometry"]);
+    assert!(wgs_pos.len() > 4);
+    for (crs, tolerance) in [("gcj02", 1e-9), ("bd09", 1e-9), ("EPSG:4547", 1e-6)] {
+        let reply = get(&app, &format!("/api/v1/grids/{code}?crs={crs}")).await;
+        assert_eq!(reply.status, 200, "{crs}");
+        assert_eq!(reply.content_type, "application/geo+json");
+        let out = positions(&reply.json()["geometry"]);
+        assert_eq!(out.len(), wgs_pos.len());
+        let c: Crs = crs.parse().expect("crs");
+        for (o, w) in out.iter().zip(&wgs_pos) {
+            // Back through the inverse, each output position is the stored WGS84 one.
+            let back = c.to_wgs84(*o).expect("in area");
+            assert!((back[0] - w[0]).abs() < tolerance && (back[1] - w[1]).abs() < tolerance);
+            assert!(
+                (o[0] - w[0]).abs() > 1e-4,
+                "{crs} output must differ from WGS84"
+            );
+        }
+    }
+    // GCJ-02 shifts Zhongshan by roughly 0.0055° east and 0.0027° south (DESIGN §7 point).
+    let towns = get(&app, "/api/v1/towns?crs=gcj02").await;
+    assert_eq!(towns.status, 200);
+    let first = &towns.json()["features"][0];
+    let plain = get(&app, "/api/v1/towns").await.json();
+    let (g, w) = (
+        positions(&first["geometry"])[0],
+        positions(&plain["features"][0]["geometry"])[0],
+    );
+    assert!(
+        (g[0] - w[0] - 0.0055).abs() < 0.0005 && (w[1] - g[1] - 0.0027).abs() < 0.0005,
+        "{g:?} {w:?}"
+    );
+    let office = get(&app, "/api/v1/communities/442000001001?crs=gcj02")
+        .await
+        .json();
+    let office_w = get(&app, "/api/v1/communities/442000001001").await.json();
+    assert_ne!(
+        office["properties"]["office"],
+        office_w["properties"]["office"]
+    );
+    // A CRS whose area of use does not cover the city is refused.
+    get(&app, "/api/v1/grids?crs=EPSG:4549")
+        .await
+        .assert_problem(400, "outside the area of use of EPSG:4549");
+    get(&app, "/api/v1/communities?crs=mars")
+        .await
+        .assert_problem(400, "unsupported crs");
+}
