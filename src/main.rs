@@ -58,6 +58,21 @@ enum Command {
         #[arg(long, default_value = "boundaries")]
         data: PathBuf,
     },
+    /// Convert a GeoJSON layer from another CRS (e.g. EPSG:4547, gcj02) into a WGS84 boundary
+    /// file `OUT/<layer>.geojson`; checks OUT with the loader once it holds all three layers.
+    Import {
+        /// GeoJSON FeatureCollection to import.
+        file: PathBuf,
+        /// CRS of FILE: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.
+        #[arg(long)]
+        crs: String,
+        /// Which layer FILE holds.
+        #[arg(long, value_parser = ["towns", "communities", "grids"])]
+        layer: String,
+        /// Directory to write the converted layer into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
         #[arg(default_value = "boundaries")]
@@ -88,6 +103,12 @@ fn main() -> ExitCode {
         } => lookup(&data, [lon, lat], &crs),
         Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
+        Command::Import {
+            file,
+            crs,
+            layer,
+            out,
+        } => import(&file, &crs, &layer, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,6 +175,54 @@ fn lookup_address(data: &Path, address: &str, limit: usize) -> Result<(), String
         return Err(answer.detail.unwrap_or_default());
     }
     Ok(())
+}
+
+/// Files at least this large report progress (on a terminal only).
+const PROGRESS_BYTES: u64 = 8 << 20;
+
+fn import(file: &Path, crs: &str, layer: &str, out: &Path) -> Result<(), String> {
+    let crs: Crs = crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut collection: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+    let show = std::io::stderr().is_terminal() && text.len() as u64 >= PROGRESS_BYTES;
+    shequ::crs::reproject::reproject_collection(&crs, &mut collection, |done, total| {
+        if show && (done % 1000 == 0 || done == total) {
+            eprint!("\rimporting {}: {done}/{total} features", file.display());
+            if done == total {
+                eprintln!();
+            }
+        }
+    })
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // One feature per line, like the shipped files.
+    let features = collection["features"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut body = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    let lines: Vec<String> = features.iter().map(ToString::to_string).collect();
+    body.push_str(&lines.join(",\n"));
+    body.push_str("\n]}\n");
+    let target = out.join(format!("{layer}.geojson"));
+    std::fs::write(&target, body).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    println!(
+        "{}: {} features from {crs} written to {}",
+        file.display(),
+        features.len(),
+        target.display()
+    );
+    if shequ::registry::FILES.iter().all(|f| out.join(f).exists()) {
+        check_data(out)
+    } else {
+        println!(
+            "(the loader checks {} once it holds all three layers)",
+            out.display()
+        );
+        Ok(())
+    }
 }
 
 fn check_data(dir: &Path) -> Result<(), String> {

@@ -10,6 +10,7 @@
 pub mod bd09;
 pub mod gcj02;
 pub mod projected;
+pub mod reproject;
 
 use std::fmt;
 use std::str::FromStr;
