@@ -243,12 +243,12 @@ fn import_converts_projected_layers_into_a_loadable_directory() {
         let mut v: serde_json::Value = serde_json::from_str(&source).expect("JSON");
         fn project(crs: &shequ::crs::Crs, v: &mut serde_json::Value) {
             if let Some(a) = v.as_array_mut() {
-                if let [x, y, ..] = a.as_slice() {
-                    if let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) {
-                        let p = crs.from_wgs84([x, y]).expect("in zone");
-                        *v = serde_json::json!(p);
-                        return;
-                    }
+                if let [x, y, ..] = a.as_slice()
+                    && let (Some(x), Some(y)) = (x.as_f64(), y.as_f64())
+                {
+                    let p = crs.from_wgs84([x, y]).expect("in zone");
+                    *v = serde_json::json!(p);
+                    return;
                 }
                 a.iter_mut().for_each(|x| project(crs, x));
             }
