@@ -4,6 +4,7 @@
 //! Data flows one way: files → [`registry`] (validated, immutable snapshot) → [`index`] →
 //! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
 
+pub mod address;
 pub mod api;
 pub mod audit;
 pub mod crs;

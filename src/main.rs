@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use shequ::Snapshot;
 use shequ::api::{self, ApiConfig, AppState, PointPlace};
-use shequ::crs::{Crs, check_lon_lat};
+use shequ::crs::Crs;
 use shequ::registry::{CommunityKind, Registry};
 use shequ::tiles::StyleOptions;
 
@@ -47,15 +47,22 @@ enum Command {
         #[arg(long)]
         glyphs: Option<String>,
     },
-    /// Print which town, community and grid a point is in (JSON, as the HTTP API answers).
+    /// Print which town, community and grid a point or an address is in (JSON, as the HTTP API
+    /// answers).
     Lookup {
         /// Longitude (or easting in a projected CRS).
-        #[arg(allow_negative_numbers = true)]
-        lon: f64,
+        #[arg(allow_negative_numbers = true, required_unless_present = "address")]
+        lon: Option<f64>,
         /// Latitude (or northing in a projected CRS).
-        #[arg(allow_negative_numbers = true)]
-        lat: f64,
-        /// CRS of the point: wgs84 (default) or cgcs2000.
+        #[arg(allow_negative_numbers = true, required_unless_present = "address")]
+        lat: Option<f64>,
+        /// Look up a free-text address in the register instead of a point.
+        #[arg(long, conflicts_with_all = ["lon", "lat"])]
+        address: Option<String>,
+        /// Most address matches to print.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        /// CRS of the point: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:<code> (projected).
         #[arg(long, default_value = "wgs84")]
         crs: String,
         #[arg(long, default_value = "boundaries")]
@@ -69,6 +76,21 @@ enum Command {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Convert a GeoJSON layer from another CRS (e.g. EPSG:4547, gcj02) into a WGS84 boundary
+    /// file `OUT/<layer>.geojson`; checks OUT with the loader once it holds all three layers.
+    Import {
+        /// GeoJSON FeatureCollection to import.
+        file: PathBuf,
+        /// CRS of FILE: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.
+        #[arg(long)]
+        crs: String,
+        /// Which layer FILE holds.
+        #[arg(long, value_parser = ["towns", "communities", "grids"])]
+        layer: String,
+        /// Directory to write the converted layer into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
@@ -97,13 +119,27 @@ fn main() -> ExitCode {
             },
         ),
         Command::Lookup {
-            lon,
-            lat,
+            address: Some(address),
+            limit,
+            data,
+            ..
+        } => lookup_address(&data, &address, limit),
+        Command::Lookup {
+            lon: Some(lon),
+            lat: Some(lat),
             crs,
             data,
+            ..
         } => lookup(&data, [lon, lat], &crs),
+        Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
         Command::Audit { dir, json } => audit(&dir, json),
+        Command::Import {
+            file,
+            crs,
+            layer,
+            out,
+        } => import(&file, &crs, &layer, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,12 +191,71 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
 
 fn lookup(data: &Path, point: [f64; 2], crs: &str) -> Result<(), String> {
     let crs: Crs = crs.parse().map_err(|e| format!("--crs: {e}"))?;
-    let point = check_lon_lat(crs.to_wgs84(point)).map_err(|e| e.to_string())?;
+    let point = crs.to_wgs84(point).map_err(|e| e.to_string())?;
     let snapshot = load(data)?;
     let place = PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
     let json = serde_json::to_string_pretty(&place).map_err(|e| e.to_string())?;
     println!("{json}");
     Ok(())
+}
+
+fn lookup_address(data: &Path, address: &str, limit: usize) -> Result<(), String> {
+    let snapshot = load(data)?;
+    let answer = api::address_answer(&snapshot, address, limit);
+    let json = serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?;
+    println!("{json}");
+    if answer.matches.is_empty() {
+        return Err(answer.detail.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Files at least this large report progress (on a terminal only).
+const PROGRESS_BYTES: u64 = 8 << 20;
+
+fn import(file: &Path, crs: &str, layer: &str, out: &Path) -> Result<(), String> {
+    let crs: Crs = crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut collection: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+    let show = std::io::stderr().is_terminal() && text.len() as u64 >= PROGRESS_BYTES;
+    shequ::crs::reproject::reproject_collection(&crs, &mut collection, |done, total| {
+        if show && (done % 1000 == 0 || done == total) {
+            eprint!("\rimporting {}: {done}/{total} features", file.display());
+            if done == total {
+                eprintln!();
+            }
+        }
+    })
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // One feature per line, like the shipped files.
+    let features = collection["features"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut body = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    let lines: Vec<String> = features.iter().map(ToString::to_string).collect();
+    body.push_str(&lines.join(",\n"));
+    body.push_str("\n]}\n");
+    let target = out.join(format!("{layer}.geojson"));
+    std::fs::write(&target, body).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    println!(
+        "{}: {} features from {crs} written to {}",
+        file.display(),
+        features.len(),
+        target.display()
+    );
+    if shequ::registry::FILES.iter().all(|f| out.join(f).exists()) {
+        check_data(out)
+    } else {
+        println!(
+            "(the loader checks {} once it holds all three layers)",
+            out.display()
+        );
+        Ok(())
+    }
 }
 
 fn check_data(dir: &Path) -> Result<(), String> {

@@ -1,8 +1,10 @@
-//! A registry together with its spatial index: the immutable unit that the server and the CLI
-//! read. A new registry version means a new `Snapshot`, swapped in whole.
+//! A registry together with its spatial index, guidelines and address register: the immutable
+//! unit that the server and the CLI read. A new registry version means a new `Snapshot`, swapped
+//! in whole.
 
 use std::path::Path;
 
+use crate::address::{self, AddressBook, AddressBookError, Entry};
 use crate::index::{Hit, SpatialIndex};
 use crate::registry::{LoadError, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
@@ -12,21 +14,35 @@ pub struct Snapshot {
     pub index: SpatialIndex,
     /// The guidelines the registry is checked against (from the data directory, else shipped).
     pub guidelines: Guidelines,
+    /// The address register (empty when the directory has none).
+    pub addresses: AddressBook,
 }
 
 impl Snapshot {
     pub fn new(registry: Registry, guidelines: Guidelines) -> Self {
+        Self::with_addresses(registry, guidelines, Vec::new())
+    }
+
+    /// Indexes `registry` and resolves every register entry through it.
+    pub fn with_addresses(registry: Registry, guidelines: Guidelines, entries: Vec<Entry>) -> Self {
         let index = SpatialIndex::new(&registry);
+        let addresses = AddressBook::new(
+            entries,
+            registry.towns.iter().map(|t| t.name.as_str()),
+            &index,
+        );
         Snapshot {
             registry,
             index,
             guidelines,
+            addresses,
         }
     }
 
-    /// Loads and indexes a boundary directory and its `guidelines.toml`; reports the problems
-    /// of both together.
+    /// Loads and indexes a boundary directory, its `guidelines.toml` and its `addresses.csv`
+    /// (each optional beyond the three boundary files); reports the problems of all together.
     pub fn load(dir: &Path) -> Result<Self, LoadError> {
+        let registry = load_dir(dir);
         let guidelines = Guidelines::load_dir(dir).map_err(|e| Problem {
             file: "guidelines.toml".to_owned(),
             feature: None,
@@ -34,19 +50,42 @@ impl Snapshot {
             field: None,
             message: e.message,
         });
-        match (load_dir(dir), guidelines) {
-            (Ok(registry), Ok(guidelines)) => Ok(Self::new(registry, guidelines)),
-            (Ok(_), Err(problem)) => Err(LoadError {
-                problems: vec![problem],
-            }),
-            (Err(mut e), guidelines) => {
-                e.problems.extend(guidelines.err());
-                Err(e)
+        let entries = AddressBook::read_dir(dir);
+        match (registry, guidelines, entries) {
+            (Ok(registry), Ok(guidelines), Ok(entries)) => Ok(Self::with_addresses(
+                registry,
+                guidelines,
+                entries.unwrap_or_default(),
+            )),
+            (registry, guidelines, entries) => {
+                let mut problems = registry.err().map(|e| e.problems).unwrap_or_default();
+                problems.extend(guidelines.err());
+                problems.extend(entries.err().into_iter().flat_map(register_problems));
+                Err(LoadError { problems })
             }
         }
     }
 
     pub fn lookup(&self, lon_lat: [f64; 2]) -> Hit {
         self.index.lookup(lon_lat)
+    }
+}
+
+/// Register problems in the loader's terms (file, line as the position, field).
+fn register_problems(e: AddressBookError) -> Vec<Problem> {
+    let problem = |field: Option<&str>, message: String| Problem {
+        file: address::FILE.to_owned(),
+        feature: None,
+        code: None,
+        field: field.map(str::to_owned),
+        message,
+    };
+    match e {
+        AddressBookError::Io { source, .. } => vec![problem(None, source.to_string())],
+        AddressBookError::Register(r) => r
+            .problems
+            .into_iter()
+            .map(|p| problem(p.field, format!("line {}: {}", p.line, p.message)))
+            .collect(),
     }
 }

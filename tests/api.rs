@@ -174,9 +174,26 @@ async fn batch_errors_are_problems() {
     )
     .await
     .assert_problem(400, "points[1]: longitude 200 is out of range");
-    post_json(&app, "/api/v1/lookup", r#"{"crs": "bd09", "points": []}"#)
+    post_json(&app, "/api/v1/lookup", r#"{"crs": "bd9", "points": []}"#)
         .await
-        .assert_problem(400, "unsupported crs \"bd09\"");
+        .assert_problem(400, "unsupported crs \"bd9\"");
+    post_json(
+        &app,
+        "/api/v1/lookup",
+        r#"{"crs": "EPSG:9999", "points": []}"#,
+    )
+    .await
+    .assert_problem(400, "parameter `crs`: unknown or unusable crs EPSG:9999");
+    post_json(
+        &app,
+        "/api/v1/lookup",
+        r#"{"crs": "EPSG:4547", "points": [[437241.47, 2491510.01], [113.39, 22.52]]}"#,
+    )
+    .await
+    .assert_problem(
+        400,
+        "points[1]: point (113.39, 22.52) is outside the area of use of EPSG:4547",
+    );
     post_json(&app, "/api/v1/lookup", r#"{"points": [[113, 22]"#)
         .await
         .assert_problem(400, "");

@@ -50,12 +50,12 @@ fn lookup_rejects_bad_points_and_crs() {
         "113",
         "22",
         "--crs",
-        "gcj02",
+        "mars",
         "--data",
         &mini.to_string_lossy(),
     ]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--crs: unsupported crs \"gcj02\""));
+    assert!(text(&out.stderr).contains("--crs: unsupported crs \"mars\""));
 }
 
 #[test]
@@ -183,4 +183,129 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     assert!(exit.success(), "exit {exit:?}; log: {rest}");
     assert!(rest.contains("/health"), "the request is logged: {rest}");
     assert!(rest.contains("shutting down"), "{rest}");
+}
+
+#[test]
+fn lookup_by_address_and_by_projected_point() {
+    let sample = common::sample_dir();
+    let entry = &common::sample().addresses.entries()[0];
+    let out = shequ(&[
+        "lookup",
+        "--address",
+        &format!("广东省中山市 {}", entry.address),
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["matches"][0]["code"], entry.code.as_str());
+    assert_eq!(v["matches"][0]["grid"]["code"], &entry.code[..15]);
+
+    let out = shequ(&[
+        "lookup",
+        "--address",
+        "hello world",
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no register entry matches"));
+
+    // DESIGN §7 reference point given in EPSG:4547 is echoed as 113.39E 22.52N.
+    let out = shequ(&[
+        "lookup",
+        "437241.4714",
+        "2491510.0132",
+        "--crs",
+        "EPSG:4547",
+        "--data",
+        &sample.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let lon = v["point"][0].as_f64().unwrap_or_default();
+    let lat = v["point"][1].as_f64().unwrap_or_default();
+    assert!(
+        (lon - 113.39).abs() < 1e-8 && (lat - 22.52).abs() < 1e-8,
+        "{v}"
+    );
+}
+
+#[test]
+fn import_converts_projected_layers_into_a_loadable_directory() {
+    let crs: shequ::crs::Crs = "EPSG:4547".parse().expect("crs");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    for layer in ["towns", "communities", "grids"] {
+        // The mini city projected to EPSG:4547 by the library's forward transform.
+        let source = std::fs::read_to_string(common::mini_dir().join(format!("{layer}.geojson")))
+            .expect("mini layer");
+        let mut v: serde_json::Value = serde_json::from_str(&source).expect("JSON");
+        fn project(crs: &shequ::crs::Crs, v: &mut serde_json::Value) {
+            if let Some(a) = v.as_array_mut() {
+                if let [x, y, ..] = a.as_slice()
+                    && let (Some(x), Some(y)) = (x.as_f64(), y.as_f64())
+                {
+                    let p = crs.from_wgs84([x, y]).expect("in zone");
+                    *v = serde_json::json!(p);
+                    return;
+                }
+                a.iter_mut().for_each(|x| project(crs, x));
+            }
+        }
+        for f in v["features"].as_array_mut().expect("features") {
+            if !f["geometry"].is_null() {
+                project(&crs, &mut f["geometry"]["coordinates"]);
+            }
+            if !f["properties"]["office"].is_null() {
+                project(&crs, &mut f["properties"]["office"]);
+            }
+        }
+        let file = tmp.path().join(format!("{layer}-4547.geojson"));
+        std::fs::write(&file, v.to_string()).expect("write");
+        let run = shequ(&[
+            "import",
+            &file.to_string_lossy(),
+            "--crs",
+            "EPSG:4547",
+            "--layer",
+            layer,
+            "--out",
+            &out.to_string_lossy(),
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    // The last import checked the directory; the result is the mini city again.
+    let back = common::load(&out);
+    let mini = common::load(&common::mini_dir());
+    assert_eq!(back.registry.grids.len(), mini.registry.grids.len());
+    for (a, b) in back.registry.grids.iter().zip(&mini.registry.grids) {
+        assert_eq!(a.code, b.code);
+        for (p, q) in a.area.0[0]
+            .exterior()
+            .coords()
+            .zip(b.area.0[0].exterior().coords())
+        {
+            assert!(
+                (p.x - q.x).abs() < 2e-7 && (p.y - q.y).abs() < 2e-7,
+                "{p:?} {q:?}"
+            );
+        }
+    }
+    let bad = shequ(&[
+        "import",
+        &tmp.path().join("grids-4547.geojson").to_string_lossy(),
+        "--crs",
+        "wgs84",
+        "--layer",
+        "grids",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("feature 0, geometry: longitude"),
+        "{}",
+        text(&bad.stderr)
+    );
 }

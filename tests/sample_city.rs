@@ -167,7 +167,11 @@ fn the_shipped_files_are_exactly_what_the_generator_writes() {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    for file in shequ::registry::FILES {
+    for file in shequ::registry::FILES
+        .iter()
+        .copied()
+        .chain([shequ::address::FILE])
+    {
         let shipped = std::fs::read(common::sample_dir().join(file)).expect("shipped file");
         let fresh = std::fs::read(out.path().join(file)).expect("generated file");
         assert!(

@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::AppState;
+use super::error::ApiError;
 use super::features::{GeometryJson, geojson_value};
 use super::lookup::json_response;
 use crate::audit::Finding;
@@ -29,14 +30,14 @@ struct FindingCollection<'a> {
     features: Vec<FindingFeature<'a>>,
 }
 
-pub async fn geojson(State(state): State<AppState>) -> Response {
+pub async fn geojson(State(state): State<AppState>) -> Result<Response, ApiError> {
     let report = state.audit();
     let features = report
         .findings
         .iter()
         .map(|f| FindingFeature {
             kind: "Feature",
-            geometry: GeometryJson(f.geometry.as_ref()),
+            geometry: GeometryJson(f.geometry.as_ref(), None),
             properties: f,
         })
         .collect();

@@ -1,6 +1,8 @@
 //! `GET /api/v1/{towns,communities,grids}[/{code}]`: the registry as GeoJSON (RFC 7946).
 //!
-//! Unfiltered collections are rendered once per snapshot and then served from memory.
+//! Unfiltered collections are rendered once per snapshot and then served from memory. `?crs=`
+//! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
+//! Tencent) shows in the right place; such renderings are made per request.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,28 +15,56 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::lookup::json_response;
+use super::lookup::parse_crs;
+use crate::crs::Crs;
 use crate::registry::{Community, Counts, Grid, Registry, Town};
 
-/// A (multi)polygon as a GeoJSON geometry: `Polygon` when it has one part, `null` when absent.
-pub(super) struct GeometryJson<'a>(pub Option<&'a MultiPolygon<f64>>);
+/// The output CRS of a rendering; `None` is WGS84 as stored (no conversion).
+pub(super) type Out<'a> = Option<&'a Crs>;
 
-struct Coords<'a>(&'a geo::LineString<f64>);
-
-impl Serialize for Coords<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.coords().map(|c| [c.x, c.y]))
+/// Converts a stored WGS84 position to the output CRS, as a serialisation error if it cannot be.
+fn convert<E: serde::ser::Error>(out: Out, p: [f64; 2]) -> Result<[f64; 2], E> {
+    match out {
+        None => Ok(p),
+        Some(crs) => crs.from_wgs84(p).map_err(E::custom),
     }
 }
 
-struct Rings<'a>(&'a geo::Polygon<f64>);
+/// A (multi)polygon as a GeoJSON geometry: `Polygon` when it has one part, `null` when absent.
+pub(super) struct GeometryJson<'a>(pub Option<&'a MultiPolygon<f64>>, pub Out<'a>);
+
+struct Coords<'a>(&'a geo::LineString<f64>, Out<'a>);
+
+impl Serialize for Coords<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.0.len()))?;
+        for c in self.0.coords() {
+            seq.serialize_element(&convert::<S::Error>(self.1, [c.x, c.y])?)?;
+        }
+        seq.end()
+    }
+}
+
+/// A position (the community office) in the output CRS.
+struct Position<'a>(Option<[f64; 2]>, Out<'a>);
+
+impl Serialize for Position<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.serialize_none(),
+            Some(p) => convert::<S::Error>(self.1, p)?.serialize(s),
+        }
+    }
+}
+
+struct Rings<'a>(&'a geo::Polygon<f64>, Out<'a>);
 
 impl Serialize for Rings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(1 + self.0.interiors().len()))?;
-        seq.serialize_element(&Coords(self.0.exterior()))?;
+        seq.serialize_element(&Coords(self.0.exterior(), self.1))?;
         for hole in self.0.interiors() {
-            seq.serialize_element(&Coords(hole))?;
+            seq.serialize_element(&Coords(hole, self.1))?;
         }
         seq.end()
     }
@@ -48,10 +78,10 @@ impl Serialize for GeometryJson<'_> {
         let mut map = s.serialize_map(Some(2))?;
         if let [polygon] = area.0.as_slice() {
             map.serialize_entry("type", "Polygon")?;
-            map.serialize_entry("coordinates", &Rings(polygon))?;
+            map.serialize_entry("coordinates", &Rings(polygon, self.1))?;
         } else {
             map.serialize_entry("type", "MultiPolygon")?;
-            let parts: Vec<Rings> = area.iter().map(Rings).collect();
+            let parts: Vec<Rings> = area.iter().map(|p| Rings(p, self.1)).collect();
             map.serialize_entry("coordinates", &parts)?;
         }
         map.end()
@@ -77,12 +107,13 @@ struct Collection<'a, P> {
 fn feature<'a, P>(
     code: &'a str,
     area: Option<&'a MultiPolygon<f64>>,
+    out: Out<'a>,
     properties: P,
 ) -> Feature<'a, P> {
     Feature {
         kind: "Feature",
         id: code,
-        geometry: GeometryJson(area),
+        geometry: GeometryJson(area, out),
         properties,
     }
 }
@@ -104,7 +135,7 @@ struct CommunityProps<'a> {
     kind: &'static str,
     workers: u32,
     office_area_m2: f64,
-    office: Option<[f64; 2]>,
+    office: Position<'a>,
     grids: usize,
     #[serde(flatten)]
     counts: Counts,
@@ -120,7 +151,7 @@ struct GridProps<'a> {
     counts: Counts,
 }
 
-fn town_feature<'a>(r: &'a Registry, t: &'a Town) -> Feature<'a, TownProps<'a>> {
+fn town_feature<'a>(r: &'a Registry, t: &'a Town, out: Out<'a>) -> Feature<'a, TownProps<'a>> {
     let counts = t
         .communities
         .iter()
@@ -129,6 +160,7 @@ fn town_feature<'a>(r: &'a Registry, t: &'a Town) -> Feature<'a, TownProps<'a>> 
     feature(
         &t.code,
         Some(&t.area),
+        out,
         TownProps {
             code: &t.code,
             name: &t.name,
@@ -138,10 +170,15 @@ fn town_feature<'a>(r: &'a Registry, t: &'a Town) -> Feature<'a, TownProps<'a>> 
     )
 }
 
-fn community_feature<'a>(r: &'a Registry, c: &'a Community) -> Feature<'a, CommunityProps<'a>> {
+fn community_feature<'a>(
+    r: &'a Registry,
+    c: &'a Community,
+    out: Out<'a>,
+) -> Feature<'a, CommunityProps<'a>> {
     feature(
         &c.code,
         c.territory.as_ref(),
+        out,
         CommunityProps {
             code: &c.code,
             name: &c.name,
@@ -149,18 +186,19 @@ fn community_feature<'a>(r: &'a Registry, c: &'a Community) -> Feature<'a, Commu
             kind: c.kind.as_str(),
             workers: c.workers,
             office_area_m2: c.office_area_m2,
-            office: c.office.map(|p| [p.x(), p.y()]),
+            office: Position(c.office.map(|p| [p.x(), p.y()]), out),
             grids: c.grids.len(),
             counts: c.counts,
         },
     )
 }
 
-fn grid_feature<'a>(r: &'a Registry, g: &'a Grid) -> Feature<'a, GridProps<'a>> {
+fn grid_feature<'a>(r: &'a Registry, g: &'a Grid, out: Out<'a>) -> Feature<'a, GridProps<'a>> {
     let community = &r.communities[g.community];
     feature(
         &g.code,
         Some(&g.area),
+        out,
         GridProps {
             code: &g.code,
             name: &g.name,
@@ -178,24 +216,51 @@ fn collection<'a, P>(features: impl Iterator<Item = Feature<'a, P>>) -> Collecti
     }
 }
 
-/// Renders a full collection to bytes (cached by the caller).
-pub(super) fn render_all(registry: &Registry, layer: Layer) -> Bytes {
-    let bytes = match layer {
+/// Renders a full collection to bytes in the output CRS; fails only if a position is outside
+/// the output CRS's area of use.
+fn render(registry: &Registry, layer: Layer, out: Out) -> serde_json::Result<Vec<u8>> {
+    match layer {
         Layer::Towns => serde_json::to_vec(&collection(
-            registry.towns.iter().map(|t| town_feature(registry, t)),
+            registry
+                .towns
+                .iter()
+                .map(|t| town_feature(registry, t, out)),
         )),
         Layer::Communities => serde_json::to_vec(&collection(
             registry
                 .communities
                 .iter()
-                .map(|c| community_feature(registry, c)),
+                .map(|c| community_feature(registry, c, out)),
         )),
         Layer::Grids => serde_json::to_vec(&collection(
-            registry.grids.iter().map(|g| grid_feature(registry, g)),
+            registry
+                .grids
+                .iter()
+                .map(|g| grid_feature(registry, g, out)),
         )),
-    };
-    // Serialising plain structs of strings and finite numbers cannot fail.
-    Bytes::from(bytes.unwrap_or_default())
+    }
+}
+
+/// Renders a full WGS84 collection to bytes (cached by the caller).
+pub(super) fn render_all(registry: &Registry, layer: Layer) -> Bytes {
+    // Without conversion, serialising plain structs of strings and finite numbers cannot fail.
+    Bytes::from(render(registry, layer, None).unwrap_or_default())
+}
+
+/// The output CRS of `?crs=`; `None` for the stored WGS84/CGCS2000.
+fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
+    let crs = parse_crs(crs)?;
+    Ok((!crs.is_wgs84()).then_some(crs))
+}
+
+/// A whole layer: the cached WGS84 rendering, or a fresh one in another CRS.
+fn whole_layer(state: &AppState, layer: Layer, crs: Option<&Crs>) -> Result<Response, ApiError> {
+    match crs {
+        None => Ok(geojson(state.collection(layer))),
+        Some(crs) => render(&state.snapshot().registry, layer, Some(crs))
+            .map(|b| geojson(Bytes::from(b)))
+            .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
+    }
 }
 
 /// The three feature layers of the registry.
@@ -210,32 +275,43 @@ fn geojson(bytes: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
 }
 
-pub(super) fn geojson_value(value: &impl Serialize) -> Response {
-    let mut response = json_response(value);
-    if response.status().is_success() {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/geo+json"),
-        );
-    }
-    response
+/// A feature or filtered collection; an output-CRS failure is the client's (400).
+pub(super) fn geojson_value(value: &impl Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}")))?;
+    Ok(geojson(Bytes::from(body)))
 }
 
-pub async fn towns(State(state): State<AppState>) -> Response {
-    geojson(state.collection(Layer::Towns))
+#[derive(Deserialize)]
+pub struct OutputCrs {
+    crs: Option<String>,
+}
+
+pub async fn towns(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OutputCrs>,
+) -> Result<Response, ApiError> {
+    whole_layer(
+        &state,
+        Layer::Towns,
+        output_crs(query.crs.as_deref())?.as_ref(),
+    )
 }
 
 #[derive(Deserialize)]
 pub struct CommunityFilter {
     town: Option<String>,
+    crs: Option<String>,
 }
 
 pub async fn communities(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<CommunityFilter>,
 ) -> Result<Response, ApiError> {
+    let crs = output_crs(filter.crs.as_deref())?;
+    let out = crs.as_ref();
     let Some(town_code) = filter.town else {
-        return Ok(geojson(state.collection(Layer::Communities)));
+        return whole_layer(&state, Layer::Communities, out);
     };
     let snapshot = state.snapshot();
     let r = &snapshot.registry;
@@ -245,21 +321,24 @@ pub async fn communities(
     let features = r.towns[town]
         .communities
         .iter()
-        .map(|&c| community_feature(r, &r.communities[c]));
-    Ok(geojson_value(&collection(features)))
+        .map(|&c| community_feature(r, &r.communities[c], out));
+    geojson_value(&collection(features))
 }
 
 #[derive(Deserialize)]
 pub struct GridFilter {
     community: Option<String>,
+    crs: Option<String>,
 }
 
 pub async fn grids(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<GridFilter>,
 ) -> Result<Response, ApiError> {
+    let crs = output_crs(filter.crs.as_deref())?;
+    let out = crs.as_ref();
     let Some(community_code) = filter.community else {
-        return Ok(geojson(state.collection(Layer::Grids)));
+        return whole_layer(&state, Layer::Grids, out);
     };
     let snapshot = state.snapshot();
     let r = &snapshot.registry;
@@ -271,42 +350,48 @@ pub async fn grids(
     let features = r.communities[community]
         .grids
         .iter()
-        .map(|&g| grid_feature(r, &r.grids[g]));
-    Ok(geojson_value(&collection(features)))
+        .map(|&g| grid_feature(r, &r.grids[g], out));
+    geojson_value(&collection(features))
 }
 
 pub async fn town(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
+    let crs = output_crs(query.crs.as_deref())?;
     let snapshot = state.snapshot();
     let r = &snapshot.registry;
     let i = r
         .town_by_code(&code)
         .ok_or_else(|| ApiError::not_found(format!("no town with code {code:?}")))?;
-    Ok(geojson_value(&town_feature(r, &r.towns[i])))
+    geojson_value(&town_feature(r, &r.towns[i], crs.as_ref()))
 }
 
 pub async fn community(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
+    let crs = output_crs(query.crs.as_deref())?;
     let snapshot = state.snapshot();
     let r = &snapshot.registry;
     let i = r
         .community_by_code(&code)
         .ok_or_else(|| ApiError::not_found(format!("no community with code {code:?}")))?;
-    Ok(geojson_value(&community_feature(r, &r.communities[i])))
+    geojson_value(&community_feature(r, &r.communities[i], crs.as_ref()))
 }
 
 pub async fn grid(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
+    let crs = output_crs(query.crs.as_deref())?;
     let snapshot = state.snapshot();
     let r = &snapshot.registry;
     let i = r
         .grid_by_code(&code)
         .ok_or_else(|| ApiError::not_found(format!("no grid with code {code:?}")))?;
-    Ok(geojson_value(&grid_feature(r, &r.grids[i])))
+    geojson_value(&grid_feature(r, &r.grids[i], crs.as_ref()))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
-use crate::crs::{Crs, check_lon_lat};
+use crate::crs::Crs;
 use crate::index::Hit;
 use crate::registry::Registry;
 
@@ -113,7 +113,7 @@ pub(super) fn json_response(value: &impl Serialize) -> Response {
     }
 }
 
-fn parse_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
+pub(super) fn parse_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
     crs.map_or(Ok(Crs::default()), |s| {
         s.parse()
             .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}")))
@@ -147,7 +147,8 @@ pub async fn lookup_one(
         coordinate("lon", query.lon.as_deref())?,
         coordinate("lat", query.lat.as_deref())?,
     ];
-    let point = check_lon_lat(crs.to_wgs84(input))
+    let point = crs
+        .to_wgs84(input)
         .map_err(|e| ApiError::bad_request(format!("point ({}, {}): {e}", input[0], input[1])))?;
     let snapshot = state.snapshot();
     let hit = snapshot.lookup(point);
@@ -202,7 +203,7 @@ pub async fn lookup_batch(
                     )));
                 }
             };
-            check_lon_lat(crs.to_wgs84(xy))
+            crs.to_wgs84(xy)
                 .map_err(|e| ApiError::bad_request(format!("points[{i}]: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;

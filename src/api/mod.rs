@@ -1,6 +1,7 @@
 //! The HTTP API (axum): thin handlers over a [`Snapshot`]. Routers are composed per area; every
 //! error is an [`ApiError`] rendered as problem+json.
 
+mod address;
 mod audit;
 mod error;
 mod extract;
@@ -24,6 +25,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
 pub use error::ApiError;
 pub use features::Layer;
 pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
@@ -178,6 +180,10 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route(
             "/lookup",
             get(lookup::lookup_one).post(lookup::lookup_batch),
+        )
+        .route(
+            "/address",
+            get(address::address_one).post(address::address_batch),
         )
         .route("/towns", get(features::towns))
         .route("/towns/{code}", get(features::town))

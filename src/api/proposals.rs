@@ -58,7 +58,7 @@ pub async fn validate_proposal(
         .iter()
         .map(|o| OffenceFeature {
             kind: "Feature",
-            geometry: GeometryJson(Some(&o.geometry)),
+            geometry: GeometryJson(Some(&o.geometry), None),
             properties: o,
         })
         .collect();

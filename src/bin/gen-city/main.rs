@@ -1,6 +1,7 @@
 //! `gen-city`: the deterministic generator of shequ's synthetic sample city.
 //!
-//! Writes `towns.geojson`, `communities.geojson` and `grids.geojson` for a synthetic Zhongshan:
+//! Writes `towns.geojson`, `communities.geojson`, `grids.geojson` and the address register
+//! `addresses.csv` for a synthetic Zhongshan:
 //! the 23 real towns/streets roughly where they are, communities and grids with generated borders
 //! and counts. The same seed and scale always give byte-identical files (own PRNG, no hash-map
 //! iteration, no platform maths functions), so the shipped files can be checked against a fresh
@@ -9,6 +10,7 @@
 //! This binary is deliberately independent of the `shequ` library: the data it makes is what the
 //! library is tested against, so it must not share the library's code or bugs.
 
+mod addresses;
 mod arcs;
 mod article;
 mod census;
@@ -100,14 +102,23 @@ fn run(args: &Args) -> Result<(), String> {
     let mut towns = CollectionWriter::create(&path("towns.geojson"))?;
     let mut communities = CollectionWriter::create(&path("communities.geojson"))?;
     let mut grids = CollectionWriter::create(&path("grids.geojson"))?;
+    let mut register = String::from("code,address,lon,lat\n");
     let mut stats = Stats::default();
     for k in 0..args.scale {
-        let city = city::generate(&params(args.seed, k, args.scale))
-            .map_err(|e| format!("city {k}: {e}"))?;
+        let p = params(args.seed, k, args.scale);
+        let city = city::generate(&p).map_err(|e| format!("city {k}: {e}"))?;
         // Copies have increasing prefixes, so writing copy after copy keeps features sorted.
         write_city(&city, &mut towns, &mut communities, &mut grids)?;
+        let frame = projection::Frame::new(city::BASE_LON + p.dlon, city::BASE_LAT + p.dlat);
+        let entries = addresses::addresses(&city, frame, p.seed);
+        for a in &entries {
+            addresses::csv_row(a, &mut register);
+        }
+        stats.addresses += entries.len();
         stats.add(&city);
     }
+    std::fs::write(path("addresses.csv"), register)
+        .map_err(|e| format!("cannot write {}: {e}", path("addresses.csv").display()))?;
     towns.finish()?;
     communities.finish()?;
     grids.finish()?;
@@ -159,6 +170,7 @@ struct Stats {
     kinds: [usize; 3],
     no_territory: usize,
     grids: usize,
+    addresses: usize,
     town_vertices: Vec<usize>,
     community_vertices: Vec<usize>,
     grid_vertices: Vec<usize>,
@@ -215,6 +227,7 @@ impl Stats {
             self.kinds[0], self.no_territory, self.kinds[1], self.kinds[2]
         );
         println!("  grids                {}", self.grids);
+        println!("  addresses            {}", self.addresses);
         println!(
             "  ring positions       towns {}",
             spread(&self.town_vertices)
@@ -244,7 +257,12 @@ impl Stats {
             projection::fmt_fixed(line, &mut s);
             println!("  城南社区 split line  lon {s} (grids with centroid west of it: 环城 part)");
         }
-        for name in ["towns.geojson", "communities.geojson", "grids.geojson"] {
+        for name in [
+            "towns.geojson",
+            "communities.geojson",
+            "grids.geojson",
+            "addresses.csv",
+        ] {
             let size = std::fs::metadata(out.join(name)).map_or(0, |m| m.len());
             println!("  {name:<20} {size} bytes");
         }

@@ -1,0 +1,110 @@
+//! The standard address register (标准地址) and free-text address search.
+//!
+//! [`register`] reads `addresses.csv`; [`normalize`] brings the many ways of writing an address
+//! to one form; [`search`] finds entries exactly or fuzzily. An [`AddressBook`] ties them to the
+//! spatial index, so every entry is resolved once, at load time, to its town, community and grid.
+
+pub mod normalize;
+mod numerals;
+pub mod register;
+pub mod search;
+
+use std::path::Path;
+
+pub use register::{Entry, RegisterError, RegisterProblem};
+pub use search::{MIN_SCORE, Scored};
+
+use crate::index::{Hit, SpatialIndex};
+use normalize::Normalizer;
+use search::SearchIndex;
+
+/// File name of the register in a data directory.
+pub const FILE: &str = "addresses.csv";
+
+/// A search result: the entry, where it is, and how well it matched.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressMatch<'a> {
+    pub entry: &'a Entry,
+    pub hit: Hit,
+    pub score: f64,
+}
+
+/// The loaded register with its search index and resolved places.
+#[derive(Default)]
+pub struct AddressBook {
+    entries: Vec<Entry>,
+    hits: Vec<Hit>,
+    index: SearchIndex,
+}
+
+/// Why the register of a directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressBookError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+}
+
+impl AddressBook {
+    /// Indexes `entries`, resolving each through `spatial`; `town_names` are the registry's towns
+    /// (in its order) so that town prefixes are recognised.
+    pub fn new<'a>(
+        entries: Vec<Entry>,
+        town_names: impl IntoIterator<Item = &'a str>,
+        spatial: &SpatialIndex,
+    ) -> Self {
+        let hits = entries.iter().map(|e| spatial.lookup(e.point)).collect();
+        let index = SearchIndex::new(
+            Normalizer::new(town_names),
+            entries.iter().map(|e| e.address.as_str()),
+        );
+        AddressBook {
+            entries,
+            hits,
+            index,
+        }
+    }
+
+    /// Reads `dir/addresses.csv` if present (`Ok(None)` if not).
+    pub fn read_dir(dir: &Path) -> Result<Option<Vec<Entry>>, AddressBookError> {
+        let path = dir.join(FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(register::parse(&text)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(AddressBookError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The best `limit` matches for `query`: exact ones (score 1) first, then fuzzy ones with a
+    /// score in [`MIN_SCORE`], 1). Empty when nothing resembles the query.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<AddressMatch<'_>> {
+        self.index
+            .search(query, limit)
+            .into_iter()
+            .map(|s| AddressMatch {
+                entry: &self.entries[s.entry],
+                hit: self.hits[s.entry],
+                score: s.score,
+            })
+            .collect()
+    }
+}

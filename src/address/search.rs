@@ -1,0 +1,259 @@
+//! The address index: an exact map on normalised addresses, and an inverted index of character
+//! unigrams and bigrams for fuzzy search.
+//!
+//! Fuzzy search generates candidates from the selective features only (a feature held by more
+//! than a tenth of the entries, such as 号 or a digit, says little and costs much), then rescores
+//! the best candidates exactly: half the Dice coefficient of their feature multisets, half a
+//! normalised edit similarity. Exact matches score 1; fuzzy ones stay below 1 and are dropped
+//! under [`MIN_SCORE`], so a text that is no address gets no match rather than a wrong one.
+
+use std::collections::HashMap;
+
+use super::normalize::{Normalized, Normalizer};
+
+/// Lowest fuzzy score reported.
+pub const MIN_SCORE: f64 = 0.6;
+/// Features held by at most this many entries are always selective (small registers).
+const SELECTIVE_FLOOR: usize = 1000;
+/// Candidates rescored exactly per query.
+const CANDIDATES: usize = 64;
+/// Score factor when the query names a different town than the entry's.
+const OTHER_TOWN: f64 = 0.85;
+
+/// A feature: a character (unigram) or two adjacent characters (bigram), packed.
+type Feature = u64;
+
+fn features(core: &str) -> Vec<Feature> {
+    let chars: Vec<char> = core.chars().collect();
+    let mut f: Vec<Feature> = chars.iter().map(|&c| u64::from(c as u32)).collect();
+    f.extend(
+        chars
+            .windows(2)
+            .map(|w| (1 << 63) | (u64::from(w[0] as u32) << 21) | u64::from(w[1] as u32)),
+    );
+    f.sort_unstable();
+    f
+}
+
+/// Size of the intersection of two sorted multisets.
+fn common(a: &[Feature], b: &[Feature]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// One indexed entry.
+struct Indexed {
+    norm: Normalized,
+    chars: Vec<char>,
+    features: Vec<Feature>,
+}
+
+/// A scored match: position of the entry and its score (1 = exact).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub entry: usize,
+    pub score: f64,
+}
+
+/// The search index over a list of addresses.
+#[derive(Default)]
+pub struct SearchIndex {
+    normalizer: Normalizer,
+    entries: Vec<Indexed>,
+    exact: HashMap<String, Vec<u32>>,
+    postings: HashMap<Feature, Vec<u32>>,
+}
+
+impl SearchIndex {
+    pub fn new<'a>(normalizer: Normalizer, addresses: impl Iterator<Item = &'a str>) -> Self {
+        let mut index = SearchIndex {
+            normalizer,
+            ..SearchIndex::default()
+        };
+        for (i, text) in addresses.enumerate() {
+            let norm = index.normalizer.normalize(text);
+            let features = features(&norm.core);
+            let mut unique = features.clone();
+            unique.dedup();
+            for f in unique {
+                index.postings.entry(f).or_default().push(i as u32);
+            }
+            index
+                .exact
+                .entry(norm.core.clone())
+                .or_default()
+                .push(i as u32);
+            index.entries.push(Indexed {
+                chars: norm.core.chars().collect(),
+                norm,
+                features,
+            });
+        }
+        index
+    }
+
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    /// The best `limit` entries for `query`, exact matches first, best score first.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Scored> {
+        let q = self.normalizer.normalize(query);
+        if q.core.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let town_factor = |e: &Indexed| match (q.town, e.norm.town) {
+            (Some(a), Some(b)) if a != b => OTHER_TOWN,
+            _ => 1.0,
+        };
+        let mut out: Vec<Scored> = self
+            .exact
+            .get(&q.core)
+            .into_iter()
+            .flatten()
+            .map(|&i| Scored {
+                entry: i as usize,
+                score: town_factor(&self.entries[i as usize]),
+            })
+            .collect();
+        if out.len() < limit {
+            let exact: Vec<usize> = out.iter().map(|s| s.entry).collect();
+            let mut fuzzy: Vec<Scored> = self
+                .fuzzy(&q)
+                .into_iter()
+                .filter(|s| !exact.contains(&s.entry))
+                .map(|s| Scored {
+                    score: s.score * town_factor(&self.entries[s.entry]),
+                    ..s
+                })
+                .filter(|s| s.score >= MIN_SCORE)
+                .collect();
+            fuzzy.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+            out.extend(fuzzy);
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        out.truncate(limit);
+        out
+    }
+
+    /// Fuzzy candidates with their exact rescoring (below 1 by construction).
+    fn fuzzy(&self, q: &Normalized) -> Vec<Scored> {
+        let qf = features(&q.core);
+        let mut unique = qf.clone();
+        unique.dedup();
+        let selective = (self.entries.len() / 10).max(SELECTIVE_FLOOR);
+        let mut counts = vec![0u16; self.entries.len()];
+        let mut touched = Vec::new();
+        for f in &unique {
+            let Some(list) = self.postings.get(f).filter(|l| l.len() <= selective) else {
+                continue;
+            };
+            for &e in list {
+                let c = &mut counts[e as usize];
+                if *c == 0 {
+                    touched.push(e);
+                }
+                *c = c.saturating_add(1);
+            }
+        }
+        if touched.len() > CANDIDATES {
+            touched.select_nth_unstable_by(CANDIDATES, |a, b| {
+                counts[*b as usize].cmp(&counts[*a as usize]).then(a.cmp(b))
+            });
+            touched.truncate(CANDIDATES);
+        }
+        let q_chars: Vec<char> = q.core.chars().collect();
+        touched
+            .into_iter()
+            .map(|e| {
+                let entry = &self.entries[e as usize];
+                let dice = 2.0 * common(&qf, &entry.features) as f64
+                    / (qf.len() + entry.features.len()) as f64;
+                let longest = q_chars.len().max(entry.chars.len()).max(1);
+                let similar = 1.0 - edit_distance(&q_chars, &entry.chars) as f64 / longest as f64;
+                // Never 1: that is reserved for exact matches.
+                let score = (0.5 * dice + 0.5 * similar).min(0.999);
+                Scored {
+                    entry: e as usize,
+                    score,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> SearchIndex {
+        SearchIndex::new(
+            Normalizer::new(["石岐街道", "东区街道"]),
+            [
+                "石岐街道兴华路12号",
+                "石岐街道兴华路14号",
+                "石岐街道翠乐路12号",
+                "东区街道康平街7号",
+            ]
+            .into_iter(),
+        )
+    }
+
+    #[test]
+    fn exact_first_then_fuzzy() {
+        let found = index().search("兴华路十二号", 3);
+        assert_eq!(
+            found[0],
+            Scored {
+                entry: 0,
+                score: 1.0
+            }
+        );
+        assert!(found[1..].iter().all(|s| s.score < 1.0));
+    }
+
+    #[test]
+    fn typos_and_non_addresses() {
+        let ix = index();
+        assert_eq!(ix.search("石岐街道兴化路12号", 3)[0].entry, 0);
+        assert_eq!(ix.search("东区康平街7好", 3)[0].entry, 3);
+        assert!(ix.search("今天天气很好", 3).is_empty());
+        assert!(ix.search("", 3).is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(edit_distance(&c("兴华路"), &c("兴化路")), 1);
+        assert_eq!(edit_distance(&c("abc"), &c("")), 3);
+        assert_eq!(edit_distance(&c("kitten"), &c("sitting")), 3);
+    }
+}
