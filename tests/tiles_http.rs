@@ -205,7 +205,7 @@ async fn tilejson_catalog_and_style_describe_the_tiles() {
         .iter()
         .filter_map(|l| l["id"].as_str())
         .collect();
-    assert_eq!(ids, ["towns", "communities", "grids", "labels"]);
+    assert_eq!(ids, ["towns", "communities", "grids", "labels", "findings"]);
 
     let style = common::get(&app, "/style.json").await.json();
     assert_eq!(style["version"], 8);
@@ -214,14 +214,18 @@ async fn tilejson_catalog_and_style_describe_the_tiles() {
         .expect("sources")
         .keys()
         .collect();
-    assert_eq!(sources, ["shequ"], "no external basemap by default");
+    assert_eq!(
+        sources,
+        ["findings", "shequ"],
+        "no external basemap by default"
+    );
     let source_layers: Vec<&str> = style["layers"]
         .as_array()
         .expect("layers")
         .iter()
         .filter_map(|l| l["source-layer"].as_str())
         .collect();
-    for layer in ["towns", "communities", "grids", "labels"] {
+    for layer in ["towns", "communities", "grids", "labels", "findings"] {
         assert!(source_layers.contains(&layer), "style shows {layer}");
     }
 
