@@ -156,11 +156,14 @@ fn load(dir: &Path) -> Result<Snapshot, String> {
 }
 
 fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String> {
+    // Request logs go through a background writer thread, so a slow terminal or disk never
+    // stalls request handling; the guard flushes what is buffered when `serve` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let started = Instant::now();
