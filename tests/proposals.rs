@@ -528,3 +528,153 @@ async fn validate_over_http() {
         .await
         .assert_problem(400, "proposal.kind: expected split, merge, adjust or new, found \"divide\"");
 }
+
+fn split_request(body: Value) -> Result<Value, shequ::rules::SplitError> {
+    let snapshot = common::load(&common::mini_dir());
+    let community = body["community"].as_str().expect("community").to_owned();
+    match (&body.get("line"), &body.get("groups")) {
+        (Some(line), None) => {
+            let positions: Vec<[f64; 2]> =
+                serde_json::from_value((*line).clone()).expect("positions");
+            shequ::rules::split_by_line(&snapshot.registry, &community, &positions)
+        }
+        _ => {
+            let groups: Vec<Vec<String>> =
+                serde_json::from_value(body["groups"].clone()).expect("groups");
+            shequ::rules::split_by_groups(&snapshot.registry, &community, &groups)
+        }
+    }
+}
+
+#[test]
+fn a_line_across_a_community_splits_it_and_cuts_the_grids_it_crosses() {
+    let p = split_request(json!({"community": W, "line": [[113.005, 21.99], [113.005, 22.03]]}))
+        .expect("splits");
+    assert_eq!(p["proposal"]["parents"], json!([W]));
+    assert_eq!(p["features"].as_array().map(Vec::len), Some(2));
+    let r = run(&p);
+    let (kx, ky) = scale(22.01);
+    let half = 0.005 * kx * 0.02 * ky;
+    for part in &r.parts {
+        assert!(
+            (part.measures.area_m2 - half).abs() < half * 1e-3,
+            "{}",
+            part.measures.area_m2
+        );
+        assert_eq!(part.cut_grids.len(), 2);
+    }
+    // Workers (12) and office space (400 m²) are shared by households.
+    let workers: u64 = p["features"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter_map(|f| f["properties"]["workers"].as_u64())
+        .sum();
+    assert_eq!(workers, 12);
+}
+
+#[test]
+fn a_line_drawn_metres_off_a_grid_edge_snaps_to_it() {
+    // 22.01002° is about 2.2 m north of the edge between the west community's two grids.
+    let p =
+        split_request(json!({"community": W, "line": [[112.99, 22.01002], [113.02, 22.01002]]}))
+            .expect("splits");
+    let r = run(&p);
+    assert!(
+        r.parts.iter().all(|part| part.cut_grids.is_empty()),
+        "snapped to the grid edge"
+    );
+    let mut households: Vec<f64> = r.parts.iter().map(|p| p.measures.households).collect();
+    households.sort_by(f64::total_cmp);
+    assert_eq!(households, vec![200.0, 300.0]);
+}
+
+#[test]
+fn groups_of_grids_make_parts_and_bad_groups_are_refused() {
+    let p = split_request(
+        json!({"community": W, "groups": [["442000901001001"], ["442000901001002"]]}),
+    )
+    .expect("splits");
+    let r = run(&p);
+    assert_eq!(
+        r.parts
+            .iter()
+            .map(|p| p.measures.households)
+            .collect::<Vec<_>>(),
+        vec![300.0, 200.0]
+    );
+    assert!(
+        r.checks.iter().all(|c| c.verdict == Verdict::Pass),
+        "{:?}",
+        r.checks
+    );
+    let err = |body: Value| split_request(body).expect_err("refused").to_string();
+    assert_eq!(
+        err(json!({"community": W, "groups": [["442000901001001"], []]})),
+        "groups: give at least 2 non-empty groups of grid codes"
+    );
+    assert_eq!(
+        err(json!({"community": W, "groups": [["442000901001001"], ["442000901002001"]]})),
+        "groups: groups[1]: 442000901002001 is not a grid of 442000901001"
+    );
+    assert_eq!(
+        err(json!({"community": W, "groups": [["442000901001001"], ["442000901001001"]]})),
+        "groups: 442000901001001 is in more than one group"
+    );
+    assert_eq!(
+        err(
+            json!({"community": W, "groups": [["442000901001001"], ["442000901001001", "442000901001002"]]})
+        ),
+        "groups: 442000901001001 is in more than one group"
+    );
+    assert_eq!(
+        err(json!({"community": "442000901003", "groups": [["a"], ["b"]]})),
+        "community 442000901003 has no defined territory to split"
+    );
+    assert_eq!(
+        err(json!({"community": W, "line": [[113.005, 22.005], [113.005, 22.03]]})),
+        "the line must cross the community: start and end outside it, but an end of the line is inside it"
+    );
+}
+
+#[tokio::test]
+async fn split_over_http() {
+    let app = common::app(&common::mini_dir());
+    let ok = common::post_json(&app, "/api/v1/proposals/split", json!({"community": W, "line": {"type": "LineString", "coordinates": [[113.005, 21.99], [113.005, 22.03]]}}).to_string()).await;
+    assert_eq!(ok.status, 200);
+    let proposal = ok.json();
+    let validated =
+        common::post_json(&app, "/api/v1/proposals/validate", proposal.to_string()).await;
+    assert_eq!(
+        validated.status, 200,
+        "the helper's proposal is ready to validate"
+    );
+    common::post_json(
+        &app,
+        "/api/v1/proposals/split",
+        json!({"community": "442000901999", "groups": [["a"], ["b"]]}).to_string(),
+    )
+    .await
+    .assert_problem(404, "unknown community 442000901999");
+    common::post_json(
+        &app,
+        "/api/v1/proposals/split",
+        json!({"community": W, "groups": [["x"], ["y"]]}).to_string(),
+    )
+    .await
+    .assert_problem(422, "x is not a grid");
+    common::post_json(
+        &app,
+        "/api/v1/proposals/split",
+        json!({"community": W}).to_string(),
+    )
+    .await
+    .assert_problem(400, "exactly one of `line` and `groups`");
+    common::post_json(
+        &app,
+        "/api/v1/proposals/split",
+        json!({"community": W, "line": "north"}).to_string(),
+    )
+    .await
+    .assert_problem(400, "`line`: expected");
+}

@@ -208,6 +208,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/grids", get(features::grids))
         .route("/grids/{code}", get(features::grid))
         .route("/proposals/validate", post(proposals::validate_proposal))
+        .route("/proposals/split", post(proposals::split))
         .route("/audit", get(audit::report))
         .route("/audit.geojson", get(audit::geojson));
     Router::new()

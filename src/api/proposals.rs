@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::ApiJson;
 use super::features::GeometryJson;
 use super::lookup::json_response;
-use crate::rules::{Offence, Report, parse, validate};
+use crate::rules::{Offence, Report, SplitError, parse, split_by_groups, split_by_line, validate};
 
 #[derive(Serialize)]
 struct OffenceFeature<'a> {
@@ -69,4 +69,63 @@ pub async fn validate_proposal(
             features,
         },
     }))
+}
+
+/// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRequest {
+    community: String,
+    #[serde(default)]
+    line: Option<Value>,
+    #[serde(default)]
+    groups: Option<Vec<Vec<String>>>,
+}
+
+fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
+    let positions = match line.get("coordinates") {
+        Some(c) if line.get("type").and_then(Value::as_str) == Some("LineString") => c,
+        Some(_) => return None,
+        None => line,
+    };
+    positions
+        .as_array()?
+        .iter()
+        .map(|p| match p.as_array().map(Vec::as_slice) {
+            Some([x, y]) | Some([x, y, _]) => Some([x.as_f64()?, y.as_f64()?]),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `POST /api/v1/proposals/split`: a split proposal drawn from a line or from groups of grids.
+pub async fn split(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SplitRequest>,
+) -> Result<Response, ApiError> {
+    let registry = &state.snapshot().registry;
+    let result = match (&request.line, &request.groups) {
+        (Some(line), None) => {
+            let positions = line_positions(line).ok_or_else(|| {
+                ApiError::bad_request("`line`: expected [[lon, lat], …] or a GeoJSON LineString")
+            })?;
+            split_by_line(registry, &request.community, &positions)
+        }
+        (None, Some(groups)) => split_by_groups(registry, &request.community, groups),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of `line` and `groups`",
+            ));
+        }
+    };
+    result
+        .map(|proposal| json_response(&proposal))
+        .map_err(|e| match e {
+            SplitError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
+            _ => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-split",
+                e.to_string(),
+            ),
+        })
 }

@@ -5,10 +5,12 @@
 
 mod guidelines;
 mod proposal;
+mod split;
 mod validate;
 
 pub use guidelines::{AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity};
 pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
+pub use split::{SNAP_WIDTH_M, SplitError, split_by_groups, split_by_line};
 pub use validate::{
     BeforeAfter, Check, CutGrid, Measures, Offence, PartReport, Report, Totals, Verdict, validate,
 };
