@@ -68,6 +68,16 @@ enum Command {
         #[arg(long, default_value = "boundaries")]
         data: PathBuf,
     },
+    /// Validate a proposal (GeoJSON FeatureCollection with a `proposal` member) against the
+    /// guidelines: exit code 0 pass (warnings allowed), 1 fail, 2 unreadable or invalid input.
+    Validate {
+        file: PathBuf,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "boundaries")]
+        data: PathBuf,
+    },
     /// Audit coverage and guideline compliance: a report grouped by town; exit code 1 when any
     /// finding fails (fail or exception severity).
     Audit {
@@ -134,6 +144,7 @@ fn main() -> ExitCode {
         Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
         Command::Audit { dir, json } => audit(&dir, json),
+        Command::Validate { file, json, data } => return validate(&file, json, &data),
         Command::Import {
             file,
             crs,
@@ -265,6 +276,133 @@ fn check_data(dir: &Path) -> Result<(), String> {
     let snapshot = load(dir)?;
     println!("{}: ok — {}", dir.display(), summary(&snapshot.registry));
     Ok(())
+}
+
+/// Validates a proposal file; exit code 0 pass or warn, 1 fail, 2 input that cannot be read.
+fn validate(file: &Path, json: bool, data: &Path) -> ExitCode {
+    let unreadable = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return unreadable(format!("cannot read {}: {e}", file.display())),
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return unreadable(format!("{}: not valid JSON: {e}", file.display())),
+    };
+    let snapshot = match load(data) {
+        Ok(s) => s,
+        Err(e) => return unreadable(e),
+    };
+    let proposal = match shequ::rules::parse(&value, &snapshot.registry) {
+        Ok(p) => p,
+        Err(e) => return unreadable(format!("{}: {e}", file.display())),
+    };
+    let report = shequ::rules::validate(&proposal, &snapshot.registry, &snapshot.guidelines);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return unreadable(e.to_string()),
+        }
+    } else {
+        print!("{}", report_text(&report));
+    }
+    if report.verdict == shequ::rules::Verdict::Fail {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A validation report as tables: each part's rules, the proposal's checks, before and after.
+fn report_text(r: &shequ::rules::Report) -> String {
+    use std::fmt::Write;
+    let verdict = |v: shequ::rules::Verdict| match v {
+        shequ::rules::Verdict::Pass => "PASS",
+        shequ::rules::Verdict::Warn => "WARN",
+        shequ::rules::Verdict::Fail => "FAIL",
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({:?} of {}): {}",
+        r.title,
+        r.kind,
+        r.parents.join(", "),
+        verdict(r.verdict)
+    );
+    for part in &r.parts {
+        let m = &part.measures;
+        let _ = writeln!(
+            out,
+            "\n{} [{}] {}: {:.0} m², {:.0} households, {:.0} residents, {} workers",
+            part.name,
+            part.kind,
+            verdict(part.verdict),
+            m.area_m2,
+            m.households,
+            m.population,
+            m.workers
+        );
+        for c in &part.checks {
+            let _ = writeln!(
+                out,
+                "  {:<5} {:<34} {}",
+                verdict(c.verdict),
+                c.rule,
+                c.message
+            );
+        }
+        for g in &part.cut_grids {
+            let _ = writeln!(
+                out,
+                "        cut grid {} {}: {:.1}% inside{}",
+                g.code,
+                g.name,
+                100.0 * g.share_inside,
+                if g.snapping_error {
+                    " (snapping error)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let _ = writeln!(out, "\nproposal");
+    for c in &r.checks {
+        let _ = writeln!(
+            out,
+            "  {:<5} {:<34} {}",
+            verdict(c.verdict),
+            c.rule,
+            c.message
+        );
+    }
+    let row = |name: &str, t: &shequ::rules::Totals| {
+        format!(
+            "  {name:<8} {:>10.0} {:>10.0} {:>8} {:>10} {:>10.0} {:>10.0}\n",
+            t.households,
+            t.population,
+            t.workers,
+            t.households_per_worker
+                .map_or("-".to_owned(), |h| format!("{h:.0}")),
+            t.service_households,
+            t.office_area_m2
+        )
+    };
+    let _ = writeln!(
+        out,
+        "\n  {:<8} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
+        "", "households", "residents", "workers", "hh/worker", "service", "office m²"
+    );
+    out += &row("before", &r.before_after.before);
+    out += &row("after", &r.before_after.after);
+    for (part, t) in r.parts.iter().zip(&r.before_after.parts) {
+        out += &row(&part.name, t);
+    }
+    out
 }
 
 /// Runs the audit; `Err("")` (exit code 1, nothing more to say) when a finding fails.

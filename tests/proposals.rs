@@ -678,3 +678,141 @@ async fn split_over_http() {
     .await
     .assert_problem(400, "`line`: expected");
 }
+
+fn examples_dir() -> std::path::PathBuf {
+    common::sample_dir().join("examples/proposals")
+}
+
+#[test]
+fn every_example_proposal_has_its_verdict() {
+    let snapshot = common::sample();
+    let expected: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(examples_dir().join("expected.json")).expect("expected.json"),
+    )
+    .expect("JSON");
+    assert!(expected.len() >= 9);
+    for example in &expected {
+        let file = example["file"].as_str().expect("file");
+        let p: Value = serde_json::from_str(
+            &std::fs::read_to_string(examples_dir().join(file)).expect("example"),
+        )
+        .expect("JSON");
+        let proposal = parse(&p, &snapshot.registry).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let r = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
+        match example["verdict"].as_str() {
+            Some("pass-or-warn") => {
+                assert_ne!(r.verdict, Verdict::Fail, "{file}: {:?}", failing(&r))
+            }
+            _ => {
+                assert_eq!(r.verdict, Verdict::Fail, "{file}");
+                let rule = example["failing_rule"].as_str().expect("rule");
+                assert!(
+                    failing(&r)
+                        .iter()
+                        .any(|f| f.1 == rule && f.2 == Verdict::Fail),
+                    "{file}: {rule} should fail: {:?}",
+                    failing(&r)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_chengnan_split_reproduces_the_article() {
+    let snapshot = common::sample();
+    let p: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples_dir().join("chengnan-split.geojson")).expect("example"),
+    )
+    .expect("JSON");
+    let r = validate(
+        &parse(&p, &snapshot.registry).expect("parses"),
+        &snapshot.registry,
+        &snapshot.guidelines,
+    );
+    let names: Vec<&str> = r.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["环城社区", "城南社区"]);
+    // 13,200 and 10,400 households; the monthly caseload of 225 shared 158 / 67.
+    let rows = &r.before_after.parts;
+    assert_eq!(
+        (rows[0].households, rows[1].households),
+        (13_200.0, 10_400.0)
+    );
+    assert_eq!(
+        (rows[0].service_households, rows[1].service_households),
+        (158.0, 67.0)
+    );
+    // Households per worker fall from about 680 to about 440.
+    let before = r.before_after.before.households_per_worker.expect("before");
+    let after = r.before_after.after.households_per_worker.expect("after");
+    assert!((before - 23_600.0 / 35.0).abs() < 1e-9 && (after - 23_600.0 / 54.0).abs() < 1e-9);
+    assert!(
+        r.parts
+            .iter()
+            .all(|p| p.checks.iter().any(|c| c.rule == "households"
+                && c.verdict == Verdict::Warn
+                && c.message.contains("exception justified")))
+    );
+}
+
+#[test]
+fn the_examples_are_exactly_what_make_examples_writes() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_make-examples"))
+        .args([
+            "--from",
+            &common::sample_dir().to_string_lossy(),
+            "--out",
+            &out.path().to_string_lossy(),
+        ])
+        .output()
+        .expect("run make-examples");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for entry in std::fs::read_dir(examples_dir()).expect("examples") {
+        let name = entry.expect("entry").file_name();
+        let shipped = std::fs::read(examples_dir().join(&name)).expect("shipped");
+        let fresh = std::fs::read(out.path().join(&name)).expect("fresh");
+        assert!(
+            shipped == fresh,
+            "{name:?} differs from a fresh make-examples run"
+        );
+    }
+}
+
+#[test]
+fn validate_cli_exit_codes() {
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .current_dir(common::root())
+            .args(["validate", &file.to_string_lossy()])
+            .output()
+            .expect("run shequ validate")
+    };
+    let pass = run(&examples_dir().join("compliant-split.geojson"));
+    assert_eq!(
+        pass.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pass.stderr)
+    );
+    assert!(String::from_utf8_lossy(&pass.stdout).contains(": PASS"));
+    let fail = run(&examples_dir().join("bad-too-few-workers.geojson"));
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fail.stdout).contains("FAIL  workers_per_10k_residents"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.geojson");
+    std::fs::write(&garbage, "{not json").expect("write");
+    let bad = run(&garbage);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not valid JSON"));
+    std::fs::write(&garbage, r#"{"type":"FeatureCollection","proposal":{"kind":"merge","parents":["442000005003"]},"features":[]}"#).expect("write");
+    let invalid = run(&garbage);
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("a merge needs at least 2 parents"));
+    let missing = run(&dir.path().join("nothing.geojson"));
+    assert_eq!(missing.status.code(), Some(2));
+}
