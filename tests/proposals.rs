@@ -816,3 +816,72 @@ fn validate_cli_exit_codes() {
     let missing = run(&dir.path().join("nothing.geojson"));
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Converts every position of a proposal's parts (and offices) from WGS84 to `crs`.
+fn reproject(p: &Value, crs: &str) -> Value {
+    fn walk(v: &mut Value, crs: &shequ::crs::Crs) {
+        let Some(items) = v.as_array_mut() else {
+            return;
+        };
+        if let (Some(x), Some(y)) = (
+            items.first().and_then(Value::as_f64),
+            items.get(1).and_then(Value::as_f64),
+        ) {
+            let out = crs.from_wgs84([x, y]).expect("converts");
+            *v = json!(out);
+            return;
+        }
+        items.iter_mut().for_each(|i| walk(i, crs));
+    }
+    let parsed: shequ::crs::Crs = crs.parse().expect("known crs");
+    let mut p = p.clone();
+    p["proposal"]["crs"] = json!(crs);
+    for f in p["features"].as_array_mut().expect("features") {
+        walk(&mut f["geometry"]["coordinates"], &parsed);
+        walk(&mut f["properties"]["office"], &parsed);
+    }
+    p
+}
+
+#[test]
+fn parts_drawn_in_gcj02_or_a_projected_crs_validate_as_in_wgs84() {
+    let wgs84 = run(&split_w(2, 300.0));
+    for crs in ["gcj02", "bd09", "EPSG:4547"] {
+        let p = reproject(&split_w(2, 300.0), crs);
+        assert_ne!(
+            p["features"][0]["geometry"],
+            split_w(2, 300.0)["features"][0]["geometry"],
+            "{crs} moved the points"
+        );
+        let r = run(&p);
+        assert_eq!(r.verdict, wgs84.verdict, "{crs}");
+        for (a, b) in r.parts.iter().zip(&wgs84.parts) {
+            assert_eq!(a.measures.households, b.measures.households, "{crs}");
+            assert!(
+                (a.measures.area_m2 - b.measures.area_m2).abs() < 0.01,
+                "{crs}: {} vs {}",
+                a.measures.area_m2,
+                b.measures.area_m2
+            );
+            assert!(
+                a.cut_grids.is_empty(),
+                "{crs}: no grid cut by conversion error"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_proposal_crs_is_refused() {
+    let app = common::app(&common::mini_dir());
+    let mut p = split_w(2, 300.0);
+    p["proposal"]["crs"] = json!("mars");
+    common::post_json(&app, "/api/v1/proposals/validate", p.to_string())
+        .await
+        .assert_problem(400, "proposal.crs: unsupported crs");
+    p["proposal"]["crs"] = json!("EPSG:4547");
+    // Lon/lat numbers read as metres of EPSG:4547 land far outside the zone.
+    common::post_json(&app, "/api/v1/proposals/validate", p.to_string())
+        .await
+        .assert_problem(422, "features[0]:");
+}

@@ -5,6 +5,7 @@ use geo::{MultiPolygon, Point};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::crs::Crs;
 use crate::registry::{CommunityKind, Registry, parse_area};
 
 /// What a proposal does to the parents.
@@ -88,6 +89,23 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
             None
         }
     };
+    // Parts may be drawn in another CRS (`"crs": "gcj02"`, `"EPSG:4547"`, …): converted here.
+    let crs = match field(meta, "crs") {
+        None => None,
+        Some(v) => match v.as_str().map(str::parse::<Crs>) {
+            Some(Ok(crs)) => Some(crs),
+            Some(Err(e)) => {
+                p.malformed.push(format!("proposal.crs: {e}"));
+                None
+            }
+            None => {
+                p.malformed.push(
+                    "proposal.crs: expected a string such as \"gcj02\" or \"EPSG:4547\"".to_owned(),
+                );
+                None
+            }
+        },
+    };
     let title = field(meta, "title")
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -127,7 +145,16 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
         .into_iter()
         .flatten()
         .enumerate()
-        .filter_map(|(i, f)| parse_part(i, f, registry, &parents, &mut p))
+        .filter_map(|(i, f)| match &crs {
+            None => parse_part(i, f, registry, &parents, &mut p),
+            Some(crs) => match to_wgs84(f, crs) {
+                Ok(f) => parse_part(i, &f, registry, &parents, &mut p),
+                Err(e) => {
+                    p.invalid.push(format!("features[{i}]: {e}"));
+                    None
+                }
+            },
+        })
         .collect();
     let (n_parents, n_parts) = (parents.len(), features.map_or(0, Vec::len));
     let counts_ok = match kind {
@@ -160,6 +187,31 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
             problems: p.malformed.into_iter().chain(p.invalid).collect(),
         }),
     }
+}
+
+/// A feature with its geometry and office converted to WGS84.
+fn to_wgs84(feature: &Value, crs: &Crs) -> Result<Value, String> {
+    fn walk(v: &mut Value, crs: &Crs) -> Result<(), String> {
+        let Some(items) = v.as_array_mut() else {
+            return Ok(());
+        };
+        if let [x, y, ..] = items.as_slice()
+            && let (Some(x), Some(y)) = (x.as_f64(), y.as_f64())
+        {
+            let [lon, lat] = crs.to_wgs84([x, y]).map_err(|e| e.to_string())?;
+            *v = serde_json::json!([lon, lat]);
+            return Ok(());
+        }
+        items.iter_mut().try_for_each(|item| walk(item, crs))
+    }
+    let mut f = feature.clone();
+    if let Some(coordinates) = f.get_mut("geometry").and_then(|g| g.get_mut("coordinates")) {
+        walk(coordinates, crs)?;
+    }
+    if let Some(office) = f.get_mut("properties").and_then(|p| p.get_mut("office")) {
+        walk(office, crs)?;
+    }
+    Ok(f)
 }
 
 fn parse_part(
