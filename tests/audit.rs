@@ -21,22 +21,9 @@ fn audit_dir(dir: &Path) -> AuditReport {
     audit(&s.registry, &s.guidelines, &|_, _| {})
 }
 
-/// Metres per degree of longitude and latitude on the WGS84 ellipsoid (written out here rather
-/// than taken from the crate, so the expected areas are computed independently).
-fn local_scale(lat_deg: f64) -> (f64, f64) {
-    let (a, f) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
-    let e2 = f * (2.0 - f);
-    let phi = lat_deg.to_radians();
-    let s = 1.0 - e2 * phi.sin() * phi.sin();
-    let prime_vertical = a / s.sqrt();
-    let meridional = a * (1.0 - e2) / s.powf(1.5);
-    let per_rad = std::f64::consts::PI / 180.0;
-    (prime_vertical * phi.cos() * per_rad, meridional * per_rad)
-}
-
 /// Shoelace area in m² of a lon/lat ring in a local projection at its first vertex.
 fn shoelace_m2(ring: &[[f64; 2]]) -> f64 {
-    let (kx, ky) = local_scale(ring[0][1]);
+    let (kx, ky) = common::metres_per_degree(ring[0][1]);
     let xy: Vec<(f64, f64)> = ring
         .iter()
         .map(|p| ((p[0] - ring[0][0]) * kx, (p[1] - ring[0][1]) * ky))
@@ -229,7 +216,7 @@ fn perturbing_a_shared_boundary_gives_the_expected_overlap_and_gap() {
                 "community_overlap"
             } else {
                 // Width of a triangle's largest inscribed circle: 2 · area / semi-perimeter.
-                let (kx, ky) = local_scale(y);
+                let (kx, ky) = common::metres_per_degree(y);
                 let side =
                     |a: [f64; 2], b: [f64; 2]| ((b[0] - a[0]) * kx).hypot((b[1] - a[1]) * ky);
                 let s = (side(triangle[0], triangle[1])

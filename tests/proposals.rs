@@ -80,18 +80,6 @@ fn measured(report: &Report, part: usize, rule: &str) -> f64 {
         .unwrap_or_else(|| panic!("no measured {rule}"))
 }
 
-/// Metres per degree on the WGS84 ellipsoid, computed here independently of the crate.
-fn scale(lat: f64) -> (f64, f64) {
-    let (a, e2) = (6_378_137.0_f64, 0.006_694_379_990_14);
-    let phi = lat.to_radians();
-    let s = 1.0 - e2 * phi.sin().powi(2);
-    let k = std::f64::consts::PI / 180.0;
-    (
-        a / s.sqrt() * phi.cos() * k,
-        a * (1.0 - e2) / s.powf(1.5) * k,
-    )
-}
-
 fn split_w(ws_workers: u32, ws_office: f64) -> Value {
     proposal(
         "split",
@@ -219,7 +207,7 @@ fn polsby_popper_warns_alone_with_the_hand_computed_value() {
     assert_eq!(pp.len(), 2);
     assert!(pp.iter().all(|f| f.2 == Verdict::Warn));
     // A 0.01° × 0.01° cell: w × h metres, PP = 4πwh / (2w + 2h)².
-    let (kx, ky) = scale(22.005);
+    let (kx, ky) = common::metres_per_degree(22.005);
     let (w, h) = (0.01 * kx, 0.01 * ky);
     let want = 4.0 * std::f64::consts::PI * w * h / (2.0 * w + 2.0 * h).powi(2);
     let got = measured(&r, 0, "polsby_popper");
@@ -332,7 +320,7 @@ fn overlapping_a_community_outside_the_proposal_fails_alone() {
             Verdict::Fail
         )]
     );
-    let (kx, ky) = scale(22.005);
+    let (kx, ky) = common::metres_per_degree(22.005);
     let want = 0.01 * kx * 0.01 * ky;
     let got = measured(&r, 0, "no_overlap_with_other_communities");
     assert!((got - want).abs() < want * 1e-3, "{got} vs {want}");
@@ -359,7 +347,7 @@ fn a_gap_left_inside_the_parent_fails_alone() {
             Verdict::Fail
         )]
     );
-    let (kx, ky) = scale(22.015);
+    let (kx, ky) = common::metres_per_degree(22.015);
     let want = 0.01 * kx * 0.01 * ky;
     let gap = r
         .checks
@@ -443,7 +431,7 @@ fn overlapping_parts_fail_with_the_overlap_area() {
         .find(|c| c.rule == "parts_do_not_overlap")
         .expect("check");
     assert_eq!(overlap.verdict, Verdict::Fail);
-    let (kx, ky) = scale(22.0105);
+    let (kx, ky) = common::metres_per_degree(22.0105);
     let want = 0.01 * kx * 0.001 * ky;
     let got = overlap.measured.expect("area");
     assert!((got - want).abs() < want * 1e-3, "{got} vs {want}");
@@ -553,7 +541,7 @@ fn a_line_across_a_community_splits_it_and_cuts_the_grids_it_crosses() {
     assert_eq!(p["proposal"]["parents"], json!([W]));
     assert_eq!(p["features"].as_array().map(Vec::len), Some(2));
     let r = run(&p);
-    let (kx, ky) = scale(22.01);
+    let (kx, ky) = common::metres_per_degree(22.01);
     let half = 0.005 * kx * 0.02 * ky;
     for part in &r.parts {
         assert!(

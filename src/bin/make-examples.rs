@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use geo::{Centroid, InteriorPoint};
 use serde_json::{Value, json};
 use shequ::Snapshot;
-use shequ::registry::{CommunityKind, Registry};
+use shequ::geometry::geojson::area_to_geojson;
+use shequ::registry::{CommunityKind, Registry, parse_area};
 use shequ::rules::{Verdict, parse, split_by_groups, split_by_line, validate};
 
 /// 城南社区 and the line its grids are divided by (see boundaries/README.md).
@@ -279,9 +280,9 @@ fn make(from: &Path, out: &Path) -> Result<usize, String> {
         })
         .ok_or("no neighbouring grid")?;
     let mut overlap = base.clone();
-    let part0: geo::MultiPolygon<f64> = geojson_area(&overlap["features"][0]["geometry"])?;
+    let part0 = parse_area(&overlap["features"][0]["geometry"]).map_err(|e| e.join("; "))?;
     let grown = geo::BooleanOps::union(&part0, &r.grids[neighbour_grid].area);
-    overlap["features"][0]["geometry"] = area_json(&grown);
+    overlap["features"][0]["geometry"] = area_to_geojson(&grown, None);
     examples.push((
         "bad-overlaps-neighbour.geojson",
         overlap,
@@ -325,56 +326,6 @@ fn make(from: &Path, out: &Path) -> Result<usize, String> {
     let text = serde_json::to_string_pretty(&expected).map_err(|e| e.to_string())?;
     std::fs::write(out.join("expected.json"), text + "\n").map_err(|e| e.to_string())?;
     Ok(examples.len())
-}
-
-fn geojson_area(v: &Value) -> Result<geo::MultiPolygon<f64>, String> {
-    let rings = |p: &Value| -> Result<geo::Polygon<f64>, String> {
-        let rings: Vec<geo::LineString<f64>> = p
-            .as_array()
-            .ok_or("rings")?
-            .iter()
-            .map(|ring| {
-                ring.as_array().ok_or("ring").map(|pts| {
-                    pts.iter()
-                        .map(|c| (c[0].as_f64().unwrap_or(0.0), c[1].as_f64().unwrap_or(0.0)))
-                        .collect()
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let mut it = rings.into_iter();
-        Ok(geo::Polygon::new(
-            it.next().ok_or("no exterior")?,
-            it.collect(),
-        ))
-    };
-    match v["type"].as_str() {
-        Some("Polygon") => Ok(geo::MultiPolygon(vec![rings(&v["coordinates"])?])),
-        Some("MultiPolygon") => v["coordinates"]
-            .as_array()
-            .ok_or("parts")?
-            .iter()
-            .map(rings)
-            .collect::<Result<Vec<_>, _>>()
-            .map(geo::MultiPolygon),
-        _ => Err("not a polygon".to_owned()),
-    }
-}
-
-fn area_json(area: &geo::MultiPolygon<f64>) -> Value {
-    let ring =
-        |ls: &geo::LineString<f64>| -> Value { ls.coords().map(|c| json!([c.x, c.y])).collect() };
-    let rings = |p: &geo::Polygon<f64>| -> Value {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(ring)
-            .collect()
-    };
-    match area.0.as_slice() {
-        [one] => json!({"type": "Polygon", "coordinates": rings(one)}),
-        many => {
-            json!({"type": "MultiPolygon", "coordinates": many.iter().map(rings).collect::<Vec<_>>()})
-        }
-    }
 }
 
 /// A ~200 m square centred on a vertex that two towns share.

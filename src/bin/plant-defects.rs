@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use geo::{BooleanOps, MultiPolygon, Polygon, polygon};
 use serde_json::{Value, json};
+use shequ::geometry::geojson::area_to_geojson;
 use shequ::geometry::measure::metres_per_degree;
 use shequ::registry::{FILES, Registry, load_dir};
 
@@ -54,26 +55,6 @@ fn deep_inside(area: &MultiPolygon<f64>) -> Result<[f64; 2], String> {
     let first = area.0.first().ok_or("empty polygon")?;
     let p = polylabel::polylabel(first, &1e-6).map_err(|e| e.to_string())?;
     Ok([p.x(), p.y()])
-}
-
-fn to_json(area: &MultiPolygon<f64>) -> Value {
-    let ring = |ls: &geo::LineString<f64>| -> Value {
-        ls.coords()
-            .map(|c| json!([(c.x * 1e7).round() / 1e7, (c.y * 1e7).round() / 1e7]))
-            .collect()
-    };
-    let rings = |p: &Polygon<f64>| -> Value {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(ring)
-            .collect()
-    };
-    match area.0.as_slice() {
-        [one] => json!({"type": "Polygon", "coordinates": rings(one)}),
-        many => {
-            json!({"type": "MultiPolygon", "coordinates": many.iter().map(rings).collect::<Vec<_>>()})
-        }
-    }
 }
 
 struct Planter<'a> {
@@ -277,7 +258,7 @@ fn plant(from: &Path, out: &Path) -> Result<usize, String> {
                 .unwrap_or_default()
                 .to_owned();
             if let Some(area) = p.changed.get(&fcode) {
-                f["geometry"] = to_json(area);
+                f["geometry"] = area_to_geojson(area, Some(7));
             }
         }
         if file == "communities.geojson" {

@@ -338,7 +338,7 @@ impl<'a> Ctx<'a> {
 
 /// A GeoJSON Polygon or MultiPolygon geometry object as a checked multipolygon, or every
 /// problem found in it (positions malformed, rings too short or open, out of range, crossing).
-pub(crate) fn parse_area(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
+pub fn parse_area(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
     let coordinates = geometry.get("coordinates");
     let polygons: Vec<(String, &Value)> = match geometry.get("type").and_then(Value::as_str) {
         Some("Polygon") => coordinates

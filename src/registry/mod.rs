@@ -7,7 +7,6 @@ mod load;
 mod model;
 mod problem;
 
-pub(crate) use load::parse_area;
-pub use load::{FILES, load_dir};
+pub use load::{FILES, load_dir, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use problem::{LoadError, Problem};

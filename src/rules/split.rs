@@ -7,6 +7,7 @@ use geo::{
 };
 use serde_json::{Value, json};
 
+use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, width_m};
 use crate::registry::Registry;
 
@@ -261,26 +262,10 @@ fn proposal(registry: &Registry, c: usize, parts: Vec<MultiPolygon<f64>>) -> Val
                                   "workers": (parent.workers as f64 * share).round() as u64,
                                   "office_area_m2": (parent.office_area_m2 * share).round(),
                                   "office": office},
-                   "geometry": geometry_json(area)})
+                   "geometry": area_to_geojson(area, None)})
         })
         .collect();
     json!({"type": "FeatureCollection",
            "proposal": {"kind": "split", "title": format!("{}拆分", parent.name), "parents": [parent.code]},
            "features": features})
-}
-
-fn geometry_json(area: &MultiPolygon<f64>) -> Value {
-    let ring = |ls: &LineString<f64>| -> Value { ls.coords().map(|c| json!([c.x, c.y])).collect() };
-    let rings = |p: &Polygon<f64>| -> Value {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(ring)
-            .collect()
-    };
-    match area.0.as_slice() {
-        [one] => json!({"type": "Polygon", "coordinates": rings(one)}),
-        many => {
-            json!({"type": "MultiPolygon", "coordinates": many.iter().map(rings).collect::<Vec<_>>()})
-        }
-    }
 }

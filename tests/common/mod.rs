@@ -156,3 +156,17 @@ impl Rng {
         lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// Metres per degree of longitude and latitude on the WGS84 ellipsoid at `lat` — written here,
+/// independently of the crate, for hand-computed expected areas.
+pub fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let (a, f) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
+    let e2 = f * (2.0 - f);
+    let phi = lat.to_radians();
+    let s = 1.0 - e2 * phi.sin() * phi.sin();
+    let per_rad = std::f64::consts::PI / 180.0;
+    (
+        a / s.sqrt() * phi.cos() * per_rad,
+        a * (1.0 - e2) / s.powf(1.5) * per_rad,
+    )
+}
