@@ -873,3 +873,19 @@ async fn a_bad_proposal_crs_is_refused() {
         .await
         .assert_problem(422, "features[0]:");
 }
+
+#[tokio::test]
+async fn proposals_over_the_body_limit_are_413() {
+    let config = shequ::api::ApiConfig {
+        body_limit: 1024,
+        ..shequ::api::ApiConfig::default()
+    };
+    let app = common::app_with(&common::mini_dir(), &config);
+    let big = split_w(2, 300.0).to_string() + &" ".repeat(2000);
+    common::post_json(&app, "/api/v1/proposals/validate", big)
+        .await
+        .assert_problem(413, "");
+    common::post_json(&app, "/api/v1/proposals/validate", "{\"type\":")
+        .await
+        .assert_problem(400, "");
+}
