@@ -45,6 +45,12 @@ async fn index_references_the_vendored_library_and_the_app() {
     ] {
         assert!(refs.iter().any(|r| r == expected), "{expected} in {refs:?}");
     }
+    // Nothing from another host: the page must work offline.
+    assert!(
+        refs.iter()
+            .all(|r| r.starts_with('/') && !r.starts_with("//") || r.starts_with("data:")),
+        "{refs:?}"
+    );
     let app_js = get(&app, "/web/app.js").await;
     let imported = imports(&String::from_utf8_lossy(&app_js.body));
     assert_eq!(

@@ -105,7 +105,10 @@ function flyTo(geometry, point) {
 function findingItem(f) {
   const rule = f.rule;
   let detail = '';
-  if (rule) {
+  if (rule?.id === 'grid_households') {
+    // Measured is the number of grids outside the households-per-grid range.
+    detail = `${fmt(rule.measured)} 个网格户数不在 ${fmt(rule.min)}–${fmt(rule.max)} 户之间`;
+  } else if (rule) {
     const range = [rule.min != null ? `下限 ${fmt(rule.min, 1)}` : '', rule.max != null ? `上限 ${fmt(rule.max, 1)}` : '']
       .filter(Boolean).join('，');
     detail = `${esc(RULE[rule.id] ?? rule.id)}：实测 ${fmt(rule.measured, 1)}${range ? `（${range}）` : ''}`;
