@@ -11,6 +11,7 @@ mod lookup;
 mod proposals;
 mod server;
 mod tiles;
+mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -216,6 +217,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
         .route("/style.json", get(tiles::style))
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,0 +1,288 @@
+// The web map: communities and grids from the server's own tiles and style, a feature panel with
+// guideline status, search, a layer switcher and the audit view. Plain ES module, no build step.
+import { Map, Marker, NavigationControl, ScaleControl, LngLatBounds } from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
+
+const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
+const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
+const RULE = {
+  households: '户数',
+  workers_per_10k_residents: '每万人工作人员',
+  office_m2_per_100_households: '每百户办公面积',
+  office_m2_total: '办公面积',
+  grid_households: '网格户数',
+};
+const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
+
+const $ = (id) => document.getElementById(id);
+const status = (text) => { $('status').textContent = text; };
+const fmt = (n, digits = 0) => (n == null ? '—' : Number(n).toLocaleString('zh-CN', { maximumFractionDigits: digits }));
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+async function getJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+/** [west, south, east, north] of a GeoJSON geometry, or null when it has none. */
+function bbox(geometry) {
+  if (!geometry) return null;
+  const b = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
+      b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+    } else c.forEach(walk);
+  };
+  if (geometry.type === 'GeometryCollection') geometry.geometries.forEach((g) => walk(g.coordinates));
+  else walk(geometry.coordinates);
+  return Number.isFinite(b[0]) ? b : null;
+}
+
+// Data loaded once: communities and towns (small) at start, grids (several MB) on first search.
+const data = { towns: [], communities: [], grids: null, findings: [], byCode: new globalThis.Map() };
+
+function index(features, level) {
+  for (const f of features) data.byCode.set(f.properties.code, { ...f, level });
+}
+
+async function loadGrids() {
+  if (!data.grids) {
+    status('正在加载网格…');
+    data.grids = (await getJson('/api/v1/grids')).features;
+    index(data.grids, 'grid');
+    status('');
+  }
+  return data.grids;
+}
+
+// ---- map -------------------------------------------------------------------------------------
+
+const style = await getJson('/style.json');
+// Highlight layers: a community under the pointer and the selected one, matched by code.
+const none = ['==', ['get', 'code'], ''];
+const at = style.layers.findIndex((l) => l.id === 'labels');
+style.layers.splice(at < 0 ? style.layers.length : at, 0,
+  { id: 'hover-line', type: 'line', source: 'shequ', 'source-layer': 'communities', filter: none,
+    paint: { 'line-color': '#ff7f00', 'line-width': 3 } },
+  { id: 'selected-line', type: 'line', source: 'shequ', 'source-layer': 'communities', filter: none,
+    paint: { 'line-color': '#e31a1c', 'line-width': 4 } });
+
+const map = new Map({ container: 'map', style, hash: true, attributionControl: false });
+map.addControl(new NavigationControl(), 'bottom-right');
+map.addControl(new ScaleControl(), 'bottom-left');
+map.on('error', (e) => status(`地图错误：${e.error?.message ?? e}`));
+
+let hovered = '';
+map.on('mousemove', 'communities-fill', (e) => {
+  const code = e.features[0]?.properties.code ?? '';
+  if (code !== hovered) {
+    hovered = code;
+    map.setFilter('hover-line', ['==', ['get', 'code'], code]);
+  }
+  map.getCanvas().style.cursor = 'pointer';
+});
+map.on('mouseleave', 'communities-fill', () => {
+  hovered = '';
+  map.setFilter('hover-line', none);
+  map.getCanvas().style.cursor = '';
+});
+map.on('click', 'communities-fill', (e) => {
+  const code = e.features[0]?.properties.code;
+  if (code) showCommunity(code);
+});
+
+/** Moves the map to a feature: its extent, or its office, or a point. */
+function flyTo(geometry, point) {
+  const b = bbox(geometry);
+  if (b) map.fitBounds(new LngLatBounds([b[0], b[1]], [b[2], b[3]]), { padding: 60, maxZoom: 17 });
+  else if (point) map.flyTo({ center: point, zoom: 16 });
+  else status('该对象没有位置信息');
+}
+
+// ---- feature panel ---------------------------------------------------------------------------
+
+function findingItem(f) {
+  const rule = f.rule;
+  let detail = '';
+  if (rule?.id === 'grid_households') {
+    // Measured is the number of grids outside the households-per-grid range.
+    detail = `${fmt(rule.measured)} 个网格户数不在 ${fmt(rule.min)}–${fmt(rule.max)} 户之间`;
+  } else if (rule) {
+    const range = [rule.min != null ? `下限 ${fmt(rule.min, 1)}` : '', rule.max != null ? `上限 ${fmt(rule.max, 1)}` : '']
+      .filter(Boolean).join('，');
+    detail = `${esc(RULE[rule.id] ?? rule.id)}：实测 ${fmt(rule.measured, 1)}${range ? `（${range}）` : ''}`;
+  } else {
+    detail = esc(FINDING_KIND[f.kind] ?? f.kind);
+  }
+  return `<span class="sev sev-${esc(f.severity)}">${esc(SEVERITY[f.severity] ?? f.severity)}</span>${detail}`
+    + `<br><small title="${esc(f.message)}">${esc(f.suggestion ?? '')}</small>`;
+}
+
+function showCommunity(code) {
+  const f = data.byCode.get(code);
+  if (!f) return;
+  const p = f.properties;
+  map.setFilter('selected-line', ['==', ['get', 'code'], code]);
+  const town = data.byCode.get(p.town_code)?.properties.name ?? p.town_code;
+  const own = data.findings.filter((x) => x.codes[0] === code);
+  const inGrids = data.findings.filter((x) => x.codes[0] !== code && x.codes[0]?.startsWith(code));
+  const rows = [
+    ['名称', esc(p.name)], ['编码', esc(p.code)], ['镇街', esc(town)], ['类型', esc(KIND[p.kind] ?? p.kind)],
+    ['户数', fmt(p.households)], ['人口', fmt(p.population)], ['服务对象户数', fmt(p.service_households)],
+    ['工作人员', fmt(p.workers)], ['办公面积', p.office_area_m2 == null ? '—' : `${fmt(p.office_area_m2, 1)} m²`],
+    ['网格数', fmt(p.grids)],
+  ];
+  $('panel-body').innerHTML = `<h2>${esc(p.name)}</h2>`
+    + `<table class="attrs">${rows.map(([k, v]) => `<tr><th>${k}</th><td data-field="${k}">${v}</td></tr>`).join('')}</table>`
+    + '<h3>指引核查</h3>'
+    + (own.length
+      ? `<ul class="findings">${own.map((x) => `<li>${findingItem(x)}</li>`).join('')}</ul>`
+      : '<p class="ok">符合全部指引</p>')
+    + (inGrids.length ? `<h3>所辖网格问题（${inGrids.length}）</h3><ul class="findings">${inGrids
+      .map((x) => `<li>${esc(data.byCode.get(x.codes[0])?.properties.name ?? x.codes[0])}：${findingItem(x)}</li>`).join('')}</ul>` : '');
+  $('panel').hidden = false;
+}
+
+for (const b of document.querySelectorAll('aside .close')) {
+  b.addEventListener('click', () => {
+    b.parentElement.hidden = true;
+    if (b.parentElement.id === 'panel') map.setFilter('selected-line', none);
+  });
+}
+
+// ---- layer switcher ----------------------------------------------------------------------------
+
+for (const box of document.querySelectorAll('#layers input')) {
+  box.addEventListener('change', () => {
+    for (const id of box.dataset.layers.split(',')) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
+    }
+  });
+}
+
+// ---- search ------------------------------------------------------------------------------------
+
+const LEVEL = { town: '镇街', community: '社区', grid: '网格' };
+
+function pick(result) {
+  $('results').hidden = true;
+  if (result.feature) {
+    const f = result.feature;
+    flyTo(f.geometry, f.properties.office);
+    if (f.level === 'community') showCommunity(f.properties.code);
+  } else {
+    flyTo(null, result.point);
+    marker.setLngLat(result.point).addTo(map);
+  }
+}
+
+const marker = new Marker({ color: '#e31a1c' });
+
+$('search').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const q = $('q').value.trim();
+  if (!q) return;
+  const list = $('results');
+  list.innerHTML = '<li>搜索中…</li>';
+  list.hidden = false;
+  const results = [];
+  try {
+    await loadGrids();
+    for (const f of [...data.towns, ...data.communities, ...data.grids]) {
+      const p = f.properties;
+      if (p.code === q || p.code.startsWith(q) || p.name.includes(q)) {
+        results.push({ feature: data.byCode.get(p.code), label: p.name, note: `${LEVEL[data.byCode.get(p.code).level]} ${p.code}` });
+        if (results.length >= 20) break;
+      }
+    }
+    const addr = await getJson(`/api/v1/address?q=${encodeURIComponent(q)}&limit=5`);
+    for (const m of addr.matches ?? []) {
+      results.push({ point: m.point, label: m.address, note: `地址 ${m.community?.name ?? ''}` });
+    }
+  } catch (err) {
+    list.innerHTML = `<li>搜索失败：${esc(err.message)}</li>`;
+    return;
+  }
+  if (!results.length) {
+    list.innerHTML = '<li>没有找到匹配的结果</li>';
+    return;
+  }
+  if (results.length === 1) {
+    pick(results[0]);
+    return;
+  }
+  list.innerHTML = '';
+  for (const r of results) {
+    const li = document.createElement('li');
+    li.tabIndex = 0;
+    li.innerHTML = `${esc(r.label)}<small>${esc(r.note)}</small>`;
+    li.addEventListener('click', () => pick(r));
+    li.addEventListener('keydown', (k) => { if (k.key === 'Enter') pick(r); });
+    list.append(li);
+  }
+});
+document.addEventListener('click', (e) => { if (!$('search').contains(e.target)) $('results').hidden = true; });
+
+// ---- audit view --------------------------------------------------------------------------------
+
+async function showAudit() {
+  $('audit').hidden = false;
+  // Grid findings are about grids: load them so that a click can zoom to one.
+  await loadGrids();
+  const features = (await getJson('/api/v1/audit.geojson')).features;
+  const byTown = new globalThis.Map();
+  for (const f of features) {
+    const t = f.properties.town_code ?? '';
+    if (!byTown.has(t)) byTown.set(t, []);
+    byTown.get(t).push(f);
+  }
+  const counts = features.reduce((c, f) => ({ ...c, [f.properties.severity]: (c[f.properties.severity] ?? 0) + 1 }), {});
+  $('audit-summary').textContent = `共 ${features.length} 条：`
+    + Object.entries(counts).map(([s, n]) => `${SEVERITY[s] ?? s} ${n}`).join('，');
+  const list = $('audit-list');
+  list.innerHTML = '';
+  for (const [town, items] of byTown) {
+    const d = document.createElement('details');
+    d.className = 'town';
+    const fails = items.filter((f) => f.properties.severity === 'fail').length;
+    d.innerHTML = `<summary>${esc(data.byCode.get(town)?.properties.name ?? (town || '未归属镇街'))}（${items.length} 条，不合格 ${fails}）</summary>`;
+    const ul = document.createElement('ul');
+    ul.className = 'findings';
+    for (const f of items) {
+      const li = document.createElement('li');
+      li.className = 'clickable';
+      const subject = data.byCode.get(f.properties.codes[0]);
+      li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
+      li.addEventListener('click', () => {
+        // A finding's own geometry (overlap, gap) when it has one, else the feature it is about.
+        if (f.geometry) flyTo(f.geometry);
+        else if (subject) flyTo(subject.geometry, subject.properties.office);
+        if (subject?.level === 'community') showCommunity(subject.properties.code);
+      });
+      ul.append(li);
+    }
+    d.append(ul);
+    list.append(d);
+  }
+}
+
+$('audit-toggle').addEventListener('click', () => {
+  if ($('audit').hidden) showAudit().catch((err) => { $('audit-summary').textContent = `加载失败：${err.message}`; });
+  else $('audit').hidden = true;
+});
+
+// ---- start -------------------------------------------------------------------------------------
+
+try {
+  const [towns, communities, audit] = await Promise.all([
+    getJson('/api/v1/towns'), getJson('/api/v1/communities'), getJson('/api/v1/audit'),
+  ]);
+  data.towns = towns.features;
+  data.communities = communities.features;
+  data.findings = audit.findings;
+  index(data.towns, 'town');
+  index(data.communities, 'community');
+} catch (err) {
+  status(`数据加载失败：${err.message}`);
+}
