@@ -76,29 +76,18 @@ fn the_sample_city_audits_clean_but_for_no_territory_and_guidelines() {
 
 #[test]
 fn the_defect_fixture_is_exactly_what_plant_defects_writes() {
-    let out = tempfile::tempdir().expect("tempdir");
-    let run = Command::new(env!("CARGO_BIN_EXE_plant-defects"))
-        .args([
-            "--from",
-            &common::sample_dir().to_string_lossy(),
-            "--out",
-            &out.path().to_string_lossy(),
-        ])
-        .output()
-        .expect("run plant-defects");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let sample = common::sample_dir().to_string_lossy().into_owned();
+    let files: Vec<&str> = FILES
+        .iter()
+        .copied()
+        .chain(["defects.json", "guidelines.toml"])
+        .collect();
+    common::assert_regenerates(
+        env!("CARGO_BIN_EXE_plant-defects"),
+        &["--from", &sample],
+        &defects_dir(),
+        &files,
     );
-    for file in FILES.iter().chain(&["defects.json", "guidelines.toml"]) {
-        let shipped = std::fs::read(defects_dir().join(file)).expect("shipped");
-        let fresh = std::fs::read(out.path().join(file)).expect("fresh");
-        assert!(
-            shipped == fresh,
-            "examples/defects/{file} differs from a fresh plant-defects run"
-        );
-    }
 }
 
 #[test]

@@ -745,30 +745,13 @@ fn the_chengnan_split_reproduces_the_article() {
 
 #[test]
 fn the_examples_are_exactly_what_make_examples_writes() {
-    let out = tempfile::tempdir().expect("tempdir");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_make-examples"))
-        .args([
-            "--from",
-            &common::sample_dir().to_string_lossy(),
-            "--out",
-            &out.path().to_string_lossy(),
-        ])
-        .output()
-        .expect("run make-examples");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let sample = common::sample_dir().to_string_lossy().into_owned();
+    common::assert_regenerates(
+        env!("CARGO_BIN_EXE_make-examples"),
+        &["--from", &sample],
+        &examples_dir(),
+        &[],
     );
-    for entry in std::fs::read_dir(examples_dir()).expect("examples") {
-        let name = entry.expect("entry").file_name();
-        let shipped = std::fs::read(examples_dir().join(&name)).expect("shipped");
-        let fresh = std::fs::read(out.path().join(&name)).expect("fresh");
-        assert!(
-            shipped == fresh,
-            "{name:?} differs from a fresh make-examples run"
-        );
-    }
 }
 
 #[test]

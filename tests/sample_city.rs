@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use shequ::registry::{CommunityKind, Registry};
 
 fn community<'a>(r: &'a Registry, town: &str, name: &str) -> &'a shequ::registry::Community {
@@ -157,28 +155,17 @@ fn the_communities_the_report_names() {
 
 #[test]
 fn the_shipped_files_are_exactly_what_the_generator_writes() {
-    let out = tempfile::tempdir().expect("tempdir");
-    let status = Command::new(env!("CARGO_BIN_EXE_gen-city"))
-        .args(["--out", &out.path().to_string_lossy()])
-        .output()
-        .expect("run gen-city");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    for file in shequ::registry::FILES
+    let files: Vec<&str> = shequ::registry::FILES
         .iter()
         .copied()
         .chain([shequ::address::FILE])
-    {
-        let shipped = std::fs::read(common::sample_dir().join(file)).expect("shipped file");
-        let fresh = std::fs::read(out.path().join(file)).expect("generated file");
-        assert!(
-            shipped == fresh,
-            "boundaries/{file} differs from a fresh `gen-city` run: regenerate it, never edit it"
-        );
-    }
+        .collect();
+    common::assert_regenerates(
+        env!("CARGO_BIN_EXE_gen-city"),
+        &[],
+        &common::sample_dir(),
+        &files,
+    );
 }
 
 #[test]

@@ -354,18 +354,27 @@ pub async fn grids(
     geojson_value(&collection(features))
 }
 
+/// A record found by code rendered as a Feature, or 404 naming what was not found.
+fn one_feature<'r, P: Serialize>(
+    what: &str,
+    code: &str,
+    index: Option<usize>,
+    render: impl FnOnce(usize) -> Feature<'r, P>,
+) -> Result<Response, ApiError> {
+    let i = index.ok_or_else(|| ApiError::not_found(format!("no {what} with code {code:?}")))?;
+    geojson_value(&render(i))
+}
+
 pub async fn town(
     State(state): State<AppState>,
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let snapshot = state.snapshot();
-    let r = &snapshot.registry;
-    let i = r
-        .town_by_code(&code)
-        .ok_or_else(|| ApiError::not_found(format!("no town with code {code:?}")))?;
-    geojson_value(&town_feature(r, &r.towns[i], crs.as_ref()))
+    let r = &state.snapshot().registry;
+    one_feature("town", &code, r.town_by_code(&code), |i| {
+        town_feature(r, &r.towns[i], crs.as_ref())
+    })
 }
 
 pub async fn community(
@@ -374,12 +383,10 @@ pub async fn community(
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let snapshot = state.snapshot();
-    let r = &snapshot.registry;
-    let i = r
-        .community_by_code(&code)
-        .ok_or_else(|| ApiError::not_found(format!("no community with code {code:?}")))?;
-    geojson_value(&community_feature(r, &r.communities[i], crs.as_ref()))
+    let r = &state.snapshot().registry;
+    one_feature("community", &code, r.community_by_code(&code), |i| {
+        community_feature(r, &r.communities[i], crs.as_ref())
+    })
 }
 
 pub async fn grid(
@@ -388,10 +395,8 @@ pub async fn grid(
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let snapshot = state.snapshot();
-    let r = &snapshot.registry;
-    let i = r
-        .grid_by_code(&code)
-        .ok_or_else(|| ApiError::not_found(format!("no grid with code {code:?}")))?;
-    geojson_value(&grid_feature(r, &r.grids[i], crs.as_ref()))
+    let r = &state.snapshot().registry;
+    one_feature("grid", &code, r.grid_by_code(&code), |i| {
+        grid_feature(r, &r.grids[i], crs.as_ref())
+    })
 }

@@ -170,3 +170,52 @@ pub fn metres_per_degree(lat: f64) -> (f64, f64) {
         a * (1.0 - e2) / s.powf(1.5) * per_rad,
     )
 }
+
+/// Runs a generator binary with `args` plus `--out TEMPDIR` and asserts that every file in
+/// `files` (or, when empty, every file of `shipped`) is byte-for-byte what is shipped in
+/// `shipped`: generated files are never edited by hand.
+pub fn assert_regenerates(exe: &str, args: &[&str], shipped: &Path, files: &[&str]) {
+    let out = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let out_arg = out.path().to_string_lossy().into_owned();
+    let run = std::process::Command::new(exe)
+        .args(args)
+        .args(["--out", &out_arg])
+        .output();
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => panic!("cannot run {exe}: {e}"),
+    };
+    assert!(
+        run.status.success(),
+        "{exe}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let names: Vec<String> = if files.is_empty() {
+        std::fs::read_dir(shipped)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        files.iter().map(|f| f.to_string()).collect()
+    };
+    assert!(
+        !names.is_empty(),
+        "nothing shipped in {}",
+        shipped.display()
+    );
+    for name in names {
+        let read =
+            |dir: &Path| std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            read(shipped) == read(out.path()),
+            "{}/{name} differs from a fresh run of {exe}: regenerate it, never edit it",
+            shipped.display()
+        );
+    }
+}
