@@ -19,18 +19,20 @@ use shequ::rules::{Verdict, parse, split_by_groups, split_by_line, validate};
 const CHENGNAN: &str = "442000005003";
 const CHENGNAN_LINE_LON: f64 = 113.3963;
 
+/// Writes the sample proposals and their expected verdicts.
+#[derive(clap::Parser)]
+struct Args {
+    /// The sample city to derive from.
+    #[arg(long, default_value = "boundaries")]
+    from: PathBuf,
+    /// Where to write.
+    #[arg(long, default_value = "boundaries/examples/proposals")]
+    out: PathBuf,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: &str| -> PathBuf {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .map_or_else(|| PathBuf::from(default), PathBuf::from)
-    };
-    match make(
-        &arg("--from", "boundaries"),
-        &arg("--out", "boundaries/examples/proposals"),
-    ) {
+    let args = <Args as clap::Parser>::parse();
+    match make(&args.from, &args.out) {
         Ok(n) => {
             println!("wrote {n} example proposals");
             ExitCode::SUCCESS

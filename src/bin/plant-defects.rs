@@ -16,18 +16,20 @@ use shequ::registry::{FILES, Registry, load_dir};
 
 const TOWN: &str = "442000106";
 
+/// Plants one of each coverage defect in a copy of one town of the sample city.
+#[derive(clap::Parser)]
+struct Args {
+    /// The sample city to derive from.
+    #[arg(long, default_value = "boundaries")]
+    from: PathBuf,
+    /// Where to write.
+    #[arg(long, default_value = "boundaries/examples/defects")]
+    out: PathBuf,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: &str| -> PathBuf {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .map_or_else(|| PathBuf::from(default), PathBuf::from)
-    };
-    match plant(
-        &arg("--from", "boundaries"),
-        &arg("--out", "boundaries/examples/defects"),
-    ) {
+    let args = <Args as clap::Parser>::parse();
+    match plant(&args.from, &args.out) {
         Ok(n) => {
             println!("planted {n} defects");
             ExitCode::SUCCESS
