@@ -4,6 +4,7 @@
 //! Data flows one way: files → [`registry`] (validated, immutable snapshot) → [`index`] →
 //! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
 
+pub mod accounts;
 pub mod address;
 pub mod api;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod index;
 pub mod registry;
 pub mod rules;
 pub mod snapshot;
+pub mod store;
 pub mod tiles;
 
 pub use snapshot::Snapshot;

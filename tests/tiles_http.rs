@@ -249,29 +249,32 @@ async fn changed_registry_never_serves_a_stale_tile() {
         fs::copy(common::mini_dir().join(file), dir.path().join(file)).expect("copy");
     }
     let config = ApiConfig::default();
-    let before = AppState::with_config(common::load(dir.path()), &config);
+    let state = AppState::with_config(common::load(dir.path()), &config);
+    // One router throughout: publishing swaps the snapshot under it, as an approval does.
+    let router = api::router(state.clone(), &config);
     let uri = format!("/tiles/communities/{MINI_TILE}.mvt");
-    let old = fetch(&api::router(before.clone(), &config), &uri, &[]).await;
-    assert_eq!(before.cached_tiles(), 1);
+    let old = fetch(&router, &uri, &[]).await;
+    assert_eq!(state.cached_tiles(), 1);
+    let before = state.version();
 
     let path = dir.path().join("communities.geojson");
     let renamed = fs::read_to_string(&path)
         .expect("read")
         .replace("西社区", "西门社区");
     fs::write(&path, renamed).expect("write");
-    let after = before.publish(common::load(dir.path()));
-    assert!(after.version() > before.version());
-    let new = fetch(&api::router(after.clone(), &config), &uri, &[]).await;
+    state.publish(common::load(dir.path()), None);
+    assert!(state.version() > before);
+    let new = fetch(&router, &uri, &[]).await;
     assert_eq!(new.status, StatusCode::OK);
     assert_ne!(new.body, old.body);
     assert_ne!(header_of(&new, header::ETAG), header_of(&old, header::ETAG));
     // The old tile is still cached (same cache, older version) but not served for the new one.
-    assert_eq!(after.cached_tiles(), 2);
+    assert_eq!(state.cached_tiles(), 2);
     let name_found = String::from_utf8_lossy(&new.body).contains("西门社区");
     assert!(name_found);
     // And the old ETag no longer validates.
     let stale = fetch(
-        &api::router(after, &config),
+        &router,
         &uri,
         &[("if-none-match", header_of(&old, header::ETAG))],
     )

@@ -11,7 +11,7 @@ pub mod search;
 
 use std::path::Path;
 
-pub use register::{Entry, RegisterError, RegisterProblem};
+pub use register::{Entry, RegisterError, RegisterProblem, parse as parse_register};
 pub use search::{MIN_SCORE, Scored};
 
 use crate::index::{Hit, SpatialIndex};

@@ -1,12 +1,11 @@
 //! `GET /api/v1/address?q=&limit=` and `POST /api/v1/address`: free-text addresses resolved
 //! through the address register to town, community and grid.
 
-use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiError;
+use super::extract::Current;
 use super::extract::{ApiJson, ApiQuery};
 use super::lookup::{Place, json_response};
 use crate::Snapshot;
@@ -80,7 +79,7 @@ pub struct AddressQuery {
 }
 
 pub async fn address_one(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiQuery(query): ApiQuery<AddressQuery>,
 ) -> Result<Response, ApiError> {
     let limit = check_limit(query.limit)?;
@@ -88,7 +87,7 @@ pub async fn address_one(
         .q
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("parameter `q` is missing or empty"))?;
-    Ok(json_response(&answer(state.snapshot(), &q, limit)))
+    Ok(json_response(&answer(published.snapshot(), &q, limit)))
 }
 
 #[derive(Deserialize)]
@@ -103,7 +102,7 @@ struct BatchAnswer<'a> {
 }
 
 pub async fn address_batch(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiJson(request): ApiJson<AddressBatch>,
 ) -> Result<Response, ApiError> {
     if request.queries.len() > MAX_BATCH_QUERIES {
@@ -113,7 +112,7 @@ pub async fn address_batch(
         )));
     }
     let limit = check_limit(request.limit)?;
-    let snapshot = state.snapshot();
+    let snapshot = published.snapshot();
     let results = request
         .queries
         .iter()

@@ -1,18 +1,17 @@
 //! `GET /api/v1/audit` and `GET /api/v1/audit.geojson`: the coverage audit of the published
 //! snapshot, computed once per snapshot.
 
-use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::AppState;
 use super::error::ApiError;
+use super::extract::Current;
 use super::features::{GeometryJson, geojson_value};
 use super::lookup::json_response;
 use crate::audit::Finding;
 
-pub async fn report(State(state): State<AppState>) -> Response {
-    json_response(&*state.audit())
+pub async fn report(Current(published): Current) -> Response {
+    json_response(&*published.audit())
 }
 
 #[derive(Serialize)]
@@ -30,8 +29,8 @@ struct FindingCollection<'a> {
     features: Vec<FindingFeature<'a>>,
 }
 
-pub async fn geojson(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let report = state.audit();
+pub async fn geojson(Current(published): Current) -> Result<Response, ApiError> {
+    let report = published.audit();
     let features = report
         .findings
         .iter()

@@ -5,16 +5,17 @@
 //! Tencent) shows in the right place; such renderings are made per request.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use geo::MultiPolygon;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::AppState;
+use super::Published;
 use super::error::ApiError;
 use super::extract::ApiQuery;
+use super::extract::Current;
 use super::lookup::parse_crs;
 use crate::crs::Crs;
 use crate::registry::{Community, Counts, Grid, Registry, Town};
@@ -254,10 +255,14 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
 }
 
 /// A whole layer: the cached WGS84 rendering, or a fresh one in another CRS.
-fn whole_layer(state: &AppState, layer: Layer, crs: Option<&Crs>) -> Result<Response, ApiError> {
+fn whole_layer(
+    published: &Published,
+    layer: Layer,
+    crs: Option<&Crs>,
+) -> Result<Response, ApiError> {
     match crs {
-        None => Ok(geojson(state.collection(layer))),
-        Some(crs) => render(&state.snapshot().registry, layer, Some(crs))
+        None => Ok(geojson(published.collection(layer))),
+        Some(crs) => render(&published.snapshot().registry, layer, Some(crs))
             .map(|b| geojson(Bytes::from(b)))
             .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
     }
@@ -288,11 +293,11 @@ pub struct OutputCrs {
 }
 
 pub async fn towns(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     whole_layer(
-        &state,
+        &published,
         Layer::Towns,
         output_crs(query.crs.as_deref())?.as_ref(),
     )
@@ -305,15 +310,15 @@ pub struct CommunityFilter {
 }
 
 pub async fn communities(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiQuery(filter): ApiQuery<CommunityFilter>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(town_code) = filter.town else {
-        return whole_layer(&state, Layer::Communities, out);
+        return whole_layer(&published, Layer::Communities, out);
     };
-    let snapshot = state.snapshot();
+    let snapshot = published.snapshot();
     let r = &snapshot.registry;
     let town = r.town_by_code(&town_code).ok_or_else(|| {
         ApiError::not_found(format!("filter `town`: no town with code {town_code:?}"))
@@ -332,15 +337,15 @@ pub struct GridFilter {
 }
 
 pub async fn grids(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiQuery(filter): ApiQuery<GridFilter>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(community_code) = filter.community else {
-        return whole_layer(&state, Layer::Grids, out);
+        return whole_layer(&published, Layer::Grids, out);
     };
-    let snapshot = state.snapshot();
+    let snapshot = published.snapshot();
     let r = &snapshot.registry;
     let community = r.community_by_code(&community_code).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -366,36 +371,36 @@ fn one_feature<'r, P: Serialize>(
 }
 
 pub async fn town(
-    State(state): State<AppState>,
+    Current(published): Current,
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let r = &state.snapshot().registry;
+    let r = &published.snapshot().registry;
     one_feature("town", &code, r.town_by_code(&code), |i| {
         town_feature(r, &r.towns[i], crs.as_ref())
     })
 }
 
 pub async fn community(
-    State(state): State<AppState>,
+    Current(published): Current,
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let r = &state.snapshot().registry;
+    let r = &published.snapshot().registry;
     one_feature("community", &code, r.community_by_code(&code), |i| {
         community_feature(r, &r.communities[i], crs.as_ref())
     })
 }
 
 pub async fn grid(
-    State(state): State<AppState>,
+    Current(published): Current,
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
-    let r = &state.snapshot().registry;
+    let r = &published.snapshot().registry;
     one_feature("grid", &code, r.grid_by_code(&code), |i| {
         grid_feature(r, &r.grids[i], crs.as_ref())
     })

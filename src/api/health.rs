@@ -16,7 +16,8 @@ pub struct Health {
 }
 
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
-    let registry = &state.snapshot().registry;
+    let published = state.published();
+    let registry = &published.snapshot().registry;
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),

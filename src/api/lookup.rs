@@ -1,12 +1,11 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
 
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiError;
+use super::extract::Current;
 use super::extract::{ApiJson, ApiQuery};
 use crate::crs::Crs;
 use crate::index::Hit;
@@ -139,7 +138,7 @@ fn coordinate(name: &str, value: Option<&str>) -> Result<f64, ApiError> {
 }
 
 pub async fn lookup_one(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiQuery(query): ApiQuery<LookupQuery>,
 ) -> Result<Response, ApiError> {
     let crs = parse_crs(query.crs.as_deref())?;
@@ -150,7 +149,7 @@ pub async fn lookup_one(
     let point = crs
         .to_wgs84(input)
         .map_err(|e| ApiError::bad_request(format!("point ({}, {}): {e}", input[0], input[1])))?;
-    let snapshot = state.snapshot();
+    let snapshot = published.snapshot();
     let hit = snapshot.lookup(point);
     Ok(json_response(&PointPlace::new(
         &snapshot.registry,
@@ -180,7 +179,7 @@ struct BatchResponse<'a> {
 }
 
 pub async fn lookup_batch(
-    State(state): State<AppState>,
+    Current(published): Current,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Response, ApiError> {
     if request.points.len() > MAX_BATCH_POINTS {
@@ -207,7 +206,7 @@ pub async fn lookup_batch(
                 .map_err(|e| ApiError::bad_request(format!("points[{i}]: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let snapshot = state.snapshot();
+    let snapshot = published.snapshot();
     let results = points
         .into_iter()
         .map(|p| {

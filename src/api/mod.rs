@@ -14,7 +14,7 @@ mod tiles;
 mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -32,6 +32,7 @@ pub use server::{serve, shutdown_signal};
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
+use crate::store::Store;
 use crate::tiles::{StyleOptions, TileCache, TileSource};
 
 /// Server settings that affect request handling.
@@ -58,25 +59,68 @@ impl Default for ApiConfig {
 }
 
 /// A snapshot as published by the server, with renderings that are computed once per snapshot.
-struct Published {
+pub struct Published {
     snapshot: Snapshot,
     /// Distinct for every snapshot published by this process, increasing; keys cached tiles.
     version: u64,
+    /// The stored registry version it was built from (`None` when served from files only).
+    registry_version: Option<i64>,
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
 }
 
 impl Published {
-    fn new(snapshot: Snapshot) -> Arc<Self> {
+    fn new(snapshot: Snapshot, registry_version: Option<i64>) -> Arc<Self> {
         static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
         Arc::new(Published {
             snapshot,
             version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+            registry_version,
             collections: Default::default(),
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
         })
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The process-local version (distinct per published snapshot).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The stored registry version this snapshot shows, if it came from the store.
+    pub fn registry_version(&self) -> Option<i64> {
+        self.registry_version
+    }
+
+    /// The snapshot's tile source, built on first use.
+    fn tile_source(&self) -> &TileSource {
+        self.tiles
+            .get_or_init(|| TileSource::new(&self.snapshot.registry))
+    }
+
+    /// The coverage audit of the snapshot, computed on first use.
+    fn audit(&self) -> Arc<AuditReport> {
+        self.audit
+            .get_or_init(|| {
+                Arc::new(crate::audit::audit(
+                    &self.snapshot.registry,
+                    &self.snapshot.guidelines,
+                    &|_, _| {},
+                ))
+            })
+            .clone()
+    }
+
+    /// The full GeoJSON collection of `layer`, rendered on first use.
+    fn collection(&self, layer: Layer) -> Bytes {
+        self.collections[layer as usize]
+            .get_or_init(|| features::render_all(&self.snapshot.registry, layer))
+            .clone()
     }
 }
 
@@ -86,12 +130,19 @@ struct TileSettings {
     style: StyleOptions,
 }
 
-/// Shared state of all handlers.
+/// Shared state of all handlers. Clones share everything: publishing a snapshot through one
+/// clone is seen by every handler at its next request.
 #[derive(Clone)]
 pub struct AppState {
-    published: Arc<Published>,
+    current: Arc<RwLock<Arc<Published>>>,
     tiles: Arc<TileSettings>,
+    store: Option<Arc<Store>>,
+    /// Snapshots of past versions built for `as_of` requests, most recent use last.
+    history: Arc<Mutex<Vec<Arc<Published>>>>,
 }
+
+/// Past versions kept built at once (each is a whole snapshot: ~100 MB for the sample city).
+const HISTORY_KEPT: usize = 3;
 
 impl AppState {
     pub fn new(snapshot: Snapshot) -> Self {
@@ -100,26 +151,105 @@ impl AppState {
 
     /// A state whose tile cache and style follow `config`.
     pub fn with_config(snapshot: Snapshot, config: &ApiConfig) -> Self {
+        Self::build(Published::new(snapshot, None), config, None)
+    }
+
+    /// A state backed by `store`, serving `snapshot` (the store's `registry_version`).
+    pub fn with_store(
+        snapshot: Snapshot,
+        registry_version: i64,
+        store: Arc<Store>,
+        config: &ApiConfig,
+    ) -> Self {
+        Self::build(
+            Published::new(snapshot, Some(registry_version)),
+            config,
+            Some(store),
+        )
+    }
+
+    fn build(published: Arc<Published>, config: &ApiConfig, store: Option<Arc<Store>>) -> Self {
         AppState {
-            published: Published::new(snapshot),
+            current: Arc::new(RwLock::new(published)),
             tiles: Arc::new(TileSettings {
                 cache: TileCache::new(config.tile_cache),
                 style: config.style.clone(),
             }),
+            store,
+            history: Arc::default(),
         }
     }
 
-    /// The state after publishing a new snapshot: a new version, the same tile cache.
-    pub fn publish(&self, snapshot: Snapshot) -> Self {
-        AppState {
-            published: Published::new(snapshot),
-            tiles: self.tiles.clone(),
-        }
+    /// Publishes a new snapshot: requests that start from now on see it; requests already
+    /// running finish on the one they started with. Cached tiles of older snapshots are no
+    /// longer served (the cache is keyed by the process-local version).
+    pub fn publish(&self, snapshot: Snapshot, registry_version: Option<i64>) {
+        let published = Published::new(snapshot, registry_version);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = published;
     }
 
-    /// The published snapshot's version.
+    /// The snapshot being served now.
+    pub fn published(&self) -> Arc<Published> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The registry as it stood on `date`: the published snapshot if that version is still in
+    /// force, else a snapshot of the older version (built on first use, a few kept).
+    pub async fn published_as_of(&self, date: time::Date) -> Result<Arc<Published>, ApiError> {
+        let Some(store) = self.store.clone() else {
+            return Err(ApiError::bad_request(
+                "parameter `as_of`: this server keeps no history (it serves files, not a database)",
+            ));
+        };
+        let day = date
+            .format(crate::store::DATE_FORMAT)
+            .map_err(ApiError::internal)?;
+        let current = self.published();
+        let version = store
+            .read(|c| crate::store::registry::version_on(c, &day))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no registry version was in force on {day}"))
+            })?;
+        if current.registry_version == Some(version.id) {
+            return Ok(current);
+        }
+        let history = || self.history.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = history()
+            .iter()
+            .position(|p| p.registry_version == Some(version.id))
+        {
+            let mut kept = history();
+            let hit = kept.remove(at);
+            kept.push(hit.clone());
+            return Ok(hit);
+        }
+        let id = version.id;
+        let snapshot = tokio::task::spawn_blocking(move || {
+            store
+                .read(|c| crate::store::registry::StoredSnapshot::read(c, id))?
+                .build()
+        })
+        .await??;
+        let published = Published::new(snapshot, Some(id));
+        let mut kept = history();
+        if kept.len() >= HISTORY_KEPT {
+            kept.remove(0);
+        }
+        kept.push(published.clone());
+        Ok(published)
+    }
+
+    /// The store, when the server keeps one.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
+    }
+
+    /// The published snapshot's process-local version.
     pub fn version(&self) -> u64 {
-        self.published.version
+        self.published().version
     }
 
     /// Tiles currently cached (all versions).
@@ -129,38 +259,6 @@ impl AppState {
 
     fn tile_settings(&self) -> &TileSettings {
         &self.tiles
-    }
-
-    /// The snapshot's tile source, built on first use.
-    fn tile_source(&self) -> &TileSource {
-        self.published
-            .tiles
-            .get_or_init(|| TileSource::new(&self.published.snapshot.registry))
-    }
-
-    pub fn snapshot(&self) -> &Snapshot {
-        &self.published.snapshot
-    }
-
-    /// The coverage audit of the snapshot, computed on first use.
-    fn audit(&self) -> Arc<AuditReport> {
-        let p = &self.published;
-        p.audit
-            .get_or_init(|| {
-                Arc::new(crate::audit::audit(
-                    &p.snapshot.registry,
-                    &p.snapshot.guidelines,
-                    &|_, _| {},
-                ))
-            })
-            .clone()
-    }
-
-    /// The full GeoJSON collection of `layer`, rendered on first use.
-    fn collection(&self, layer: Layer) -> Bytes {
-        let slot = &self.published.collections[layer as usize];
-        slot.get_or_init(|| features::render_all(&self.published.snapshot.registry, layer))
-            .clone()
     }
 }
 

@@ -40,7 +40,8 @@ pub async fn validate_proposal(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let snapshot = state.snapshot();
+    let published = state.published();
+    let snapshot = published.snapshot();
     let proposal = parse(&body, &snapshot.registry).map_err(|e| {
         if e.malformed {
             ApiError::bad_request(e.to_string())
@@ -103,7 +104,8 @@ pub async fn split(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<SplitRequest>,
 ) -> Result<Response, ApiError> {
-    let registry = &state.snapshot().registry;
+    let published = state.published();
+    let registry = &published.snapshot().registry;
     let result = match (&request.line, &request.groups) {
         (Some(line), None) => {
             let positions = line_positions(line).ok_or_else(|| {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::Current;
 use super::lookup::json_response;
 use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey, TileLayer};
 
@@ -52,7 +53,7 @@ pub async fn catalog(headers: HeaderMap) -> Response {
 
 /// `/tiles/{layers}.json`: TileJSON of one layer or a composite.
 pub async fn tilejson(
-    State(state): State<AppState>,
+    Current(published): Current,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -62,7 +63,7 @@ pub async fn tilejson(
         )));
     };
     let layers = LayerSet::parse(spec)?;
-    let registry = &state.snapshot().registry;
+    let registry = &published.snapshot().registry;
     Ok(json_response(&tiles::tilejson(
         registry,
         &base_url(&headers),
@@ -70,8 +71,12 @@ pub async fn tilejson(
     )))
 }
 
-pub async fn style(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let registry = &state.snapshot().registry;
+pub async fn style(
+    State(state): State<AppState>,
+    Current(published): Current,
+    headers: HeaderMap,
+) -> Response {
+    let registry = &published.snapshot().registry;
     json_response(&tiles::style(
         registry,
         &base_url(&headers),
@@ -90,6 +95,7 @@ fn parse_coordinate(name: &str, value: &str) -> Result<u32, ApiError> {
 /// `/tiles/{layers}/{z}/{x}/{y}.mvt`.
 pub async fn tile(
     State(state): State<AppState>,
+    Current(published): Current,
     Path((spec, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -105,7 +111,7 @@ pub async fn tile(
         parse_coordinate("y", y)?,
     )?;
     let key = TileKey {
-        version: state.version(),
+        version: published.version(),
         layers: layers.key(),
         z: id.z,
         x: id.x,
@@ -114,7 +120,7 @@ pub async fn tile(
     let cached = match state.tile_settings().cache.get(&key) {
         Some(hit) => hit,
         None => {
-            let worker = state.clone();
+            let worker = published.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let registry = &worker.snapshot().registry;
                 // The audit is computed once per snapshot, on the first findings tile.

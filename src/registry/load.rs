@@ -25,15 +25,31 @@ const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households
 /// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`.
 pub fn load_dir(dir: &Path) -> Result<Registry, LoadError> {
     let mut problems = Vec::new();
-    let towns = parse_file(dir, TOWNS, "code", parse_town, &mut problems);
-    let communities = parse_file(
-        dir,
+    let collections = FILES.map(|file| read_features(dir, file, &mut problems));
+    load_parts(collections, problems)
+}
+
+/// Checks and assembles the features of the three layers (towns, communities, grids, each in
+/// the boundary files' format) as they come from elsewhere, e.g. the store. Problems name the
+/// file the features would be in.
+pub fn load_features(collections: [Vec<Value>; 3]) -> Result<Registry, LoadError> {
+    load_parts(collections.map(Some), Vec::new())
+}
+
+fn load_parts(
+    collections: [Option<Vec<Value>>; 3],
+    mut problems: Vec<Problem>,
+) -> Result<Registry, LoadError> {
+    let [towns, communities, grids] = collections;
+    let towns = parse_features(TOWNS, towns, "code", parse_town, &mut problems);
+    let communities = parse_features(
         COMMUNITIES,
+        communities,
         "town_code",
         parse_community,
         &mut problems,
     );
-    let grids = parse_file(dir, GRIDS, "community_code", parse_grid, &mut problems);
+    let grids = parse_features(GRIDS, grids, "community_code", parse_grid, &mut problems);
     let registry = assemble(towns, communities, grids, &mut problems);
     match registry {
         Some(registry) if problems.is_empty() => Ok(registry),
@@ -51,14 +67,14 @@ struct Parsed<T> {
     parents_of_broken: HashSet<String>,
 }
 
-fn parse_file<T>(
-    dir: &Path,
+fn parse_features<T>(
     file: &'static str,
+    features: Option<Vec<Value>>,
     parent_field: &str,
     parse: impl Fn(&mut Ctx) -> Option<T>,
     problems: &mut Vec<Problem>,
 ) -> Option<Parsed<T>> {
-    let features = read_features(dir, file, problems)?;
+    let features = features?;
     let mut parsed = Parsed {
         records: Vec::with_capacity(features.len()),
         codes: HashSet::new(),

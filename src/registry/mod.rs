@@ -7,6 +7,6 @@ mod load;
 mod model;
 mod problem;
 
-pub use load::{FILES, load_dir, parse_area};
+pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use problem::{LoadError, Problem};

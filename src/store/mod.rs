@@ -1,0 +1,128 @@
+//! The embedded store (SQLite, one file, WAL): registry versions, stored proposals and their
+//! workflow, accounts, and the hash-chained audit log.
+//!
+//! The store is the system of record; the in-memory [`Snapshot`](crate::Snapshot) the server
+//! answers from is built from it. Every write runs in one `BEGIN IMMEDIATE` transaction, so a
+//! crash leaves either the old state or the new one, never a mixture.
+
+pub mod log;
+mod migrations;
+pub mod registry;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// Where the server keeps its database unless told otherwise (`--db`).
+pub const DEFAULT_PATH: &str = "data/shequ.db";
+
+/// Failures of the store itself (not of the request that used it).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the directory of {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database is at schema version {found}, newer than this program knows ({known}); upgrade shequ"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored data that does not parse: the file was edited outside shequ or is damaged.
+    #[error("the database holds damaged data: {0}")]
+    Damaged(String),
+}
+
+/// One SQLite connection behind a mutex: writes are rare (proposals, approvals, logins) and
+/// short, and lookups never touch the database, so one connection is enough.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL with full syncs,
+    /// and applies the migrations it has not seen.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        let open = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+        // FULL: a committed transaction survives a power cut, not only a process kill.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open)?;
+        migrations::apply(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls
+        // back an uncommitted transaction when it is dropped), so the connection is still sound.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the connection (reads; each statement sees a committed state).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        f(&self.lock())
+    }
+
+    /// Runs `f` in one immediate transaction, committed if `f` succeeds and rolled back if not.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// The current time as stored (RFC 3339, UTC, seconds).
+pub fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Dates as the API and the store write them: `YYYY-MM-DD`.
+pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");

@@ -1,0 +1,260 @@
+//! The versioned registry in the store: seeding from a boundary directory, the version in force
+//! on a date, the features of a version, and snapshots built from them.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::StoreError;
+use crate::Snapshot;
+use crate::address;
+use crate::registry::{FILES, load_features};
+use crate::rules::Guidelines;
+
+/// Registry layers as stored (`features.layer`), in [`FILES`] order.
+pub const LAYERS: [&str; 3] = ["towns", "communities", "grids"];
+/// Documents kept beside the features (unversioned).
+pub const GUIDELINES: &str = "guidelines.toml";
+
+/// One registry version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Version {
+    pub id: i64,
+    /// From when it holds (`None`: the seeded version, in force since before shequ kept it).
+    pub effective: Option<String>,
+    pub created_at: String,
+    pub description: String,
+    pub proposal_id: Option<i64>,
+}
+
+fn version_row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
+    Ok(Version {
+        id: r.get(0)?,
+        effective: r.get(1)?,
+        created_at: r.get(2)?,
+        description: r.get(3)?,
+        proposal_id: r.get(4)?,
+    })
+}
+
+const VERSION_COLUMNS: &str = "id, effective, created_at, description, proposal_id";
+
+/// Every version, oldest first.
+pub fn versions(conn: &Connection) -> rusqlite::Result<Vec<Version>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {VERSION_COLUMNS} FROM versions ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], version_row)?;
+    rows.collect()
+}
+
+pub fn version(conn: &Connection, id: i64) -> rusqlite::Result<Option<Version>> {
+    conn.query_row(
+        &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE id = ?1"),
+        [id],
+        version_row,
+    )
+    .optional()
+}
+
+/// The newest version (`None` before seeding).
+pub fn latest(conn: &Connection) -> rusqlite::Result<Option<Version>> {
+    conn.query_row(
+        &format!("SELECT {VERSION_COLUMNS} FROM versions ORDER BY id DESC LIMIT 1"),
+        [],
+        version_row,
+    )
+    .optional()
+}
+
+/// The version in force on `date` (`YYYY-MM-DD`): the newest one effective on or before it.
+/// Effective dates never decrease from one version to the next, so this is well defined.
+pub fn version_on(conn: &Connection, date: &str) -> rusqlite::Result<Option<Version>> {
+    conn.query_row(
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM versions
+             WHERE effective IS NULL OR effective <= ?1 ORDER BY id DESC LIMIT 1"
+        ),
+        [date],
+        version_row,
+    )
+    .optional()
+}
+
+/// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
+pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<Value>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT code, feature FROM features
+         WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
+         ORDER BY code",
+    )?;
+    let mut rows = stmt.query(params![layer, version])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let code: String = r.get(0)?;
+        let text: String = r.get(1)?;
+        out.push(serde_json::from_str(&text).map_err(|e| {
+            StoreError::Damaged(format!("{layer} feature {code} is not valid JSON: {e}"))
+        })?);
+    }
+    Ok(out)
+}
+
+/// The three layers of `version`.
+pub fn collections_at(conn: &Connection, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
+    Ok([
+        features_at(conn, LAYERS[0], version)?,
+        features_at(conn, LAYERS[1], version)?,
+        features_at(conn, LAYERS[2], version)?,
+    ])
+}
+
+pub fn document(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT content FROM documents WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// What a snapshot of one version is built from, read in one go so that the (slow) build runs
+/// without holding the database.
+pub struct StoredSnapshot {
+    pub version: i64,
+    pub collections: [Vec<Value>; 3],
+    pub guidelines: Option<String>,
+    pub addresses: Option<String>,
+}
+
+impl StoredSnapshot {
+    pub fn read(conn: &Connection, version: i64) -> Result<Self, StoreError> {
+        Ok(StoredSnapshot {
+            version,
+            collections: collections_at(conn, version)?,
+            guidelines: document(conn, GUIDELINES)?,
+            addresses: document(conn, address::FILE)?,
+        })
+    }
+
+    /// Builds the snapshot with the same checks as loading files, so a damaged database is
+    /// reported rather than served.
+    pub fn build(self) -> Result<Snapshot, StoreError> {
+        let version = self.version;
+        let registry = load_features(self.collections).map_err(|e| {
+            StoreError::Damaged(format!("registry version {version} does not load: {e}"))
+        })?;
+        let guidelines = match &self.guidelines {
+            Some(text) => Guidelines::parse(text, GUIDELINES),
+            None => Ok(Guidelines::default()),
+        }
+        .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
+        let entries = match &self.addresses {
+            Some(text) => address::parse_register(text)
+                .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE)))?,
+            None => Vec::new(),
+        };
+        Ok(Snapshot::with_addresses(registry, guidelines, entries))
+    }
+}
+
+/// Why a directory could not seed the store.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("{0}")]
+    Load(#[from] crate::registry::LoadError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for SeedError {
+    fn from(e: rusqlite::Error) -> Self {
+        SeedError::Store(e.into())
+    }
+}
+
+/// Writes the boundary files of `dir` (already checked by loading a snapshot from it) as
+/// version 1, with its guidelines and address register. Refuses a store that already has a
+/// registry.
+pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedError> {
+    if latest(tx)?.is_some() {
+        return Err(StoreError::Damaged("the store already holds a registry".into()).into());
+    }
+    let now = super::now();
+    let description = format!("seeded from {}", dir.display());
+    tx.execute(
+        "INSERT INTO versions (id, effective, created_at, description) VALUES (1, NULL, ?1, ?2)",
+        params![now, description],
+    )?;
+    let mut counts = Vec::new();
+    for (layer, file) in LAYERS.iter().zip(FILES) {
+        let path = dir.join(file);
+        let read = |source| SeedError::Read {
+            path: path.display().to_string(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(read)?;
+        let root: Value = serde_json::from_str(&text).map_err(|e| read(e.into()))?;
+        let features = root
+            .get("features")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        insert_features(tx, layer, &features, 1, None)?;
+        counts.push(features.len());
+    }
+    for name in [GUIDELINES, address::FILE] {
+        let path = dir.join(name);
+        if path.exists() {
+            let content = std::fs::read_to_string(&path).map_err(|source| SeedError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            tx.execute(
+                "INSERT INTO documents (name, content) VALUES (?1, ?2)",
+                params![name, content],
+            )?;
+        }
+    }
+    super::log::append(
+        tx,
+        actor,
+        "registry.seed",
+        "version 1",
+        &serde_json::json!({
+            "from": dir.display().to_string(),
+            "towns": counts[0], "communities": counts[1], "grids": counts[2],
+        }),
+    )?;
+    Ok(version(tx, 1)?.unwrap_or_else(|| unreachable!("version 1 was just written")))
+}
+
+/// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
+pub(super) fn insert_features(
+    tx: &Connection,
+    layer: &str,
+    features: &[Value],
+    version: i64,
+    predecessors: Option<&[Option<String>]>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO features (layer, code, feature, valid_from, predecessor)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, f) in features.iter().enumerate() {
+        let code = f
+            .pointer("/properties/code")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let predecessor = predecessors.and_then(|p| p.get(i).cloned().flatten());
+        stmt.execute(params![layer, code, f.to_string(), version, predecessor])?;
+    }
+    Ok(())
+}
