@@ -94,3 +94,43 @@ fn towns_do_not_overlap() {
     let km2 = area(&union) / 1e6;
     assert!((1000.0..3000.0).contains(&km2), "city area {km2} km²");
 }
+
+/// Approvals rebuild a community's outline by dissolving its grids: on the shipped city this
+/// gives back every community's territory exactly, vertex for vertex (so neighbours still share
+/// their boundaries after a change).
+#[test]
+fn dissolving_a_communitys_grids_gives_back_its_territory_exactly() {
+    use std::collections::BTreeSet;
+    let r = &common::sample().registry;
+    let vertices = |m: &MultiPolygon<f64>| -> BTreeSet<(u64, u64)> {
+        m.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|ring| ring.coords())
+            .map(|c| (c.x.to_bits(), c.y.to_bits()))
+            .collect()
+    };
+    let mut failures = Vec::new();
+    for c in &r.communities {
+        let Some(territory) = &c.territory else {
+            continue;
+        };
+        let grids = c.grids.iter().flat_map(|&g| r.grids[g].area.0.iter());
+        match shequ::geometry::dissolve::dissolve(grids) {
+            Ok(d) if d.0.len() == territory.0.len() && vertices(&d) == vertices(territory) => {}
+            Ok(d) => failures.push(format!(
+                "{}: {} parts / {} vertices, territory {} / {}",
+                c.code,
+                d.0.len(),
+                vertices(&d).len(),
+                territory.0.len(),
+                vertices(territory).len()
+            )),
+            Err(e) => failures.push(format!("{}: {e}", c.code)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} communities: {failures:#?}",
+        failures.len()
+    );
+}
