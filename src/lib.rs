@@ -16,5 +16,6 @@ pub mod rules;
 pub mod snapshot;
 pub mod store;
 pub mod tiles;
+pub mod workflow;
 
 pub use snapshot::Snapshot;

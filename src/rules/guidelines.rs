@@ -112,10 +112,40 @@ pub struct AuditTolerances {
     pub sliver_max_width_m: f64,
 }
 
+/// Which residents' votes a proposal needs (民主表决): more than `pass_share` of the votes cast
+/// (or of the eligible voters) in favour.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRule {
+    pub pass_share: f64,
+    pub base: VoteBase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteBase {
+    /// Share of the votes cast (for + against + abstain).
+    Cast,
+    /// Share of everyone entitled to vote (the tally must give `eligible`).
+    Eligible,
+}
+
+impl Default for VoteRule {
+    /// More than half of the votes cast.
+    fn default() -> Self {
+        VoteRule {
+            pass_share: 0.5,
+            base: VoteBase::Cast,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     audit: AuditTolerances,
+    #[serde(default)]
+    vote: VoteRule,
     rules: BTreeMap<RuleId, Rule>,
     #[serde(default)]
     kinds: BTreeMap<CommunityKind, BTreeMap<RuleId, RuleOverride>>,
@@ -125,6 +155,7 @@ struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Guidelines {
     pub audit: AuditTolerances,
+    pub vote: VoteRule,
     rules: BTreeMap<(CommunityKind, RuleId), Rule>,
 }
 
@@ -147,6 +178,7 @@ impl Default for Guidelines {
                 sliver_max_area_m2: 0.0,
                 sliver_max_width_m: 0.0,
             },
+            vote: VoteRule::default(),
             rules: BTreeMap::new(),
         })
     }
@@ -186,6 +218,13 @@ impl Guidelines {
                     "{name} = {value}: must be a non-negative number"
                 )));
             }
+        }
+        let v = parsed.vote;
+        if !(0.0..1.0).contains(&v.pass_share) {
+            return Err(error(format!(
+                "vote.pass_share = {}: must be at least 0 and below 1 (a share of the votes that must be exceeded)",
+                v.pass_share
+            )));
         }
         if let Some(missing) = RuleId::ALL.iter().find(|r| !parsed.rules.contains_key(r)) {
             return Err(error(format!("[rules.{missing}] is missing")));
@@ -227,7 +266,11 @@ impl Guidelines {
                 rules.insert((kind, id), rule);
             }
         }
-        Ok(Guidelines { audit: a, rules })
+        Ok(Guidelines {
+            audit: a,
+            vote: v,
+            rules,
+        })
     }
 
     /// The rule `id` as it applies to communities of `kind`.

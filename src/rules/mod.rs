@@ -3,12 +3,16 @@
 //! Pure domain code: thresholds and severities come from configuration, never from code, so the
 //! bureau can change a number without a release.
 
+mod apply;
 mod guidelines;
 mod proposal;
 mod split;
 mod validate;
 
-pub use guidelines::{AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity};
+pub use apply::{ApplyError, Change, GridMove, plan};
+pub use guidelines::{
+    AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity, VoteBase, VoteRule,
+};
 pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
 pub use split::{SNAP_WIDTH_M, SplitError, split_by_groups, split_by_line};
 pub use validate::{

@@ -1,0 +1,284 @@
+//! The procedure a proposal follows (规范社区设置): draft a plan (制定方案) → consult residents
+//! (征求意见) → vote (民主表决) → submit for approval (报请审批) → approved or rejected.
+//!
+//! Pure domain code: which moves exist, who may make them, and when a vote passes. The store
+//! records the moves; the API asks here first.
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Actor;
+use crate::rules::{VoteBase, VoteRule};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Consultation,
+    Vote,
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Draft,
+        Status::Consultation,
+        Status::Vote,
+        Status::Submitted,
+        Status::Approved,
+        Status::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Consultation => "consultation",
+            Status::Vote => "vote",
+            Status::Submitted => "submitted",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Approved and rejected proposals are closed: nothing more happens to them.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::Approved | Status::Rejected)
+    }
+}
+
+/// Why a step is refused: the actor may not take it (403), or the proposal is not in a state
+/// where it exists (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Who takes a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taker {
+    /// A `street` user whose jurisdiction holds the proposal's town.
+    Street,
+    /// A `reviewer`.
+    Reviewer,
+}
+
+/// The moves of the procedure and who makes each. Going back to `draft` from consultation or
+/// vote lets the street revise a plan after residents' comments or a failed vote.
+fn step(from: Status, to: Status) -> Option<Taker> {
+    use Status::*;
+    match (from, to) {
+        (Draft, Consultation)
+        | (Consultation, Vote)
+        | (Consultation, Draft)
+        | (Vote, Draft)
+        | (Vote, Submitted) => Some(Taker::Street),
+        (Submitted, Approved) | (Submitted, Rejected) => Some(Taker::Reviewer),
+        _ => None,
+    }
+}
+
+/// Checks that `actor` may move a proposal of `town` from `from` to `to` (the conditions on the
+/// proposal's content — passed vote, validation without `fail` — are checked by the caller).
+pub fn may_move(actor: &Actor, town: &str, from: Status, to: Status) -> Result<(), Refusal> {
+    let Some(taker) = step(from, to) else {
+        let next: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|&s| step(from, s).is_some())
+            .map(Status::as_str)
+            .collect();
+        return Err(Refusal::Conflict(format!(
+            "a {} proposal cannot move to {}{}",
+            from.as_str(),
+            to.as_str(),
+            if next.is_empty() {
+                " (it is closed)".to_owned()
+            } else {
+                format!(" (only to {})", next.join(" or "))
+            }
+        )));
+    };
+    match taker {
+        Taker::Street if actor.may_draft_for(town) => Ok(()),
+        Taker::Street => Err(Refusal::Forbidden(format!(
+            "only a street official of town {town} may move its proposals to {}",
+            to.as_str()
+        ))),
+        Taker::Reviewer if actor.may_review() => Ok(()),
+        Taker::Reviewer => Err(Refusal::Forbidden(format!(
+            "only a reviewer may move a proposal to {}",
+            to.as_str()
+        ))),
+    }
+}
+
+/// Checks that `actor` may change a proposal of `town` in `status` by `what` ("edit" needs
+/// draft, "comment" consultation, "record a vote" vote); all are the street's.
+pub fn may_act(
+    actor: &Actor,
+    town: &str,
+    status: Status,
+    needs: Status,
+    what: &str,
+) -> Result<(), Refusal> {
+    if !actor.may_draft_for(town) {
+        return Err(Refusal::Forbidden(format!(
+            "only a street official of town {town} may {what} its proposals"
+        )));
+    }
+    if status != needs {
+        return Err(Refusal::Conflict(format!(
+            "cannot {what} a proposal in {}: only in {}",
+            status.as_str(),
+            needs.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// A residents' vote as recorded: the tally of one meeting or ballot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tally {
+    #[serde(rename = "for")]
+    pub in_favour: u32,
+    pub against: u32,
+    pub abstain: u32,
+    /// Everyone entitled to vote (needed when the rule counts eligible voters).
+    #[serde(default)]
+    pub eligible: Option<u32>,
+}
+
+impl Tally {
+    pub fn cast(&self) -> u64 {
+        self.in_favour as u64 + self.against as u64 + self.abstain as u64
+    }
+
+    /// Whether the tally is consistent with `rule` (a base of eligible voters is given and not
+    /// below the votes cast), naming what is wrong.
+    pub fn check(&self, rule: &VoteRule) -> Result<(), String> {
+        if self.cast() == 0 {
+            return Err("no votes cast".to_owned());
+        }
+        match (rule.base, self.eligible) {
+            (VoteBase::Eligible, None) => Err(
+                "`eligible` is required: the vote rule counts the share of eligible voters".into(),
+            ),
+            (_, Some(e)) if (e as u64) < self.cast() => Err(format!(
+                "eligible {e} is less than the {} votes cast",
+                self.cast()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the vote passes under `rule`: votes in favour strictly above the share.
+    pub fn passes(&self, rule: &VoteRule) -> bool {
+        let base = match rule.base {
+            VoteBase::Cast => self.cast() as f64,
+            VoteBase::Eligible => self.eligible.unwrap_or(0) as f64,
+        };
+        base > 0.0 && self.in_favour as f64 > rule.pass_share * base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::Role;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user: "u".into(),
+            role,
+            towns: if role == Role::Street {
+                vec!["442000005".into()]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    #[test]
+    fn the_street_drafts_up_to_submission_and_the_reviewer_decides() {
+        use Status::*;
+        let street = actor(Role::Street);
+        let reviewer = actor(Role::Reviewer);
+        for (from, to) in [
+            (Draft, Consultation),
+            (Consultation, Vote),
+            (Vote, Submitted),
+        ] {
+            assert_eq!(may_move(&street, "442000005", from, to), Ok(()));
+            assert!(matches!(
+                may_move(&reviewer, "442000005", from, to),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert!(matches!(
+                may_move(&street, "442000001", from, to),
+                Err(Refusal::Forbidden(_))
+            ));
+        }
+        for to in [Approved, Rejected] {
+            assert_eq!(may_move(&reviewer, "442000005", Submitted, to), Ok(()));
+            assert!(matches!(
+                may_move(&street, "442000005", Submitted, to),
+                Err(Refusal::Forbidden(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn steps_cannot_be_skipped_and_closed_proposals_stay_closed() {
+        use Status::*;
+        let street = actor(Role::Street);
+        let reviewer = actor(Role::Reviewer);
+        assert!(matches!(
+            may_move(&street, "442000005", Draft, Submitted),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(matches!(
+            may_move(&reviewer, "442000005", Vote, Approved),
+            Err(Refusal::Conflict(_))
+        ));
+        let Err(Refusal::Conflict(m)) = may_move(&reviewer, "442000005", Approved, Draft) else {
+            panic!("approved proposals are closed")
+        };
+        assert!(m.contains("closed"), "{m}");
+    }
+
+    #[test]
+    fn a_vote_passes_with_more_than_the_share() {
+        let rule = VoteRule::default();
+        let t = |f, a, x| Tally {
+            in_favour: f,
+            against: a,
+            abstain: x,
+            eligible: None,
+        };
+        assert!(t(51, 49, 0).passes(&rule));
+        assert!(!t(50, 50, 0).passes(&rule));
+        // Abstentions count as votes cast.
+        assert!(!t(50, 40, 10).passes(&rule));
+        let eligible = VoteRule {
+            pass_share: 2.0 / 3.0,
+            base: VoteBase::Eligible,
+        };
+        let with = |f, e| Tally {
+            eligible: Some(e),
+            ..t(f, 0, 0)
+        };
+        assert!(with(67, 100).passes(&eligible));
+        assert!(!with(66, 100).passes(&eligible));
+        assert!(t(10, 0, 0).check(&eligible).is_err());
+        assert!(with(10, 5).check(&rule).is_err());
+        assert!(t(0, 0, 0).check(&rule).is_err());
+    }
+}
