@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
@@ -11,6 +12,8 @@ use shequ::Snapshot;
 use shequ::api::{self, ApiConfig, AppState, PointPlace};
 use shequ::crs::Crs;
 use shequ::registry::{CommunityKind, Registry};
+use shequ::store::Store;
+use shequ::store::registry as registry_store;
 use shequ::tiles::StyleOptions;
 
 #[derive(Parser)]
@@ -28,9 +31,13 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API over a boundary directory.
     Serve {
-        /// Directory with towns.geojson, communities.geojson and grids.geojson.
+        /// Boundary directory (towns.geojson, communities.geojson, grids.geojson, guidelines,
+        /// addresses) that seeds an empty database; afterwards the database is the source of truth.
         #[arg(long, default_value = "boundaries")]
         data: PathBuf,
+        /// The database (SQLite; created if missing).
+        #[arg(long, default_value = shequ::store::DEFAULT_PATH)]
+        db: PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
@@ -102,6 +109,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the registry from the database as boundary files (one directory that loads again).
+    Export {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        #[arg(long, default_value = shequ::store::DEFAULT_PATH)]
+        db: PathBuf,
+        /// Registry version to write (default: the newest).
+        #[arg(long)]
+        version: Option<i64>,
+    },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
         #[arg(default_value = "boundaries")]
@@ -114,6 +131,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve {
             data,
+            db,
             addr,
             body_limit,
             tile_cache,
@@ -121,6 +139,7 @@ fn main() -> ExitCode {
             glyphs,
         } => serve(
             &data,
+            &db,
             addr,
             ApiConfig {
                 body_limit,
@@ -143,6 +162,7 @@ fn main() -> ExitCode {
         } => lookup(&data, [lon, lat], &crs),
         Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
+        Command::Export { dir, db, version } => export(&dir, &db, version),
         Command::Audit { dir, json } => audit(&dir, json),
         Command::Validate { file, json, data } => return validate(&file, json, &data),
         Command::Import {
@@ -166,7 +186,7 @@ fn load(dir: &Path) -> Result<Snapshot, String> {
     Snapshot::load(dir).map_err(|e| format!("cannot load {}: {e}", dir.display()))
 }
 
-fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String> {
+fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String> {
     // Request logs go through a background writer thread, so a slow terminal or disk never
     // stalls request handling; the guard flushes what is buffered when `serve` returns.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
@@ -178,10 +198,16 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let started = Instant::now();
-    let snapshot = load(data)?;
+    let store = Arc::new(Store::open(db).map_err(|e| e.to_string())?);
+    let (snapshot, version, seeded) = registry_store::open_or_seed(&store, data)?;
     tracing::info!(
-        "loaded {} in {:.0} ms: {}",
-        data.display(),
+        "{} registry version {} in {:.0} ms: {}",
+        if seeded {
+            format!("seeded {} from {} as", db.display(), data.display())
+        } else {
+            format!("loaded from {}", db.display())
+        },
+        version.id,
         started.elapsed().as_secs_f64() * 1e3,
         summary(&snapshot.registry)
     );
@@ -196,11 +222,40 @@ fn serve(data: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String>
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let shutdown = api::shutdown_signal();
         tracing::info!("serving on http://{bound}");
-        let app = api::router(AppState::with_config(snapshot, &config), &config);
+        let state = AppState::with_store(snapshot, version.id, store, &config);
+        let app = api::router(state, &config);
         api::serve(listener, app, shutdown)
             .await
             .map_err(|e| format!("server failed: {e}"))
     })
+}
+
+fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), String> {
+    if !db.exists() {
+        return Err(format!("no database at {}", db.display()));
+    }
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let written = store.read(|c| {
+        let version = match version {
+            Some(v) => registry_store::version(c, v)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no registry version {v} in {}", db.display()))?,
+            None => registry_store::latest(c)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{} holds no registry yet", db.display()))?,
+        };
+        let files = registry_store::export(c, version.id, dir)?;
+        Ok::<_, String>((version.id, files))
+    })?;
+    println!(
+        "registry version {} written to {}:",
+        written.0,
+        dir.display()
+    );
+    for file in written.1 {
+        println!("  {file}");
+    }
+    Ok(())
 }
 
 fn lookup(data: &Path, point: [f64; 2], crs: &str) -> Result<(), String> {

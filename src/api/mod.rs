@@ -3,6 +3,7 @@
 
 mod address;
 mod audit;
+mod auth;
 mod error;
 mod extract;
 mod features;
@@ -11,7 +12,9 @@ mod lookup;
 mod proposals;
 mod server;
 mod tiles;
+mod versions;
 mod web;
+mod workflow;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -137,6 +140,8 @@ pub struct AppState {
     current: Arc<RwLock<Arc<Published>>>,
     tiles: Arc<TileSettings>,
     store: Option<Arc<Store>>,
+    /// Held while a proposal moves, so approvals commit and publish one at a time, in order.
+    moves: Arc<tokio::sync::Mutex<()>>,
     /// Snapshots of past versions built for `as_of` requests, most recent use last.
     history: Arc<Mutex<Vec<Arc<Published>>>>,
 }
@@ -176,6 +181,7 @@ impl AppState {
                 style: config.style.clone(),
             }),
             store,
+            moves: Arc::default(),
             history: Arc::default(),
         }
     }
@@ -242,6 +248,17 @@ impl AppState {
         Ok(published)
     }
 
+    /// The store, or a 503 saying that this server keeps none.
+    fn require_store(&self) -> Result<&Arc<Store>, ApiError> {
+        self.store.as_ref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "no-database",
+                "this server runs from boundary files without a database: versions, stored proposals and accounts are unavailable",
+            )
+        })
+    }
+
     /// The store, when the server keeps one.
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()
@@ -306,6 +323,13 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/communities/{code}", get(features::community))
         .route("/grids", get(features::grids))
         .route("/grids/{code}", get(features::grid))
+        .route("/versions", get(versions::list))
+        .route("/versions/{a}/diff/{b}", get(versions::diff))
+        .route("/proposals", get(workflow::list).post(workflow::create))
+        .route("/proposals/{id}", get(workflow::show).put(workflow::edit))
+        .route("/proposals/{id}/comments", post(workflow::comment))
+        .route("/proposals/{id}/vote", post(workflow::vote))
+        .route("/proposals/{id}/transition", post(workflow::transition))
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
         .route("/audit", get(audit::report))

@@ -12,6 +12,10 @@ use std::collections::HashMap;
 use geo::{Area, Contains, Coord, LineString, MultiPolygon, Polygon, Winding, unary_union};
 
 type Key = (u64, u64);
+/// A directed edge: start and end.
+type Edge = (Coord<f64>, Coord<f64>);
+/// Edges not yet stitched, by start vertex.
+type Outgoing = HashMap<Key, Vec<Edge>>;
 
 fn key(c: Coord<f64>) -> Key {
     // +0.0 and −0.0 are the same point.
@@ -34,7 +38,7 @@ pub fn dissolve<'a>(
 ) -> Result<MultiPolygon<f64>, DissolveError> {
     let inputs: Vec<&Polygon<f64>> = polygons.into_iter().collect();
     // Directed edges with multiplicity; an edge and its reverse cancel.
-    let mut edges: HashMap<(Key, Key), (Coord<f64>, Coord<f64>, i32)> = HashMap::new();
+    let mut edges: HashMap<(Key, Key), (Edge, i32)> = HashMap::new();
     let mut add = |ring: &LineString<f64>, ccw: bool| {
         let mut ring = ring.clone();
         if ccw {
@@ -48,12 +52,12 @@ pub fn dissolve<'a>(
                 continue;
             }
             if let Some(e) = edges.get_mut(&(key(b), key(a))) {
-                e.2 -= 1;
-                if e.2 == 0 {
+                e.1 -= 1;
+                if e.1 == 0 {
                     edges.remove(&(key(b), key(a)));
                 }
             } else {
-                edges.entry((key(a), key(b))).or_insert((a, b, 0)).2 += 1;
+                edges.entry((key(a), key(b))).or_insert(((a, b), 0)).1 += 1;
             }
         }
     };
@@ -64,8 +68,8 @@ pub fn dissolve<'a>(
         }
     }
     // Outgoing edges per start vertex; stitch rings by walking them.
-    let mut outgoing: HashMap<Key, Vec<(Coord<f64>, Coord<f64>)>> = HashMap::new();
-    for (_, (a, b, n)) in edges {
+    let mut outgoing: Outgoing = HashMap::new();
+    for (_, ((a, b), n)) in edges {
         for _ in 0..n.max(0) {
             outgoing.entry(key(a)).or_default().push((a, b));
         }
@@ -148,7 +152,7 @@ pub fn dissolve<'a>(
 /// Takes, of the edges leaving `at`, the one turning furthest right coming from `prev`: at a
 /// vertex where outlines touch, this closes the smaller ring first instead of a figure eight.
 fn take_rightmost(
-    outgoing: &mut HashMap<Key, Vec<(Coord<f64>, Coord<f64>)>>,
+    outgoing: &mut Outgoing,
     at: Key,
     prev: Coord<f64>,
     here: Coord<f64>,

@@ -7,6 +7,7 @@
 
 pub mod log;
 mod migrations;
+pub mod proposals;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

@@ -258,3 +258,209 @@ pub(super) fn insert_features(
     }
     Ok(())
 }
+
+/// What changed between two versions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diff {
+    pub from: i64,
+    pub to: i64,
+    /// Communities in `to` that `from` did not have.
+    pub created: Vec<CommunityRef>,
+    /// Communities of `from` that `to` no longer has.
+    pub ended: Vec<CommunityRef>,
+    /// Communities in both whose territory differs.
+    pub redrawn: Vec<CommunityRef>,
+    /// Communities in both whose attributes (name, kind, staff, office) differ but not territory.
+    pub changed: Vec<CommunityRef>,
+    /// Grids that moved, grouped by (from community, to community).
+    pub moved: Vec<Movement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunityRef {
+    pub code: String,
+    pub name: String,
+    pub households: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Movement {
+    pub from: String,
+    pub to: String,
+    pub households: u64,
+    pub grids: Vec<MovedGrid>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MovedGrid {
+    pub from: String,
+    pub to: String,
+    pub households: u64,
+}
+
+fn community_ref(f: &Value) -> CommunityRef {
+    let p = |k: &str| f.pointer(&format!("/properties/{k}")).cloned();
+    CommunityRef {
+        code: p("code")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        name: p("name")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        households: p("households").and_then(|v| v.as_u64()).unwrap_or(0),
+    }
+}
+
+/// The changes from version `a` to version `b` (either order).
+pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
+    use std::collections::BTreeMap;
+    let (lo, hi) = (a.min(b), a.max(b));
+    let by_code = |features: Vec<Value>| -> BTreeMap<String, Value> {
+        features
+            .into_iter()
+            .map(|f| (community_ref(&f).code, f))
+            .collect()
+    };
+    let old = by_code(features_at(conn, LAYERS[1], lo)?);
+    let new = by_code(features_at(conn, LAYERS[1], hi)?);
+    let mut d = Diff {
+        from: a,
+        to: b,
+        ..Diff::default()
+    };
+    for (code, f) in &new {
+        match old.get(code) {
+            None => d.created.push(community_ref(f)),
+            Some(o) if o.get("geometry") != f.get("geometry") => d.redrawn.push(community_ref(f)),
+            Some(o) if o != f => d.changed.push(community_ref(f)),
+            Some(_) => {}
+        }
+    }
+    d.ended = old
+        .iter()
+        .filter(|(c, _)| !new.contains_key(*c))
+        .map(|(_, f)| community_ref(f))
+        .collect();
+
+    // Grid moves: follow each new grid's predecessors back to a grid valid in `lo`.
+    let old_grids: BTreeMap<String, Value> = features_at(conn, LAYERS[2], lo)?
+        .into_iter()
+        .map(|f| (community_ref(&f).code, f))
+        .collect();
+    let mut predecessor = conn.prepare_cached(
+        "SELECT predecessor FROM features WHERE layer = 'grids' AND code = ?1
+         AND valid_from <= ?2 AND predecessor IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
+    )?;
+    let mut groups: BTreeMap<(String, String), Movement> = BTreeMap::new();
+    for f in features_at(conn, LAYERS[2], hi)? {
+        let code = community_ref(&f).code;
+        if old_grids.contains_key(&code) {
+            continue;
+        }
+        let mut origin = code.clone();
+        // Bounded by the number of versions between: each step goes to an older row.
+        for _ in 0..=(hi - lo) {
+            let p: Option<String> = predecessor
+                .query_row(params![origin, hi], |r| r.get(0))
+                .optional()?;
+            match p {
+                Some(p) => {
+                    origin = p;
+                    if old_grids.contains_key(&origin) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        let Some(was) = old_grids.get(&origin) else {
+            continue; // a grid on new land, not a move
+        };
+        let community = |g: &Value| {
+            g.pointer("/properties/community_code")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let households = community_ref(&f).households;
+        let key = (community(was), community(&f));
+        let m = groups.entry(key.clone()).or_insert_with(|| Movement {
+            from: key.0,
+            to: key.1,
+            households: 0,
+            grids: Vec::new(),
+        });
+        m.households += households;
+        m.grids.push(MovedGrid {
+            from: origin,
+            to: code,
+            households,
+        });
+    }
+    d.moved = groups.into_values().collect();
+    if a > b {
+        std::mem::swap(&mut d.created, &mut d.ended);
+        for m in &mut d.moved {
+            std::mem::swap(&mut m.from, &mut m.to);
+            for g in &mut m.grids {
+                std::mem::swap(&mut g.from, &mut g.to);
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Opens the registry a server serves: the store's newest version, or — on first start, when
+/// the store is empty — the boundary files of `data`, checked and written as version 1.
+pub fn open_or_seed(
+    store: &super::Store,
+    data: &Path,
+) -> Result<(Snapshot, Version, bool), String> {
+    let latest = store
+        .read(latest)
+        .map_err(|e| format!("{}: {e}", store.path().display()))?;
+    if let Some(v) = latest {
+        let snapshot = store
+            .read(|c| StoredSnapshot::read(c, v.id))
+            .and_then(StoredSnapshot::build)
+            .map_err(|e| format!("{}: {e}", store.path().display()))?;
+        return Ok((snapshot, v, false));
+    }
+    let snapshot =
+        Snapshot::load(data).map_err(|e| format!("cannot load {}: {e}", data.display()))?;
+    let version = store
+        .write(|tx| seed(tx, data, "system"))
+        .map_err(|e| format!("cannot seed {}: {e}", store.path().display()))?;
+    Ok((snapshot, version, true))
+}
+
+/// Writes `version` of the registry as boundary files (one feature per line) into `dir`, with
+/// the guidelines and address register, so the files load again (`check-data`, `serve --data`).
+pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    let write = |name: &str, content: &str| -> Result<String, String> {
+        let path = dir.join(name);
+        std::fs::write(&path, content)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path.display().to_string())
+    };
+    for (layer, file) in LAYERS.iter().zip(FILES) {
+        let features = features_at(conn, layer, version).map_err(|e| e.to_string())?;
+        let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(&f.to_string());
+        }
+        text.push_str("\n]}\n");
+        written.push(write(file, &text)?);
+    }
+    for name in [GUIDELINES, address::FILE] {
+        if let Some(content) = document(conn, name).map_err(|e| e.to_string())? {
+            written.push(write(name, &content)?);
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,51 @@
+//! `GET /api/v1/versions` and `/versions/{a}/diff/{b}`: the registry's history.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::AppState;
+use super::error::ApiError;
+use super::lookup::json_response;
+use crate::store::registry::{self, Version};
+
+#[derive(Serialize)]
+struct Versions {
+    /// The version being served.
+    current: Option<i64>,
+    versions: Vec<Version>,
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.require_store()?;
+    let versions = store.read(registry::versions)?;
+    Ok(json_response(&Versions {
+        current: state.published().registry_version(),
+        versions,
+    }))
+}
+
+fn version_number(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("version {text:?} is not a version number")))
+}
+
+pub async fn diff(
+    State(state): State<AppState>,
+    Path((a, b)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (a, b) = (version_number(&a)?, version_number(&b)?);
+    let store = state.require_store()?.clone();
+    let diff = tokio::task::spawn_blocking(move || {
+        store.read(|c| {
+            for v in [a, b] {
+                if registry::version(c, v)?.is_none() {
+                    return Ok(Err(ApiError::not_found(format!("no registry version {v}"))));
+                }
+            }
+            registry::diff(c, a, b).map(Ok)
+        })
+    })
+    .await???;
+    Ok(json_response(&diff))
+}

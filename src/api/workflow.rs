@@ -1,0 +1,223 @@
+//! `/api/v1/proposals…`: stored proposals and their procedure (draft → consultation → vote →
+//! submitted → approved | rejected). Thin: the store does the work; an approval's new snapshot
+//! is published here.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::auth::Authenticated;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery, parse_date};
+use super::lookup::json_response;
+use crate::store::proposals::{self, Move, ProcedureError};
+use crate::workflow::{Status, Tally};
+
+impl From<ProcedureError> for ApiError {
+    fn from(e: ProcedureError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ProcedureError::NotFound(_) => ApiError::not_found(detail),
+            ProcedureError::Forbidden(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+            }
+            ProcedureError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
+            ProcedureError::Proposal(p) if p.malformed => ApiError::bad_request(detail),
+            ProcedureError::Proposal(_) | ProcedureError::Unprocessable(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail)
+            }
+            ProcedureError::Store(s) => ApiError::internal(s),
+        }
+    }
+}
+
+fn proposal_id(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::not_found(format!("no proposal {text:?} (ids are numbers)")))
+}
+
+/// The city's date today (China Standard Time, UTC+8): what "today" means for effective dates.
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+}
+
+/// Runs a store operation off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProcedureError> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    town: Option<String>,
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(_): Authenticated,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter `status`: {s:?} is not one of draft, consultation, vote, submitted, approved, rejected"
+            ))
+        })?),
+    };
+    let store = state.require_store()?;
+    let items = store.read(|c| proposals::list(c, q.town.as_deref(), status))?;
+    Ok(json_response(&serde_json::json!({ "proposals": items })))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let store = state.require_store()?.clone();
+    let published = state.published();
+    let created = blocking(move || {
+        store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot()))
+    })
+    .await?;
+    let location = format!("/api/v1/proposals/{}", created.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        json_response(&created),
+    )
+        .into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Authenticated(_): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = proposal_id(&id)?;
+    let store = state.require_store()?.clone();
+    let rule = state.published().snapshot().guidelines.vote;
+    let detail = blocking(move || store.read(|c| proposals::detail(c, id, &rule))).await?;
+    Ok(json_response(&detail))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let id = proposal_id(&id)?;
+    let store = state.require_store()?.clone();
+    let published = state.published();
+    let edited = blocking(move || {
+        store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot()))
+    })
+    .await?;
+    Ok(json_response(&edited))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    text: String,
+    /// Who said it, when recorded on a resident's behalf.
+    #[serde(default)]
+    source: Option<String>,
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CommentRequest>,
+) -> Result<Response, ApiError> {
+    let id = proposal_id(&id)?;
+    let store = state.require_store()?.clone();
+    blocking(move || {
+        store.write(|tx| {
+            proposals::comment(tx, &actor, id, &request.text, request.source.as_deref())
+        })
+    })
+    .await?;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+pub async fn vote(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(tally): ApiJson<Tally>,
+) -> Result<Response, ApiError> {
+    let id = proposal_id(&id)?;
+    let store = state.require_store()?.clone();
+    let rule = state.published().snapshot().guidelines.vote;
+    let result =
+        blocking(move || store.write(|tx| proposals::vote(tx, &actor, id, &tally, &rule))).await?;
+    Ok(json_response(&result))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    to: String,
+    #[serde(default)]
+    reason: Option<String>,
+    /// `YYYY-MM-DD`, approvals only.
+    #[serde(default)]
+    effective: Option<String>,
+}
+
+pub async fn transition(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> Result<Response, ApiError> {
+    let id = proposal_id(&id)?;
+    let to = Status::parse(&request.to).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "`to`: {:?} is not one of draft, consultation, vote, submitted, approved, rejected",
+            request.to
+        ))
+    })?;
+    let effective = request
+        .effective
+        .as_deref()
+        .map(|d| parse_date("effective", d))
+        .transpose()?;
+    let mv = Move {
+        to: Some(to),
+        reason: request.reason,
+        effective,
+    };
+    let store = state.require_store()?.clone();
+    // One move at a time: an approval's commit and the swap of its snapshot happen in order.
+    let _serial = state.moves.lock().await;
+    let published = state.published();
+    let version = published.registry_version().unwrap_or(0);
+    let today = today();
+    let (summary, approval) = blocking(move || {
+        store.write(|tx| {
+            proposals::transition(tx, &actor, id, &mv, (published.snapshot(), version), today)
+        })
+    })
+    .await?;
+    if let Some(approval) = approval {
+        tracing::info!(
+            "proposal {id} approved: registry version {} published",
+            approval.version.id
+        );
+        state.publish(approval.snapshot, Some(approval.version.id));
+    }
+    Ok(json_response(&summary))
+}
