@@ -222,6 +222,7 @@ async function showAudit() {
   await loadGrids();
   const features = (await getJson('/api/v1/audit.geojson')).features;
   const byTown = new globalThis.Map();
+  features.forEach((f, i) => { f.index = i; });
   for (const f of features) {
     const t = f.properties.town_code ?? '';
     if (!byTown.has(t)) byTown.set(t, []);
@@ -242,6 +243,7 @@ async function showAudit() {
     for (const f of items) {
       const li = document.createElement('li');
       li.className = 'clickable';
+      li.dataset.index = f.index;
       const subject = data.byCode.get(f.properties.codes[0]);
       li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
       li.addEventListener('click', () => {

@@ -100,8 +100,8 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
     };
   }
 
-  /** Redraws the parts and offices and validates again (debounced). */
-  function update() {
+  /** Redraws the parts, offices and painted grids. */
+  function paint() {
     const drawn = state.parts.map((p, i) => ({ type: 'Feature', geometry: p.geometry, properties: { part: i } }))
       .filter((f) => f.geometry && state.tool !== 'polygon');
     map.getSource('proposal').setData({ type: 'FeatureCollection', features: drawn });
@@ -112,13 +112,18 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
       type: 'FeatureCollection',
       features: gridFeatures.map((g) => ({ ...g, properties: { code: g.properties.code, part: state.groups[g.properties.code] ?? 0 } })),
     } : EMPTY);
+  }
+
+  /** Redraws and validates again (debounced). */
+  function update() {
+    paint();
     const ready = state.parts.length && state.parts.every((p) => p.geometry);
     if (ready) validator.schedule(proposalJson());
     else validator.clear(hintFor());
   }
 
   function hintFor() {
-    if (state.tool === 'line') return '在地图上从社区外开始画线，穿过社区后在社区外双击结束。';
+    if (state.tool === 'line') return '在地图上从社区外开始逐点画线，穿过社区后在社区外再次点击最后一点结束。';
     if (state.tool === 'grids') return `点击网格把它划入当前部分（${letter(current)}）；每个部分至少要有一个网格。`;
     if (state.tool === 'polygon') return '在地图上逐点绘制多边形，点击起点闭合；顶点可拖动，靠近已有边界时自动吸附。';
     return '';
@@ -165,6 +170,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
 
   async function requestSplit(body) {
     splitRequest?.abort();
+    validator.hold();
     const controller = new AbortController();
     splitRequest = controller;
     try {
@@ -179,6 +185,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
       renderParts();
       validator.clear();
       $('validation').innerHTML = `<p id="verdict" class="error" data-verdict="error">无法生成方案：${esc(err.message)}</p>`;
+      $('validation').dataset.state = 'error';
     }
   }
 
@@ -237,7 +244,8 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
     // Clicking a grid already in the current part gives it back to part A.
     state.groups[code] = (state.groups[code] ?? 0) === current ? 0 : current;
     commit();
-    update();
+    renderMeta();
+    paint();
     splitByGroups();
   });
 

@@ -59,6 +59,7 @@ export function createValidator({ map, fitBounds, partGeometry }) {
   function clear(message = '') {
     clearTimeout(timer);
     inFlight?.abort();
+    panel.dataset.state = 'empty';
     report = null;
     setOffending([]);
     panel.innerHTML = message ? `<p class="hint">${esc(message)}</p>` : '';
@@ -133,11 +134,16 @@ export function createValidator({ map, fitBounds, partGeometry }) {
       + (legend.length ? `<p class="hint">地图上标出的问题区域：${esc(legend.join('、'))}</p>` : ''));
   }
 
-  /** Validates `proposal` after a pause in editing; a newer edit cancels an older request. */
-  function schedule(proposal) {
+  /** Marks the report as out of date while the proposal is being recomputed. */
+  function hold() {
     clearTimeout(timer);
     inFlight?.abort();
     panel.dataset.state = 'pending';
+  }
+
+  /** Validates `proposal` after a pause in editing; a newer edit cancels an older request. */
+  function schedule(proposal) {
+    hold();
     timer = setTimeout(async () => {
       const controller = new AbortController();
       inFlight = controller;
@@ -154,5 +160,5 @@ export function createValidator({ map, fitBounds, partGeometry }) {
     }, DELAY_MS);
   }
 
-  return { schedule, clear };
+  return { schedule, hold, clear };
 }
