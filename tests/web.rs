@@ -42,6 +42,8 @@ async fn index_references_the_vendored_library_and_the_app() {
         "/web/app.js",
         "/web/app.css",
         "/web/vendor/maplibre-gl/maplibre-gl.css",
+        "/web/vendor/terra-draw/terra-draw.umd.js",
+        "/web/vendor/terra-draw/terra-draw-maplibre-gl-adapter.umd.js",
     ] {
         assert!(refs.iter().any(|r| r == expected), "{expected} in {refs:?}");
     }
@@ -51,29 +53,56 @@ async fn index_references_the_vendored_library_and_the_app() {
             .all(|r| r.starts_with('/') && !r.starts_with("//") || r.starts_with("data:")),
         "{refs:?}"
     );
-    let app_js = get(&app, "/web/app.js").await;
-    let imported = imports(&String::from_utf8_lossy(&app_js.body));
-    assert_eq!(
-        imported,
-        ["/web/vendor/maplibre-gl/maplibre-gl.mjs"],
-        "the app imports the vendored MapLibre module"
+    let modules = modules(&app).await;
+    assert!(
+        modules.contains(&"/web/vendor/maplibre-gl/maplibre-gl.mjs".to_owned()),
+        "the app imports the vendored MapLibre module: {modules:?}"
     );
+    for module in ["/web/proposal.js", "/web/draw.js", "/web/validation.js"] {
+        assert!(
+            modules.contains(&module.to_owned()),
+            "{module} in {modules:?}"
+        );
+    }
+}
+
+/// Every module the app loads, following imports from `/web/app.js` (the app's own modules
+/// import only by absolute path under `/web/`).
+async fn modules(app: &axum::Router) -> Vec<String> {
+    let mut seen = vec!["/web/app.js".to_owned()];
+    let mut next = 0;
+    while next < seen.len() {
+        let path = seen[next].clone();
+        next += 1;
+        if path.starts_with("/web/vendor/") {
+            continue;
+        }
+        let body = get(app, &path).await.body;
+        for import in imports(&String::from_utf8_lossy(&body)) {
+            assert!(import.starts_with("/web/"), "{path} imports {import}");
+            if !seen.contains(&import) {
+                seen.push(import);
+            }
+        }
+    }
+    seen
 }
 
 #[tokio::test]
 async fn every_referenced_file_is_served_with_its_content_type() {
     let app = app(&sample_dir());
     let html = String::from_utf8_lossy(&get(&app, "/").await.body).into_owned();
-    let app_js = String::from_utf8_lossy(&get(&app, "/web/app.js").await.body).into_owned();
     let mut files: Vec<String> = references(&html)
         .into_iter()
-        .chain(imports(&app_js))
+        .chain(modules(&app).await)
         .filter(|r| r.starts_with("/web/"))
         .collect();
+    files.dedup();
     // MapLibre loads its worker from beside its own module (import.meta.url).
     files.push("/web/vendor/maplibre-gl/maplibre-gl-worker.mjs".into());
     files.push("/web/vendor/maplibre-gl/LICENSE.txt".into());
-    assert!(files.len() >= 6, "{files:?}");
+    files.push("/web/vendor/terra-draw/LICENSE.txt".into());
+    assert!(files.len() >= 13, "{files:?}");
     for file in &files {
         let reply = get(&app, file).await;
         assert_eq!(reply.status, 200, "{file}");
@@ -92,6 +121,17 @@ async fn every_referenced_file_is_served_with_its_content_type() {
         .unwrap_or_default();
     assert_eq!(module.body, on_disk);
     assert!(String::from_utf8_lossy(&module.body).contains("setWorkerUrl"));
+    // terra-draw's UMD builds define the globals draw.js reads.
+    let draw = get(&app, "/web/vendor/terra-draw/terra-draw.umd.js").await;
+    assert!(String::from_utf8_lossy(&draw.body).contains(".terraDraw={}"));
+    let adapter = get(
+        &app,
+        "/web/vendor/terra-draw/terra-draw-maplibre-gl-adapter.umd.js",
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&adapter.body).contains(".terraDrawMaplibreGlAdapter={}"));
+    let licence = get(&app, "/web/vendor/terra-draw/LICENSE.txt").await;
+    assert!(String::from_utf8_lossy(&licence.body).contains("Copyright 2022 James Milner"));
 }
 
 #[tokio::test]

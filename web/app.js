@@ -1,6 +1,9 @@
 // The web map: communities and grids from the server's own tiles and style, a feature panel with
-// guideline status, search, a layer switcher and the audit view. Plain ES module, no build step.
+// guideline status, search, a layer switcher, the audit view and the proposal editor
+// (proposal.js). Plain ES modules, no build step.
 import { Map, Marker, NavigationControl, ScaleControl, LngLatBounds } from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
+import { $, status, fmt, esc, getJson, bbox } from '/web/util.js';
+import { initProposal } from '/web/proposal.js';
 
 const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
 const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
@@ -12,32 +15,6 @@ const RULE = {
   grid_households: '网格户数',
 };
 const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
-
-const $ = (id) => document.getElementById(id);
-const status = (text) => { $('status').textContent = text; };
-const fmt = (n, digits = 0) => (n == null ? '—' : Number(n).toLocaleString('zh-CN', { maximumFractionDigits: digits }));
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-async function getJson(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
-}
-
-/** [west, south, east, north] of a GeoJSON geometry, or null when it has none. */
-function bbox(geometry) {
-  if (!geometry) return null;
-  const b = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
-      b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
-    } else c.forEach(walk);
-  };
-  if (geometry.type === 'GeometryCollection') geometry.geometries.forEach((g) => walk(g.coordinates));
-  else walk(geometry.coordinates);
-  return Number.isFinite(b[0]) ? b : null;
-}
 
 // Data loaded once: communities and towns (small) at start, grids (several MB) on first search.
 const data = { towns: [], communities: [], grids: null, findings: [], byCode: new globalThis.Map() };
@@ -69,6 +46,8 @@ style.layers.splice(at < 0 ? style.layers.length : at, 0,
     paint: { 'line-color': '#e31a1c', 'line-width': 4 } });
 
 const map = new Map({ container: 'map', style, hash: true, attributionControl: false });
+// The map is reachable from the console (and from the browser tests, which query rendered features).
+window.shequMap = map;
 map.addControl(new NavigationControl(), 'bottom-right');
 map.addControl(new ScaleControl(), 'bottom-left');
 map.on('error', (e) => status(`地图错误：${e.error?.message ?? e}`));
@@ -89,7 +68,8 @@ map.on('mouseleave', 'communities-fill', () => {
 });
 map.on('click', 'communities-fill', (e) => {
   const code = e.features[0]?.properties.code;
-  if (code) showCommunity(code);
+  // While the proposal editor draws, paints grids or places an office, clicks are its own.
+  if (code && !proposal?.capturesClicks()) showCommunity(code);
 });
 
 /** Moves the map to a feature: its extent, or its office, or a point. */
@@ -119,9 +99,12 @@ function findingItem(f) {
     + `<br><small title="${esc(f.message)}">${esc(f.suggestion ?? '')}</small>`;
 }
 
+let selected = '';
+
 function showCommunity(code) {
   const f = data.byCode.get(code);
   if (!f) return;
+  selected = code;
   const p = f.properties;
   map.setFilter('selected-line', ['==', ['get', 'code'], code]);
   const town = data.byCode.get(p.town_code)?.properties.name ?? p.town_code;
@@ -144,10 +127,17 @@ function showCommunity(code) {
   $('panel').hidden = false;
 }
 
+// The editor adds its own sources and layers, so it starts once the style has loaded.
+let proposal = null;
+map.once('load', () => { proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected }); });
+
 for (const b of document.querySelectorAll('aside .close')) {
   b.addEventListener('click', () => {
     b.parentElement.hidden = true;
-    if (b.parentElement.id === 'panel') map.setFilter('selected-line', none);
+    if (b.parentElement.id === 'panel') {
+      selected = '';
+      map.setFilter('selected-line', none);
+    }
   });
 }
 
@@ -232,6 +222,7 @@ async function showAudit() {
   await loadGrids();
   const features = (await getJson('/api/v1/audit.geojson')).features;
   const byTown = new globalThis.Map();
+  features.forEach((f, i) => { f.index = i; });
   for (const f of features) {
     const t = f.properties.town_code ?? '';
     if (!byTown.has(t)) byTown.set(t, []);
@@ -252,6 +243,7 @@ async function showAudit() {
     for (const f of items) {
       const li = document.createElement('li');
       li.className = 'clickable';
+      li.dataset.index = f.index;
       const subject = data.byCode.get(f.properties.codes[0]);
       li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
       li.addEventListener('click', () => {

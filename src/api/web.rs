@@ -3,7 +3,7 @@
 //! The page is a handful of files, so they are compiled in with `include_bytes!` rather than read
 //! from `web/` at run time: a fresh clone's `cargo run --release -- serve` works from any working
 //! directory, and a deployed binary needs nothing beside it. (A crate such as `rust-embed` would
-//! walk the directory for us, but with five files an explicit table is shorter, has no extra
+//! walk the directory for us, but with a dozen files an explicit table is shorter, has no extra
 //! dependency, and makes every served file and its Content-Type visible in one place.)
 
 use axum::extract::Path;
@@ -40,6 +40,10 @@ macro_rules! asset {
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8", APP_CACHE),
     asset!("app.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("util.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("proposal.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("draw.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("validation.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("app.css", "text/css; charset=utf-8", APP_CACHE),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",
@@ -58,6 +62,21 @@ static ASSETS: &[Asset] = &[
     ),
     asset!(
         "vendor/maplibre-gl/LICENSE.txt",
+        "text/plain; charset=utf-8",
+        VENDOR_CACHE
+    ),
+    asset!(
+        "vendor/terra-draw/terra-draw.umd.js",
+        "text/javascript; charset=utf-8",
+        VENDOR_CACHE
+    ),
+    asset!(
+        "vendor/terra-draw/terra-draw-maplibre-gl-adapter.umd.js",
+        "text/javascript; charset=utf-8",
+        VENDOR_CACHE
+    ),
+    asset!(
+        "vendor/terra-draw/LICENSE.txt",
         "text/plain; charset=utf-8",
         VENDOR_CACHE
     ),

@@ -5,9 +5,21 @@ use geo::{Distance, Euclidean, Geodesic, GeodesicArea, LineString, MultiPolygon,
 
 use super::Rings;
 
-/// Geodesic area in m² (WGS84 ellipsoid).
+/// Geodesic area in m² (WGS84 ellipsoid): each polygon's exterior less its holes.
+///
+/// On the ellipsoid a ring's winding decides which side is inside, and an unsigned area of a
+/// clockwise exterior is the rest of the Earth. Boolean operations may return either winding
+/// (and slivers whose winding is ambiguous), so each ring is measured signed, which is always the
+/// smaller side, and taken as a magnitude.
 pub fn area_m2(area: &MultiPolygon<f64>) -> f64 {
-    area.geodesic_area_unsigned()
+    let ring = |r: &LineString<f64>| {
+        Polygon::new(r.clone(), Vec::new())
+            .geodesic_area_signed()
+            .abs()
+    };
+    area.iter()
+        .map(|p| (ring(p.exterior()) - p.interiors().iter().map(ring).sum::<f64>()).max(0.0))
+        .sum()
 }
 
 /// Geodesic distance in metres.
@@ -120,5 +132,17 @@ mod tests {
         let north = length_m([113.0, 22.4995], [113.0, 22.5005]) * 1000.0;
         assert!((kx - east).abs() < 0.5, "{kx} vs {east}");
         assert!((ky - north).abs() < 0.5, "{ky} vs {north}");
+    }
+
+    #[test]
+    fn area_does_not_depend_on_ring_winding() {
+        // 0.01° × 0.01° at 22.5°N ≈ 1,028.5 m × 1,107.0 m; clockwise must not mean "the rest of the Earth".
+        let ccw = polygon![(x: 113.0, y: 22.5), (x: 113.01, y: 22.5), (x: 113.01, y: 22.51), (x: 113.0, y: 22.51)];
+        let mut cw = ccw.clone();
+        cw.exterior_mut(|r| r.0.reverse());
+        let (a, b) = (area_m2(&ccw.into()), area_m2(&cw.into()));
+        let (kx, ky) = metres_per_degree(22.505);
+        assert!((a - 0.01 * kx * 0.01 * ky).abs() < 50.0, "{a}");
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }

@@ -1,0 +1,63 @@
+// Shared by the browser scenarios: a headless Debian Chromium on a fresh profile, a page that
+// records console errors and any request to a host other than the server, and the server's API.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+export const BASE = process.env.SHEQU_URL;
+export const SHOTS = process.env.SHEQU_SCREENSHOTS ?? 'target/e2e';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+assert.ok(BASE, 'SHEQU_URL (the server under test) is not set');
+
+/** Runs `scenario(page, ctx)` in a fresh browser and fails on console errors or foreign requests. */
+export async function run(name, scenario) {
+  mkdirSync(SHOTS, { recursive: true });
+  const profile = mkdtempSync(join(tmpdir(), 'shequ-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+  const origin = new URL(BASE).origin;
+  const errors = [];
+  const foreign = [];
+  context.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await scenario(page, { shot: (file) => page.screenshot({ path: join(SHOTS, `${name}-${file}.png`) }) });
+    assert.deepEqual(errors, [], 'console errors');
+    assert.deepEqual(foreign, [], 'requests to other hosts');
+  } catch (err) {
+    await page.screenshot({ path: join(SHOTS, `${name}-failure.png`) }).catch(() => {});
+    console.error(`console errors: ${JSON.stringify(errors)}`);
+    throw err;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  console.log(`${name}: ok`);
+}
+
+export async function api(path, body) {
+  const r = await fetch(BASE + path, body === undefined ? {} : {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+/** Waits until MapLibre has rendered features of `layer` (a style layer id) in the view. */
+export async function waitForRendered(page, layer, timeout = 60000) {
+  await page.waitForFunction((l) => {
+    const m = window.shequMap;
+    return m && m.loaded() && m.getLayer(l) && m.queryRenderedFeatures({ layers: [l] }).length > 0;
+  }, layer, { timeout });
+}

@@ -1,0 +1,164 @@
+// Live validation of the proposal being drawn: debounced POST /api/v1/proposals/validate, the
+// report in the validation panel (rules with verdict, measured value and threshold, before/after
+// table, overall verdict) and the offending geometry (overlaps, gaps, cut grids) on the map.
+import { $, esc, fmt, postJson, bbox } from '/web/util.js';
+
+export const VERDICT = { pass: '通过', warn: '提醒', fail: '不合格' };
+const RULE = {
+  households: '户数',
+  workers_per_10k_residents: '每万居民工作人员数',
+  office_m2_per_100_households: '每百户办公服务用房面积',
+  office_m2_total: '办公服务用房总面积',
+  grid_households: '户数超出范围的网格数',
+  polsby_popper: '形状紧凑度（Polsby-Popper）',
+  contiguous: '辖区连成一片（块数）',
+  inside_one_town: '位于同一镇街内（镇街数）',
+  no_overlap_with_other_communities: '不与其他社区重叠（m²）',
+  grids_not_cut: '不切割网格（被切网格数）',
+  parts_do_not_overlap: '各部分互不重叠（m²）',
+  parts_cover_parents: '原社区无遗留空地（m²）',
+  parts_within_parents: '不超出原社区范围（m²）',
+};
+const SEVERITY = { fail: '必须满足', warn: '建议', exception: '例外须说明理由' };
+const OFFENCE = {
+  overlap_between_parts: '部分之间重叠', gap: '遗留空地', outside_parents: '超出原社区',
+  cut_grid: '被切割的网格', overlap_with_community: '与其他社区重叠',
+};
+// Offences that show where a rule failed: proposal-level rules by kind, part rules by kind and part.
+const RULE_OFFENCE = {
+  parts_do_not_overlap: 'overlap_between_parts', parts_cover_parents: 'gap', parts_within_parents: 'outside_parents',
+  grids_not_cut: 'cut_grid', no_overlap_with_other_communities: 'overlap_with_community',
+};
+const DELAY_MS = 400;
+
+const threshold = (c) => {
+  if (c.min != null && c.max != null) return `${fmt(c.min, 2)}–${fmt(c.max, 2)}`;
+  if (c.min != null) return `≥ ${fmt(c.min, 2)}`;
+  if (c.max != null) return `≤ ${fmt(c.max, 2)}`;
+  return c.rule === 'contiguous' || c.rule === 'inside_one_town' ? '= 1' : '= 0';
+};
+
+/**
+ * The validator. `fitBounds(bbox)` moves the map; `partGeometry(i)` is part i's drawn geometry
+ * (a rule with no offending geometry of its own zooms to its part).
+ */
+export function createValidator({ map, fitBounds, partGeometry }) {
+  map.addSource('offending', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'offending-fill', type: 'fill', source: 'offending',
+    paint: { 'fill-color': ['match', ['get', 'kind'], 'gap', '#7b3294', 'cut_grid', '#f0a500', '#d7191c'], 'fill-opacity': 0.45 } });
+  map.addLayer({ id: 'offending-line', type: 'line', source: 'offending',
+    paint: { 'line-color': ['match', ['get', 'kind'], 'gap', '#7b3294', 'cut_grid', '#b07800', '#d7191c'], 'line-width': 2, 'line-dasharray': [2, 1] } });
+
+  let timer = 0;
+  let inFlight = null;
+  let report = null;
+  const panel = $('validation');
+
+  const setOffending = (features) => map.getSource('offending').setData({ type: 'FeatureCollection', features });
+
+  function clear(message = '') {
+    clearTimeout(timer);
+    inFlight?.abort();
+    panel.dataset.state = 'empty';
+    report = null;
+    setOffending([]);
+    panel.innerHTML = message ? `<p class="hint">${esc(message)}</p>` : '';
+  }
+
+  /** Zooms to what a failing rule is about. */
+  function zoomTo(rule, partIndex) {
+    const kind = RULE_OFFENCE[rule];
+    const partName = partIndex == null ? null : report.parts[partIndex].name;
+    const offences = report.offending.features.filter((f) => f.properties.kind === kind
+      && (partName == null || f.properties.involves[0] === partName));
+    const geometries = offences.length ? offences.map((f) => f.geometry)
+      : partIndex != null ? [partGeometry(partIndex)] : [];
+    const boxes = geometries.map(bbox).filter(Boolean);
+    if (!boxes.length) return;
+    fitBounds([Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])),
+      Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]);
+  }
+
+  function checkRow(c, partIndex) {
+    const li = document.createElement('li');
+    li.dataset.rule = c.rule;
+    li.dataset.verdict = c.verdict;
+    const measured = c.measured == null ? '—' : fmt(c.measured, c.rule === 'polsby_popper' ? 3 : 1);
+    li.innerHTML = `<span class="verdict v-${esc(c.verdict)}">${esc(VERDICT[c.verdict] ?? c.verdict)}</span>`
+      + `${esc(RULE[c.rule] ?? c.rule)}<br><small>实测 <b class="measured">${measured}</b>，标准 ${esc(threshold(c))}`
+      + `（${esc(SEVERITY[c.severity] ?? c.severity)}）</small>`;
+    if (c.verdict !== 'pass') {
+      li.className = 'clickable';
+      li.title = '点击定位';
+      li.addEventListener('click', () => zoomTo(c.rule, partIndex));
+    }
+    return li;
+  }
+
+  function beforeAfter(ba, parts) {
+    const cols = [['调整前', ba.before], ['调整后合计', ba.after], ...ba.parts.map((t, i) => [parts[i].name, t])];
+    const rows = [['户数', 'households', 0], ['人口', 'population', 0], ['服务对象户数', 'service_households', 0],
+      ['工作人员', 'workers', 0], ['每名工作人员服务户数', 'households_per_worker', 0], ['办公面积（m²）', 'office_area_m2', 0]];
+    return `<table class="before-after"><tr><th></th>${cols.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>`
+      + rows.map(([label, key, d]) => `<tr><th>${label}</th>${cols.map(([, t]) => `<td>${fmt(t[key], d)}</td>`).join('')}</tr>`).join('')
+      + '</table>';
+  }
+
+  function render(r) {
+    report = r;
+    setOffending(r.offending.features);
+    panel.innerHTML = `<p id="verdict" class="overall v-${esc(r.verdict)}" data-verdict="${esc(r.verdict)}">`
+      + `总体结论：${esc(VERDICT[r.verdict] ?? r.verdict)}</p>`;
+    const section = (title, checks, partIndex, verdict) => {
+      const h = document.createElement('h3');
+      h.innerHTML = `${esc(title)}${verdict ? ` <span class="verdict v-${esc(verdict)}">${esc(VERDICT[verdict])}</span>` : ''}`;
+      const ul = document.createElement('ul');
+      ul.className = 'checks';
+      if (partIndex != null) ul.dataset.part = partIndex;
+      else ul.dataset.part = 'proposal';
+      ul.append(...checks.map((c) => checkRow(c, partIndex)));
+      panel.append(h, ul);
+    };
+    section('整体', r.checks, null, null);
+    r.parts.forEach((p, i) => {
+      section(`部分 ${String.fromCharCode(65 + i)}：${p.name}`, p.checks, i, p.verdict);
+      if (p.cut_grids.length) {
+        const small = document.createElement('p');
+        small.className = 'cut';
+        small.textContent = `被切割网格：${p.cut_grids.map((g) => `${g.name}（本部分占 ${fmt(g.share_inside * 100, 0)}%）`).join('、')}`;
+        panel.append(small);
+      }
+    });
+    const legend = [...new Set(r.offending.features.map((f) => f.properties.kind))].map((k) => OFFENCE[k] ?? k);
+    panel.insertAdjacentHTML('beforeend', '<h3>调整前后对比</h3>' + beforeAfter(r.before_after, r.parts)
+      + (legend.length ? `<p class="hint">地图上标出的问题区域：${esc(legend.join('、'))}</p>` : ''));
+  }
+
+  /** Marks the report as out of date while the proposal is being recomputed. */
+  function hold() {
+    clearTimeout(timer);
+    inFlight?.abort();
+    panel.dataset.state = 'pending';
+  }
+
+  /** Validates `proposal` after a pause in editing; a newer edit cancels an older request. */
+  function schedule(proposal) {
+    hold();
+    timer = setTimeout(async () => {
+      const controller = new AbortController();
+      inFlight = controller;
+      try {
+        render(await postJson('/api/v1/proposals/validate', proposal, controller.signal));
+        panel.dataset.state = 'done';
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+        report = null;
+        setOffending([]);
+        panel.innerHTML = `<p id="verdict" class="error" data-verdict="error">校验失败：${esc(err.message)}</p>`;
+        panel.dataset.state = 'error';
+      }
+    }, DELAY_MS);
+  }
+
+  return { schedule, hold, clear };
+}
