@@ -1,0 +1,500 @@
+//! The approval procedure through HTTP, end to end: draft → consultation → vote → submitted →
+//! approved, after which lookups, `as_of`, the version diff and the tiles show the change; plus
+//! each refusal on the way, durability under SIGKILL mid-approval, and lookups during approvals.
+//!
+//! Fixture: the mini city (town 442000901; 西社区 442000901001 = grids 001 (south, 300
+//! households) + 002 (north, 200 households); 东社区 442000901002; 442000901003 without
+//! territory). The proposal splits 西社区: the south grid stays 西社区 (re-drawn), the north grid
+//! becomes 新西社区 with the next free code, 442000901004, and its grid 442000901004001.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::header;
+use serde_json::{Value, json};
+use shequ::accounts::Role;
+use shequ::api::{self, ApiConfig, AppState};
+use shequ::store::accounts::{self, NewUser};
+use shequ::store::{Store, log, registry};
+
+const TOWN: &str = "442000901";
+const WEST: &str = "442000901001";
+const NEW_WEST: &str = "442000901004";
+/// Inside the north grid of 西社区, which moves.
+const NORTH: (f64, f64) = (113.005, 22.015);
+/// Inside the south grid, which stays.
+const SOUTH: (f64, f64) = (113.005, 22.005);
+
+struct Env {
+    dir: tempfile::TempDir,
+    store: Arc<Store>,
+    state: AppState,
+    app: Router,
+}
+
+fn data_dir(into: &Path) -> PathBuf {
+    let data = into.join("boundaries");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    for f in ["towns.geojson", "communities.geojson", "grids.geojson"] {
+        std::fs::copy(common::mini_dir().join(f), data.join(f)).expect("copy");
+    }
+    data
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("data/shequ.db")
+}
+
+/// A seeded store over a copy of the mini city, with one user per role (street of TOWN) and a
+/// token each; a second street user of another town.
+fn seeded(dir: &Path) -> (Arc<Store>, [String; 5]) {
+    let data = data_dir(dir);
+    let store = Arc::new(Store::open(&db_path(dir)).expect("store"));
+    let (_, version, seeded) = registry::open_or_seed(&store, &data).expect("seed");
+    assert!(seeded && version.id == 1);
+    let add = |name: &str, role: Role, towns: &[&str]| -> String {
+        let towns: Vec<String> = towns.iter().map(|t| t.to_string()).collect();
+        let user = NewUser::new(name, role, &towns).expect("user");
+        store
+            .write(|tx| accounts::add_user(tx, "cli", &user, None))
+            .expect("add");
+        store
+            .write(|tx| accounts::create_token(tx, "cli", name, "tests"))
+            .expect("token")
+            .token
+    };
+    let tokens = [
+        add("viewer", Role::Viewer, &[]),
+        add("street", Role::Street, &[TOWN]),
+        add("reviewer", Role::Reviewer, &[]),
+        add("admin", Role::Admin, &[]),
+        add("elsewhere", Role::Street, &["442000001"]),
+    ];
+    (store, tokens)
+}
+
+fn env() -> (Env, [String; 5]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, tokens) = seeded(dir.path());
+    let (snapshot, version, _) =
+        registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("open");
+    let config = ApiConfig::default();
+    let state = AppState::with_store(snapshot, version.id, store.clone(), &config);
+    let app = api::router(state.clone(), &config);
+    (
+        Env {
+            dir,
+            store,
+            state,
+            app,
+        },
+        tokens,
+    )
+}
+
+async fn call(app: &Router, method: &str, uri: &str, token: &str, body: Option<Value>) -> common::Reply {
+    let mut r = common::request(
+        method,
+        uri,
+        body.as_ref().map_or(Body::empty(), |b| Body::from(b.to_string())),
+    );
+    if body.is_some() {
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, "application/json".parse().expect("h"));
+    }
+    if !token.is_empty() {
+        r.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("h"),
+        );
+    }
+    common::send(app, r).await
+}
+
+fn square(x0: f64, y0: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 0.01, y0], [x0 + 0.01, y0 + 0.01], [x0, y0 + 0.01], [x0, y0]]]})
+}
+
+/// Splits 西社区 into its two grids, staffed and housed so that every rule passes (sizes below
+/// 1,000 households are justified exceptions).
+fn split_west() -> Value {
+    let part = |name: &str, geometry: Value, office: [f64; 2]| {
+        json!({"type": "Feature", "geometry": geometry, "properties": {
+            "name": name, "workers": 5, "office_area_m2": 400, "office": office,
+            "justification": "城中村改造后人口增长，分设便于服务"}})
+    };
+    json!({"type": "FeatureCollection",
+           "proposal": {"kind": "split", "title": "西社区拆分", "parents": [WEST]},
+           "features": [part("西社区", square(113.0, 22.0), [113.005, 22.005]),
+                        part("新西社区", square(113.0, 22.01), [113.005, 22.015])]})
+}
+
+fn lookup_uri((lon, lat): (f64, f64), as_of: Option<&str>) -> String {
+    format!(
+        "/api/v1/lookup?lon={lon}&lat={lat}{}",
+        as_of.map_or(String::new(), |d| format!("&as_of={d}"))
+    )
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+}
+
+fn day(d: time::Date) -> String {
+    d.format(shequ::store::DATE_FORMAT).expect("date")
+}
+
+/// Creates the proposal and carries it to `submitted`; returns its id.
+async fn submitted(app: &Router, street: &str) -> i64 {
+    let created = call(app, "POST", "/api/v1/proposals", street, Some(split_west())).await;
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let id = created.json()["id"].as_i64().expect("id");
+    let uri = format!("/api/v1/proposals/{id}");
+    for (path, body) in [
+        ("transition", json!({"to": "consultation"})),
+        ("comments", json!({"text": "同意拆分，希望新社区就近设服务站", "source": "居民代表 李某"})),
+        ("transition", json!({"to": "vote"})),
+        ("vote", json!({"for": 120, "against": 30, "abstain": 10})),
+        ("transition", json!({"to": "submitted"})),
+    ] {
+        let r = call(app, "POST", &format!("{uri}/{path}"), street, Some(body.clone())).await;
+        assert!(r.status.is_success(), "{path} {body}: {}", String::from_utf8_lossy(&r.body));
+    }
+    id
+}
+
+#[tokio::test]
+async fn the_full_procedure_changes_the_city() {
+    let (env, [_, street, reviewer, ..]) = env();
+    let app = &env.app;
+    let before = call(app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+    assert_eq!(before["community"]["code"], WEST);
+    let tile_before = call(app, "GET", "/tiles/communities/13/6667/3582.mvt", "", None).await;
+
+    let id = submitted(app, &street).await;
+    let approved = call(
+        app,
+        "POST",
+        &format!("/api/v1/proposals/{id}/transition"),
+        &reviewer,
+        Some(json!({"to": "approved", "reason": "符合设置标准"})),
+    )
+    .await;
+    assert_eq!(approved.status, 200, "{}", String::from_utf8_lossy(&approved.body));
+    assert_eq!(approved.json()["status"], "approved");
+    assert_eq!(approved.json()["version"], 2);
+
+    // Lookups: the north point is in the new community, its grid renumbered under it.
+    let after = call(app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+    assert_eq!(after["community"]["code"], NEW_WEST, "{after}");
+    assert_eq!(after["community"]["name"], "新西社区");
+    assert_eq!(after["grid"]["code"], "442000901004001");
+    let south = call(app, "GET", &lookup_uri(SOUTH, None), "", None).await.json();
+    assert_eq!(south["community"]["code"], WEST);
+    assert_eq!(south["grid"]["code"], "442000901001001");
+    // As of yesterday, the city as it was.
+    let yesterday = day(today().previous_day().expect("date"));
+    let old = call(app, "GET", &lookup_uri(NORTH, Some(&yesterday)), "", None).await.json();
+    assert_eq!(old["community"]["code"], WEST, "{old}");
+    assert_eq!(old["grid"]["code"], "442000901001002");
+    let now = call(app, "GET", &lookup_uri(NORTH, Some(&day(today()))), "", None).await.json();
+    assert_eq!(now["community"]["code"], NEW_WEST);
+    // Feature endpoints too.
+    let west_then = call(app, "GET", &format!("/api/v1/communities/{WEST}?as_of={yesterday}"), "", None).await.json();
+    assert_eq!(west_then["properties"]["households"], 500);
+    let west_now = call(app, "GET", &format!("/api/v1/communities/{WEST}"), "", None).await.json();
+    assert_eq!(west_now["properties"]["households"], 300);
+    assert_eq!(west_now["properties"]["workers"], 5);
+    let gone = call(app, "GET", &format!("/api/v1/communities/{NEW_WEST}?as_of={yesterday}"), "", None).await;
+    gone.assert_problem(404, NEW_WEST);
+
+    // Versions and the diff: the moved grid with its households (200, from the fixture).
+    let versions = call(app, "GET", "/api/v1/versions", "", None).await.json();
+    assert_eq!(versions["current"], 2);
+    assert_eq!(versions["versions"][1]["effective"], day(today()));
+    assert_eq!(versions["versions"][1]["proposal_id"], id);
+    let diff = call(app, "GET", "/api/v1/versions/1/diff/2", "", None).await.json();
+    assert_eq!(diff["created"][0]["code"], NEW_WEST, "{diff}");
+    assert_eq!(diff["created"][0]["households"], 200);
+    assert_eq!(diff["redrawn"][0]["code"], WEST);
+    assert_eq!(diff["ended"], json!([]));
+    assert_eq!(diff["moved"].as_array().map(Vec::len), Some(1));
+    let moved = &diff["moved"][0];
+    assert_eq!((moved["from"].as_str(), moved["to"].as_str()), (Some(WEST), Some(NEW_WEST)));
+    assert_eq!(moved["households"], 200);
+    assert_eq!(moved["grids"], json!([{"from": "442000901001002", "to": "442000901004001", "households": 200}]));
+    // The reverse diff reads backwards.
+    let back = call(app, "GET", "/api/v1/versions/2/diff/1", "", None).await.json();
+    assert_eq!(back["ended"][0]["code"], NEW_WEST);
+    assert_eq!(back["moved"][0]["to"], WEST);
+
+    // Tiles: the new community is in the tile, which is not the cached old one.
+    let tile_after = call(app, "GET", "/tiles/communities/13/6667/3582.mvt", "", None).await;
+    assert_ne!(tile_before.body, tile_after.body);
+    let codes = |body: &[u8]| -> Vec<String> {
+        let reader = mvt_reader::Reader::new(body.to_vec()).expect("mvt");
+        let layers = reader.get_layer_names().expect("layers");
+        let mut out = Vec::new();
+        for (i, _) in layers.iter().enumerate() {
+            for f in reader.get_features(i).expect("features") {
+                if let Some(props) = f.properties {
+                    if let Some(mvt_reader::feature::Value::String(code)) = props.get("code") {
+                        out.push(code.clone());
+                    }
+                }
+            }
+        }
+        out
+    };
+    assert!(!codes(&tile_before.body).contains(&NEW_WEST.to_owned()));
+    assert!(codes(&tile_after.body).contains(&NEW_WEST.to_owned()));
+
+    // The record: every step with the validation report, and the log verifies.
+    let detail = call(app, "GET", &format!("/api/v1/proposals/{id}"), &reviewer, None).await.json();
+    let kinds: Vec<&str> = detail["events"].as_array().expect("events").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["created", "moved", "comment", "moved", "vote", "moved", "moved"]);
+    assert_eq!(detail["events"][2]["source"], "居民代表 李某");
+    assert_eq!(detail["vote"]["passes"], true);
+    assert!(detail["report"]["parts"].is_array());
+    let verified = env.store.read(log::verify).expect("verify");
+    assert!(matches!(verified, Ok(n) if n > 10), "{verified:?}");
+
+    // Export writes the new registry as files that load again.
+    let out = env.dir.path().join("export");
+    env.store.read(|c| registry::export(c, 2, &out)).expect("export");
+    let exported = shequ::Snapshot::load(&out).expect("exported files load");
+    assert!(exported.registry.community_by_code(NEW_WEST).is_some());
+    assert_eq!(env.state.published().registry_version(), Some(2));
+}
+
+#[tokio::test]
+async fn each_step_refuses_what_the_procedure_forbids() {
+    let (env, [viewer, street, reviewer, admin, elsewhere]) = env();
+    let app = &env.app;
+    let post = |uri: String, token: &str, body: Value| {
+        let token = token.to_owned();
+        async move { call(app, "POST", &uri, &token, Some(body)).await }
+    };
+    // Anonymous and wrong roles cannot draft.
+    post("/api/v1/proposals".into(), "", split_west()).await.assert_problem(401, "");
+    for token in [&viewer, &reviewer, &admin, &elsewhere] {
+        post("/api/v1/proposals".into(), token, split_west()).await.assert_problem(403, TOWN);
+    }
+    // Malformed and invalid documents.
+    post("/api/v1/proposals".into(), &street, json!({"type": "nope"})).await.assert_problem(400, "FeatureCollection");
+    let mut unknown = split_west();
+    unknown["proposal"]["parents"] = json!(["442000901999"]);
+    post("/api/v1/proposals".into(), &street, unknown).await.assert_problem(422, "442000901999");
+
+    let created = post("/api/v1/proposals".into(), &street, split_west()).await;
+    let id = created.json()["id"].as_i64().expect("id");
+    let uri = |p: &str| format!("/api/v1/proposals/{id}/{p}");
+    // Skipping steps, commenting or voting in the wrong status.
+    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(409, "only to consultation");
+    post(uri("comments"), &street, json!({"text": "早了"})).await.assert_problem(409, "consultation");
+    post(uri("vote"), &street, json!({"for": 1, "against": 0, "abstain": 0})).await.assert_problem(409, "vote");
+    post(uri("transition"), &street, json!({"to": "flying"})).await.assert_problem(400, "flying");
+    // Editing only while a draft, only by its town.
+    let mut edited = split_west();
+    edited["proposal"]["title"] = json!("西社区拆分（修改）");
+    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &elsewhere, Some(edited.clone())).await;
+    put.assert_problem(403, TOWN);
+    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &street, Some(edited.clone())).await;
+    assert_eq!(put.status, 200);
+    assert_eq!(put.json()["title"], "西社区拆分（修改）");
+    post(uri("transition"), &street, json!({"to": "consultation"})).await;
+    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &street, Some(edited)).await;
+    put.assert_problem(409, "draft");
+    post(uri("comments"), &street, json!({"text": "  "})).await.assert_problem(422, "empty");
+    post(uri("transition"), &street, json!({"to": "vote"})).await;
+    // A failed vote blocks submission; a bad tally is refused.
+    post(uri("vote"), &street, json!({"for": 0, "against": 0, "abstain": 0})).await.assert_problem(422, "no votes");
+    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "no vote is recorded");
+    post(uri("vote"), &street, json!({"for": 50, "against": 40, "abstain": 10})).await;
+    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "did not pass");
+    post(uri("vote"), &street, json!({"for": 51, "against": 40, "abstain": 9})).await;
+    // The street cannot approve; the reviewer cannot skip a rejection's reason.
+    post(uri("transition"), &street, json!({"to": "submitted"})).await;
+    post(uri("transition"), &street, json!({"to": "approved"})).await.assert_problem(403, "reviewer");
+    post(uri("transition"), &reviewer, json!({"to": "rejected"})).await.assert_problem(422, "reason");
+    let tomorrow = day(today().next_day().expect("date"));
+    post(uri("transition"), &reviewer, json!({"to": "approved", "effective": tomorrow})).await.assert_problem(422, "future");
+    post(uri("transition"), &reviewer, json!({"to": "approved", "effective": "2026-13-01"})).await.assert_problem(400, "effective");
+    let rejected = post(uri("transition"), &reviewer, json!({"to": "rejected", "reason": "办公用房未落实"})).await;
+    assert_eq!(rejected.status, 200);
+    post(uri("transition"), &reviewer, json!({"to": "approved"})).await.assert_problem(409, "closed");
+    // Nothing changed in the registry.
+    assert_eq!(env.state.published().registry_version(), Some(1));
+    // Unknown proposals, and a failing proposal cannot be submitted.
+    call(app, "GET", "/api/v1/proposals/999", &viewer, None).await.assert_problem(404, "999");
+    let mut failing = split_west();
+    failing["features"][0]["properties"]["workers"] = json!(0);
+    let f = post("/api/v1/proposals".into(), &street, failing).await.json()["id"].as_i64().expect("id");
+    let furi = |p: &str| format!("/api/v1/proposals/{f}/{p}");
+    post(furi("transition"), &street, json!({"to": "consultation"})).await;
+    post(furi("transition"), &street, json!({"to": "vote"})).await;
+    post(furi("vote"), &street, json!({"for": 10, "against": 0, "abstain": 0})).await;
+    post(furi("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "workers_per_10k_residents");
+    // Lists filter by town and status.
+    let list = call(app, "GET", &format!("/api/v1/proposals?town={TOWN}&status=rejected"), &viewer, None).await.json();
+    assert_eq!(list["proposals"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["proposals"][0]["id"], id);
+    call(app, "GET", "/api/v1/proposals?status=maybe", &viewer, None).await.assert_problem(400, "maybe");
+}
+
+#[tokio::test]
+async fn lookups_never_see_a_mixed_or_broken_city_while_approvals_run() {
+    let (env, [_, street, reviewer, ..]) = env();
+    let app = env.app.clone();
+    let id = submitted(&app, &street).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (app, stop) = (app.clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            let (mut old, mut new) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = call(&app, "GET", &lookup_uri(NORTH, None), "", None).await;
+                assert_eq!(r.status, 200);
+                let v = r.json();
+                let (c, g) = (v["community"]["code"].as_str().unwrap_or(""), v["grid"]["code"].as_str().unwrap_or(""));
+                match (c, g) {
+                    (WEST, "442000901001002") => old += 1,
+                    (NEW_WEST, "442000901004001") => new += 1,
+                    other => panic!("mixed or missing answer {other:?}"),
+                }
+                // Once the new city is seen, the old one never comes back.
+                assert!(!(new > 0 && c == WEST), "went back to the old city");
+                tokio::task::yield_now().await;
+            }
+            (old, new)
+        }));
+    }
+    let approved = call(&app, "POST", &format!("/api/v1/proposals/{id}/transition"), &reviewer, Some(json!({"to": "approved"}))).await;
+    assert_eq!(approved.status, 200);
+    // Let the readers see the new city, then stop them.
+    loop {
+        let v = call(&app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+        if v["community"]["code"] == NEW_WEST {
+            break;
+        }
+    }
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        let (old, _new) = r.await.expect("reader");
+        assert!(old > 0, "readers started before the approval");
+    }
+}
+
+/// Sends one HTTP/1.1 request to a running server and returns (status, body).
+fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+/// Starts `shequ serve` on a free port; returns the child, its address and its stderr lines.
+fn start(dir: &Path, failpoint: Option<&str>) -> (Child, String, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.join("boundaries"))
+        .arg("--db")
+        .arg(db_path(dir))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    if let Some(f) = failpoint {
+        cmd.env("SHEQU_FAILPOINT", f);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = loop {
+        let line = rx.recv().expect("server exited before serving");
+        if let Some(at) = line.find("serving on http://") {
+            break line[at + "serving on http://".len()..].trim().to_owned();
+        }
+    };
+    (child, addr, rx)
+}
+
+#[tokio::test]
+async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, [_, street, reviewer, ..]) = seeded(dir.path());
+    let (snapshot, version, _) = registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("open");
+    let config = ApiConfig::default();
+    let app = api::router(AppState::with_store(snapshot, version.id, store.clone(), &config), &config);
+    let id = submitted(&app, &street).await;
+    drop(app);
+    drop(store);
+
+    // The server stops inside the approval's transaction (rows written, not committed) and is
+    // killed there.
+    let (mut server, addr, lines) = start(dir.path(), Some("approve-before-commit"));
+    let path = format!("/api/v1/proposals/{id}/transition");
+    let body = json!({"to": "approved"}).to_string();
+    let client = {
+        let (addr, reviewer) = (addr.clone(), reviewer.clone());
+        std::thread::spawn(move || http(&addr, "POST", &path, &reviewer, &body))
+    };
+    loop {
+        let line = lines.recv().expect("server exited before the failpoint");
+        if line.contains("failpoint approve-before-commit reached") {
+            break;
+        }
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().expect("wait");
+    let (status, _) = client.join().expect("client");
+    assert_eq!(status, 0, "no answer came from the killed server");
+
+    // After a restart: the old version, whole; the proposal still submitted; the log intact.
+    let store = Store::open(&db_path(dir.path())).expect("reopen");
+    assert_eq!(store.read(registry::latest).expect("latest").map(|v| v.id), Some(1));
+    let (city, _, seeded) = registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("reload");
+    assert!(!seeded);
+    assert!(city.registry.community_by_code(NEW_WEST).is_none());
+    let west = city.registry.community_by_code(WEST).expect("west");
+    assert_eq!(city.registry.communities[west].grids.len(), 2);
+    assert!(matches!(store.read(log::verify).expect("verify"), Ok(_)));
+    drop(store);
+
+    // The approval then succeeds in full.
+    let (mut server, addr, _lines) = start(dir.path(), None);
+    let (status, body) = http(&addr, "POST", &format!("/api/v1/proposals/{id}/transition"), &reviewer, &json!({"to": "approved"}).to_string());
+    let (lookup_status, lookup) = http(&addr, "GET", &lookup_uri(NORTH, None), &reviewer, "");
+    server.kill().expect("kill");
+    server.wait().expect("wait");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lookup_status, 200);
+    assert!(lookup.contains(NEW_WEST), "{lookup}");
+    let store = Store::open(&db_path(dir.path())).expect("reopen");
+    assert_eq!(store.read(registry::latest).expect("latest").map(|v| v.id), Some(2));
+    assert!(matches!(store.read(log::verify).expect("verify"), Ok(_)));
+}
