@@ -12,6 +12,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0001_registry.sql"),
     ),
     ("0002_log", include_str!("migrations/0002_log.sql")),
+    (
+        "0003_accounts",
+        include_str!("migrations/0003_accounts.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
