@@ -322,7 +322,7 @@ pub(super) fn require(allowed: bool, actor: &Actor, what: &str, who: &str) -> Re
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(
-            "{what} is for {who}; {} is {}",
+            "{what} is for {who}; {} has role {}",
             actor.user,
             actor.role.as_str()
         )))
