@@ -9,11 +9,13 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use shequ::Snapshot;
-use shequ::api::{self, ApiConfig, AppState, PointPlace};
+use shequ::accounts::{NewUser, Role, credentials};
+use shequ::api::{self, ApiConfig, AppState, PointPlace, ReadAccess};
 use shequ::crs::Crs;
 use shequ::registry::{CommunityKind, Registry};
-use shequ::store::Store;
+use shequ::store::accounts::{self as store_accounts, AccountError};
 use shequ::store::registry as registry_store;
+use shequ::store::{self, Store};
 use shequ::tiles::StyleOptions;
 
 #[derive(Parser)]
@@ -53,6 +55,25 @@ enum Command {
         /// Glyph URL template ({fontstack}/{range}.pbf) that /style.json labels use.
         #[arg(long)]
         glyphs: Option<String>,
+        /// Who may read the registry, lookups, tiles, style and audit: `open` (anyone) or
+        /// `token` (a valid API token or session; `/`, `/web/…`, `/health` and login stay open).
+        #[arg(long, default_value = "open")]
+        read_access: ReadAccess,
+    },
+    /// Manage user accounts: add, list, disable.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens for other systems: create (shown once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
     },
     /// Print which town, community and grid a point or an address is in (JSON, as the HTTP API
     /// answers).
@@ -126,6 +147,73 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from stdin with --password-stdin; otherwise a strong
+    /// one is generated and printed once.
+    Add {
+        name: String,
+        /// viewer, street, reviewer or admin.
+        #[arg(long)]
+        role: Role,
+        /// The towns (9-digit codes, comma-separated) a street user may draft for.
+        #[arg(long, value_delimiter = ',')]
+        towns: Vec<String>,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+    /// List users: name, role, towns, status, creation time.
+    List {
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+    /// Disable a user: its sessions and tokens stop working at once.
+    Disable {
+        name: String,
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; the token is printed once (alone on stdout) and only its
+    /// hash is kept.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Which system will use the token (shown when listing, so revoking is informed).
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+    /// List tokens: id, user, label, created, revoked.
+    List {
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: i64,
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Recompute the hash chain: exit 0 and the number of entries when intact, exit 1 naming
+    /// the first broken entry.
+    Verify {
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -137,6 +225,7 @@ fn main() -> ExitCode {
             tile_cache,
             basemap,
             glyphs,
+            read_access,
         } => serve(
             &data,
             &db,
@@ -145,8 +234,14 @@ fn main() -> ExitCode {
                 body_limit,
                 tile_cache,
                 style: StyleOptions { basemap, glyphs },
+                read_access,
             },
         ),
+        Command::User { command } => return exit(user_command(command)),
+        Command::Token { command } => return exit(token_command(command)),
+        Command::Log {
+            command: LogCommand::Verify { db },
+        } => return exit(log_verify(&db)),
         Command::Lookup {
             address: Some(address),
             limit,
@@ -220,9 +315,9 @@ fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let state = AppState::with_store(snapshot, version.id, store, &config);
         let shutdown = api::shutdown_signal();
         tracing::info!("serving on http://{bound}");
-        let state = AppState::with_store(snapshot, version.id, store, &config);
         let app = api::router(state, &config);
         api::serve(listener, app, shutdown)
             .await
@@ -558,4 +653,220 @@ fn summary(r: &Registry) -> String {
         total.households,
         total.population
     )
+}
+
+/// How an accounts or log command failed: bad input (exit 2) or a failure (exit 1), and what.
+struct CliError {
+    code: u8,
+    message: String,
+}
+
+impl CliError {
+    fn input(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    fn failure(message: impl Into<String>) -> Self {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AccountError> for CliError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(_)
+            | AccountError::Password(_)
+            | AccountError::Label(_)
+            | AccountError::Duplicate(_)
+            | AccountError::UnknownUser(_)
+            | AccountError::Disabled(_)
+            | AccountError::UnknownToken(_)
+            | AccountError::BadCredentials => CliError::input(e.to_string()),
+            AccountError::Secret(_) | AccountError::Sqlite(_) | AccountError::Damaged(_) => {
+                CliError::failure(e.to_string())
+            }
+        }
+    }
+}
+
+fn exit(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Opens the database at `path`; only `create` may make a new one (so a mistyped `--db` is
+/// reported rather than answered from an empty database).
+fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
+    if !create && !path.exists() {
+        return Err(CliError::input(format!(
+            "no database at {} (give --db, or create one with `shequ user add`)",
+            path.display()
+        )));
+    }
+    Store::open(path).map_err(|e| CliError::failure(e.to_string()))
+}
+
+/// The audit log's actor for everything done from the command line.
+const CLI_ACTOR: &str = "cli";
+
+fn user_command(command: UserCommand) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            towns,
+            password_stdin,
+            db,
+        } => {
+            let user =
+                NewUser::new(&name, role, &towns).map_err(|e| CliError::input(e.to_string()))?;
+            let (password, generated) = if password_stdin {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                    CliError::input(format!("cannot read the password from stdin: {e}"))
+                })?;
+                let line = text.strip_suffix('\n').unwrap_or(&text);
+                let line = line.strip_suffix('\r').unwrap_or(line).to_owned();
+                credentials::check_new_password(&line)
+                    .map_err(|e| CliError::input(format!("password from stdin: {e}")))?;
+                (line, false)
+            } else {
+                let p = credentials::generate_password()
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                (p, true)
+            };
+            let hash = credentials::hash_password(&password)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            let store = open_db(&db, true)?;
+            let added =
+                store.write(|tx| store_accounts::add_user(tx, CLI_ACTOR, &user, Some(&hash)))?;
+            let summary = format!(
+                "user {} added ({}{})",
+                added.name,
+                added.role.as_str(),
+                if added.towns.is_empty() {
+                    String::new()
+                } else {
+                    format!(", towns {}", added.towns.join(","))
+                }
+            );
+            if generated {
+                // The password alone on stdout, so a script can capture it.
+                eprintln!("{summary}; its generated password is shown only this once:");
+                println!("{password}");
+            } else {
+                println!("{summary}");
+            }
+            Ok(())
+        }
+        UserCommand::List { db } => {
+            let store = open_db(&db, false)?;
+            let users = store.read(store_accounts::users)?;
+            println!(
+                "{:<24} {:<9} {:<9} {:<21} towns",
+                "name", "role", "status", "created"
+            );
+            for u in users {
+                println!(
+                    "{:<24} {:<9} {:<9} {:<21} {}",
+                    u.name,
+                    u.role.as_str(),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at,
+                    u.towns.join(",")
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { name, db } => {
+            let store = open_db(&db, false)?;
+            let was_disabled = store
+                .read(|c| store_accounts::find_user(c, &name))?
+                .is_some_and(|u| u.disabled);
+            store.write(|tx| store_accounts::disable_user(tx, CLI_ACTOR, &name))?;
+            if was_disabled {
+                println!("user {name} was already disabled");
+            } else {
+                println!("user {name} disabled; its sessions and tokens are revoked");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn token_command(command: TokenCommand) -> Result<(), CliError> {
+    match command {
+        TokenCommand::Create { user, label, db } => {
+            let store = open_db(&db, false)?;
+            let token =
+                store.write(|tx| store_accounts::create_token(tx, CLI_ACTOR, &user, &label))?;
+            eprintln!(
+                "token {} created for {} ({}); it is shown only this once:",
+                token.id, token.user, token.label
+            );
+            println!("{}", token.token);
+            Ok(())
+        }
+        TokenCommand::List { db } => {
+            let store = open_db(&db, false)?;
+            println!(
+                "{:>5} {:<24} {:<21} {:<21} label",
+                "id", "user", "created", "revoked"
+            );
+            for t in store.read(store_accounts::tokens)? {
+                println!(
+                    "{:>5} {:<24} {:<21} {:<21} {}",
+                    t.id,
+                    t.user,
+                    t.created_at,
+                    t.revoked_at.as_deref().unwrap_or("-"),
+                    t.label
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id, db } => {
+            let store = open_db(&db, false)?;
+            let info = store.write(|tx| store_accounts::revoke_token(tx, CLI_ACTOR, id))?;
+            println!(
+                "token {} of {} ({}) revoked at {}",
+                info.id,
+                info.user,
+                info.label,
+                info.revoked_at.as_deref().unwrap_or("?")
+            );
+            Ok(())
+        }
+    }
+}
+
+fn log_verify(db: &Path) -> Result<(), CliError> {
+    let store = open_db(db, false)?;
+    let (outcome, (seq, hash)) = store
+        .read(|c| Ok::<_, rusqlite::Error>((store::log::verify(c)?, store::log::head(c)?)))
+        .map_err(|e| CliError::failure(format!("{}: {e}", db.display())))?;
+    match outcome {
+        Ok(n) => {
+            println!(
+                "{}: audit log intact, {n} entries (head {seq} {hash})",
+                db.display()
+            );
+            Ok(())
+        }
+        Err(broken) => Err(CliError::failure(format!(
+            "{}: audit log broken: {broken}",
+            db.display()
+        ))),
+    }
 }

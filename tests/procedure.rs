@@ -20,7 +20,8 @@ use axum::http::header;
 use serde_json::{Value, json};
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
-use shequ::store::accounts::{self, NewUser};
+use shequ::accounts::NewUser;
+use shequ::store::accounts;
 use shequ::store::{Store, log, registry};
 
 const TOWN: &str = "442000901";

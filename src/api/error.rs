@@ -43,6 +43,34 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
 
+    /// 401: no credentials, or ones that are unknown, expired, revoked or of a disabled user.
+    /// Rendered with `WWW-Authenticate: Bearer`, as RFC 9110 asks of every 401.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    /// 403: authenticated, but the role (or a missing CSRF token) does not allow the request.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// 409: the request conflicts with the stored state (a name already taken).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 503: the server runs from files and keeps no database, so nothing can be stored and no
+    /// one can sign in.
+    pub fn no_database(what: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-database",
+            format!(
+                "{what}: this server has no database (it serves boundary files only), so it keeps no accounts or stored data"
+            ),
+        )
+    }
+
     /// 413: the request is larger than the configured or documented limit.
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
@@ -71,6 +99,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"shequ\""),
+            );
+        }
         response
     }
 }

@@ -8,10 +8,12 @@ mod error;
 mod extract;
 mod features;
 mod health;
+mod log;
 mod lookup;
 mod proposals;
 mod server;
 mod tiles;
+mod users;
 mod versions;
 mod web;
 mod workflow;
@@ -22,12 +24,13 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, header};
-use axum::routing::{get, post};
+use axum::http::{HeaderName, Method, header};
+use axum::routing::{delete, get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 
 pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
+pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use error::ApiError;
 pub use features::Layer;
 pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
@@ -47,6 +50,8 @@ pub struct ApiConfig {
     pub tile_cache: usize,
     /// Style options: raster basemap and glyph URL templates.
     pub style: StyleOptions,
+    /// Whether reads (registry, lookups, tiles, audit) are open or need a credential.
+    pub read_access: ReadAccess,
 }
 
 impl Default for ApiConfig {
@@ -57,6 +62,7 @@ impl Default for ApiConfig {
             // ~10 KB a tile on average: about 200 MB at most.
             tile_cache: 20_000,
             style: StyleOptions::default(),
+            read_access: ReadAccess::Open,
         }
     }
 }
@@ -305,8 +311,8 @@ async fn log_request(
     response
 }
 
-/// The complete router: API routes, problem+json fallbacks, body limit, CORS, compression and
-/// request logging.
+/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
+/// [`ReadAccess::Token`]), CORS, compression and request logging.
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let api = Router::new()
         .route(
@@ -333,8 +339,17 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
         .route("/audit", get(audit::report))
-        .route("/audit.geojson", get(audit::geojson));
-    Router::new()
+        .route("/audit.geojson", get(audit::geojson))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/users", get(users::list).post(users::add))
+        .route("/users/{name}/disable", post(users::disable))
+        .route("/tokens", get(users::tokens).post(users::create_token))
+        .route("/tokens/{id}", delete(users::revoke_token))
+        .route("/log", get(log::entries))
+        .route("/log/verify", get(log::verify));
+    let mut app = Router::new()
         .route("/health", get(health::health))
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
@@ -349,14 +364,28 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
                 "this route does not accept that method",
             )
         })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(config.body_limit))
+        .with_state(state.clone());
+    if config.read_access == ReadAccess::Token {
+        // Inside CORS, so that preflight requests (which carry no credential) are answered.
+        app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));
+    }
+    app.layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    HeaderName::from_static(CSRF_HEADER),
+                ]),
         )
         .layer(axum::middleware::from_fn(log_request))
 }

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0002_log", include_str!("migrations/0002_log.sql")),
     (
+        "0003_accounts",
+        include_str!("migrations/0003_accounts.sql"),
+    ),
+    (
         "0004_proposals",
         include_str!("migrations/0004_proposals.sql"),
     ),

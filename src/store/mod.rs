@@ -5,6 +5,7 @@
 //! answers from is built from it. Every write runs in one `BEGIN IMMEDIATE` transaction, so a
 //! crash leaves either the old state or the new one, never a mixture.
 
+pub mod accounts;
 pub mod log;
 mod migrations;
 pub mod proposals;
