@@ -229,14 +229,16 @@ impl AppState {
             return Ok(current);
         }
         let history = || self.history.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = history()
-            .iter()
-            .position(|p| p.registry_version == Some(version.id))
         {
             let mut kept = history();
-            let hit = kept.remove(at);
-            kept.push(hit.clone());
-            return Ok(hit);
+            if let Some(at) = kept
+                .iter()
+                .position(|p| p.registry_version == Some(version.id))
+            {
+                let hit = kept.remove(at);
+                kept.push(hit.clone());
+                return Ok(hit);
+            }
         }
         let id = version.id;
         let snapshot = tokio::task::spawn_blocking(move || {
