@@ -165,6 +165,16 @@ enum UserCommand {
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
+    /// Set a user's password (from stdin with --password-stdin, else generated and printed
+    /// once); the user's sessions end.
+    Password {
+        name: String,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = store::DEFAULT_PATH)]
+        db: PathBuf,
+    },
     /// List users: name, role, towns, status, creation time.
     List {
         #[arg(long, default_value = store::DEFAULT_PATH)]
@@ -731,23 +741,7 @@ fn user_command(command: UserCommand) -> Result<(), CliError> {
         } => {
             let user =
                 NewUser::new(&name, role, &towns).map_err(|e| CliError::input(e.to_string()))?;
-            let (password, generated) = if password_stdin {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
-                    CliError::input(format!("cannot read the password from stdin: {e}"))
-                })?;
-                let line = text.strip_suffix('\n').unwrap_or(&text);
-                let line = line.strip_suffix('\r').unwrap_or(line).to_owned();
-                credentials::check_new_password(&line)
-                    .map_err(|e| CliError::input(format!("password from stdin: {e}")))?;
-                (line, false)
-            } else {
-                let p = credentials::generate_password()
-                    .map_err(|e| CliError::failure(e.to_string()))?;
-                (p, true)
-            };
-            let hash = credentials::hash_password(&password)
-                .map_err(|e| CliError::failure(e.to_string()))?;
+            let (password, hash, generated) = new_password(password_stdin)?;
             let store = open_db(&db, true)?;
             let added =
                 store.write(|tx| store_accounts::add_user(tx, CLI_ACTOR, &user, Some(&hash)))?;
@@ -764,6 +758,29 @@ fn user_command(command: UserCommand) -> Result<(), CliError> {
             if generated {
                 // The password alone on stdout, so a script can capture it.
                 eprintln!("{summary}; its generated password is shown only this once:");
+                println!("{password}");
+            } else {
+                println!("{summary}");
+            }
+            Ok(())
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+            db,
+        } => {
+            let store = open_db(&db, false)?;
+            if store
+                .read(|c| store_accounts::find_user(c, &name))?
+                .is_none()
+            {
+                return Err(AccountError::UnknownUser(name).into());
+            }
+            let (password, hash, generated) = new_password(password_stdin)?;
+            store.write(|tx| store_accounts::set_password(tx, CLI_ACTOR, &name, &hash))?;
+            let summary = format!("password of {name} set; its sessions are ended");
+            if generated {
+                eprintln!("{summary}; the generated password is shown only this once:");
                 println!("{password}");
             } else {
                 println!("{summary}");
@@ -803,6 +820,27 @@ fn user_command(command: UserCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// A new password (one line from stdin, or generated) and its argon2id hash; `true` when
+/// generated, so the caller prints it once.
+fn new_password(from_stdin: bool) -> Result<(String, String, bool), CliError> {
+    let (password, generated) = if from_stdin {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::input(format!("cannot read the password from stdin: {e}")))?;
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let line = line.strip_suffix('\r').unwrap_or(line).to_owned();
+        credentials::check_new_password(&line)
+            .map_err(|e| CliError::input(format!("password from stdin: {e}")))?;
+        (line, false)
+    } else {
+        let p = credentials::generate_password().map_err(|e| CliError::failure(e.to_string()))?;
+        (p, true)
+    };
+    let hash =
+        credentials::hash_password(&password).map_err(|e| CliError::failure(e.to_string()))?;
+    Ok((password, hash, generated))
 }
 
 fn token_command(command: TokenCommand) -> Result<(), CliError> {

@@ -1193,6 +1193,35 @@ fn cli_adds_lists_and_disables_users() {
         2,
         "no user named \"ghost\"",
     );
+    // A new password: the old one stops working, the boss's session ends.
+    let session = accounts::login(&store, "boss", &generated).expect("login");
+    let out = shequ(
+        &["user", "password", "boss", "--password-stdin", "--db", &db],
+        Some("a brand new password\r\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("password of boss set"));
+    assert!(accounts::login(&store, "boss", &generated).is_err());
+    assert!(accounts::login(&store, "boss", "a brand new password").is_ok());
+    assert!(
+        store
+            .read(|c| accounts::session(c, &session.secret))
+            .expect("lookup")
+            .is_none()
+    );
+    assert_fails(
+        &shequ(&["user", "password", "ghost", "--db", &db], None),
+        2,
+        "no user named \"ghost\"",
+    );
+    assert_fails(
+        &shequ(
+            &["user", "password", "boss", "--password-stdin", "--db", &db],
+            Some("tiny"),
+        ),
+        2,
+        "at least 12",
+    );
     // Log entries name the command line as actor.
     let log = store
         .read(|c| shequ::store::log::list(c, 0, 100))
@@ -1202,7 +1231,10 @@ fn cli_adds_lists_and_disables_users() {
         .filter(|e| e.actor == "cli")
         .map(|e| e.action.as_str())
         .collect();
-    assert_eq!(cli, ["user.add", "user.add", "user.disable"]);
+    assert_eq!(
+        cli,
+        ["user.add", "user.add", "user.disable", "user.password"]
+    );
     // Commands other than `user add` do not create a database at a mistyped path.
     let missing = dir.path().join("missing.db");
     let missing = missing.to_string_lossy().into_owned();
