@@ -18,9 +18,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::header;
 use serde_json::{Value, json};
+use shequ::accounts::NewUser;
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
-use shequ::accounts::NewUser;
 use shequ::store::accounts;
 use shequ::store::{Store, log, registry};
 
@@ -99,11 +99,18 @@ fn env() -> (Env, [String; 5]) {
     )
 }
 
-async fn call(app: &Router, method: &str, uri: &str, token: &str, body: Option<Value>) -> common::Reply {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> common::Reply {
     let mut r = common::request(
         method,
         uri,
-        body.as_ref().map_or(Body::empty(), |b| Body::from(b.to_string())),
+        body.as_ref()
+            .map_or(Body::empty(), |b| Body::from(b.to_string())),
     );
     if body.is_some() {
         r.headers_mut()
@@ -156,18 +163,37 @@ fn day(d: time::Date) -> String {
 /// Creates the proposal and carries it to `submitted`; returns its id.
 async fn submitted(app: &Router, street: &str) -> i64 {
     let created = call(app, "POST", "/api/v1/proposals", street, Some(split_west())).await;
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let id = created.json()["id"].as_i64().expect("id");
     let uri = format!("/api/v1/proposals/{id}");
     for (path, body) in [
         ("transition", json!({"to": "consultation"})),
-        ("comments", json!({"text": "同意拆分，希望新社区就近设服务站", "source": "居民代表 李某"})),
+        (
+            "comments",
+            json!({"text": "同意拆分，希望新社区就近设服务站", "source": "居民代表 李某"}),
+        ),
         ("transition", json!({"to": "vote"})),
         ("vote", json!({"for": 120, "against": 30, "abstain": 10})),
         ("transition", json!({"to": "submitted"})),
     ] {
-        let r = call(app, "POST", &format!("{uri}/{path}"), street, Some(body.clone())).await;
-        assert!(r.status.is_success(), "{path} {body}: {}", String::from_utf8_lossy(&r.body));
+        let r = call(
+            app,
+            "POST",
+            &format!("{uri}/{path}"),
+            street,
+            Some(body.clone()),
+        )
+        .await;
+        assert!(
+            r.status.is_success(),
+            "{path} {body}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     id
 }
@@ -176,7 +202,9 @@ async fn submitted(app: &Router, street: &str) -> i64 {
 async fn the_full_procedure_changes_the_city() {
     let (env, [_, street, reviewer, ..]) = env();
     let app = &env.app;
-    let before = call(app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+    let before = call(app, "GET", &lookup_uri(NORTH, None), "", None)
+        .await
+        .json();
     assert_eq!(before["community"]["code"], WEST);
     let tile_before = call(app, "GET", "/tiles/communities/13/6667/3582.mvt", "", None).await;
 
@@ -189,32 +217,68 @@ async fn the_full_procedure_changes_the_city() {
         Some(json!({"to": "approved", "reason": "符合设置标准"})),
     )
     .await;
-    assert_eq!(approved.status, 200, "{}", String::from_utf8_lossy(&approved.body));
+    assert_eq!(
+        approved.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&approved.body)
+    );
     assert_eq!(approved.json()["status"], "approved");
     assert_eq!(approved.json()["version"], 2);
 
     // Lookups: the north point is in the new community, its grid renumbered under it.
-    let after = call(app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+    let after = call(app, "GET", &lookup_uri(NORTH, None), "", None)
+        .await
+        .json();
     assert_eq!(after["community"]["code"], NEW_WEST, "{after}");
     assert_eq!(after["community"]["name"], "新西社区");
     assert_eq!(after["grid"]["code"], "442000901004001");
-    let south = call(app, "GET", &lookup_uri(SOUTH, None), "", None).await.json();
+    let south = call(app, "GET", &lookup_uri(SOUTH, None), "", None)
+        .await
+        .json();
     assert_eq!(south["community"]["code"], WEST);
     assert_eq!(south["grid"]["code"], "442000901001001");
     // As of yesterday, the city as it was.
     let yesterday = day(today().previous_day().expect("date"));
-    let old = call(app, "GET", &lookup_uri(NORTH, Some(&yesterday)), "", None).await.json();
+    let old = call(app, "GET", &lookup_uri(NORTH, Some(&yesterday)), "", None)
+        .await
+        .json();
     assert_eq!(old["community"]["code"], WEST, "{old}");
     assert_eq!(old["grid"]["code"], "442000901001002");
-    let now = call(app, "GET", &lookup_uri(NORTH, Some(&day(today()))), "", None).await.json();
+    let now = call(
+        app,
+        "GET",
+        &lookup_uri(NORTH, Some(&day(today()))),
+        "",
+        None,
+    )
+    .await
+    .json();
     assert_eq!(now["community"]["code"], NEW_WEST);
     // Feature endpoints too.
-    let west_then = call(app, "GET", &format!("/api/v1/communities/{WEST}?as_of={yesterday}"), "", None).await.json();
+    let west_then = call(
+        app,
+        "GET",
+        &format!("/api/v1/communities/{WEST}?as_of={yesterday}"),
+        "",
+        None,
+    )
+    .await
+    .json();
     assert_eq!(west_then["properties"]["households"], 500);
-    let west_now = call(app, "GET", &format!("/api/v1/communities/{WEST}"), "", None).await.json();
+    let west_now = call(app, "GET", &format!("/api/v1/communities/{WEST}"), "", None)
+        .await
+        .json();
     assert_eq!(west_now["properties"]["households"], 300);
     assert_eq!(west_now["properties"]["workers"], 5);
-    let gone = call(app, "GET", &format!("/api/v1/communities/{NEW_WEST}?as_of={yesterday}"), "", None).await;
+    let gone = call(
+        app,
+        "GET",
+        &format!("/api/v1/communities/{NEW_WEST}?as_of={yesterday}"),
+        "",
+        None,
+    )
+    .await;
     gone.assert_problem(404, NEW_WEST);
 
     // Versions and the diff: the moved grid with its households (200, from the fixture).
@@ -222,18 +286,28 @@ async fn the_full_procedure_changes_the_city() {
     assert_eq!(versions["current"], 2);
     assert_eq!(versions["versions"][1]["effective"], day(today()));
     assert_eq!(versions["versions"][1]["proposal_id"], id);
-    let diff = call(app, "GET", "/api/v1/versions/1/diff/2", "", None).await.json();
+    let diff = call(app, "GET", "/api/v1/versions/1/diff/2", "", None)
+        .await
+        .json();
     assert_eq!(diff["created"][0]["code"], NEW_WEST, "{diff}");
     assert_eq!(diff["created"][0]["households"], 200);
     assert_eq!(diff["redrawn"][0]["code"], WEST);
     assert_eq!(diff["ended"], json!([]));
     assert_eq!(diff["moved"].as_array().map(Vec::len), Some(1));
     let moved = &diff["moved"][0];
-    assert_eq!((moved["from"].as_str(), moved["to"].as_str()), (Some(WEST), Some(NEW_WEST)));
+    assert_eq!(
+        (moved["from"].as_str(), moved["to"].as_str()),
+        (Some(WEST), Some(NEW_WEST))
+    );
     assert_eq!(moved["households"], 200);
-    assert_eq!(moved["grids"], json!([{"from": "442000901001002", "to": "442000901004001", "households": 200}]));
+    assert_eq!(
+        moved["grids"],
+        json!([{"from": "442000901001002", "to": "442000901004001", "households": 200}])
+    );
     // The reverse diff reads backwards.
-    let back = call(app, "GET", "/api/v1/versions/2/diff/1", "", None).await.json();
+    let back = call(app, "GET", "/api/v1/versions/2/diff/1", "", None)
+        .await
+        .json();
     assert_eq!(back["ended"][0]["code"], NEW_WEST);
     assert_eq!(back["moved"][0]["to"], WEST);
 
@@ -246,10 +320,10 @@ async fn the_full_procedure_changes_the_city() {
         let mut out = Vec::new();
         for (i, _) in layers.iter().enumerate() {
             for f in reader.get_features(i).expect("features") {
-                if let Some(props) = f.properties {
-                    if let Some(mvt_reader::feature::Value::String(code)) = props.get("code") {
-                        out.push(code.clone());
-                    }
+                if let Some(props) = f.properties
+                    && let Some(mvt_reader::feature::Value::String(code)) = props.get("code")
+                {
+                    out.push(code.clone());
                 }
             }
         }
@@ -259,9 +333,27 @@ async fn the_full_procedure_changes_the_city() {
     assert!(codes(&tile_after.body).contains(&NEW_WEST.to_owned()));
 
     // The record: every step with the validation report, and the log verifies.
-    let detail = call(app, "GET", &format!("/api/v1/proposals/{id}"), &reviewer, None).await.json();
-    let kinds: Vec<&str> = detail["events"].as_array().expect("events").iter().filter_map(|e| e["kind"].as_str()).collect();
-    assert_eq!(kinds, ["created", "moved", "comment", "moved", "vote", "moved", "moved"]);
+    let detail = call(
+        app,
+        "GET",
+        &format!("/api/v1/proposals/{id}"),
+        &reviewer,
+        None,
+    )
+    .await
+    .json();
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created", "moved", "comment", "moved", "vote", "moved", "moved"
+        ]
+    );
     assert_eq!(detail["events"][2]["source"], "居民代表 李某");
     assert_eq!(detail["vote"]["passes"], true);
     assert!(detail["report"]["parts"].is_array());
@@ -270,7 +362,9 @@ async fn the_full_procedure_changes_the_city() {
 
     // Export writes the new registry as files that load again.
     let out = env.dir.path().join("export");
-    env.store.read(|c| registry::export(c, 2, &out)).expect("export");
+    env.store
+        .read(|c| registry::export(c, 2, &out))
+        .expect("export");
     let exported = shequ::Snapshot::load(&out).expect("exported files load");
     assert!(exported.registry.community_by_code(NEW_WEST).is_some());
     assert_eq!(env.state.published().registry_version(), Some(2));
@@ -285,70 +379,179 @@ async fn each_step_refuses_what_the_procedure_forbids() {
         async move { call(app, "POST", &uri, &token, Some(body)).await }
     };
     // Anonymous and wrong roles cannot draft.
-    post("/api/v1/proposals".into(), "", split_west()).await.assert_problem(401, "");
+    post("/api/v1/proposals".into(), "", split_west())
+        .await
+        .assert_problem(401, "");
     for token in [&viewer, &reviewer, &admin, &elsewhere] {
-        post("/api/v1/proposals".into(), token, split_west()).await.assert_problem(403, TOWN);
+        post("/api/v1/proposals".into(), token, split_west())
+            .await
+            .assert_problem(403, TOWN);
     }
     // Malformed and invalid documents.
-    post("/api/v1/proposals".into(), &street, json!({"type": "nope"})).await.assert_problem(400, "FeatureCollection");
+    post("/api/v1/proposals".into(), &street, json!({"type": "nope"}))
+        .await
+        .assert_problem(400, "FeatureCollection");
     let mut unknown = split_west();
     unknown["proposal"]["parents"] = json!(["442000901999"]);
-    post("/api/v1/proposals".into(), &street, unknown).await.assert_problem(422, "442000901999");
+    post("/api/v1/proposals".into(), &street, unknown)
+        .await
+        .assert_problem(422, "442000901999");
 
     let created = post("/api/v1/proposals".into(), &street, split_west()).await;
     let id = created.json()["id"].as_i64().expect("id");
     let uri = |p: &str| format!("/api/v1/proposals/{id}/{p}");
     // Skipping steps, commenting or voting in the wrong status.
-    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(409, "only to consultation");
-    post(uri("comments"), &street, json!({"text": "早了"})).await.assert_problem(409, "consultation");
-    post(uri("vote"), &street, json!({"for": 1, "against": 0, "abstain": 0})).await.assert_problem(409, "vote");
-    post(uri("transition"), &street, json!({"to": "flying"})).await.assert_problem(400, "flying");
+    post(uri("transition"), &street, json!({"to": "submitted"}))
+        .await
+        .assert_problem(409, "only to consultation");
+    post(uri("comments"), &street, json!({"text": "早了"}))
+        .await
+        .assert_problem(409, "consultation");
+    post(
+        uri("vote"),
+        &street,
+        json!({"for": 1, "against": 0, "abstain": 0}),
+    )
+    .await
+    .assert_problem(409, "vote");
+    post(uri("transition"), &street, json!({"to": "flying"}))
+        .await
+        .assert_problem(400, "flying");
     // Editing only while a draft, only by its town.
     let mut edited = split_west();
     edited["proposal"]["title"] = json!("西社区拆分（修改）");
-    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &elsewhere, Some(edited.clone())).await;
+    let put = call(
+        app,
+        "PUT",
+        &format!("/api/v1/proposals/{id}"),
+        &elsewhere,
+        Some(edited.clone()),
+    )
+    .await;
     put.assert_problem(403, TOWN);
-    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &street, Some(edited.clone())).await;
+    let put = call(
+        app,
+        "PUT",
+        &format!("/api/v1/proposals/{id}"),
+        &street,
+        Some(edited.clone()),
+    )
+    .await;
     assert_eq!(put.status, 200);
     assert_eq!(put.json()["title"], "西社区拆分（修改）");
     post(uri("transition"), &street, json!({"to": "consultation"})).await;
-    let put = call(app, "PUT", &format!("/api/v1/proposals/{id}"), &street, Some(edited)).await;
+    let put = call(
+        app,
+        "PUT",
+        &format!("/api/v1/proposals/{id}"),
+        &street,
+        Some(edited),
+    )
+    .await;
     put.assert_problem(409, "draft");
-    post(uri("comments"), &street, json!({"text": "  "})).await.assert_problem(422, "empty");
+    post(uri("comments"), &street, json!({"text": "  "}))
+        .await
+        .assert_problem(422, "empty");
     post(uri("transition"), &street, json!({"to": "vote"})).await;
     // A failed vote blocks submission; a bad tally is refused.
-    post(uri("vote"), &street, json!({"for": 0, "against": 0, "abstain": 0})).await.assert_problem(422, "no votes");
-    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "no vote is recorded");
-    post(uri("vote"), &street, json!({"for": 50, "against": 40, "abstain": 10})).await;
-    post(uri("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "did not pass");
-    post(uri("vote"), &street, json!({"for": 51, "against": 40, "abstain": 9})).await;
+    post(
+        uri("vote"),
+        &street,
+        json!({"for": 0, "against": 0, "abstain": 0}),
+    )
+    .await
+    .assert_problem(422, "no votes");
+    post(uri("transition"), &street, json!({"to": "submitted"}))
+        .await
+        .assert_problem(422, "no vote is recorded");
+    post(
+        uri("vote"),
+        &street,
+        json!({"for": 50, "against": 40, "abstain": 10}),
+    )
+    .await;
+    post(uri("transition"), &street, json!({"to": "submitted"}))
+        .await
+        .assert_problem(422, "did not pass");
+    post(
+        uri("vote"),
+        &street,
+        json!({"for": 51, "against": 40, "abstain": 9}),
+    )
+    .await;
     // The street cannot approve; the reviewer cannot skip a rejection's reason.
     post(uri("transition"), &street, json!({"to": "submitted"})).await;
-    post(uri("transition"), &street, json!({"to": "approved"})).await.assert_problem(403, "reviewer");
-    post(uri("transition"), &reviewer, json!({"to": "rejected"})).await.assert_problem(422, "reason");
+    post(uri("transition"), &street, json!({"to": "approved"}))
+        .await
+        .assert_problem(403, "reviewer");
+    post(uri("transition"), &reviewer, json!({"to": "rejected"}))
+        .await
+        .assert_problem(422, "reason");
     let tomorrow = day(today().next_day().expect("date"));
-    post(uri("transition"), &reviewer, json!({"to": "approved", "effective": tomorrow})).await.assert_problem(422, "future");
-    post(uri("transition"), &reviewer, json!({"to": "approved", "effective": "2026-13-01"})).await.assert_problem(400, "effective");
-    let rejected = post(uri("transition"), &reviewer, json!({"to": "rejected", "reason": "办公用房未落实"})).await;
+    post(
+        uri("transition"),
+        &reviewer,
+        json!({"to": "approved", "effective": tomorrow}),
+    )
+    .await
+    .assert_problem(422, "future");
+    post(
+        uri("transition"),
+        &reviewer,
+        json!({"to": "approved", "effective": "2026-13-01"}),
+    )
+    .await
+    .assert_problem(400, "effective");
+    let rejected = post(
+        uri("transition"),
+        &reviewer,
+        json!({"to": "rejected", "reason": "办公用房未落实"}),
+    )
+    .await;
     assert_eq!(rejected.status, 200);
-    post(uri("transition"), &reviewer, json!({"to": "approved"})).await.assert_problem(409, "closed");
+    post(uri("transition"), &reviewer, json!({"to": "approved"}))
+        .await
+        .assert_problem(409, "closed");
     // Nothing changed in the registry.
     assert_eq!(env.state.published().registry_version(), Some(1));
     // Unknown proposals, and a failing proposal cannot be submitted.
-    call(app, "GET", "/api/v1/proposals/999", &viewer, None).await.assert_problem(404, "999");
+    call(app, "GET", "/api/v1/proposals/999", &viewer, None)
+        .await
+        .assert_problem(404, "999");
     let mut failing = split_west();
     failing["features"][0]["properties"]["workers"] = json!(0);
-    let f = post("/api/v1/proposals".into(), &street, failing).await.json()["id"].as_i64().expect("id");
+    let f = post("/api/v1/proposals".into(), &street, failing)
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
     let furi = |p: &str| format!("/api/v1/proposals/{f}/{p}");
     post(furi("transition"), &street, json!({"to": "consultation"})).await;
     post(furi("transition"), &street, json!({"to": "vote"})).await;
-    post(furi("vote"), &street, json!({"for": 10, "against": 0, "abstain": 0})).await;
-    post(furi("transition"), &street, json!({"to": "submitted"})).await.assert_problem(422, "workers_per_10k_residents");
+    post(
+        furi("vote"),
+        &street,
+        json!({"for": 10, "against": 0, "abstain": 0}),
+    )
+    .await;
+    post(furi("transition"), &street, json!({"to": "submitted"}))
+        .await
+        .assert_problem(422, "workers_per_10k_residents");
     // Lists filter by town and status.
-    let list = call(app, "GET", &format!("/api/v1/proposals?town={TOWN}&status=rejected"), &viewer, None).await.json();
+    let list = call(
+        app,
+        "GET",
+        &format!("/api/v1/proposals?town={TOWN}&status=rejected"),
+        &viewer,
+        None,
+    )
+    .await
+    .json();
     assert_eq!(list["proposals"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["proposals"][0]["id"], id);
-    call(app, "GET", "/api/v1/proposals?status=maybe", &viewer, None).await.assert_problem(400, "maybe");
+    call(app, "GET", "/api/v1/proposals?status=maybe", &viewer, None)
+        .await
+        .assert_problem(400, "maybe");
 }
 
 #[tokio::test]
@@ -366,7 +569,10 @@ async fn lookups_never_see_a_mixed_or_broken_city_while_approvals_run() {
                 let r = call(&app, "GET", &lookup_uri(NORTH, None), "", None).await;
                 assert_eq!(r.status, 200);
                 let v = r.json();
-                let (c, g) = (v["community"]["code"].as_str().unwrap_or(""), v["grid"]["code"].as_str().unwrap_or(""));
+                let (c, g) = (
+                    v["community"]["code"].as_str().unwrap_or(""),
+                    v["grid"]["code"].as_str().unwrap_or(""),
+                );
                 match (c, g) {
                     (WEST, "442000901001002") => old += 1,
                     (NEW_WEST, "442000901004001") => new += 1,
@@ -379,11 +585,20 @@ async fn lookups_never_see_a_mixed_or_broken_city_while_approvals_run() {
             (old, new)
         }));
     }
-    let approved = call(&app, "POST", &format!("/api/v1/proposals/{id}/transition"), &reviewer, Some(json!({"to": "approved"}))).await;
+    let approved = call(
+        &app,
+        "POST",
+        &format!("/api/v1/proposals/{id}/transition"),
+        &reviewer,
+        Some(json!({"to": "approved"})),
+    )
+    .await;
     assert_eq!(approved.status, 200);
     // Let the readers see the new city, then stop them.
     loop {
-        let v = call(&app, "GET", &lookup_uri(NORTH, None), "", None).await.json();
+        let v = call(&app, "GET", &lookup_uri(NORTH, None), "", None)
+            .await
+            .json();
         if v["community"]["code"] == NEW_WEST {
             break;
         }
@@ -408,13 +623,20 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, 
     stream.write_all(request.as_bytes()).expect("write");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
 }
 
 /// Starts `shequ serve` on a free port; returns the child, its address and its stderr lines.
-fn start(dir: &Path, failpoint: Option<&str>) -> (Child, String, std::sync::mpsc::Receiver<String>) {
+fn start(
+    dir: &Path,
+    failpoint: Option<&str>,
+) -> (Child, String, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(dir.join("boundaries"))
@@ -448,9 +670,13 @@ fn start(dir: &Path, failpoint: Option<&str>) -> (Child, String, std::sync::mpsc
 async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, [_, street, reviewer, ..]) = seeded(dir.path());
-    let (snapshot, version, _) = registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("open");
+    let (snapshot, version, _) =
+        registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("open");
     let config = ApiConfig::default();
-    let app = api::router(AppState::with_store(snapshot, version.id, store.clone(), &config), &config);
+    let app = api::router(
+        AppState::with_store(snapshot, version.id, store.clone(), &config),
+        &config,
+    );
     let id = submitted(&app, &street).await;
     drop(app);
     drop(store);
@@ -477,18 +703,28 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
 
     // After a restart: the old version, whole; the proposal still submitted; the log intact.
     let store = Store::open(&db_path(dir.path())).expect("reopen");
-    assert_eq!(store.read(registry::latest).expect("latest").map(|v| v.id), Some(1));
-    let (city, _, seeded) = registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("reload");
+    assert_eq!(
+        store.read(registry::latest).expect("latest").map(|v| v.id),
+        Some(1)
+    );
+    let (city, _, seeded) =
+        registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("reload");
     assert!(!seeded);
     assert!(city.registry.community_by_code(NEW_WEST).is_none());
     let west = city.registry.community_by_code(WEST).expect("west");
     assert_eq!(city.registry.communities[west].grids.len(), 2);
-    assert!(matches!(store.read(log::verify).expect("verify"), Ok(_)));
+    assert!(store.read(log::verify).expect("verify").is_ok());
     drop(store);
 
     // The approval then succeeds in full.
     let (mut server, addr, _lines) = start(dir.path(), None);
-    let (status, body) = http(&addr, "POST", &format!("/api/v1/proposals/{id}/transition"), &reviewer, &json!({"to": "approved"}).to_string());
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/proposals/{id}/transition"),
+        &reviewer,
+        &json!({"to": "approved"}).to_string(),
+    );
     let (lookup_status, lookup) = http(&addr, "GET", &lookup_uri(NORTH, None), &reviewer, "");
     server.kill().expect("kill");
     server.wait().expect("wait");
@@ -496,6 +732,9 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     assert_eq!(lookup_status, 200);
     assert!(lookup.contains(NEW_WEST), "{lookup}");
     let store = Store::open(&db_path(dir.path())).expect("reopen");
-    assert_eq!(store.read(registry::latest).expect("latest").map(|v| v.id), Some(2));
-    assert!(matches!(store.read(log::verify).expect("verify"), Ok(_)));
+    assert_eq!(
+        store.read(registry::latest).expect("latest").map(|v| v.id),
+        Some(2)
+    );
+    assert!(store.read(log::verify).expect("verify").is_ok());
 }
