@@ -34,26 +34,30 @@ fn missing(e2e: &Path) -> Option<String> {
     None
 }
 
-/// Kills the server when the test ends, however it ends.
-struct Server(std::process::Child);
+/// Kills the server when the test ends, however it ends, then removes its database.
+struct Server(std::process::Child, tempfile::TempDir);
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = self.1.path();
     }
 }
 
 /// Starts `shequ serve` on a free loopback port with the sample city; returns it and its URL.
 fn serve() -> (Server, String) {
+    let db = tempfile::tempdir().expect("tempdir");
     let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(common::sample_dir())
+        .arg("--db")
+        .arg(db.path().join("shequ.db"))
         .env("RUST_LOG", "warn,shequ=info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn shequ serve");
-    let mut server = Server(child);
+    let mut server = Server(child, db);
     let stderr = server.0.stderr.take().expect("stderr");
     let (lines, log) = mpsc::channel();
     std::thread::spawn(move || {

@@ -100,10 +100,13 @@ fn check_data_lists_every_problem_and_fails() {
 #[test]
 fn serve_refuses_invalid_data_before_listening() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db/shequ.db");
     let out = shequ(&[
         "serve",
         "--data",
         &dir.path().to_string_lossy(),
+        "--db",
+        &db.to_string_lossy(),
         "--addr",
         "127.0.0.1:0",
     ]);
@@ -129,6 +132,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     use std::time::Duration;
 
     let mini = common::mini_dir();
+    let db = tempfile::tempdir().expect("tempdir");
     let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
         .args([
             "serve",
@@ -136,6 +140,8 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
             "127.0.0.1:0",
             "--data",
             &mini.to_string_lossy(),
+            "--db",
+            &db.path().join("shequ.db").to_string_lossy(),
         ])
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
