@@ -738,3 +738,172 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     );
     assert!(store.read(log::verify).expect("verify").is_ok());
 }
+
+/// Every role × every write of the procedure × own/other town: 401 without credentials, 403
+/// for a role or town that may not, success for the one that may. Each cell gets a fresh
+/// proposal in the status the write needs, so only the actor decides.
+#[tokio::test]
+async fn authorization_matrix_of_the_procedure() {
+    let (env, [viewer, street, reviewer, admin, elsewhere]) = env();
+    let app = &env.app;
+    let actors = [
+        ("anonymous", ""),
+        ("viewer", viewer.as_str()),
+        ("street of another town", elsewhere.as_str()),
+        ("admin", admin.as_str()),
+        ("street", street.as_str()),
+        // Last: its approval changes the city that later cells' proposals are drawn on.
+        ("reviewer", reviewer.as_str()),
+    ];
+    // (write, status it needs, method, path under the proposal, body, who succeeds)
+    let steps: [(&str, &str, &str, &str, Value, &str); 10] = [
+        ("edit", "draft", "PUT", "", split_west(), "street"),
+        (
+            "to consultation",
+            "draft",
+            "POST",
+            "/transition",
+            json!({"to": "consultation"}),
+            "street",
+        ),
+        (
+            "comment",
+            "consultation",
+            "POST",
+            "/comments",
+            json!({"text": "好"}),
+            "street",
+        ),
+        (
+            "back to draft",
+            "consultation",
+            "POST",
+            "/transition",
+            json!({"to": "draft"}),
+            "street",
+        ),
+        (
+            "to vote",
+            "consultation",
+            "POST",
+            "/transition",
+            json!({"to": "vote"}),
+            "street",
+        ),
+        (
+            "record vote",
+            "vote",
+            "POST",
+            "/vote",
+            json!({"for": 3, "against": 1, "abstain": 0}),
+            "street",
+        ),
+        (
+            "submit",
+            "vote+passed",
+            "POST",
+            "/transition",
+            json!({"to": "submitted"}),
+            "street",
+        ),
+        (
+            "reject",
+            "submitted",
+            "POST",
+            "/transition",
+            json!({"to": "rejected", "reason": "不符"}),
+            "reviewer",
+        ),
+        // Last: a successful approval changes the city the earlier cells were drawn on.
+        (
+            "approve",
+            "submitted",
+            "POST",
+            "/transition",
+            json!({"to": "approved"}),
+            "reviewer",
+        ),
+        ("read", "draft", "GET", "", Value::Null, "*"),
+    ];
+    let advance = async |status: &str| -> i64 {
+        let r = call(
+            app,
+            "POST",
+            "/api/v1/proposals",
+            &street,
+            Some(split_west()),
+        )
+        .await;
+        let id = r.json()["id"].as_i64().expect("id");
+        let uri = format!("/api/v1/proposals/{id}");
+        let path: &[(&str, Value)] = match status {
+            "draft" => &[],
+            "consultation" => &[("transition", json!({"to": "consultation"}))],
+            "vote" => &[
+                ("transition", json!({"to": "consultation"})),
+                ("transition", json!({"to": "vote"})),
+            ],
+            "vote+passed" | "submitted" => &[
+                ("transition", json!({"to": "consultation"})),
+                ("transition", json!({"to": "vote"})),
+                ("vote", json!({"for": 3, "against": 1, "abstain": 0})),
+            ],
+            other => panic!("unknown status {other}"),
+        };
+        let mut path = path.to_vec();
+        if status == "submitted" {
+            path.push(("transition", json!({"to": "submitted"})));
+        }
+        for (p, body) in path {
+            let r = call(app, "POST", &format!("{uri}/{p}"), &street, Some(body)).await;
+            assert!(
+                r.status.is_success(),
+                "{}",
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        id
+    };
+    let mut failures = Vec::new();
+    for (write, status, method, path, body, winner) in &steps {
+        for (who, token) in actors {
+            let id = advance(status).await;
+            let uri = format!("/api/v1/proposals/{id}{path}");
+            let body = (!body.is_null()).then(|| body.clone());
+            let got = call(app, method, &uri, token, body).await.status.as_u16();
+            let expected: &[u16] = match (who, *winner) {
+                ("anonymous", _) => &[401],
+                (_, "*") => &[200],
+                (w, win) if w == win => &[200, 201],
+                _ => &[403],
+            };
+            if !expected.contains(&got) {
+                failures.push(format!("{write} by {who}: {got}, expected {expected:?}"));
+            }
+        }
+    }
+    // Creating a proposal, and listing them.
+    for (who, token) in actors {
+        let got = call(app, "POST", "/api/v1/proposals", token, Some(split_west()))
+            .await
+            .status
+            .as_u16();
+        let expected = match who {
+            "anonymous" => 401,
+            "street" => 201,
+            _ => 403,
+        };
+        if got != expected {
+            failures.push(format!("create by {who}: {got}, expected {expected}"));
+        }
+        let got = call(app, "GET", "/api/v1/proposals", token, None)
+            .await
+            .status
+            .as_u16();
+        if got != if who == "anonymous" { 401 } else { 200 } {
+            failures.push(format!("list by {who}: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(env.state.published().registry_version(), Some(2));
+}
