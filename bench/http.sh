@@ -10,17 +10,19 @@ duration=${DURATION:-10s}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --quiet
 log=$(mktemp)
+db=$(mktemp -d)
 start=$(date +%s.%N)
-target/release/shequ serve --addr "127.0.0.1:$port" 2>"$log" &
+# A fresh database: start-up includes checking the files and seeding version 1.
+target/release/shequ serve --addr "127.0.0.1:$port" --db "$db/shequ.db" 2>"$log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$log" "$db"' EXIT
 for _ in $(seq 1 200); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.02
 done
 ready=$(date +%s.%N)
 echo "start-up to first /health answer: $(echo "($ready - $start) * 1000" | bc) ms"
-grep -o 'loaded .* in [0-9]* ms' "$log" | sed 's/:.*//' || true
+grep -o 'registry version [0-9]* in [0-9]* ms' "$log" || true
 echo "RSS after start-up: $(ps -o rss= -p $pid) KiB"
 curl -fs "http://127.0.0.1:$port/api/v1/lookup?lon=113.39&lat=22.52" >/dev/null
 echo "== GET /api/v1/lookup, wrk -t2 -c64 -d$duration"
