@@ -29,6 +29,21 @@ struct Cli {
     command: Command,
 }
 
+/// Where a command reads the city from: boundary files, or a version in the database.
+#[derive(clap::Args, Clone)]
+struct Source {
+    /// Boundary directory to read (ignored with --db).
+    #[arg(long, default_value = "boundaries")]
+    data: PathBuf,
+    /// Read the registry from this database instead of files (the newest version, or the one
+    /// in force on --as-of).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// With --db: the registry as it was on this day (YYYY-MM-DD).
+    #[arg(long, requires = "db")]
+    as_of: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API over a boundary directory.
@@ -93,8 +108,8 @@ enum Command {
         /// CRS of the point: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:<code> (projected).
         #[arg(long, default_value = "wgs84")]
         crs: String,
-        #[arg(long, default_value = "boundaries")]
-        data: PathBuf,
+        #[command(flatten)]
+        source: Source,
     },
     /// Validate a proposal (GeoJSON FeatureCollection with a `proposal` member) against the
     /// guidelines: exit code 0 pass (warnings allowed), 1 fail, 2 unreadable or invalid input.
@@ -103,8 +118,8 @@ enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = "boundaries")]
-        data: PathBuf,
+        #[command(flatten)]
+        source: Source,
     },
     /// Audit coverage and guideline compliance: a report grouped by town; exit code 1 when any
     /// finding fails (fail or exception severity).
@@ -114,6 +129,12 @@ enum Command {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Audit the registry in this database instead of DIR.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// With --db: the registry as it was on this day (YYYY-MM-DD).
+        #[arg(long, requires = "db")]
+        as_of: Option<String>,
     },
     /// Convert a GeoJSON layer from another CRS (e.g. EPSG:4547, gcj02) into a WGS84 boundary
     /// file `OUT/<layer>.geojson`; checks OUT with the loader once it holds all three layers.
@@ -255,21 +276,33 @@ fn main() -> ExitCode {
         Command::Lookup {
             address: Some(address),
             limit,
-            data,
+            source,
             ..
-        } => lookup_address(&data, &address, limit),
+        } => lookup_address(&source, &address, limit),
         Command::Lookup {
             lon: Some(lon),
             lat: Some(lat),
             crs,
-            data,
+            source,
             ..
-        } => lookup(&data, [lon, lat], &crs),
+        } => lookup(&source, [lon, lat], &crs),
         Command::Lookup { .. } => Err("give LON LAT or --address".into()),
         Command::CheckData { dir } => check_data(&dir),
         Command::Export { dir, db, version } => export(&dir, &db, version),
-        Command::Audit { dir, json } => audit(&dir, json),
-        Command::Validate { file, json, data } => return validate(&file, json, &data),
+        Command::Audit {
+            dir,
+            json,
+            db,
+            as_of,
+        } => audit(
+            &Source {
+                data: dir,
+                db,
+                as_of,
+            },
+            json,
+        ),
+        Command::Validate { file, json, source } => return validate(&file, json, &source),
         Command::Import {
             file,
             crs,
@@ -363,18 +396,47 @@ fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), String> {
     Ok(())
 }
 
-fn lookup(data: &Path, point: [f64; 2], crs: &str) -> Result<(), String> {
+/// The city a command reads: files, or a version from the database.
+fn load_source(source: &Source) -> Result<Snapshot, String> {
+    let Some(db) = &source.db else {
+        return load(&source.data);
+    };
+    if !db.exists() {
+        return Err(format!("no database at {}", db.display()));
+    }
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let version = match &source.as_of {
+        Some(day) => {
+            time::Date::parse(day, store::DATE_FORMAT)
+                .map_err(|_| format!("--as-of {day:?}: expected a date YYYY-MM-DD"))?;
+            store
+                .read(|c| registry_store::version_on(c, day))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no registry version was in force on {day}"))?
+        }
+        None => store
+            .read(registry_store::latest)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} holds no registry yet", db.display()))?,
+    };
+    store
+        .read(|c| registry_store::StoredSnapshot::read(c, version.id))
+        .and_then(registry_store::StoredSnapshot::build)
+        .map_err(|e| format!("{}: {e}", db.display()))
+}
+
+fn lookup(source: &Source, point: [f64; 2], crs: &str) -> Result<(), String> {
     let crs: Crs = crs.parse().map_err(|e| format!("--crs: {e}"))?;
     let point = crs.to_wgs84(point).map_err(|e| e.to_string())?;
-    let snapshot = load(data)?;
+    let snapshot = load_source(source)?;
     let place = PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
     let json = serde_json::to_string_pretty(&place).map_err(|e| e.to_string())?;
     println!("{json}");
     Ok(())
 }
 
-fn lookup_address(data: &Path, address: &str, limit: usize) -> Result<(), String> {
-    let snapshot = load(data)?;
+fn lookup_address(source: &Source, address: &str, limit: usize) -> Result<(), String> {
+    let snapshot = load_source(source)?;
     let answer = api::address_answer(&snapshot, address, limit);
     let json = serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?;
     println!("{json}");
@@ -439,7 +501,7 @@ fn check_data(dir: &Path) -> Result<(), String> {
 }
 
 /// Validates a proposal file; exit code 0 pass or warn, 1 fail, 2 input that cannot be read.
-fn validate(file: &Path, json: bool, data: &Path) -> ExitCode {
+fn validate(file: &Path, json: bool, source: &Source) -> ExitCode {
     let unreadable = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(2)
@@ -452,7 +514,7 @@ fn validate(file: &Path, json: bool, data: &Path) -> ExitCode {
         Ok(v) => v,
         Err(e) => return unreadable(format!("{}: not valid JSON: {e}", file.display())),
     };
-    let snapshot = match load(data) {
+    let snapshot = match load_source(source) {
         Ok(s) => s,
         Err(e) => return unreadable(e),
     };
@@ -566,8 +628,8 @@ fn report_text(r: &shequ::rules::Report) -> String {
 }
 
 /// Runs the audit; `Err("")` (exit code 1, nothing more to say) when a finding fails.
-fn audit(dir: &Path, json: bool) -> Result<(), String> {
-    let snapshot = load(dir)?;
+fn audit(source: &Source, json: bool) -> Result<(), String> {
+    let snapshot = load_source(source)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(snapshot.registry.communities.len() as u64);
         bar.set_style(

@@ -360,6 +360,65 @@ async fn the_full_procedure_changes_the_city() {
     let verified = env.store.read(log::verify).expect("verify");
     assert!(matches!(verified, Ok(n) if n > 10), "{verified:?}");
 
+    // The command line reads the same history from the database.
+    let db = db_path(env.dir.path());
+    let shequ = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .args(args)
+            .output()
+            .expect("run shequ");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let db_arg = db.to_string_lossy().into_owned();
+    let (code, now, _) = shequ(&["lookup", "113.005", "22.015", "--db", &db_arg]);
+    assert_eq!(code, Some(0));
+    assert!(now.contains(NEW_WEST), "{now}");
+    let (_, then, _) = shequ(&[
+        "lookup", "113.005", "22.015", "--db", &db_arg, "--as-of", &yesterday,
+    ]);
+    assert!(
+        then.contains("442000901001002") && !then.contains(NEW_WEST),
+        "{then}"
+    );
+    let (code, _, err) = shequ(&[
+        "lookup",
+        "113.005",
+        "22.015",
+        "--db",
+        &db_arg,
+        "--as-of",
+        "2026-02-30",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--as-of \"2026-02-30\""), "{err}");
+    let missing = env
+        .dir
+        .path()
+        .join("nothing.db")
+        .to_string_lossy()
+        .into_owned();
+    let (code, _, err) = shequ(&["audit", "--db", &missing]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no database at"), "{err}");
+    let exported = env.dir.path().join("cli-export");
+    let (code, out, _) = shequ(&[
+        "export",
+        &exported.to_string_lossy(),
+        "--db",
+        &db_arg,
+        "--version",
+        "1",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, _, _) = shequ(&["check-data", &exported.to_string_lossy()]);
+    assert_eq!(code, Some(0));
+    let old_files = shequ::Snapshot::load(&exported).expect("version 1 exported");
+    assert!(old_files.registry.community_by_code(NEW_WEST).is_none());
+
     // Export writes the new registry as files that load again.
     let out = env.dir.path().join("export");
     env.store
