@@ -311,6 +311,52 @@ async fn the_full_procedure_changes_the_city() {
     assert_eq!(back["ended"][0]["code"], NEW_WEST);
     assert_eq!(back["moved"][0]["to"], WEST);
 
+    // Each feature's history: its states with the versions and dates they held.
+    let history = call(
+        app,
+        "GET",
+        &format!("/api/v1/communities/{WEST}/history"),
+        "",
+        None,
+    )
+    .await
+    .json();
+    let states = history["states"].as_array().expect("states");
+    assert_eq!(states.len(), 2, "{history}");
+    assert_eq!(
+        states[0]["valid_from"],
+        json!({"version": 1, "effective": null})
+    );
+    assert_eq!(
+        states[0]["valid_to"],
+        json!({"version": 2, "effective": day(today())})
+    );
+    assert_eq!(states[0]["feature"]["properties"]["households"], 500);
+    assert_eq!(states[1]["valid_to"], Value::Null);
+    assert_eq!(states[1]["feature"]["properties"]["households"], 300);
+    let moved = call(
+        app,
+        "GET",
+        "/api/v1/grids/442000901004001/history",
+        "",
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(moved["states"][0]["predecessor"], "442000901001002");
+    call(
+        app,
+        "GET",
+        "/api/v1/grids/442000901009009/history",
+        "",
+        None,
+    )
+    .await
+    .assert_problem(404, "442000901009009");
+    call(app, "GET", "/api/v1/parks/1/history", "", None)
+        .await
+        .assert_problem(404, "parks");
+
     // Tiles: the new community is in the tile, which is not the cached old one.
     let tile_after = call(app, "GET", "/tiles/communities/13/6667/3582.mvt", "", None).await;
     assert_ne!(tile_before.body, tile_after.body);

@@ -333,6 +333,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/grids/{code}", get(features::grid))
         .route("/versions", get(versions::list))
         .route("/versions/{a}/diff/{b}", get(versions::diff))
+        .route("/{layer}/{code}/history", get(versions::history))
         .route("/proposals", get(workflow::list).post(workflow::create))
         .route("/proposals/{id}", get(workflow::show).put(workflow::edit))
         .route("/proposals/{id}/comments", post(workflow::comment))

@@ -49,3 +49,29 @@ pub async fn diff(
     .await???;
     Ok(json_response(&diff))
 }
+
+/// `GET /api/v1/{towns,communities,grids}/{code}/history`: every state the feature has had,
+/// with the versions (and dates) it held from and until.
+pub async fn history(
+    State(state): State<AppState>,
+    Path((layer, code)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if !registry::LAYERS.contains(&layer.as_str()) {
+        return Err(ApiError::not_found(format!("no layer {layer:?}")));
+    }
+    let store = state.require_store()?.clone();
+    let states = tokio::task::spawn_blocking({
+        let (layer, code) = (layer.clone(), code.clone());
+        move || store.read(|c| registry::history(c, &layer, &code))
+    })
+    .await??;
+    if states.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no {} {code} in any version",
+            layer.trim_end_matches('s')
+        )));
+    }
+    Ok(json_response(
+        &serde_json::json!({ "code": code, "states": states }),
+    ))
+}

@@ -464,3 +464,67 @@ pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>
     }
     Ok(written)
 }
+
+/// One stored state of a feature: what it was, and from/until which version (and date).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureState {
+    pub valid_from: VersionRef,
+    /// The version that ended this state (`None`: still current).
+    pub valid_to: Option<VersionRef>,
+    /// The code this grid had before it moved here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predecessor: Option<String>,
+    pub feature: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRef {
+    pub version: i64,
+    /// `None` for the seeded version.
+    pub effective: Option<String>,
+}
+
+/// Every state `code` of `layer` has had, oldest first (empty: never existed).
+pub fn history(
+    conn: &Connection,
+    layer: &str,
+    code: &str,
+) -> Result<Vec<FeatureState>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT f.feature, f.valid_from, vf.effective, f.valid_to, vt.effective, f.predecessor
+         FROM features f JOIN versions vf ON vf.id = f.valid_from
+         LEFT JOIN versions vt ON vt.id = f.valid_to
+         WHERE f.layer = ?1 AND f.code = ?2 ORDER BY f.valid_from",
+    )?;
+    let rows = stmt.query_map(params![layer, code], |r| {
+        let to: Option<i64> = r.get(3)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            VersionRef {
+                version: r.get(1)?,
+                effective: r.get(2)?,
+            },
+            to.map(|version| -> rusqlite::Result<VersionRef> {
+                Ok(VersionRef {
+                    version,
+                    effective: r.get(4)?,
+                })
+            })
+            .transpose()?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (text, valid_from, valid_to, predecessor) = row?;
+        out.push(FeatureState {
+            feature: serde_json::from_str(&text).map_err(|e| {
+                StoreError::Damaged(format!("{layer} feature {code} is not valid JSON: {e}"))
+            })?,
+            valid_from,
+            valid_to,
+            predecessor,
+        });
+    }
+    Ok(out)
+}
