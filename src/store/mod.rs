@@ -48,10 +48,13 @@ pub enum StoreError {
     Damaged(String),
 }
 
-/// One SQLite connection behind a mutex: writes are rare (proposals, approvals, logins) and
-/// short, and lookups never touch the database, so one connection is enough.
+/// Two SQLite connections, each behind a mutex: one for writes (rare: proposals, approvals,
+/// logins; an approval holds it for about a second while it builds the new snapshot) and one for
+/// reads (credential checks, history, lists). In WAL mode a reader sees the last committed state
+/// and never waits for the writer, so signed-in requests keep flowing during an approval.
 pub struct Store {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -80,8 +83,16 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
         migrations::apply(&mut conn)?;
+        let reader = Connection::open(path).map_err(open)?;
+        reader
+            .pragma_update(None, "query_only", "ON")
+            .map_err(open)?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            reader: Mutex::new(reader),
             path: path.to_owned(),
         })
     }
@@ -90,17 +101,15 @@ impl Store {
         &self.path
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls
         // back an uncommitted transaction when it is dropped), so the connection is still sound.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` on the connection (reads; each statement sees a committed state).
+    /// Runs `f` on the read connection: it sees what is committed and cannot write.
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        f(&self.lock())
+        f(&Self::lock(&self.reader))
     }
 
     /// Runs `f` in one immediate transaction, committed if `f` succeeds and rolled back if not.
@@ -108,7 +117,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.lock();
+        let mut conn = Self::lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
