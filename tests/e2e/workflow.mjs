@@ -40,8 +40,20 @@ await run('workflow', async (page, { shot }) => {
   assert.equal(await page.isVisible('#server-save'), false);
   await signIn(page, USERS.street, 'street');
   await page.click('#proposal-toggle');
-  const { request, shown } = await assembleFromGrids(page);
+  const { request } = await assembleFromGrids(page);
   assert.ok(await page.isVisible('#server-save'));
+  // Staff, offices and a reason for the size: the parts then pass with warnings (households over
+  // the range, justified), so the proposal can go all the way.
+  for (let i = 0; i < request.groups.length; i += 1) {
+    const part = page.locator(`#parts fieldset[data-part="${i}"]`);
+    await part.locator('[data-field="workers"]').fill('100');
+    await part.locator('[data-field="office_area_m2"]').fill('5000');
+    await part.locator('[data-field="justification"]').fill('人口密集，按现有网格暂设两个社区');
+  }
+  await page.waitForFunction(() => document.querySelector('#validation')?.dataset.state === 'done'
+    && document.querySelector('#verdict')?.dataset.verdict !== 'fail', null, { timeout: 30000 });
+  const shown = { verdict: await page.getAttribute('#verdict', 'data-verdict') };
+  console.log(`with staff and offices: ${shown.verdict}`);
 
   // Save: a new stored proposal, shown as a draft.
   const created = page.waitForResponse((r) => r.url().endsWith('/api/v1/proposals') && r.request().method() === 'POST');
