@@ -34,30 +34,69 @@ fn missing(e2e: &Path) -> Option<String> {
     None
 }
 
-/// Kills the server when the test ends, however it ends, then removes its database.
-struct Server(std::process::Child, tempfile::TempDir);
+/// Kills the server when the test ends, however it ends.
+struct Server(std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-        let _ = self.1.path();
     }
 }
 
-/// Starts `shequ serve` on a free loopback port with the sample city; returns it and its URL.
-fn serve() -> (Server, String) {
-    let db = tempfile::tempdir().expect("tempdir");
+/// Accounts the scenarios sign in with: (name, role, towns, password).
+const USERS: [(&str, &str, &str, &str); 2] = [
+    ("street1", "street", "442000005", "street-password-1"),
+    ("reviewer1", "reviewer", "", "reviewer-password-1"),
+];
+
+/// Adds the [`USERS`] to the database at `db` with the command line (creating it).
+fn add_users(db: &Path) {
+    for (name, role, towns, password) in USERS {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shequ"));
+        command.args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--db",
+        ]);
+        command.arg(db);
+        if !towns.is_empty() {
+            command.args(["--towns", towns]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn shequ user add");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), password.as_bytes())
+            .expect("write password");
+        let out = child.wait_with_output().expect("shequ user add");
+        assert!(
+            out.status.success(),
+            "user add {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Starts `shequ serve` on a free loopback port with the sample city and a database in `db`;
+/// returns it and its URL.
+fn serve(db: &Path) -> (Server, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .arg("--data")
         .arg(common::sample_dir())
-        .arg("--db")
-        .arg(db.path().join("shequ.db"))
         .env("RUST_LOG", "warn,shequ=info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn shequ serve");
-    let mut server = Server(child, db);
+    let mut server = Server(child);
     let stderr = server.0.stderr.take().expect("stderr");
     let (lines, log) = mpsc::channel();
     std::thread::spawn(move || {
@@ -77,8 +116,13 @@ fn serve() -> (Server, String) {
     (server, format!("http://{addr}"))
 }
 
-/// Runs one scenario script against a fresh server.
+/// Runs one scenario script against a fresh server (with a fresh database; `users`: with the
+/// [`USERS`] added first, their names and passwords in `SHEQU_USERS` as JSON).
 fn scenario(script: &str) {
+    run_scenario(script, false);
+}
+
+fn run_scenario(script: &str, users: bool) {
     let root = common::root();
     let e2e = root.join("tests/e2e");
     if let Some(what) = missing(&e2e) {
@@ -88,10 +132,28 @@ fn scenario(script: &str) {
         println!("skipped browser test {script}: {what}");
         return;
     }
-    let (_server, url) = serve();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("shequ.db");
+    if users {
+        add_users(&db);
+    }
+    let accounts: serde_json::Map<String, serde_json::Value> = USERS
+        .iter()
+        .map(|(name, role, _, password)| {
+            (
+                (*role).to_owned(),
+                serde_json::json!({"user": name, "password": password}),
+            )
+        })
+        .collect();
+    let (_server, url) = serve(&db);
     let shots = root.join("target/e2e");
     let out = Command::new("node")
         .arg(e2e.join(script))
+        .env(
+            "SHEQU_USERS",
+            serde_json::Value::Object(accounts).to_string(),
+        )
         .current_dir(&e2e)
         .env("SHEQU_URL", &url)
         .env("SHEQU_SCREENSHOTS", &shots)
@@ -121,4 +183,13 @@ fn split_a_community_by_a_line() {
 #[test]
 fn assemble_from_grids_and_audit_view() {
     scenario("grids-audit.mjs");
+}
+
+/// Signs in as a street official, assembles a proposal from grids, saves it to the server and
+/// takes it through consultation (a comment) and vote (a tally) in the workflow panel; checks
+/// the stored proposal through the API; when it passes validation, submits it, and the reviewer
+/// approves it, after which the history selector lists the new version.
+#[test]
+fn save_a_proposal_and_take_it_through_the_procedure() {
+    run_scenario("workflow.mjs", true);
 }

@@ -58,7 +58,12 @@ async fn index_references_the_vendored_library_and_the_app() {
         modules.contains(&"/web/vendor/maplibre-gl/maplibre-gl.mjs".to_owned()),
         "the app imports the vendored MapLibre module: {modules:?}"
     );
-    for module in ["/web/proposal.js", "/web/draw.js", "/web/validation.js"] {
+    for module in [
+        "/web/proposal.js",
+        "/web/draw.js",
+        "/web/validation.js",
+        "/web/server.js",
+    ] {
         assert!(
             modules.contains(&module.to_owned()),
             "{module} in {modules:?}"

@@ -4,6 +4,7 @@
 import { Map, Marker, NavigationControl, ScaleControl, LngLatBounds } from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
 import { $, status, fmt, esc, getJson, bbox } from '/web/util.js';
 import { initProposal } from '/web/proposal.js';
+import { initServer } from '/web/server.js';
 
 const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
 const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
@@ -129,7 +130,11 @@ function showCommunity(code) {
 
 // The editor adds its own sources and layers, so it starts once the style has loaded.
 let proposal = null;
-map.once('load', () => { proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected }); });
+map.once('load', () => {
+  const server = initServer({ map, proposal: () => proposal, reload: loadData });
+  proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
+  server.start().catch((err) => status(`登录状态恢复失败：${err.message}`));
+});
 
 for (const b of document.querySelectorAll('aside .close')) {
   b.addEventListener('click', () => {
@@ -266,15 +271,30 @@ $('audit-toggle').addEventListener('click', () => {
 
 // ---- start -------------------------------------------------------------------------------------
 
-try {
+/** Loads towns, communities and audit findings (as of the history view's day); grids on demand. */
+async function loadData() {
   const [towns, communities, audit] = await Promise.all([
     getJson('/api/v1/towns'), getJson('/api/v1/communities'), getJson('/api/v1/audit'),
   ]);
+  data.byCode.clear();
+  data.grids = null;
   data.towns = towns.features;
   data.communities = communities.features;
   data.findings = audit.findings;
   index(data.towns, 'town');
   index(data.communities, 'community');
+  // What the panel shows may have changed: show the selected community again, or close it.
+  if (selected && data.byCode.has(selected)) showCommunity(selected);
+  else if (selected) {
+    selected = '';
+    map.setFilter('selected-line', none);
+    $('panel').hidden = true;
+  }
+  if (!$('audit').hidden) await showAudit();
+}
+
+try {
+  await loadData();
 } catch (err) {
   status(`数据加载失败：${err.message}`);
 }

@@ -23,8 +23,10 @@ const part = (props, geometry) => ({
   geometry, touched: {},
 });
 
-export function initProposal({ map, data, loadGrids, flyTo, selected }) {
+export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened = () => {} }) {
   let state = blank();
+  // The stored proposal being edited ({id, status, town_code, …} from the server), or null.
+  let opened = null;
   const history = [];
   let at = -1;
   let picking = null; // index of the part whose office the next map click sets
@@ -221,6 +223,8 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
     }
     state = blank(tool);
     if (parent) state.parents = [parent];
+    // A new drawing is a new proposal (saving it creates one on the server).
+    if (opened) { opened = null; onOpened(null); }
     current = 1;
     draw.clear();
     if (tool === 'grids') {
@@ -382,12 +386,20 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
       status(`无法打开 ${file.name}：${err.message}`);
       return;
     }
+    opened = null;
+    await load(fc);
+    onOpened(null);
+  });
+
+  /** Puts a proposal FeatureCollection into the editor (polygon parts stay editable). */
+  async function load(fc) {
     // Single polygons stay editable with the polygon tool; anything else is shown as loaded.
     const editable = fc.features.every((f) => f.geometry?.type === 'Polygon');
     state = blank(editable ? 'polygon' : 'file');
-    state.kind = fc.proposal.kind ?? 'split';
-    state.title = fc.proposal.title ?? '';
-    state.parents = fc.proposal.parents ?? [];
+    const meta = fc.proposal ?? {};
+    state.kind = meta.kind ?? 'split';
+    state.title = meta.title ?? '';
+    state.parents = meta.parents ?? [];
     state.parts = fc.features.map((f) => part(f.properties ?? {}, f.geometry));
     if (editable) await loadGrids().catch((err) => status(`网格加载失败：${err.message}`));
     draw.show(null, editable ? state.parts.map((p) => p.geometry) : []);
@@ -396,7 +408,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
     renderAll();
     const all = { type: 'GeometryCollection', geometries: state.parts.map((p) => p.geometry).filter(Boolean) };
     flyTo(all);
-  });
+  }
 
   // ---- open and close ---------------------------------------------------------------------------------
 
@@ -416,6 +428,19 @@ export function initProposal({ map, data, loadGrids, flyTo, selected }) {
   }
 
   return {
+    /** The proposal as the API takes it, or null while it has no parts. */
+    current: () => (state.parts.length && state.parts.every((p) => p.geometry) ? proposalJson() : null),
+    /** The stored proposal the editor shows (null: a drawing not yet saved). */
+    opened: () => opened,
+    /** Shows a stored proposal (`detail` from GET /api/v1/proposals/{id}) in the editor. */
+    async open(detail) {
+      $('proposal').hidden = false;
+      opened = detail;
+      await load(detail.proposal);
+      onOpened(detail);
+    },
+    /** Records the server's newer state of the opened proposal (after a save or a step). */
+    setOpened(detail) { opened = detail; },
     /** Whether a map click belongs to the editor rather than to the feature panel. */
     capturesClicks: () => !$('proposal').hidden && (picking != null || ['line', 'grids', 'polygon'].includes(state.tool)),
   };

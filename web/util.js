@@ -19,19 +19,39 @@ async function failure(url, r) {
   return err;
 }
 
+/**
+ * What the page is looking at and who is signed in: `asOf` (`YYYY-MM-DD` or null for now) is
+ * added to every read of the registry; `csrf` goes with every write of a signed-in user.
+ */
+export const session = { asOf: null, csrf: null };
+
+// Reads that answer "as the city was on that day" when `as_of` is given.
+const DATED = /^\/api\/v1\/(towns|communities|grids|lookup|address|audit)/;
+
+/** `url` with the `as_of` of the history view, when it reads the registry. */
+export function dated(url) {
+  if (!session.asOf || !DATED.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}as_of=${session.asOf}`;
+}
+
 export async function getJson(url) {
-  const r = await fetch(url);
+  const r = await fetch(dated(url));
   if (!r.ok) throw await failure(url, r);
   return r.json();
 }
 
-export async function postJson(url, body, signal) {
-  const r = await fetch(url, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal,
-  });
+/** A write (`POST`, `PUT`, …) with a JSON body (or none); the answer's JSON, or null when empty. */
+export async function sendJson(method, url, body, signal) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   if (!r.ok) throw await failure(url, r);
-  return r.json();
+  const text = await r.text();
+  return text ? JSON.parse(text) : null;
 }
+
+export const postJson = (url, body, signal) => sendJson('POST', url, body, signal);
 
 /** [west, south, east, north] of a GeoJSON geometry, or null when it has none. */
 export function bbox(geometry) {

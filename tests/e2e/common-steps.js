@@ -65,3 +65,47 @@ export async function apiReport(request) {
       ...v.body.parts.flatMap((p, i) => p.checks.map((c) => `${i}/${c.rule}=${c.verdict}`))],
   };
 }
+
+/**
+ * With the editor open on the selected community: the eastern third of its grids go to part B
+ * (the current part after starting); checks the panel against the API. Returns the /split
+ * request the page sent and the report the panel shows.
+ */
+export async function assembleFromGrids(page) {
+  await page.click('[data-tool="grids"]');
+  await page.waitForFunction(() => window.shequMap.queryRenderedFeatures({ layers: ['paint-grids-fill'] }).length > 0);
+  await waitIdle(page);
+
+  // The eastern third of the grids go to part B (the current part after starting).
+  const grids = (await api(`/api/v1/grids?community=${COMMUNITY}`)).body.features;
+  const centre = (g) => {
+    const r = g.geometry.coordinates[0];
+    return [r.reduce((a, p) => a + p[0], 0) / r.length, r.reduce((a, p) => a + p[1], 0) / r.length];
+  };
+  grids.sort((a, b) => centre(b)[0] - centre(a)[0]);
+  let clicked = 0;
+  let split = null;
+  for (const g of grids.slice(0, Math.floor(grids.length / 3))) {
+    const at = await pixel(page, centre(g));
+    const box = await page.locator('#map').boundingBox();
+    const hit = await page.evaluate(([x, y]) => window.shequMap
+      .queryRenderedFeatures([x, y], { layers: ['paint-grids-fill'] })[0]?.properties.code, [at.x - box.x, at.y - box.y]);
+    if (hit !== g.properties.code) continue; // the centre of a concave grid may lie outside it
+    split = page.waitForRequest((r) => r.url().endsWith('/api/v1/proposals/split'));
+    await page.mouse.click(at.x, at.y);
+    clicked += 1;
+  }
+  assert.ok(clicked >= 5, `only ${clicked} grids clickable`);
+  const request = (await split).postDataJSON();
+  assert.equal(request.groups.length, 2);
+  assert.equal(request.groups[1].length, clicked);
+  assert.equal(request.groups[0].length + clicked, grids.length);
+  assert.match(await page.textContent('#part-picker'), new RegExp(`B（${clicked}）`));
+
+  const shown = await shownReport(page);
+  const expected = await apiReport(request);
+  console.log(`${clicked} grids into B; panel: ${shown.text}; API: ${expected.report.verdict}`);
+  assert.equal(shown.verdict, expected.report.verdict);
+  assert.deepEqual(shown.checks, expected.checks);
+  return { request, shown };
+}

@@ -2,46 +2,12 @@
 // view: open it, click a finding, check the map moved to it.
 import assert from 'node:assert/strict';
 import { run, api } from './lib.js';
-import { COMMUNITY, openCommunity, pixel, shownReport, apiReport, waitIdle } from './common-steps.js';
+import { openCommunity, assembleFromGrids, waitIdle } from './common-steps.js';
 
 await run('grids-audit', async (page, { shot }) => {
   await openCommunity(page);
   await page.click('#proposal-toggle');
-  await page.click('[data-tool="grids"]');
-  await page.waitForFunction(() => window.shequMap.queryRenderedFeatures({ layers: ['paint-grids-fill'] }).length > 0);
-  await waitIdle(page);
-
-  // The eastern third of the grids go to part B (the current part after starting).
-  const grids = (await api(`/api/v1/grids?community=${COMMUNITY}`)).body.features;
-  const centre = (g) => {
-    const r = g.geometry.coordinates[0];
-    return [r.reduce((a, p) => a + p[0], 0) / r.length, r.reduce((a, p) => a + p[1], 0) / r.length];
-  };
-  grids.sort((a, b) => centre(b)[0] - centre(a)[0]);
-  let clicked = 0;
-  let split = null;
-  for (const g of grids.slice(0, Math.floor(grids.length / 3))) {
-    const at = await pixel(page, centre(g));
-    const box = await page.locator('#map').boundingBox();
-    const hit = await page.evaluate(([x, y]) => window.shequMap
-      .queryRenderedFeatures([x, y], { layers: ['paint-grids-fill'] })[0]?.properties.code, [at.x - box.x, at.y - box.y]);
-    if (hit !== g.properties.code) continue; // the centre of a concave grid may lie outside it
-    split = page.waitForRequest((r) => r.url().endsWith('/api/v1/proposals/split'));
-    await page.mouse.click(at.x, at.y);
-    clicked += 1;
-  }
-  assert.ok(clicked >= 5, `only ${clicked} grids clickable`);
-  const request = (await split).postDataJSON();
-  assert.equal(request.groups.length, 2);
-  assert.equal(request.groups[1].length, clicked);
-  assert.equal(request.groups[0].length + clicked, grids.length);
-  assert.match(await page.textContent('#part-picker'), new RegExp(`B（${clicked}）`));
-
-  const shown = await shownReport(page);
-  const expected = await apiReport(request);
-  console.log(`${clicked} grids into B; panel: ${shown.text}; API: ${expected.report.verdict}`);
-  assert.equal(shown.verdict, expected.report.verdict);
-  assert.deepEqual(shown.checks, expected.checks);
+  await assembleFromGrids(page);
   await waitIdle(page);
   await page.locator('#validation').scrollIntoViewIfNeeded();
   await shot('grids');
