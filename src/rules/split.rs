@@ -2,9 +2,15 @@
 //! its grids, returned as a proposal ready to validate (workers and office space shared out by
 //! households, an office point inside each part).
 
+use geo::orient::{Direction, Orient};
 use geo::{
     BooleanOps, BoundingRect, Coord, InteriorPoint, LineString, MultiPolygon, Polygon, unary_union,
 };
+use i_overlay::core::extract::BooleanExtractionBuffer;
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::core::solver::Solver;
+use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
 use serde_json::{Value, json};
 
 use crate::geometry::geojson::area_to_geojson;
@@ -50,29 +56,23 @@ pub fn split_by_line(
         ));
     }
     // Snap: grids barely cut go wholly to their bigger side; the others are cut by the line.
-    let (mut side_a, mut side_b) = (Vec::new(), Vec::new());
+    let (mut whole_a, mut whole_b) = (Vec::new(), Vec::new());
     for &g in &registry.communities[c].grids {
         let grid = &registry.grids[g].area;
         let (in_a, in_b) = (grid.intersection(&left), grid.difference(&left));
         let thin = |m: &MultiPolygon<f64>| m.0.iter().all(|p| width_m(p) <= SNAP_WIDTH_M);
-        if in_b.0.is_empty() || thin(&in_b) {
-            side_a.push(grid.clone());
-        } else if in_a.0.is_empty() || thin(&in_a) {
-            side_b.push(grid.clone());
-        } else {
-            side_a.push(in_a);
-            side_b.push(in_b);
+        if in_a.0.is_empty() || in_b.0.is_empty() {
+            // Wholly on one side already.
+        } else if thin(&in_b) {
+            whole_a.push(grid);
+        } else if thin(&in_a) {
+            whole_b.push(grid);
         }
     }
-    let parts: Vec<MultiPolygon<f64>> = if registry.communities[c].grids.is_empty() {
-        vec![a, b]
-    } else {
-        [side_a, side_b]
-            .into_iter()
-            .map(|pieces| unary_union(pieces.iter().flat_map(|m| m.0.iter())))
-            .filter(|m| !m.0.is_empty())
-            .collect()
-    };
+    let parts: Vec<MultiPolygon<f64>> = cut(territory, &left, &whole_a, &whole_b)
+        .into_iter()
+        .filter(|m| !m.0.is_empty())
+        .collect();
     if parts.len() < 2 {
         return Err(SplitError::LineDoesNotCross(
             "and leave more than a snapping margin on each side".to_owned(),
@@ -130,6 +130,84 @@ pub fn split_by_groups(
         )));
     }
     Ok(proposal(registry, c, parts))
+}
+
+/// The territory cut into the part left of the line (plus the grids snapped to it, less those
+/// snapped to the other side) and the rest, both extracted from one overlay graph.
+///
+/// Cutting each grid and then uniting the pieces (several overlays, each rounding coordinates to
+/// its own integer grid) moved the vertices the pieces share with whole grids by ~1e-10°, so the
+/// union kept hair-thin slivers between edges that should coincide: holes of 1e-4 m² touching
+/// the outline or each other, which are not valid polygons. Here every edge (territory, line
+/// side, snapped grids) is rounded once, in one graph, and both parts are read from it: their
+/// shared boundary is the same edges, whole grids keep their outlines, and the output is
+/// extracted OGC-style (self-touching rings split, no zero-area rings or repeated vertices).
+/// (OGC still allows a hole touching its outline at one point, which `check_polygon_rings`
+/// refuses: a part would take that shape only where the line or a snapped grid meets the rest
+/// of the other part at a single point exactly, which `tests/split_line.rs` never hits.)
+fn cut(
+    territory: &MultiPolygon<f64>,
+    left: &MultiPolygon<f64>,
+    whole_a: &[&MultiPolygon<f64>],
+    whole_b: &[&MultiPolygon<f64>],
+) -> [MultiPolygon<f64>; 2] {
+    // Winding numbers with the positive fill rule: the clip is the line's left side (+1) and the
+    // grids snapped to it (+1), less the grids snapped to the other side (−1).
+    fn contours(area: &MultiPolygon<f64>, positive: bool, out: &mut Vec<Vec<[f64; 2]>>) {
+        let mut area = area.orient(Direction::Default);
+        if !positive {
+            area = area.orient(Direction::Reversed);
+        }
+        for p in &area {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                // i_overlay's contours are implicitly closed.
+                let n = ring.0.len().saturating_sub(1);
+                out.push(ring.0[..n].iter().map(|c| [c.x, c.y]).collect());
+            }
+        }
+    }
+    let mut subject = Vec::new();
+    contours(territory, true, &mut subject);
+    let mut clip = Vec::new();
+    contours(left, true, &mut clip);
+    for grid in whole_a {
+        contours(grid, true, &mut clip);
+    }
+    for grid in whole_b {
+        contours(grid, false, &mut clip);
+    }
+    let mut overlay = FloatOverlay::with_subj_and_clip_custom(
+        &subject,
+        &clip,
+        OverlayOptions::ogc(),
+        Solver::default(),
+    );
+    let Some(graph) = overlay.build_graph_view(FillRule::Positive) else {
+        return [MultiPolygon(Vec::new()), MultiPolygon(Vec::new())];
+    };
+    let mut buffer = BooleanExtractionBuffer::default();
+    let mut extract = |rule| -> MultiPolygon<f64> {
+        let shapes = graph.extract_shapes(rule, &mut buffer);
+        MultiPolygon(
+            shapes
+                .into_iter()
+                .map(|shape| {
+                    let mut rings = shape.into_iter().map(|contour| {
+                        let mut ring: LineString<f64> =
+                            contour.into_iter().map(|[x, y]| Coord { x, y }).collect();
+                        ring.close();
+                        ring
+                    });
+                    let exterior = rings.next().unwrap_or_else(|| LineString::new(Vec::new()));
+                    Polygon::new(exterior, rings.collect())
+                })
+                .collect(),
+        )
+    };
+    [
+        extract(OverlayRule::Intersect),
+        extract(OverlayRule::Difference),
+    ]
 }
 
 fn territory<'r>(
