@@ -256,17 +256,6 @@ impl AppState {
         Ok(published)
     }
 
-    /// The store, or a 503 saying that this server keeps none.
-    fn require_store(&self) -> Result<&Arc<Store>, ApiError> {
-        self.store.as_ref().ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "no-database",
-                "this server runs from boundary files without a database: versions, stored proposals and accounts are unavailable",
-            )
-        })
-    }
-
     /// The store, when the server keeps one.
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()

@@ -4,37 +4,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiJson;
-use super::features::GeometryJson;
 use super::lookup::json_response;
-use crate::rules::{Offence, Report, SplitError, parse, split_by_groups, split_by_line, validate};
-
-#[derive(Serialize)]
-struct OffenceFeature<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    geometry: GeometryJson<'a>,
-    properties: &'a Offence,
-}
-
-#[derive(Serialize)]
-struct Offending<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    features: Vec<OffenceFeature<'a>>,
-}
-
-#[derive(Serialize)]
-struct ValidateResponse<'a> {
-    #[serde(flatten)]
-    report: &'a Report,
-    offending: Offending<'a>,
-}
+use crate::rules::{SplitError, parse, split_by_groups, split_by_line, validate};
 
 pub async fn validate_proposal(
     State(state): State<AppState>,
@@ -54,22 +30,7 @@ pub async fn validate_proposal(
         }
     })?;
     let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
-    let features = report
-        .offences
-        .iter()
-        .map(|o| OffenceFeature {
-            kind: "Feature",
-            geometry: GeometryJson(Some(&o.geometry), None),
-            properties: o,
-        })
-        .collect();
-    Ok(json_response(&ValidateResponse {
-        report: &report,
-        offending: Offending {
-            kind: "FeatureCollection",
-            features,
-        },
-    }))
+    Ok(json_response(&report.to_json()))
 }
 
 /// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.

@@ -5,6 +5,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::AppState;
+use super::auth::store_of;
 use super::error::ApiError;
 use super::lookup::json_response;
 use crate::store::registry::{self, Version};
@@ -17,7 +18,7 @@ struct Versions {
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let store = state.require_store()?;
+    let store = store_of(&state, "registry versions")?;
     let versions = store.read(registry::versions)?;
     Ok(json_response(&Versions {
         current: state.published().registry_version(),
@@ -35,18 +36,18 @@ pub async fn diff(
     Path((a, b)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (a, b) = (version_number(&a)?, version_number(&b)?);
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "registry versions")?.clone();
     let diff = tokio::task::spawn_blocking(move || {
         store.read(|c| {
             for v in [a, b] {
                 if registry::version(c, v)?.is_none() {
-                    return Ok(Err(ApiError::not_found(format!("no registry version {v}"))));
+                    return Err(ApiError::not_found(format!("no registry version {v}")));
                 }
             }
-            registry::diff(c, a, b).map(Ok)
+            Ok(registry::diff(c, a, b)?)
         })
     })
-    .await???;
+    .await??;
     Ok(json_response(&diff))
 }
 
@@ -59,7 +60,7 @@ pub async fn history(
     if !registry::LAYERS.contains(&layer.as_str()) {
         return Err(ApiError::not_found(format!("no layer {layer:?}")));
     }
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "registry versions")?.clone();
     let states = tokio::task::spawn_blocking({
         let (layer, code) = (layer.clone(), code.clone());
         move || store.read(|c| registry::history(c, &layer, &code))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::AppState;
-use super::auth::Authenticated;
+use super::auth::{Authenticated, store_of};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, parse_date};
 use super::lookup::json_response;
@@ -73,7 +73,7 @@ pub async fn list(
             ))
         })?),
     };
-    let store = state.require_store()?;
+    let store = store_of(&state, "stored proposals")?;
     let items = store.read(|c| proposals::list(c, q.town.as_deref(), status))?;
     Ok(json_response(&serde_json::json!({ "proposals": items })))
 }
@@ -83,7 +83,7 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
     let created = blocking(move || {
         store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot()))
@@ -104,7 +104,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = proposal_id(&id)?;
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     let rule = state.published().snapshot().guidelines.vote;
     let detail = blocking(move || store.read(|c| proposals::detail(c, id, &rule))).await?;
     Ok(json_response(&detail))
@@ -117,7 +117,7 @@ pub async fn edit(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let id = proposal_id(&id)?;
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
     let edited = blocking(move || {
         store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot()))
@@ -142,7 +142,7 @@ pub async fn comment(
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> Result<Response, ApiError> {
     let id = proposal_id(&id)?;
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     blocking(move || {
         store.write(|tx| {
             proposals::comment(tx, &actor, id, &request.text, request.source.as_deref())
@@ -159,7 +159,7 @@ pub async fn vote(
     ApiJson(tally): ApiJson<Tally>,
 ) -> Result<Response, ApiError> {
     let id = proposal_id(&id)?;
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     let rule = state.published().snapshot().guidelines.vote;
     let result =
         blocking(move || store.write(|tx| proposals::vote(tx, &actor, id, &tally, &rule))).await?;
@@ -196,11 +196,11 @@ pub async fn transition(
         .map(|d| parse_date("effective", d))
         .transpose()?;
     let mv = Move {
-        to: Some(to),
+        to,
         reason: request.reason,
         effective,
     };
-    let store = state.require_store()?.clone();
+    let store = store_of(&state, "stored proposals")?.clone();
     // One move at a time: an approval's commit and the swap of its snapshot happen in order.
     let _serial = state.moves.lock().await;
     let published = state.published();

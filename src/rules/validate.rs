@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::guidelines::{Guidelines, Rule, RuleId, Severity};
 use super::proposal::{Part, Proposal, ProposalKind};
+use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, length_m, perimeter_m};
 use crate::registry::{Counts, Registry};
 
@@ -124,6 +125,29 @@ pub struct Report {
     pub checks: Vec<Check>,
     pub before_after: BeforeAfter,
     pub offences: Vec<Offence>,
+}
+
+impl Report {
+    /// The report as the API serves and the store keeps it: its fields plus `offending`, the
+    /// offending geometry as a GeoJSON FeatureCollection for the map.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        let features: Vec<serde_json::Value> = self
+            .offences
+            .iter()
+            .map(|o| {
+                serde_json::json!({"type": "Feature", "geometry": area_to_geojson(&o.geometry, None),
+                                   "properties": o})
+            })
+            .collect();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert(
+                "offending".into(),
+                serde_json::json!({"type": "FeatureCollection", "features": features}),
+            );
+        }
+        value
+    }
 }
 
 fn boxes_touch(a: &Rect<f64>, b: &Rect<f64>) -> bool {

@@ -14,7 +14,6 @@ use super::registry::{LAYERS, Version, insert_features, latest};
 use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
-use crate::geometry::geojson::area_to_geojson;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
 use crate::workflow::{self, Refusal, Status, Tally};
 
@@ -50,26 +49,6 @@ impl From<Refusal> for ProcedureError {
             Refusal::Conflict(m) => ProcedureError::Conflict(m),
         }
     }
-}
-
-/// A validation report as stored and served: the report with its offending geometry.
-pub fn report_json(report: &Report) -> Value {
-    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
-    let features: Vec<Value> = report
-        .offences
-        .iter()
-        .map(|o| {
-            json!({"type": "Feature", "geometry": area_to_geojson(&o.geometry, None),
-                   "properties": o})
-        })
-        .collect();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert(
-            "offending".into(),
-            json!({"type": "FeatureCollection", "features": features}),
-        );
-    }
-    value
 }
 
 fn verdict_str(v: Verdict) -> &'static str {
@@ -193,9 +172,7 @@ pub fn detail(
     vote_rule: &rules::VoteRule,
 ) -> Result<Detail, ProcedureError> {
     let summary = summary(conn, id)?;
-    let body: String = conn.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
+    let proposal = body(conn, id)?;
     let mut stmt = conn.prepare(
         "SELECT at, actor, kind, from_status, to_status, text, source, tally, report IS NOT NULL
          FROM proposal_events WHERE proposal_id = ?1 ORDER BY id",
@@ -230,8 +207,7 @@ pub fn detail(
     });
     Ok(Detail {
         summary,
-        proposal: serde_json::from_str(&body)
-            .map_err(|e| StoreError::Damaged(format!("proposal {id}: {e}")))?,
+        proposal,
         events,
         vote,
         report: report
@@ -266,19 +242,19 @@ fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn event(
-    tx: &Connection,
-    id: i64,
-    actor: &str,
-    kind: &str,
+/// One row of a proposal's history; fields a kind of event does not have stay `None`.
+#[derive(Default)]
+struct NewEvent<'a> {
+    kind: &'a str,
     from: Option<Status>,
     to: Option<Status>,
-    text: Option<&str>,
-    source: Option<&str>,
-    tally: Option<&Tally>,
-    report: Option<&Report>,
-) -> rusqlite::Result<()> {
+    text: Option<&'a str>,
+    source: Option<&'a str>,
+    tally: Option<&'a Tally>,
+    report: Option<&'a Report>,
+}
+
+fn event(tx: &Connection, id: i64, actor: &str, e: NewEvent) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO proposal_events
            (proposal_id, at, actor, kind, from_status, to_status, text, source, tally, report)
@@ -287,16 +263,26 @@ fn event(
             id,
             super::now(),
             actor,
-            kind,
-            from.map(Status::as_str),
-            to.map(Status::as_str),
-            text,
-            source,
-            tally.map(|t| serde_json::to_string(t).unwrap_or_default()),
-            report.map(|r| report_json(r).to_string()),
+            e.kind,
+            e.from.map(Status::as_str),
+            e.to.map(Status::as_str),
+            e.text,
+            e.source,
+            e.tally
+                .map(|t| serde_json::to_string(t).unwrap_or_default()),
+            e.report.map(|r| r.to_json().to_string()),
         ],
     )?;
     Ok(())
+}
+
+/// The stored proposal document.
+fn body(conn: &Connection, id: i64) -> Result<Value, ProcedureError> {
+    let text: String = conn.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    Ok(serde_json::from_str(&text)
+        .map_err(|e| StoreError::Damaged(format!("proposal {id}: {e}")))?)
 }
 
 /// Stores a new draft by `actor` (a street official of the proposal's town).
@@ -329,18 +315,13 @@ pub fn create(
         ],
     )?;
     let id = tx.last_insert_rowid();
-    event(
-        tx,
-        id,
-        &actor.user,
-        "created",
-        None,
-        Some(Status::Draft),
-        None,
-        None,
-        None,
-        Some(&c.report),
-    )?;
+    let created = NewEvent {
+        kind: "created",
+        to: Some(Status::Draft),
+        report: Some(&c.report),
+        ..NewEvent::default()
+    };
+    event(tx, id, &actor.user, created)?;
     log::append(
         tx,
         &actor.user,
@@ -392,18 +373,12 @@ pub fn edit(
             verdict_str(c.report.verdict)
         ],
     )?;
-    event(
-        tx,
-        id,
-        &actor.user,
-        "edited",
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(&c.report),
-    )?;
+    let edited = NewEvent {
+        kind: "edited",
+        report: Some(&c.report),
+        ..NewEvent::default()
+    };
+    event(tx, id, &actor.user, edited)?;
     log::append(
         tx,
         &actor.user,
@@ -435,18 +410,13 @@ pub fn comment(
             "`text`: a comment cannot be empty".into(),
         ));
     }
-    event(
-        tx,
-        id,
-        &actor.user,
-        "comment",
-        None,
-        None,
-        Some(text),
+    let comment = NewEvent {
+        kind: "comment",
+        text: Some(text),
         source,
-        None,
-        None,
-    )?;
+        ..NewEvent::default()
+    };
+    event(tx, id, &actor.user, comment)?;
     log::append(
         tx,
         &actor.user,
@@ -469,18 +439,12 @@ pub fn vote(
     workflow::may_act(actor, &town, status, Status::Vote, "record the vote on")?;
     tally.check(rule).map_err(ProcedureError::Unprocessable)?;
     let passes = tally.passes(rule);
-    event(
-        tx,
-        id,
-        &actor.user,
-        "vote",
-        None,
-        None,
-        None,
-        None,
-        Some(tally),
-        None,
-    )?;
+    let vote = NewEvent {
+        kind: "vote",
+        tally: Some(tally),
+        ..NewEvent::default()
+    };
+    event(tx, id, &actor.user, vote)?;
     log::append(
         tx,
         &actor.user,
@@ -495,9 +459,9 @@ pub fn vote(
 }
 
 /// A request to move a proposal.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Move {
-    pub to: Option<Status>,
+    pub to: Status,
     /// Required for a rejection; kept as a note otherwise.
     pub reason: Option<String>,
     /// For an approval: from when the change holds (default today); not before the latest
@@ -537,17 +501,10 @@ pub fn transition(
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
     let (snapshot, registry_version) = current;
     let (town, from) = town_and_status(tx, id)?;
-    let to = request.to.ok_or_else(|| {
-        ProcedureError::Unprocessable("`to`: the status to move to is required".into())
-    })?;
+    let to = request.to;
     workflow::may_move(actor, &town, from, to)?;
-    let body: String = tx.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
-    let body: Value = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Damaged(format!("proposal {id}: {e}")))?;
     // Re-checked at every move: the registry may have changed since the draft was saved.
-    let c = check(&body, snapshot)?;
+    let c = check(&body(tx, id)?, snapshot)?;
     let reason = request
         .reason
         .as_deref()
@@ -609,18 +566,15 @@ pub fn transition(
             approval.as_ref().map(|a| a.version.id)
         ],
     )?;
-    event(
-        tx,
-        id,
-        &actor.user,
-        "moved",
-        Some(from),
-        Some(to),
-        reason,
-        None,
-        None,
-        Some(&c.report),
-    )?;
+    let moved = NewEvent {
+        kind: "moved",
+        from: Some(from),
+        to: Some(to),
+        text: reason,
+        report: Some(&c.report),
+        ..NewEvent::default()
+    };
+    event(tx, id, &actor.user, moved)?;
     log::append(
         tx,
         &actor.user,
