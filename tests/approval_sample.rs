@@ -11,34 +11,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::header;
 use geo::{BooleanOps, Contains, GeodesicArea, InteriorPoint, MultiPolygon, Point, unary_union};
 use serde_json::{Value, json};
-use shequ::accounts::{NewUser, Role};
+use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
 use shequ::registry::parse_area;
-use shequ::store::{Store, accounts, registry};
+use shequ::store::{Store, registry};
 
 const PARENT: &str = "442000001002";
 const TOWN: &str = "442000001";
 
+/// A request that must succeed; its JSON body (`null` when empty).
 async fn call(app: &Router, method: &str, uri: &str, token: &str, body: Option<Value>) -> Value {
-    let mut r = common::request(
-        method,
-        uri,
-        body.as_ref()
-            .map_or(Body::empty(), |b| Body::from(b.to_string())),
-    );
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, "application/json".parse().expect("h"));
-    if !token.is_empty() {
-        r.headers_mut().insert(
-            header::AUTHORIZATION,
-            format!("Bearer {token}").parse().expect("h"),
-        );
-    }
-    let reply = common::send(app, r).await;
+    let reply = common::call(app, method, uri, token, body).await;
     assert!(
         reply.status.is_success(),
         "{method} {uri}: {} {}",
@@ -68,17 +53,8 @@ async fn approving_the_compliant_split_changes_exactly_what_the_parts_say() {
     }
     let store = Arc::new(Store::open(&dir.path().join("shequ.db")).expect("store"));
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
-    let token = |name: &str, role: Role, towns: &[&str]| {
-        let towns: Vec<String> = towns.iter().map(|t| t.to_string()).collect();
-        let user = NewUser::new(name, role, &towns).expect("user");
-        store
-            .write(|tx| accounts::add_user(tx, "cli", &user, None))
-            .expect("add");
-        store
-            .write(|tx| accounts::create_token(tx, "cli", name, "t"))
-            .expect("token")
-            .token
-    };
+    let token =
+        |name: &str, role: Role, towns: &[&str]| common::user_token(&store, name, role, towns);
     let street = token("street", Role::Street, &[TOWN]);
     let reviewer = token("reviewer", Role::Reviewer, &[]);
     let config = ApiConfig::default();

@@ -9,19 +9,16 @@
 
 mod common;
 
+use common::call;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::header;
 use serde_json::{Value, json};
-use shequ::accounts::NewUser;
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
-use shequ::store::accounts;
 use shequ::store::{Store, log, registry};
 
 const TOWN: &str = "442000901";
@@ -59,17 +56,8 @@ fn seeded(dir: &Path) -> (Arc<Store>, [String; 5]) {
     let store = Arc::new(Store::open(&db_path(dir)).expect("store"));
     let (_, version, seeded) = registry::open_or_seed(&store, &data).expect("seed");
     assert!(seeded && version.id == 1);
-    let add = |name: &str, role: Role, towns: &[&str]| -> String {
-        let towns: Vec<String> = towns.iter().map(|t| t.to_string()).collect();
-        let user = NewUser::new(name, role, &towns).expect("user");
-        store
-            .write(|tx| accounts::add_user(tx, "cli", &user, None))
-            .expect("add");
-        store
-            .write(|tx| accounts::create_token(tx, "cli", name, "tests"))
-            .expect("token")
-            .token
-    };
+    let add =
+        |name: &str, role: Role, towns: &[&str]| common::user_token(&store, name, role, towns);
     let tokens = [
         add("viewer", Role::Viewer, &[]),
         add("street", Role::Street, &[TOWN]),
@@ -97,32 +85,6 @@ fn env() -> (Env, [String; 5]) {
         },
         tokens,
     )
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> common::Reply {
-    let mut r = common::request(
-        method,
-        uri,
-        body.as_ref()
-            .map_or(Body::empty(), |b| Body::from(b.to_string())),
-    );
-    if body.is_some() {
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, "application/json".parse().expect("h"));
-    }
-    if !token.is_empty() {
-        r.headers_mut().insert(
-            header::AUTHORIZATION,
-            format!("Bearer {token}").parse().expect("h"),
-        );
-    }
-    common::send(app, r).await
 }
 
 fn square(x0: f64, y0: f64) -> Value {

@@ -219,3 +219,55 @@ pub fn assert_regenerates(exe: &str, args: &[&str], shipped: &Path, files: &[&st
         );
     }
 }
+
+/// Adds a token-only user to `store` (as the command line would) and returns a new API token.
+pub fn user_token(
+    store: &shequ::store::Store,
+    name: &str,
+    role: shequ::accounts::Role,
+    towns: &[&str],
+) -> String {
+    use shequ::store::accounts;
+    let towns: Vec<String> = towns.iter().map(|t| t.to_string()).collect();
+    let user = match shequ::accounts::NewUser::new(name, role, &towns) {
+        Ok(u) => u,
+        Err(e) => panic!("test user {name}: {e}"),
+    };
+    let added = store.write(|tx| accounts::add_user(tx, "cli", &user, None));
+    if let Err(e) = added {
+        panic!("add user {name}: {e}");
+    }
+    match store.write(|tx| accounts::create_token(tx, "cli", name, "tests")) {
+        Ok(t) => t.token,
+        Err(e) => panic!("token for {name}: {e}"),
+    }
+}
+
+/// A request through the router with a bearer `token` (none when empty) and a JSON `body`.
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut r = request(
+        method,
+        uri,
+        body.as_ref()
+            .map_or(Body::empty(), |b| Body::from(b.to_string())),
+    );
+    if body.is_some() {
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+    }
+    if !token.is_empty() {
+        match header::HeaderValue::from_str(&format!("Bearer {token}")) {
+            Ok(v) => r.headers_mut().insert(header::AUTHORIZATION, v),
+            Err(e) => panic!("bad token {token:?}: {e}"),
+        };
+    }
+    send(app, r).await
+}
