@@ -44,6 +44,59 @@ struct Source {
     as_of: Option<String>,
 }
 
+/// Caps on the work of one request and the admission of heavy requests (README, "Limits").
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Most ring positions in one proposal (413 beyond).
+    #[arg(long, default_value_t = api::Limits::default().proposal_vertices)]
+    max_proposal_vertices: usize,
+    /// Most parts (features) in one proposal (413 beyond).
+    #[arg(long, default_value_t = api::Limits::default().proposal_parts)]
+    max_proposal_parts: usize,
+    /// Most positions in a split line (413 beyond).
+    #[arg(long, default_value_t = api::Limits::default().line_points)]
+    max_line_points: usize,
+    /// Most matches one address request may ask for, queries × limit (413 beyond).
+    #[arg(long, default_value_t = api::Limits::default().address_matches)]
+    max_address_matches: usize,
+    /// CPU-heavy requests run at once (validation, splits, batches); default: one per core.
+    #[arg(long, default_value_t = api::PoolConfig::cpu_default().permits)]
+    heavy_jobs: usize,
+    /// CPU-heavy requests that may wait for a free slot (503 beyond).
+    #[arg(long, default_value_t = api::PoolConfig::cpu_default().queue)]
+    heavy_queue: usize,
+    /// Longest wait for a slot, in milliseconds (503 after).
+    #[arg(long, default_value_t = api::PoolConfig::cpu_default().deadline.as_millis() as u64)]
+    heavy_wait_ms: u64,
+    /// Password hashes (logins, new users) computed at once, 19 MiB each (429 beyond the queue).
+    #[arg(long, default_value_t = api::PoolConfig::hash_default().permits)]
+    login_hashes: usize,
+}
+
+impl LimitArgs {
+    fn config(self) -> ApiConfig {
+        let hash = api::PoolConfig::hash_default();
+        ApiConfig {
+            limits: api::Limits {
+                proposal_vertices: self.max_proposal_vertices,
+                proposal_parts: self.max_proposal_parts,
+                line_points: self.max_line_points,
+                address_matches: self.max_address_matches,
+            },
+            cpu_pool: api::PoolConfig {
+                permits: self.heavy_jobs.max(1),
+                queue: self.heavy_queue,
+                deadline: std::time::Duration::from_millis(self.heavy_wait_ms),
+            },
+            hash_pool: api::PoolConfig {
+                permits: self.login_hashes.max(1),
+                ..hash
+            },
+            ..ApiConfig::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API over a boundary directory.
@@ -74,6 +127,8 @@ enum Command {
         /// `token` (a valid API token or session; `/`, `/web/…`, `/health` and login stay open).
         #[arg(long, default_value = "open")]
         read_access: ReadAccess,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage user accounts: add, list, disable.
     User {
@@ -257,6 +312,7 @@ fn main() -> ExitCode {
             basemap,
             glyphs,
             read_access,
+            limits,
         } => serve(
             &data,
             &db,
@@ -266,6 +322,7 @@ fn main() -> ExitCode {
                 tile_cache,
                 style: StyleOptions { basemap, glyphs },
                 read_access,
+                ..limits.config()
             },
         ),
         Command::User { command } => return exit(user_command(command)),

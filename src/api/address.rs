@@ -1,9 +1,11 @@
 //! `GET /api/v1/address?q=&limit=` and `POST /api/v1/address`: free-text addresses resolved
 //! through the address register to town, community and grid.
 
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
 use super::extract::{ApiJson, ApiQuery};
@@ -101,7 +103,9 @@ struct BatchAnswer<'a> {
     results: Vec<AddressAnswer<'a>>,
 }
 
+/// `POST /api/v1/address`: searched in the CPU pool, after the cap on matches asked for.
 pub async fn address_batch(
+    State(state): State<AppState>,
     Current(published): Current,
     ApiJson(request): ApiJson<AddressBatch>,
 ) -> Result<Response, ApiError> {
@@ -112,11 +116,18 @@ pub async fn address_batch(
         )));
     }
     let limit = check_limit(request.limit)?;
-    let snapshot = published.snapshot();
-    let results = request
-        .queries
-        .iter()
-        .map(|q| answer(snapshot, q, limit))
-        .collect();
-    Ok(json_response(&BatchAnswer { results }))
+    state.limits().check_address(request.queries.len(), limit)?;
+    state
+        .admission()
+        .cpu
+        .run(move || {
+            let snapshot = published.snapshot();
+            let results = request
+                .queries
+                .iter()
+                .map(|q| answer(snapshot, q, limit))
+                .collect();
+            json_response(&BatchAnswer { results })
+        })
+        .await
 }

@@ -228,10 +228,13 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let store = store_of(&state, "login")?.clone();
-    // argon2id takes tens of milliseconds of CPU: keep it off the async workers.
-    let session =
-        tokio::task::spawn_blocking(move || accounts::login(&store, &body.user, &body.password))
-            .await??;
+    // argon2id takes tens of milliseconds of CPU and 19 MiB: run it in the bounded hashing
+    // pool (429 with Retry-After when it is full).
+    let session = state
+        .admission()
+        .hashing
+        .run(move || accounts::login(&store, &body.user, &body.password))
+        .await??;
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         session.secret,

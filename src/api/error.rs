@@ -99,6 +99,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        // Refusals of the admission pools (api::admission) say when to come back.
+        if matches!(self.slug, "overloaded" | "too-many-logins") {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(super::admission::RETRY_AFTER_SECS),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

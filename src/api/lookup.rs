@@ -1,9 +1,11 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
 
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
 use super::extract::{ApiJson, ApiQuery};
@@ -178,7 +180,9 @@ struct BatchResponse<'a> {
     results: Vec<Option<Place<'a>>>,
 }
 
+/// `POST /api/v1/lookup`: up to [`MAX_BATCH_POINTS`] points, looked up in the CPU pool.
 pub async fn lookup_batch(
+    State(state): State<AppState>,
     Current(published): Current,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Response, ApiError> {
@@ -189,30 +193,36 @@ pub async fn lookup_batch(
         )));
     }
     let crs = parse_crs(request.crs.as_deref())?;
-    let points = request
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let xy = match *p {
-                PointInput::Pair([x, y]) | PointInput::WithAltitude([x, y, _]) => [x, y],
-                PointInput::Other(_) => {
-                    return Err(ApiError::bad_request(format!(
-                        "points[{i}]: expected [longitude, latitude] numbers"
-                    )));
-                }
-            };
-            crs.to_wgs84(xy)
-                .map_err(|e| ApiError::bad_request(format!("points[{i}]: {e}")))
+    state
+        .admission()
+        .cpu
+        .run(move || {
+            let points = request
+                .points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let xy = match *p {
+                        PointInput::Pair([x, y]) | PointInput::WithAltitude([x, y, _]) => [x, y],
+                        PointInput::Other(_) => {
+                            return Err(ApiError::bad_request(format!(
+                                "points[{i}]: expected [longitude, latitude] numbers"
+                            )));
+                        }
+                    };
+                    crs.to_wgs84(xy)
+                        .map_err(|e| ApiError::bad_request(format!("points[{i}]: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let snapshot = published.snapshot();
+            let results = points
+                .into_iter()
+                .map(|p| {
+                    let place = Place::new(&snapshot.registry, snapshot.lookup(p));
+                    (!place.is_nowhere()).then_some(place)
+                })
+                .collect();
+            Ok(json_response(&BatchResponse { results }))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let snapshot = published.snapshot();
-    let results = points
-        .into_iter()
-        .map(|p| {
-            let place = Place::new(&snapshot.registry, snapshot.lookup(p));
-            (!place.is_nowhere()).then_some(place)
-        })
-        .collect();
-    Ok(json_response(&BatchResponse { results }))
+        .await?
 }

@@ -2,12 +2,14 @@
 //! error is an [`ApiError`] rendered as problem+json.
 
 mod address;
+mod admission;
 mod audit;
 mod auth;
 mod error;
 mod extract;
 mod features;
 mod health;
+mod limits;
 mod log;
 mod lookup;
 mod proposals;
@@ -30,9 +32,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 
 pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
+pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
 pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use error::ApiError;
 pub use features::Layer;
+pub use limits::Limits;
 pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
 pub use server::{serve, shutdown_signal};
 
@@ -52,6 +56,12 @@ pub struct ApiConfig {
     pub style: StyleOptions,
     /// Whether reads (registry, lookups, tiles, audit) are open or need a credential.
     pub read_access: ReadAccess,
+    /// Caps on the work one request may ask for (413 beyond).
+    pub limits: Limits,
+    /// Admission of CPU-heavy requests (validation, splits, batches, older snapshots).
+    pub cpu_pool: PoolConfig,
+    /// Admission of password hashing (logins, new users).
+    pub hash_pool: PoolConfig,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +73,9 @@ impl Default for ApiConfig {
             tile_cache: 20_000,
             style: StyleOptions::default(),
             read_access: ReadAccess::Open,
+            limits: Limits::default(),
+            cpu_pool: PoolConfig::cpu_default(),
+            hash_pool: PoolConfig::hash_default(),
         }
     }
 }
@@ -150,6 +163,9 @@ pub struct AppState {
     moves: Arc<tokio::sync::Mutex<()>>,
     /// Snapshots of past versions built for `as_of` requests, most recent use last.
     history: Arc<Mutex<Vec<Arc<Published>>>>,
+    /// Bounded pools for CPU-heavy work and password hashing.
+    admission: Arc<Admission>,
+    limits: Limits,
 }
 
 /// Past versions kept built at once (each is a whole snapshot: ~100 MB for the sample city).
@@ -189,6 +205,8 @@ impl AppState {
             store,
             moves: Arc::default(),
             history: Arc::default(),
+            admission: Arc::new(Admission::new(config.cpu_pool, config.hash_pool)),
+            limits: config.limits,
         }
     }
 
@@ -241,12 +259,15 @@ impl AppState {
             }
         }
         let id = version.id;
-        let snapshot = tokio::task::spawn_blocking(move || {
-            store
-                .read(|c| crate::store::registry::StoredSnapshot::read(c, id))?
-                .build()
-        })
-        .await??;
+        let snapshot = self
+            .admission
+            .cpu
+            .run(move || {
+                store
+                    .read(|c| crate::store::registry::StoredSnapshot::read(c, id))?
+                    .build()
+            })
+            .await??;
         let published = Published::new(snapshot, Some(id));
         let mut kept = history();
         if kept.len() >= HISTORY_KEPT {
@@ -254,6 +275,16 @@ impl AppState {
         }
         kept.push(published.clone());
         Ok(published)
+    }
+
+    /// The admission pools (tests fill them with [`Pool::occupy`]).
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// The caps on the work one request may ask for.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The store, when the server keeps one.

@@ -12,25 +12,34 @@ use super::extract::ApiJson;
 use super::lookup::json_response;
 use crate::rules::{SplitError, parse, split_by_groups, split_by_line, validate};
 
+/// `POST /api/v1/proposals/validate`. Parsing (ring checks) and validation run in the CPU pool,
+/// after the caps on parts and vertices.
 pub async fn validate_proposal(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
+    state.limits().check_proposal(&body)?;
     let published = state.published();
-    let snapshot = published.snapshot();
-    let proposal = parse(&body, &snapshot.registry).map_err(|e| {
-        if e.malformed {
-            ApiError::bad_request(e.to_string())
-        } else {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-proposal",
-                e.to_string(),
-            )
-        }
-    })?;
-    let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
-    Ok(json_response(&report.to_json()))
+    state
+        .admission()
+        .cpu
+        .run(move || {
+            let snapshot = published.snapshot();
+            let proposal = parse(&body, &snapshot.registry).map_err(|e| {
+                if e.malformed {
+                    ApiError::bad_request(e.to_string())
+                } else {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid-proposal",
+                        e.to_string(),
+                    )
+                }
+            })?;
+            let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
+            Ok(json_response(&report.to_json()))
+        })
+        .await?
 }
 
 /// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.
@@ -66,21 +75,33 @@ pub async fn split(
     ApiJson(request): ApiJson<SplitRequest>,
 ) -> Result<Response, ApiError> {
     let published = state.published();
-    let registry = &published.snapshot().registry;
-    let result = match (&request.line, &request.groups) {
+    let line = match (request.line, request.groups) {
         (Some(line), None) => {
-            let positions = line_positions(line).ok_or_else(|| {
+            let positions = line_positions(&line).ok_or_else(|| {
                 ApiError::bad_request("`line`: expected [[lon, lat], …] or a GeoJSON LineString")
             })?;
-            split_by_line(registry, &request.community, &positions)
+            state.limits().check_line(positions.len())?;
+            Ok(positions)
         }
-        (None, Some(groups)) => split_by_groups(registry, &request.community, groups),
+        (None, Some(groups)) => Err(groups),
         _ => {
             return Err(ApiError::bad_request(
                 "give exactly one of `line` and `groups`",
             ));
         }
     };
+    let community = request.community;
+    let result = state
+        .admission()
+        .cpu
+        .run(move || {
+            let registry = &published.snapshot().registry;
+            match line {
+                Ok(positions) => split_by_line(registry, &community, &positions),
+                Err(groups) => split_by_groups(registry, &community, &groups),
+            }
+        })
+        .await?;
     result
         .map(|proposal| json_response(&proposal))
         .map_err(|e| match e {

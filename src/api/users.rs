@@ -79,11 +79,14 @@ pub async fn add(
     credentials::check_new_password(&body.password)
         .map_err(|e| unprocessable(format!("field `password`: {e}")))?;
     let admin = actor.user;
-    let added = tokio::task::spawn_blocking(move || {
-        let hash = credentials::hash_password(&body.password).map_err(AccountError::from)?;
-        store.write(|tx| accounts::add_user(tx, &admin, &user, Some(&hash)))
-    })
-    .await??;
+    let added = state
+        .admission()
+        .hashing
+        .run(move || {
+            let hash = credentials::hash_password(&body.password).map_err(AccountError::from)?;
+            store.write(|tx| accounts::add_user(tx, &admin, &user, Some(&hash)))
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 

@@ -8,6 +8,7 @@ use super::guidelines::{Guidelines, Rule, RuleId, Severity};
 use super::proposal::{Part, Proposal, ProposalKind};
 use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, length_m, perimeter_m};
+use crate::geometry::pairs_with_touching_boxes;
 use crate::registry::{Counts, Registry};
 
 /// A verdict, from best to worst.
@@ -235,19 +236,19 @@ pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guideline
     let mut checks = Vec::new();
     // Parts must not overlap each other.
     let mut overlapping = 0.0;
-    for (i, a) in proposal.parts.iter().enumerate() {
-        for b in &proposal.parts[i + 1..] {
-            let overlap = a.area.intersection(&b.area);
-            let area = area_m2(&overlap);
-            if area > tolerance {
-                overlapping += area;
-                offences.push(Offence {
-                    kind: "overlap_between_parts",
-                    involves: vec![a.name.clone(), b.name.clone()],
-                    area_m2: area,
-                    geometry: overlap,
-                });
-            }
+    // Only parts whose boxes touch can overlap (pairs in the order of the parts).
+    for (i, j) in pairs_with_touching_boxes(proposal.parts.iter().map(|p| &p.area)) {
+        let (a, b) = (&proposal.parts[i], &proposal.parts[j]);
+        let overlap = a.area.intersection(&b.area);
+        let area = area_m2(&overlap);
+        if area > tolerance {
+            overlapping += area;
+            offences.push(Offence {
+                kind: "overlap_between_parts",
+                involves: vec![a.name.clone(), b.name.clone()],
+                area_m2: area,
+                geometry: overlap,
+            });
         }
     }
     checks.push(territory_check(

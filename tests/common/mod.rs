@@ -97,6 +97,14 @@ impl Reply {
 }
 
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    send_with_headers(app, request).await.0
+}
+
+/// [`send`], also returning the response headers.
+pub async fn send_with_headers(
+    app: &Router,
+    request: Request<Body>,
+) -> (Reply, axum::http::HeaderMap) {
     let response = match app.clone().oneshot(request).await {
         Ok(r) => r,
         Err(e) => match e {},
@@ -108,15 +116,17 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = response.headers().clone();
     let body = match response.into_body().collect().await {
         Ok(b) => b.to_bytes().to_vec(),
         Err(e) => panic!("cannot read body: {e}"),
     };
-    Reply {
+    let reply = Reply {
         status,
         content_type,
         body,
-    }
+    };
+    (reply, headers)
 }
 
 pub async fn get(app: &Router, uri: &str) -> Reply {

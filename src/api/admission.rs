@@ -1,0 +1,250 @@
+//! Admission control for CPU-heavy requests.
+//!
+//! The async workers (one per core) must stay free for cheap requests — `/health`, single
+//! lookups, tiles from the cache — or one client sending a few heavy requests freezes the server
+//! for everyone. So heavy work (proposal validation, splits, batch lookups and address searches,
+//! building an older snapshot, password hashing) runs on blocking threads, and only as many jobs
+//! at once as a [`Pool`] has permits. A few more may wait, for at most the pool's deadline; any
+//! request beyond that is refused at once (503 with `Retry-After`, or 429 for logins) instead of
+//! piling up threads, memory and latency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::error::ApiError;
+
+/// How many heavy jobs may run and wait, and for how long a job may wait for a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Jobs running at once (≈ cores for CPU work; fewer for memory-hungry password hashing).
+    pub permits: usize,
+    /// Jobs that may wait for a permit; beyond that, requests are refused at once.
+    pub queue: usize,
+    /// Longest wait for a permit before the request is refused.
+    pub deadline: Duration,
+}
+
+impl PoolConfig {
+    /// CPU-heavy requests: one job per core, as many waiting, two seconds' wait at most.
+    pub fn cpu_default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PoolConfig {
+            permits: cores,
+            queue: cores,
+            deadline: Duration::from_secs(2),
+        }
+    }
+
+    /// Password hashing: argon2id takes 19 MiB and tens of milliseconds per hash, so two at a
+    /// time bound both memory (≈ 40 MiB) and the CPU taken from other requests; a login waits
+    /// at most one second.
+    pub fn hash_default() -> Self {
+        PoolConfig {
+            permits: 2,
+            queue: 8,
+            deadline: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What a refused request is answered with.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// 503 `overloaded`: the server is busy with heavy requests.
+    Overloaded,
+    /// 429 `too-many-logins`: too many password checks at once.
+    TooManyLogins,
+}
+
+/// A bounded pool for heavy jobs (see the module documentation).
+pub struct Pool {
+    name: &'static str,
+    config: PoolConfig,
+    refusal: Refusal,
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+/// Seconds a refused client is told to wait before retrying (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Counts a request waiting for a permit while it lives (so a dropped request stops counting).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Pool {
+    fn new(name: &'static str, config: PoolConfig, refusal: Refusal) -> Self {
+        Pool {
+            name,
+            config,
+            refusal,
+            permits: Arc::new(Semaphore::new(config.permits)),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// The pool for CPU-heavy requests (refusals are 503).
+    pub fn cpu(config: PoolConfig) -> Self {
+        Self::new("heavy requests", config, Refusal::Overloaded)
+    }
+
+    /// The pool for password hashing (refusals are 429: they come from logins and user admin).
+    pub fn hashing(config: PoolConfig) -> Self {
+        Self::new("password checks", config, Refusal::TooManyLogins)
+    }
+
+    fn refuse(&self, why: &str) -> ApiError {
+        let detail = format!(
+            "the server is busy: {why} ({} {} at once, {} waiting at most, {} ms wait at most); \
+             retry in {RETRY_AFTER_SECS} s",
+            self.config.permits,
+            self.name,
+            self.config.queue,
+            self.config.deadline.as_millis()
+        );
+        match self.refusal {
+            Refusal::Overloaded => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", detail)
+            }
+            Refusal::TooManyLogins => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-logins", detail)
+            }
+        }
+    }
+
+    /// A permit: at once if one is free, else after waiting in the queue (if it has room) for at
+    /// most the deadline.
+    async fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
+        if queued >= self.config.queue {
+            return Err(self.refuse(&format!("{} already running and waiting", self.name)));
+        }
+        match tokio::time::timeout(self.config.deadline, self.permits.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; treat it like a timeout all the same.
+            Ok(Err(_)) | Err(_) => {
+                Err(self.refuse(&format!("no permit for {} within the deadline", self.name)))
+            }
+        }
+    }
+
+    /// Runs `job` on a blocking thread under a permit, or refuses (503/429) when the pool is
+    /// full. The permit is held by the job itself, so a job whose client went away still counts
+    /// until it ends: the bound is on work actually running.
+    pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self.admit().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        })
+        .await?)
+    }
+
+    /// Takes a permit without running anything, if one is free: lets tests (and operators'
+    /// drills) fill the pool deterministically. The permit is returned when the value drops.
+    pub fn occupy(&self) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
+}
+
+/// The pools of one server.
+pub struct Admission {
+    pub cpu: Pool,
+    pub hashing: Pool,
+}
+
+impl Admission {
+    pub fn new(cpu: PoolConfig, hashing: PoolConfig) -> Self {
+        Admission {
+            cpu: Pool::cpu(cpu),
+            hashing: Pool::hashing(hashing),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tight(queue: usize, deadline_ms: u64) -> Pool {
+        Pool::cpu(PoolConfig {
+            permits: 1,
+            queue,
+            deadline: Duration::from_millis(deadline_ms),
+        })
+    }
+
+    #[tokio::test]
+    async fn runs_jobs_when_free() {
+        let pool = tight(0, 10);
+        assert_eq!(pool.run(|| 6 * 7).await, Ok(42));
+        // The permit came back.
+        assert!(pool.occupy().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_without_queue_refuses_at_once() {
+        let pool = tight(0, 60_000);
+        let _held = pool.occupy();
+        let e = pool.run(|| ()).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.slug, "overloaded");
+        assert_eq!(pool.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_job_is_refused_after_the_deadline() {
+        let pool = tight(1, 5);
+        let _held = pool.occupy();
+        let e = pool.run(|| ()).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(e.detail.contains("within the deadline"), "{}", e.detail);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_job_runs_when_a_permit_frees() {
+        let pool = Arc::new(tight(1, 60_000));
+        let held = pool.occupy();
+        let waiter = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| 1).await }
+        });
+        // Once the waiter is queued, the queue (of 1) is full: a third job is refused.
+        while pool.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(pool.run(|| 2).await.is_err());
+        drop(held);
+        assert_eq!(waiter.await.ok(), Some(Ok(1)));
+    }
+
+    #[tokio::test]
+    async fn hashing_refusals_are_429() {
+        let pool = Pool::hashing(PoolConfig {
+            permits: 1,
+            queue: 0,
+            deadline: Duration::from_secs(1),
+        });
+        let _held = pool.occupy();
+        let e = pool.run(|| ()).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+}
