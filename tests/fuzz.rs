@@ -59,9 +59,7 @@ fn fuzz<S: Strategy>(
         let took = t.elapsed();
         let mut s = slowest.lock().unwrap_or_else(|p| p.into_inner());
         if took > s.0 {
-            let mut shown = format!("{input:?}");
-            shown.truncate(300);
-            *s = (took, shown);
+            *s = (took, format!("{input:?}").chars().take(300).collect());
         }
         prop_assert!(took < CASE_LIMIT, "case took {took:?}");
         Ok(())
@@ -239,21 +237,30 @@ fn vertices(v: &Value) -> usize {
 #[test]
 fn fuzz_proposals() {
     let base = valid_split();
+    let numeric = base.clone();
     let strategy = prop_oneof![
-        4 => edits().prop_map(move |e| mutate(&base, &e)),
+        // One number changed: mostly still a proposal, so validation runs on it.
+        3 => (any::<usize>(), number()).prop_map(move |e| mutate(&numeric, &[e])),
+        3 => edits().prop_map(move |e| mutate(&base, &e)),
         1 => value(),
     ];
+    let validated = std::sync::atomic::AtomicUsize::new(0);
     fuzz("proposals", 3000, strategy, |doc| {
         let registry = &mini().registry;
         if let Ok(proposal) = shequ::rules::parse(doc, registry)
             && vertices(doc) <= 200
         {
+            validated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let report = shequ::rules::validate(&proposal, registry, &mini().guidelines);
             let totals = &report.before_after.after;
             prop_assert!(totals.office_area_m2.is_finite(), "{totals:?}");
         }
         Ok(())
     });
+    eprintln!(
+        "fuzz proposals: {} cases parsed and were validated",
+        validated.into_inner()
+    );
 }
 
 #[test]
