@@ -61,7 +61,7 @@ fn fuzz<S: Strategy>(
         let mut s = slowest.lock().unwrap_or_else(|p| p.into_inner());
         // Progress for long runs, so that an interrupted run still says how far it got.
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if n % 100_000 == 0 {
+        if n.is_multiple_of(100_000) {
             eprintln!(
                 "fuzz {target}: {n} cases so far in {:.0} s; slowest {:.2} ms",
                 started.elapsed().as_secs_f64(),
