@@ -15,6 +15,7 @@ pub mod registry;
 pub mod rules;
 pub mod snapshot;
 pub mod store;
+pub mod text;
 pub mod tiles;
 pub mod workflow;
 

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use shequ::Snapshot;
 use shequ::accounts::{NewUser, Role, credentials};
-use shequ::api::{self, ApiConfig, AppState, PointPlace, ReadAccess};
+use shequ::api::{self, ApiConfig, AppState, PointPlace, ReadAccess, ServerLimits};
 use shequ::crs::Crs;
 use shequ::registry::{CommunityKind, Registry};
 use shequ::store::accounts::{self as store_accounts, AccountError};
@@ -129,6 +129,21 @@ enum Command {
         read_access: ReadAccess,
         #[command(flatten)]
         limits: LimitArgs,
+        /// The URL clients reach this server at (e.g. https://map.example.org), written into
+        /// TileJSON, the tile catalog and /style.json. Default: http://<the bound address>,
+        /// with 0.0.0.0 written as 127.0.0.1. The request's Host header is never used.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Open connections at most; further clients wait until one closes.
+        #[arg(long, default_value_t = ServerLimits::default().max_connections)]
+        max_connections: usize,
+        /// Seconds for a request's headers to arrive, and for an idle keep-alive connection to
+        /// send its next request, before the connection is closed.
+        #[arg(long, default_value_t = ServerLimits::default().header_read_timeout.as_secs_f64())]
+        header_timeout: f64,
+        /// Seconds a request may take, body included, before it is answered 503.
+        #[arg(long, default_value_t = ApiConfig::default().request_timeout.as_secs_f64())]
+        request_timeout: f64,
     },
     /// Manage user accounts: add, list, disable.
     User {
@@ -312,19 +327,45 @@ fn main() -> ExitCode {
             basemap,
             glyphs,
             read_access,
-            limits,
-        } => serve(
-            &data,
-            &db,
-            addr,
-            ApiConfig {
-                body_limit,
-                tile_cache,
-                style: StyleOptions { basemap, glyphs },
-                read_access,
-                ..limits.config()
-            },
-        ),
+            public_url,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            limits: limit_args,
+        } => (|| {
+            let seconds = |flag: &str, value: f64| {
+                Duration::try_from_secs_f64(value)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| format!("--{flag} {value}: give a positive number of seconds"))
+            };
+            if max_connections == 0 {
+                return Err("--max-connections 0: at least one connection is needed".to_owned());
+            }
+            let limits = ServerLimits {
+                max_connections,
+                header_read_timeout: seconds("header-timeout", header_timeout)?,
+            };
+            let public_url = public_url
+                .as_deref()
+                .map(api::parse_public_url)
+                .transpose()?;
+            serve(
+                &data,
+                &db,
+                addr,
+                public_url,
+                limits,
+                ApiConfig {
+                    body_limit,
+                    tile_cache,
+                    style: StyleOptions { basemap, glyphs },
+                    read_access,
+                    request_timeout: seconds("request-timeout", request_timeout)?,
+                    ..limit_args.config()
+                },
+            )
+        })(),
         Command::User { command } => return exit(user_command(command)),
         Command::Token { command } => return exit(token_command(command)),
         Command::Log {
@@ -381,7 +422,16 @@ fn load(dir: &Path) -> Result<Snapshot, String> {
     Snapshot::load(dir).map_err(|e| format!("cannot load {}: {e}", dir.display()))
 }
 
-fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String> {
+fn serve(
+    data: &Path,
+    db: &Path,
+    addr: SocketAddr,
+    public_url: Option<String>,
+    limits: ServerLimits,
+    mut config: ApiConfig,
+) -> Result<(), String> {
+    // Before the database is touched: a second server on it stops here, changing nothing.
+    let _one_server = store::ServerLock::acquire(db)?;
     // Request logs go through a background writer thread, so a slow terminal or disk never
     // stalls request handling; the guard flushes what is buffered when `serve` returns.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
@@ -415,11 +465,13 @@ fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        config.public_url = public_url.unwrap_or_else(|| api::default_public_url(bound));
         let state = AppState::with_store(snapshot, version.id, store, &config);
         let shutdown = api::shutdown_signal();
+        tracing::info!("public URL (TileJSON, style): {}", config.public_url);
         tracing::info!("serving on http://{bound}");
         let app = api::router(state, &config);
-        api::serve(listener, app, shutdown)
+        api::serve_with(listener, app, limits, shutdown)
             .await
             .map_err(|e| format!("server failed: {e}"))
     })

@@ -4,6 +4,7 @@
 //! credentials into an [`Actor`] and asks it before every write.
 
 pub mod credentials;
+pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +117,8 @@ impl NewUser {
 pub const MAX_LABEL_CHARS: usize = 200;
 
 /// A token's label says what system holds it (“grid work orders”), so that an administrator
-/// knows what breaks when revoking it: 1–200 characters, no control characters.
+/// knows what breaks when revoking it: 1–200 characters, no control characters or
+/// bidirectional overrides ([`crate::text::check`]).
 pub fn check_token_label(label: &str) -> Result<(), String> {
     let chars = label.trim().chars().count();
     if chars == 0 {
@@ -128,10 +130,7 @@ pub fn check_token_label(label: &str) -> Result<(), String> {
             label.chars().count()
         ));
     }
-    if label.chars().any(char::is_control) {
-        return Err("the token label contains control characters".to_owned());
-    }
-    Ok(())
+    crate::text::check(label, MAX_LABEL_CHARS, false).map_err(|e| format!("the token label: {e}"))
 }
 
 /// A user name is 1–64 letters (any script: officials have Chinese names), digits or `._-@`.

@@ -119,6 +119,7 @@ impl Pool {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-logins", detail)
             }
         }
+        .retry_after(RETRY_AFTER_SECS)
     }
 
     /// A permit: at once if one is free, else after waiting in the queue (if it has room) for at

@@ -9,19 +9,21 @@
 //!   also carry the session's CSRF token in `X-CSRF-Token`, which another site cannot read. The
 //!   cookie is also `SameSite=Strict`; the CSRF token is the second, independent defence.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::{AppState, LoggedUser};
 use crate::accounts::credentials::constant_time_eq;
 use crate::accounts::{Actor, Role};
 use crate::store::Store;
@@ -65,7 +67,46 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let store = store_of(state, "signing in")?;
-        resolve(&parts.headers, &parts.method, store, true).map(|r| Authenticated(r.actor))
+        let resolved = resolve(&parts.headers, &parts.method, store, true)?;
+        LoggedUser::set(&parts.extensions, &resolved.actor.user);
+        Ok(Authenticated(resolved.actor))
+    }
+}
+
+/// Monotonic time for the login back-off, injectable so that tests move it by hand.
+pub trait Clock: Send + Sync {
+    /// Time since an arbitrary fixed start.
+    fn now(&self) -> Duration;
+}
+
+/// The real clock: time since the server started.
+pub struct SystemClock(Instant);
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock(Instant::now())
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// The client's address, when the server runs on a socket (absent in in-process tests).
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
@@ -222,19 +263,54 @@ pub struct Me {
 }
 
 /// `POST /api/v1/login` `{"user","password"}`: opens a session, sets the HttpOnly cookie and
-/// returns the user with the session's CSRF token. 401 with one message for every failure.
+/// returns the user with the session's CSRF token. 401 with one message for every failure;
+/// 429 with `Retry-After` while the back-off of [`crate::accounts::throttle`] holds for the
+/// name or the client address (refused before the password is hashed, and not logged one by
+/// one). Each failure that was checked is written to the audit log.
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    logged: Option<axum::Extension<LoggedUser>>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let store = store_of(&state, "login")?.clone();
+    let client = client.map(|c| c.ip().to_string());
+    if let Err(wait) = state
+        .logins
+        .check(&body.user, client.as_deref(), state.clock.now())
+    {
+        return Err(too_many_logins(wait));
+    }
+    let user = body.user.clone();
     // argon2id takes tens of milliseconds of CPU and 19 MiB: run it in the bounded hashing
     // pool (429 with Retry-After when it is full).
-    let session = state
+    let session = match state
         .admission()
         .hashing
-        .run(move || accounts::login(&store, &body.user, &body.password))
-        .await??;
+        .run({
+            let store = store.clone();
+            move || accounts::login(&store, &body.user, &body.password)
+        })
+        .await?
+    {
+        Ok(session) => {
+            state.logins.success(&user);
+            if let Some(axum::Extension(logged)) = logged {
+                logged.name(&user);
+            }
+            session
+        }
+        Err(AccountError::BadCredentials) => {
+            let recorded = state
+                .logins
+                .failure(&user, client.as_deref(), state.clock.now());
+            store.write(|tx| {
+                accounts::log_failed_login(tx, &user, client.as_deref(), recorded.locked)
+            })?;
+            return Err(AccountError::BadCredentials.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         session.secret,
@@ -250,6 +326,19 @@ pub async fn login(
         expires_at: Some(session.expires_at),
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// 429 for a login refused by the back-off, with `Retry-After` in whole seconds (rounded up).
+fn too_many_logins(wait: Duration) -> ApiError {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-logins",
+        format!(
+            "too many failed logins for this user name or from this address; try again in {seconds} s"
+        ),
+    )
+    .retry_after(seconds)
 }
 
 /// `POST /api/v1/logout`: ends the session of the cookie (CSRF token required) and clears the
@@ -279,10 +368,14 @@ pub async fn logout(
 pub async fn me(
     State(state): State<AppState>,
     method: Method,
+    logged: Option<axum::Extension<LoggedUser>>,
     headers: HeaderMap,
 ) -> Result<Json<Me>, ApiError> {
     let store = store_of(&state, "signing in")?;
     let resolved = resolve(&headers, &method, store, true)?;
+    if let Some(axum::Extension(logged)) = logged {
+        logged.name(&resolved.actor.user);
+    }
     Ok(Json(Me {
         via: if resolved.csrf_token.is_some() {
             "session"
@@ -312,8 +405,9 @@ pub async fn read_gate(State(state): State<AppState>, request: Request, next: Ne
             Ok(s) => s,
             Err(e) => return e.into_response(),
         };
-        if let Err(e) = resolve(request.headers(), request.method(), store, false) {
-            return e.into_response();
+        match resolve(request.headers(), request.method(), store, false) {
+            Ok(resolved) => LoggedUser::set(request.extensions(), &resolved.actor.user),
+            Err(e) => return e.into_response(),
         }
     }
     next.run(request).await

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub slug: &'static str,
     pub detail: String,
+    /// Seconds after which the request may be repeated (`Retry-After`, for 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,15 @@ impl ApiError {
             status,
             slug,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, telling the client to retry after `seconds` (`Retry-After`).
+    pub fn retry_after(self, seconds: u64) -> Self {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -36,11 +47,18 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
 
-    /// 500: the server failed (the store, a worker thread); logged, and the detail says what.
+    /// 500: the server failed (the store, a worker thread). The detail (SQL, driver or file
+    /// text) is logged under a fresh reference id and only the id goes to the client: database
+    /// messages name tables, columns and paths that an attacker should not learn, and the id
+    /// lets an operator find the log line a user reports.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        let detail = detail.to_string();
-        tracing::error!("internal error: {detail}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+        let reference = reference_id();
+        tracing::error!("internal error {reference}: {detail}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error; the server log has the details under reference {reference}"),
+        )
     }
 
     /// 401: no credentials, or ones that are unknown, expired, revoked or of a disabled user.
@@ -77,6 +95,20 @@ impl ApiError {
     }
 }
 
+/// A reference for one internal error: 16 hex digits, random (a counter when the system has no
+/// randomness), so that ids do not reveal how many errors happened.
+fn reference_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        Err(_) => format!(
+            "{:016x}",
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+    }
+}
+
 #[derive(Serialize)]
 struct ProblemDetails<'a> {
     #[serde(rename = "type")]
@@ -99,12 +131,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
-        // Refusals of the admission pools (api::admission) say when to come back.
-        if matches!(self.slug, "overloaded" | "too-many-logins") {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(super::admission::RETRY_AFTER_SECS),
-            );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, Method, header};
 use axum::routing::{delete, get, post};
 use tower_http::compression::CompressionLayer;
@@ -34,11 +34,13 @@ use tower_http::cors::{Any, CorsLayer};
 pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
 pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
 pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
+pub use auth::{Clock, SystemClock};
 pub use error::ApiError;
+pub use extract::parse_date;
 pub use features::Layer;
 pub use limits::Limits;
 pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
-pub use server::{serve, shutdown_signal};
+pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
@@ -62,6 +64,16 @@ pub struct ApiConfig {
     pub cpu_pool: PoolConfig,
     /// Admission of password hashing (logins, new users).
     pub hash_pool: PoolConfig,
+    /// Longest time a request may take, body included (503 `timeout` beyond): a client that
+    /// trickles its body, or a handler stuck on a lock, frees its connection. 60 s, nginx's
+    /// `proxy_read_timeout` and `client_body_timeout`; the slowest legitimate request (an
+    /// approval that rebuilds the snapshot) takes a few seconds.
+    pub request_timeout: std::time::Duration,
+    /// The origin clients reach the server at (`http://host:port`, no trailing slash), for the
+    /// absolute URLs in TileJSON, the tile catalog and the style. Configured, never taken from
+    /// the request's `Host` header: a forged `Host` would otherwise be written into answers
+    /// that caches and other clients reuse.
+    pub public_url: String,
 }
 
 impl Default for ApiConfig {
@@ -76,8 +88,48 @@ impl Default for ApiConfig {
             limits: Limits::default(),
             cpu_pool: PoolConfig::cpu_default(),
             hash_pool: PoolConfig::hash_default(),
+            request_timeout: std::time::Duration::from_secs(60),
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
         }
     }
+}
+
+/// The public URL when none is configured: the default listening address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+/// Checks a `--public-url`: `http://` or `https://`, a host, no path, query or fragment (the
+/// routes are appended to it). Returns it without a trailing slash.
+pub fn parse_public_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or_else(|| format!("public URL {url:?}: must start with http:// or https://"))?;
+    if rest.is_empty()
+        || rest
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '"'))
+    {
+        return Err(format!(
+            "public URL {url:?}: give scheme, host and port only, e.g. https://map.example.org"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The public URL of a server bound to `bound` when none is configured: the bound address, with
+/// a wildcard address (0.0.0.0, ::) replaced by loopback, since a wildcard is not reachable.
+pub fn default_public_url(bound: std::net::SocketAddr) -> String {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        }
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, bound.port()))
 }
 
 /// A snapshot as published by the server, with renderings that are computed once per snapshot.
@@ -150,6 +202,8 @@ impl Published {
 struct TileSettings {
     cache: TileCache,
     style: StyleOptions,
+    /// [`ApiConfig::public_url`].
+    public_url: String,
 }
 
 /// Shared state of all handlers. Clones share everything: publishing a snapshot through one
@@ -166,6 +220,10 @@ pub struct AppState {
     /// Bounded pools for CPU-heavy work and password hashing.
     admission: Arc<Admission>,
     limits: Limits,
+    /// Failed-login counters (back-off per account and per client address).
+    logins: Arc<crate::accounts::throttle::Throttle>,
+    /// The time the login back-off counts in; a manual clock in tests.
+    clock: Arc<dyn Clock>,
 }
 
 /// Past versions kept built at once (each is a whole snapshot: ~100 MB for the sample city).
@@ -201,13 +259,23 @@ impl AppState {
             tiles: Arc::new(TileSettings {
                 cache: TileCache::new(config.tile_cache),
                 style: config.style.clone(),
+                public_url: config.public_url.clone(),
             }),
             store,
             moves: Arc::default(),
             history: Arc::default(),
             admission: Arc::new(Admission::new(config.cpu_pool, config.hash_pool)),
             limits: config.limits,
+            logins: Arc::default(),
+            clock: Arc::new(SystemClock::default()),
         }
+    }
+
+    /// The same state with the login back-off counting time on `clock` (tests move it by hand
+    /// instead of sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Publishes a new snapshot: requests that start from now on see it; requests already
@@ -315,22 +383,68 @@ fn tiles_router() -> Router<AppState> {
         .route("/{layers}/{z}/{x}/{y}", get(tiles::tile))
 }
 
-/// Logs one line per request (method, path, status, time) at INFO. A single event rather than a
-/// span per request: at 40,000 requests a second, span bookkeeping costs a fifth of the
-/// throughput.
+/// Who made a request, as the request log names it: filled in by the credential check
+/// ([`Authenticated`], the read gate, login) when one succeeds.
+#[derive(Clone, Default)]
+pub(crate) struct LoggedUser(Arc<OnceLock<String>>);
+
+impl LoggedUser {
+    /// Names the request's user in the slot the request carries (if any).
+    pub(crate) fn set(extensions: &axum::http::Extensions, user: &str) {
+        if let Some(slot) = extensions.get::<LoggedUser>() {
+            slot.name(user);
+        }
+    }
+
+    pub(crate) fn name(&self, user: &str) {
+        let _ = self.0.set(user.to_owned());
+    }
+}
+
+/// Logs one line per request at INFO: client address, user (`-` when anonymous), method, path,
+/// status, time. A single event rather than a span per request: at 40,000 requests a second,
+/// span bookkeeping costs a fifth of the throughput.
 async fn log_request(
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
+    let user = LoggedUser::default();
+    request.extensions_mut().insert(user.clone());
     let response = next.run(request).await;
     tracing::info!(
-        "{method} {path} {} {:.0} µs",
+        "{client} {} {method} {path} {} {:.0} µs",
+        user.0.get().map_or("-", String::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1e6
     );
     response
+}
+
+/// Answers 503 `timeout` when the request (body included) takes longer than `limit`.
+async fn time_limit(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than {} s (sending the body included) and was abandoned",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
@@ -393,6 +507,10 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));
     }
     app.layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout,
+            time_limit,
+        ))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()

@@ -26,36 +26,20 @@ impl From<TileError> for ApiError {
             TileError::ZoomOutOfRange { .. } | TileError::TileOutOfRange { .. } => {
                 ApiError::bad_request(e.to_string())
             }
-            TileError::Encode(_) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            }
+            TileError::Encode(_) => ApiError::internal(e),
         }
     }
 }
 
-/// The origin clients reached us at, for absolute URLs in TileJSON and the style.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
-}
-
-pub async fn catalog(headers: HeaderMap) -> Response {
-    json_response(&tiles::catalog(&base_url(&headers)))
+pub async fn catalog(State(state): State<AppState>) -> Response {
+    json_response(&tiles::catalog(&state.tile_settings().public_url))
 }
 
 /// `/tiles/{layers}.json`: TileJSON of one layer or a composite.
 pub async fn tilejson(
+    State(state): State<AppState>,
     Current(published): Current,
     Path(file): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(spec) = file.strip_suffix(".json") else {
         return Err(ApiError::not_found(format!(
@@ -66,20 +50,16 @@ pub async fn tilejson(
     let registry = &published.snapshot().registry;
     Ok(json_response(&tiles::tilejson(
         registry,
-        &base_url(&headers),
+        &state.tile_settings().public_url,
         layers.layers(),
     )))
 }
 
-pub async fn style(
-    State(state): State<AppState>,
-    Current(published): Current,
-    headers: HeaderMap,
-) -> Response {
+pub async fn style(State(state): State<AppState>, Current(published): Current) -> Response {
     let registry = &published.snapshot().registry;
     json_response(&tiles::style(
         registry,
-        &base_url(&headers),
+        &state.tile_settings().public_url,
         &state.tile_settings().style,
     ))
 }
@@ -130,10 +110,7 @@ pub async fn tile(
                     .tile_source()
                     .render_with_findings(registry, id, &layers, findings)
             })
-            .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })??;
+            .await??;
             let tile = CachedTile::new(rendered);
             state.tile_settings().cache.insert(key, tile.clone());
             tile

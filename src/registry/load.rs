@@ -20,6 +20,13 @@ const GRIDS: &str = "grids.geojson";
 const TOWN_DIGITS: usize = 9;
 const COMMUNITY_DIGITS: usize = 12;
 const GRID_DIGITS: usize = 15;
+/// Largest count (households, population, workers) a feature may give: more than any city has
+/// people, so only typos and absurd input are refused, and sums over a city's features stay far
+/// from `u64`'s range.
+pub const MAX_COUNT: u64 = 100_000_000;
+/// Largest area (office and service space) a feature may give, in m² (1 km²).
+pub const MAX_AREA_M2: f64 = 1_000_000.0;
+
 const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households"];
 
 /// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`.
@@ -264,16 +271,33 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let value = self.required(field)?;
-        value.as_u64().or_else(|| {
-            self.wrong_type(field, "a non-negative integer", value);
-            None
-        })
+        match value.as_u64() {
+            Some(n) if n <= MAX_COUNT => Some(n),
+            Some(n) => {
+                self.problem(
+                    Some(field),
+                    format!("{n} is implausibly large; at most {MAX_COUNT}"),
+                );
+                None
+            }
+            None => {
+                self.wrong_type(field, "a non-negative integer", value);
+                None
+            }
+        }
     }
 
     fn non_negative(&mut self, field: &str) -> Option<f64> {
         let value = self.required(field)?;
         match value.as_f64() {
-            Some(x) if x >= 0.0 => Some(x),
+            Some(x) if (0.0..=MAX_AREA_M2).contains(&x) => Some(x),
+            Some(x) if x > MAX_AREA_M2 => {
+                self.problem(
+                    Some(field),
+                    format!("{x} is implausibly large; at most {MAX_AREA_M2}"),
+                );
+                None
+            }
             _ => {
                 self.wrong_type(field, "a non-negative number", value);
                 None

@@ -18,11 +18,14 @@ pub struct Counts {
 
 impl Add for Counts {
     type Output = Counts;
+    /// Saturating: loading bounds every count (`registry::load::MAX_COUNT`), so a real sum never
+    /// comes near `u64::MAX`; saturating keeps a sum of absurd input from wrapping to a small,
+    /// plausible-looking number.
     fn add(self, o: Counts) -> Counts {
         Counts {
-            households: self.households + o.households,
-            population: self.population + o.population,
-            service_households: self.service_households + o.service_households,
+            households: self.households.saturating_add(o.households),
+            population: self.population.saturating_add(o.population),
+            service_households: self.service_households.saturating_add(o.service_households),
         }
     }
 }

@@ -59,6 +59,14 @@ struct Problems {
     invalid: Vec<String>,
 }
 
+/// Most workers a proposed community may list. A residents' committee has tens of workers; the
+/// bound only catches typos and absurd input (and keeps every sum of workers far from `u32`'s
+/// range).
+pub const MAX_PART_WORKERS: u64 = 10_000;
+/// Largest office and service area of a proposed community, in m² (1 km²: far beyond any office
+/// building, but finite, so that sums and ratios stay finite).
+pub const MAX_PART_OFFICE_AREA_M2: f64 = 1_000_000.0;
+
 fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
@@ -110,6 +118,9 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if let Err(e) = crate::text::check(&title, crate::text::MAX_TITLE_CHARS, false) {
+        p.invalid.push(format!("proposal.title: {e}"));
+    }
     let mut parents = Vec::new();
     match field(meta, "parents") {
         None => {}
@@ -229,25 +240,67 @@ fn parse_part(
     let name = field(props, "name")
         .and_then(Value::as_str)
         .filter(|n| !n.trim().is_empty());
-    if name.is_none() {
-        p.malformed
-            .push(at("properties.name: missing (a non-empty string)"));
+    match name {
+        None => p
+            .malformed
+            .push(at("properties.name: missing (a non-empty string)")),
+        Some(n) => {
+            if let Err(e) = crate::text::check(n, crate::text::MAX_NAME_CHARS, false) {
+                p.invalid.push(at(&format!("properties.name: {e}")));
+            }
+        }
     }
-    let workers = field(props, "workers")
-        .and_then(Value::as_u64)
-        .and_then(|w| u32::try_from(w).ok());
-    if workers.is_none() {
-        p.malformed
-            .push(at("properties.workers: missing (a non-negative integer)"));
-    }
-    let office_area = field(props, "office_area_m2")
-        .and_then(Value::as_f64)
-        .filter(|a| *a >= 0.0);
-    if office_area.is_none() {
-        p.malformed.push(at(
-            "properties.office_area_m2: missing (a non-negative number)",
-        ));
-    }
+    let workers = match field(props, "workers") {
+        None => {
+            p.malformed
+                .push(at("properties.workers: missing (a non-negative integer)"));
+            None
+        }
+        Some(w) => match w.as_u64() {
+            Some(n) if n <= MAX_PART_WORKERS => u32::try_from(n).ok(),
+            Some(n) => {
+                p.invalid.push(at(&format!(
+                    "properties.workers: {n} is implausibly large; at most {MAX_PART_WORKERS}"
+                )));
+                None
+            }
+            None if w.is_number() => {
+                p.invalid.push(at(&format!(
+                    "properties.workers: {w} is not a non-negative whole number"
+                )));
+                None
+            }
+            None => {
+                p.malformed
+                    .push(at("properties.workers: expected a non-negative integer"));
+                None
+            }
+        },
+    };
+    let office_area = match field(props, "office_area_m2") {
+        None => {
+            p.malformed.push(at(
+                "properties.office_area_m2: missing (a non-negative number)",
+            ));
+            None
+        }
+        Some(a) => match a.as_f64() {
+            Some(x) if (0.0..=MAX_PART_OFFICE_AREA_M2).contains(&x) => Some(x),
+            Some(x) => {
+                p.invalid.push(at(&format!(
+                    "properties.office_area_m2: {x} m² is {}; give 0 to {MAX_PART_OFFICE_AREA_M2} m²",
+                    if x < 0.0 { "negative" } else { "implausibly large" }
+                )));
+                None
+            }
+            None => {
+                p.malformed.push(at(
+                    "properties.office_area_m2: expected a non-negative number",
+                ));
+                None
+            }
+        },
+    };
     let office = match field(props, "office") {
         None => Some(None),
         Some(v) => match v.as_array().map(Vec::as_slice) {
@@ -292,6 +345,13 @@ fn parse_part(
         .map(str::trim)
         .filter(|j| !j.is_empty())
         .map(str::to_owned);
+    if let Some(Err(e)) = justification
+        .as_deref()
+        .map(|j| crate::text::check(j, crate::text::MAX_TEXT_CHARS, true))
+    {
+        p.invalid
+            .push(at(&format!("properties.justification: {e}")));
+    }
     let area = match field(f, "geometry") {
         None => {
             p.malformed.push(at("geometry: missing"));

@@ -89,13 +89,14 @@ pub struct Totals {
     pub households: f64,
     pub population: f64,
     pub service_households: f64,
-    pub workers: u32,
+    /// Summed over parts or parents: wider than a part's `u32`, so a sum cannot wrap.
+    pub workers: u64,
     pub households_per_worker: Option<f64>,
     pub office_area_m2: f64,
 }
 
 impl Totals {
-    fn new(households: f64, population: f64, service: f64, workers: u32, office: f64) -> Self {
+    fn new(households: f64, population: f64, service: f64, workers: u64, office: f64) -> Self {
         Totals {
             households,
             population,
@@ -311,11 +312,11 @@ pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guideline
         .iter()
         .map(|&c| &registry.communities[c])
         .fold(
-            (Counts::default(), 0u32, 0.0),
+            (Counts::default(), 0u64, 0.0),
             |(counts, workers, office), c| {
                 (
                     counts + c.counts,
-                    workers + c.workers,
+                    workers + u64::from(c.workers),
                     office + c.office_area_m2,
                 )
             },
@@ -331,7 +332,7 @@ pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guideline
         totals.iter().map(|t| t.households).sum(),
         totals.iter().map(|t| t.population).sum(),
         totals.iter().map(|t| t.service_households).sum(),
-        totals.iter().map(|t| t.workers).sum(),
+        totals.iter().map(|t| t.workers).sum::<u64>(),
         totals.iter().map(|t| t.office_area_m2).sum(),
     );
     let verdict = parts
@@ -604,7 +605,7 @@ fn validate_part(
         households,
         population,
         service,
-        part.workers,
+        u64::from(part.workers),
         part.office_area_m2,
     );
     (

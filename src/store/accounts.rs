@@ -300,6 +300,32 @@ pub fn login(store: &Store, name: &str, password: &str) -> Result<Session, Accou
     store.write(|tx| open_session(tx, name, &verified))
 }
 
+/// Records a failed login in the audit log: the name as sent (when it is a valid user name;
+/// anything else could be megabytes of junk), the client address, and whether this failure
+/// started a back-off. Logged whether or not the user exists, like the answer to the client.
+/// Attempts refused by the back-off are neither checked nor logged, so a flood of attempts
+/// cannot turn into a flood of log writes.
+pub fn log_failed_login(
+    tx: &Connection,
+    name: &str,
+    client: Option<&str>,
+    locked: bool,
+) -> Result<(), AccountError> {
+    let subject = if crate::accounts::check_name(name).is_ok() {
+        format!("user:{name}")
+    } else {
+        "user:(not a valid user name)".to_owned()
+    };
+    log::append(
+        tx,
+        "system",
+        "session.login_failed",
+        &subject,
+        &json!({ "client": client, "back_off_started": locked }),
+    )?;
+    Ok(())
+}
+
 fn open_session(tx: &Connection, name: &str, verified: &str) -> Result<Session, AccountError> {
     let user = find_user(tx, name)?.ok_or(AccountError::BadCredentials)?;
     let (id, hash): (i64, Option<String>) = tx.query_row(

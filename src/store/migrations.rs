@@ -22,24 +22,38 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Applies the migrations `conn`'s database has not seen. Each runs in an immediate
+/// transaction that re-reads `user_version` once it holds the write lock, so two processes
+/// opening a new database at once do not both apply a migration (the second would fail on
+/// `CREATE TABLE`): the second waits for the first and then finds nothing left to do.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
-    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let known = MIGRATIONS.len() as i64;
-    if applied > known {
-        return Err(StoreError::TooNew {
-            found: applied,
-            known,
-        });
-    }
-    for (number, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|source| StoreError::Migration {
+                name: "(start)",
+                source,
+            })?;
+        let applied: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if applied > known {
+            return Err(StoreError::TooNew {
+                found: applied,
+                known,
+            });
+        }
+        let Some((name, sql)) = usize::try_from(applied)
+            .ok()
+            .and_then(|n| MIGRATIONS.get(n))
+        else {
+            return Ok(());
+        };
         let fail = |source| StoreError::Migration { name, source };
-        let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", number as i64 + 1)
+        tx.pragma_update(None, "user_version", applied + 1)
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -55,6 +69,30 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    /// Two processes starting on a new database at once: both must open it (before, the second
+    /// could run `0001` again and fail with "table already exists").
+    #[test]
+    fn concurrent_first_opens_both_succeed() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("new.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let opens: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        crate::store::Store::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for open in opens {
+                let result = open.join().unwrap();
+                assert!(result.is_ok(), "{result:?}");
+            }
+        }
     }
 
     #[test]

@@ -73,14 +73,15 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open)?;
+        // Before anything that locks: another process may be creating the same database.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open)?;
         // FULL: a committed transaction survives a power cut, not only a process kill.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open)?;
         conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
         migrations::apply(&mut conn)?;
         let reader = Connection::open(path).map_err(open)?;
@@ -122,6 +123,74 @@ impl Store {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+}
+
+/// The exclusive right to serve one database, held for the life of a server: a second
+/// `shequ serve` on the same `--db` refuses to start, because each server keeps its own
+/// in-memory snapshot and approval queue, and two of them would publish diverging registries
+/// from one store. An OS file lock on `<db>.lock` (released by the OS however the process ends,
+/// so a crash leaves no stale lock); the file holds the server's pid for the message. Command
+/// line writers (`user add`, `token create`) do not take it: their short transactions are
+/// coherent with a running server.
+#[derive(Debug)]
+pub struct ServerLock {
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl ServerLock {
+    /// Takes the lock of the database at `db`, or says who holds it.
+    pub fn acquire(db: &Path) -> Result<ServerLock, String> {
+        use std::io::{Read, Seek, Write};
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create the directory of {}: {e}", path.display()))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let pid = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                };
+                return Err(format!(
+                    "another shequ server{pid} is already serving the database {}; \
+                     only one server may use a database (its lock file is {}): stop that \
+                     server first, or give this one another --db",
+                    db.display(),
+                    path.display()
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", path.display()));
+            }
+        }
+        // The pid is only for the message above; failing to write it is harmless.
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "{}", std::process::id());
+        let _ = file.flush();
+        Ok(ServerLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
