@@ -46,7 +46,13 @@ struct Source {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API over a boundary directory.
+    /// Serve the HTTP API and the web map from the database (seeded from the boundary directory
+    /// on first start).
+    ///
+    /// The first start creates the database and loads --data into it as registry version 1;
+    /// from then on the database is the source of truth and --data is not read. A new database
+    /// has no accounts: create the first admin with --init-admin NAME (or `shequ user add NAME
+    /// --role admin`).
     Serve {
         /// Boundary directory (towns.geojson, communities.geojson, grids.geojson, guidelines,
         /// addresses) that seeds an empty database; afterwards the database is the source of truth.
@@ -74,8 +80,12 @@ enum Command {
         /// `token` (a valid API token or session; `/`, `/web/…`, `/health` and login stay open).
         #[arg(long, default_value = "open")]
         read_access: ReadAccess,
+        /// Create this admin account if the database has no active admin, and print its
+        /// generated password once (stdout); with an admin already there, nothing is created.
+        #[arg(long, value_name = "NAME")]
+        init_admin: Option<String>,
     },
-    /// Manage user accounts: add, list, disable.
+    /// Manage user accounts: add, password, list, disable.
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -114,6 +124,7 @@ enum Command {
     /// Validate a proposal (GeoJSON FeatureCollection with a `proposal` member) against the
     /// guidelines: exit code 0 pass (warnings allowed), 1 fail, 2 unreadable or invalid input.
     Validate {
+        /// The proposal file (GeoJSON, as `boundaries/examples/proposals/*.geojson`).
         file: PathBuf,
         /// Print the report as JSON instead of a table.
         #[arg(long)]
@@ -124,6 +135,7 @@ enum Command {
     /// Audit coverage and guideline compliance: a report grouped by town; exit code 1 when any
     /// finding fails (fail or exception severity).
     Audit {
+        /// Boundary directory to audit (ignored with --db).
         #[arg(default_value = "boundaries")]
         dir: PathBuf,
         /// Print the report as JSON instead of text.
@@ -155,6 +167,7 @@ enum Command {
     Export {
         /// Directory to write into (created if missing).
         dir: PathBuf,
+        /// The database to read.
         #[arg(long, default_value = shequ::store::DEFAULT_PATH)]
         db: PathBuf,
         /// Registry version to write (default: the newest).
@@ -163,6 +176,7 @@ enum Command {
     },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
+        /// Boundary directory to check.
         #[arg(default_value = "boundaries")]
         dir: PathBuf,
     },
@@ -173,6 +187,7 @@ enum UserCommand {
     /// Add a user. The password is read from stdin with --password-stdin; otherwise a strong
     /// one is generated and printed once.
     Add {
+        /// The user's name (what they sign in with).
         name: String,
         /// viewer, street, reviewer or admin.
         #[arg(long)]
@@ -183,27 +198,33 @@ enum UserCommand {
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Set a user's password (from stdin with --password-stdin, else generated and printed
     /// once); the user's sessions end.
     Password {
+        /// The user whose password is set.
         name: String,
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// List users: name, role, towns, status, creation time.
     List {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Disable a user: its sessions and tokens stop working at once.
     Disable {
+        /// The user to disable.
         name: String,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -214,22 +235,27 @@ enum TokenCommand {
     /// Create an API token for a user; the token is printed once (alone on stdout) and only its
     /// hash is kept.
     Create {
+        /// The user the token acts as (its role decides what the token may do).
         #[arg(long)]
         user: String,
         /// Which system will use the token (shown when listing, so revoking is informed).
         #[arg(long)]
         label: String,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// List tokens: id, user, label, created, revoked.
     List {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Revoke a token by id.
     Revoke {
+        /// The token's id (see `token list`).
         id: i64,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -240,6 +266,7 @@ enum LogCommand {
     /// Recompute the hash chain: exit 0 and the number of entries when intact, exit 1 naming
     /// the first broken entry.
     Verify {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -257,10 +284,12 @@ fn main() -> ExitCode {
             basemap,
             glyphs,
             read_access,
+            init_admin,
         } => serve(
             &data,
             &db,
             addr,
+            init_admin.as_deref(),
             ApiConfig {
                 body_limit,
                 tile_cache,
@@ -324,7 +353,13 @@ fn load(dir: &Path) -> Result<Snapshot, String> {
     Snapshot::load(dir).map_err(|e| format!("cannot load {}: {e}", dir.display()))
 }
 
-fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<(), String> {
+fn serve(
+    data: &Path,
+    db: &Path,
+    addr: SocketAddr,
+    init_admin: Option<&str>,
+    config: ApiConfig,
+) -> Result<(), String> {
     // Request logs go through a background writer thread, so a slow terminal or disk never
     // stalls request handling; the guard flushes what is buffered when `serve` returns.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
@@ -349,6 +384,7 @@ fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<
         started.elapsed().as_secs_f64() * 1e3,
         summary(&snapshot.registry)
     );
+    first_admin(&store, db, init_admin)?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async {
@@ -366,6 +402,46 @@ fn serve(data: &Path, db: &Path, addr: SocketAddr, config: ApiConfig) -> Result<
             .await
             .map_err(|e| format!("server failed: {e}"))
     })
+}
+
+/// A way in for a new database: with `name`, creates that admin when no active admin exists
+/// and prints its password once; without, says how to create one, since nobody can sign in or
+/// manage accounts until an admin exists.
+fn first_admin(store: &Store, db: &Path, name: Option<&str>) -> Result<(), String> {
+    let users = store
+        .read(store_accounts::users)
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let admins: Vec<&str> = users
+        .iter()
+        .filter(|u| u.role == Role::Admin && !u.disabled)
+        .map(|u| u.name.as_str())
+        .collect();
+    match (name, admins.is_empty()) {
+        (None, false) => {}
+        (None, true) => tracing::warn!(
+            "no active admin account in {db}, so nobody can manage accounts: create one with \
+             `cargo run --release -- user add NAME --role admin --db {db}` (prints its \
+             password), or restart with `serve --init-admin NAME`",
+            db = db.display()
+        ),
+        (Some(name), false) => tracing::info!(
+            "--init-admin {name}: {} already has an admin ({}), nothing created",
+            db.display(),
+            admins.join(", ")
+        ),
+        (Some(name), true) => {
+            let user = NewUser::new(name, Role::Admin, &[])
+                .map_err(|e| format!("--init-admin {name}: {e}"))?;
+            let (password, hash, _) = new_password(false).map_err(|e| e.message)?;
+            store
+                .write(|tx| store_accounts::add_user(tx, CLI_ACTOR, &user, Some(&hash)))
+                .map_err(|e| format!("--init-admin {name}: {e}"))?;
+            // Not through the log: the password goes alone to stdout, once.
+            eprintln!("admin {name} created; its password is shown only this once:");
+            println!("{password}");
+        }
+    }
+    Ok(())
 }
 
 fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), String> {
@@ -602,9 +678,15 @@ fn report_text(r: &shequ::rules::Report) -> String {
             c.message
         );
     }
+    let first = r
+        .parts
+        .iter()
+        .map(|p| unicode_width::UnicodeWidthStr::width(p.name.as_str()))
+        .fold(8, usize::max);
     let row = |name: &str, t: &shequ::rules::Totals| {
         format!(
-            "  {name:<8} {:>10.0} {:>10.0} {:>8} {:>10} {:>10.0} {:>10.0}\n",
+            "  {} {:>10.0} {:>10.0} {:>8} {:>10} {:>10.0} {:>10.0}\n",
+            pad(name, first),
             t.households,
             t.population,
             t.workers,
@@ -616,8 +698,14 @@ fn report_text(r: &shequ::rules::Report) -> String {
     };
     let _ = writeln!(
         out,
-        "\n  {:<8} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
-        "", "households", "residents", "workers", "hh/worker", "service", "office m²"
+        "\n  {} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
+        pad("", first),
+        "households",
+        "residents",
+        "workers",
+        "hh/worker",
+        "service",
+        "office m²"
     );
     out += &row("before", &r.before_after.before);
     out += &row("after", &r.before_after.after);
@@ -625,6 +713,13 @@ fn report_text(r: &shequ::rules::Report) -> String {
         out += &row(&part.name, t);
     }
     out
+}
+
+/// `text` padded with spaces to `width` terminal columns: `{:<8}` counts characters, but a
+/// Chinese character takes two columns, so names like 环城社区 would push the table askew.
+fn pad(text: &str, width: usize) -> String {
+    let columns = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(columns)))
 }
 
 /// Runs the audit; `Err("")` (exit code 1, nothing more to say) when a finding fails.
@@ -698,7 +793,38 @@ fn audit_text(r: &Registry, report: &shequ::audit::AuditReport) -> String {
         );
         let _ = writeln!(out, "    → {}", f.suggestion);
     }
-    out
+    out + &audit_reading(report)
+}
+
+/// The closing lines of the audit: the failing findings split by what they mean, so that a
+/// reader (say, of the shipped city, which fails its own audit) can tell data to fix from
+/// communities that miss the guidelines.
+fn audit_reading(report: &shequ::audit::AuditReport) -> String {
+    use shequ::audit::FindingKind;
+    let failing: Vec<_> = report.findings.iter().filter(|f| f.is_failing()).collect();
+    if failing.is_empty() {
+        return String::new();
+    }
+    let count =
+        |keep: &dyn Fn(FindingKind) -> bool| failing.iter().filter(|f| keep(f.kind)).count();
+    let defects = count(&FindingKind::is_data_defect);
+    let mut text = format!(
+        "\nHow to read this: {} failing findings.\n\
+         \x20 {defects} data defects (overlaps, gaps, slivers, parts outside a town or community, \
+         grids not tiling): fix the boundary data.\n\
+         \x20 {} communities without territory: the city has yet to draw them.\n\
+         \x20 {} guideline findings: communities that miss the establishment guidelines (too many \
+         households, too few workers or too little office space; `exception` = outside the size \
+         range without a written justification): candidates for a split, more staff or space.\n",
+        failing.len(),
+        count(&|k| k == FindingKind::NoTerritory),
+        count(&|k| k == FindingKind::Guideline),
+    );
+    if defects == 0 {
+        text += "The boundary data itself is consistent; what fails is the city's communities \
+                 (as in the shipped sample city, which models the real city's shortfalls).\n";
+    }
+    text
 }
 
 fn summary(r: &Registry) -> String {
