@@ -5,7 +5,8 @@
 #   2. `cargo run --release -- serve` in the background, timed until /health answers;
 #   3. every example of README.md in order: each ```sh block whose lines are `curl …`,
 #      `cargo run --release -- …` (not `serve`) or `echo …` is run from the clone; each must exit
-#      0, and when a ```json block follows, the last command's output must be that JSON;
+#      0 (or N, where its comment says "exits N"), and when a ```json block follows, the last
+#      command's output must be that JSON;
 #   4. stop the server; `cargo test --release`, timed.
 # Needs git, curl, python3 and port 8080 free (the README's address). Exit 0 when all passed.
 set -euo pipefail
@@ -68,15 +69,18 @@ for i, (lang, body) in enumerate(blocks):
         out = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
         ran += 1
         problem = None
-        if out.returncode != 0:
-            problem = f"exit {out.returncode}: {out.stderr.strip()[-500:]}"
+        # A comment "# exits N" on the line says which exit code the README promises.
+        promised = re.search(r"#.*\bexits (\d+)", command)
+        code = int(promised.group(1)) if promised else 0
+        if out.returncode != code:
+            problem = f"exit {out.returncode}, README: {code}: {out.stderr.strip()[-500:]}"
         elif expected is not None and n == len(commands) - 1:
             try:
                 if json.loads(out.stdout) != json.loads(expected):
                     problem = f"answered {out.stdout.strip()}\n    README: {expected.strip()}"
             except json.JSONDecodeError as e:
                 problem = f"not JSON ({e}): {out.stdout[:300]}"
-        elif not (out.stdout.strip() or out.stderr.strip()):
+        elif not command.startswith("echo ") and not (out.stdout.strip() or out.stderr.strip()):
             problem = "printed nothing"
         print(("ok   " if problem is None else "FAIL ") + command)
         if problem:
