@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
         .filter_map(|e| {
             let digits = e.address.find(|c: char| c.is_ascii_digit())?;
             let n: u32 = e.address[digits..].trim_end_matches('号').parse().ok()?;
-            Some(format!("{}-{}号", &e.address[..digits], n + 20))
+            Some(format!("{}{n}-{}号", &e.address[..digits], n + 20))
         })
         .collect();
     let mut i = 0;
