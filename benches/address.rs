@@ -34,11 +34,43 @@ fn bench(c: &mut Criterion) {
             chars.into_iter().collect()
         })
         .collect();
+    // Roads alone and number ranges on them (the containment and range paths).
+    let roads: Vec<String> = entries
+        .iter()
+        .step_by(97)
+        .filter_map(|e| {
+            let digits = e.address.find(|c: char| c.is_ascii_digit())?;
+            // Roads are two characters and 路 or 街 (boundaries/README.md).
+            let head: Vec<char> = e.address[..digits].chars().collect();
+            Some(head[head.len().saturating_sub(3)..].iter().collect())
+        })
+        .collect();
+    let ranges: Vec<String> = entries
+        .iter()
+        .step_by(97)
+        .filter_map(|e| {
+            let digits = e.address.find(|c: char| c.is_ascii_digit())?;
+            let n: u32 = e.address[digits..].trim_end_matches('号').parse().ok()?;
+            Some(format!("{}{n}-{}号", &e.address[..digits], n + 20))
+        })
+        .collect();
     let mut i = 0;
     c.bench_function("address search, exact (normalised)", |b| {
         b.iter(|| {
             i = (i + 1) % exact.len();
             black_box(snapshot.addresses.search(black_box(&exact[i]), 5).len())
+        })
+    });
+    c.bench_function("address search, a road (翠乐路)", |b| {
+        b.iter(|| {
+            i = (i + 1) % roads.len();
+            black_box(snapshot.addresses.search(black_box(&roads[i]), 5).len())
+        })
+    });
+    c.bench_function("address search, a number range (…路1-21号)", |b| {
+        b.iter(|| {
+            i = (i + 1) % ranges.len();
+            black_box(snapshot.addresses.search(black_box(&ranges[i]), 5).len())
         })
     });
     c.bench_function("address search, one typo (fuzzy)", |b| {

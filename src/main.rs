@@ -99,7 +99,13 @@ impl LimitArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API over a boundary directory.
+    /// Serve the HTTP API and the web map from the database (seeded from the boundary directory
+    /// on first start).
+    ///
+    /// The first start creates the database and loads --data into it as registry version 1;
+    /// from then on the database is the source of truth and --data is not read. A new database
+    /// has no accounts: create the first admin with --init-admin NAME (or `shequ user add NAME
+    /// --role admin`).
     Serve {
         /// Boundary directory (towns.geojson, communities.geojson, grids.geojson, guidelines,
         /// addresses) that seeds an empty database; afterwards the database is the source of truth.
@@ -144,8 +150,12 @@ enum Command {
         /// Seconds a request may take, body included, before it is answered 503.
         #[arg(long, default_value_t = ApiConfig::default().request_timeout.as_secs_f64())]
         request_timeout: f64,
+        /// Create this admin account if the database has no active admin, and print its
+        /// generated password once (stdout); with an admin already there, nothing is created.
+        #[arg(long, value_name = "NAME")]
+        init_admin: Option<String>,
     },
-    /// Manage user accounts: add, list, disable.
+    /// Manage user accounts: add, password, list, disable.
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -184,6 +194,7 @@ enum Command {
     /// Validate a proposal (GeoJSON FeatureCollection with a `proposal` member) against the
     /// guidelines: exit code 0 pass (warnings allowed), 1 fail, 2 unreadable or invalid input.
     Validate {
+        /// The proposal file (GeoJSON, as `boundaries/examples/proposals/*.geojson`).
         file: PathBuf,
         /// Print the report as JSON instead of a table.
         #[arg(long)]
@@ -194,6 +205,7 @@ enum Command {
     /// Audit coverage and guideline compliance: a report grouped by town; exit code 1 when any
     /// finding fails (fail or exception severity).
     Audit {
+        /// Boundary directory to audit (ignored with --db).
         #[arg(default_value = "boundaries")]
         dir: PathBuf,
         /// Print the report as JSON instead of text.
@@ -225,6 +237,7 @@ enum Command {
     Export {
         /// Directory to write into (created if missing).
         dir: PathBuf,
+        /// The database to read.
         #[arg(long, default_value = shequ::store::DEFAULT_PATH)]
         db: PathBuf,
         /// Registry version to write (default: the newest).
@@ -233,6 +246,7 @@ enum Command {
     },
     /// Load a boundary directory and print a summary, or every problem found (exit code 1).
     CheckData {
+        /// Boundary directory to check.
         #[arg(default_value = "boundaries")]
         dir: PathBuf,
     },
@@ -243,6 +257,7 @@ enum UserCommand {
     /// Add a user. The password is read from stdin with --password-stdin; otherwise a strong
     /// one is generated and printed once.
     Add {
+        /// The user's name (what they sign in with).
         name: String,
         /// viewer, street, reviewer or admin.
         #[arg(long)]
@@ -253,27 +268,33 @@ enum UserCommand {
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Set a user's password (from stdin with --password-stdin, else generated and printed
     /// once); the user's sessions end.
     Password {
+        /// The user whose password is set.
         name: String,
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// List users: name, role, towns, status, creation time.
     List {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Disable a user: its sessions and tokens stop working at once.
     Disable {
+        /// The user to disable.
         name: String,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -284,22 +305,27 @@ enum TokenCommand {
     /// Create an API token for a user; the token is printed once (alone on stdout) and only its
     /// hash is kept.
     Create {
+        /// The user the token acts as (its role decides what the token may do).
         #[arg(long)]
         user: String,
         /// Which system will use the token (shown when listing, so revoking is informed).
         #[arg(long)]
         label: String,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// List tokens: id, user, label, created, revoked.
     List {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
     /// Revoke a token by id.
     Revoke {
+        /// The token's id (see `token list`).
         id: i64,
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -310,6 +336,7 @@ enum LogCommand {
     /// Recompute the hash chain: exit 0 and the number of entries when intact, exit 1 naming
     /// the first broken entry.
     Verify {
+        /// The database (the one `serve` uses).
         #[arg(long, default_value = store::DEFAULT_PATH)]
         db: PathBuf,
     },
@@ -332,6 +359,7 @@ fn main() -> ExitCode {
             header_timeout,
             request_timeout,
             limits: limit_args,
+            init_admin,
         } => (|| {
             let seconds = |flag: &str, value: f64| {
                 Duration::try_from_secs_f64(value)
@@ -356,6 +384,7 @@ fn main() -> ExitCode {
                 addr,
                 public_url,
                 limits,
+                init_admin.as_deref(),
                 ApiConfig {
                     body_limit,
                     tile_cache,
@@ -428,6 +457,7 @@ fn serve(
     addr: SocketAddr,
     public_url: Option<String>,
     limits: ServerLimits,
+    init_admin: Option<&str>,
     mut config: ApiConfig,
 ) -> Result<(), String> {
     // Before the database is touched: a second server on it stops here, changing nothing.
@@ -456,6 +486,7 @@ fn serve(
         started.elapsed().as_secs_f64() * 1e3,
         summary(&snapshot.registry)
     );
+    first_admin(&store, db, init_admin)?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async {
@@ -475,6 +506,46 @@ fn serve(
             .await
             .map_err(|e| format!("server failed: {e}"))
     })
+}
+
+/// A way in for a new database: with `name`, creates that admin when no active admin exists
+/// and prints its password once; without, says how to create one, since nobody can sign in or
+/// manage accounts until an admin exists.
+fn first_admin(store: &Store, db: &Path, name: Option<&str>) -> Result<(), String> {
+    let users = store
+        .read(store_accounts::users)
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let admins: Vec<&str> = users
+        .iter()
+        .filter(|u| u.role == Role::Admin && !u.disabled)
+        .map(|u| u.name.as_str())
+        .collect();
+    match (name, admins.is_empty()) {
+        (None, false) => {}
+        (None, true) => tracing::warn!(
+            "no active admin account in {db}, so nobody can manage accounts: create one with \
+             `cargo run --release -- user add NAME --role admin --db {db}` (prints its \
+             password), or restart with `serve --init-admin NAME`",
+            db = db.display()
+        ),
+        (Some(name), false) => tracing::info!(
+            "--init-admin {name}: {} already has an admin ({}), nothing created",
+            db.display(),
+            admins.join(", ")
+        ),
+        (Some(name), true) => {
+            let user = NewUser::new(name, Role::Admin, &[])
+                .map_err(|e| format!("--init-admin {name}: {e}"))?;
+            let (password, hash, _) = new_password(false).map_err(|e| e.message)?;
+            store
+                .write(|tx| store_accounts::add_user(tx, CLI_ACTOR, &user, Some(&hash)))
+                .map_err(|e| format!("--init-admin {name}: {e}"))?;
+            // Not through the log: the password goes alone to stdout, once.
+            eprintln!("admin {name} created; its password is shown only this once:");
+            println!("{password}");
+        }
+    }
+    Ok(())
 }
 
 fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), String> {
@@ -711,9 +782,15 @@ fn report_text(r: &shequ::rules::Report) -> String {
             c.message
         );
     }
+    let first = r
+        .parts
+        .iter()
+        .map(|p| unicode_width::UnicodeWidthStr::width(p.name.as_str()))
+        .fold(8, usize::max);
     let row = |name: &str, t: &shequ::rules::Totals| {
         format!(
-            "  {name:<8} {:>10.0} {:>10.0} {:>8} {:>10} {:>10.0} {:>10.0}\n",
+            "  {} {:>10.0} {:>10.0} {:>8} {:>10} {:>10.0} {:>10.0}\n",
+            pad(name, first),
             t.households,
             t.population,
             t.workers,
@@ -725,8 +802,14 @@ fn report_text(r: &shequ::rules::Report) -> String {
     };
     let _ = writeln!(
         out,
-        "\n  {:<8} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
-        "", "households", "residents", "workers", "hh/worker", "service", "office m²"
+        "\n  {} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
+        pad("", first),
+        "households",
+        "residents",
+        "workers",
+        "hh/worker",
+        "service",
+        "office m²"
     );
     out += &row("before", &r.before_after.before);
     out += &row("after", &r.before_after.after);
@@ -734,6 +817,13 @@ fn report_text(r: &shequ::rules::Report) -> String {
         out += &row(&part.name, t);
     }
     out
+}
+
+/// `text` padded with spaces to `width` terminal columns: `{:<8}` counts characters, but a
+/// Chinese character takes two columns, so names like 环城社区 would push the table askew.
+fn pad(text: &str, width: usize) -> String {
+    let columns = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(columns)))
 }
 
 /// Runs the audit; `Err("")` (exit code 1, nothing more to say) when a finding fails.
@@ -807,7 +897,38 @@ fn audit_text(r: &Registry, report: &shequ::audit::AuditReport) -> String {
         );
         let _ = writeln!(out, "    → {}", f.suggestion);
     }
-    out
+    out + &audit_reading(report)
+}
+
+/// The closing lines of the audit: the failing findings split by what they mean, so that a
+/// reader (say, of the shipped city, which fails its own audit) can tell data to fix from
+/// communities that miss the guidelines.
+fn audit_reading(report: &shequ::audit::AuditReport) -> String {
+    use shequ::audit::FindingKind;
+    let failing: Vec<_> = report.findings.iter().filter(|f| f.is_failing()).collect();
+    if failing.is_empty() {
+        return String::new();
+    }
+    let count =
+        |keep: &dyn Fn(FindingKind) -> bool| failing.iter().filter(|f| keep(f.kind)).count();
+    let defects = count(&FindingKind::is_data_defect);
+    let mut text = format!(
+        "\nHow to read this: {} failing findings.\n\
+         \x20 {defects} data defects (overlaps, gaps, slivers, parts outside a town or community, \
+         grids not tiling): fix the boundary data.\n\
+         \x20 {} communities without territory: the city has yet to draw them.\n\
+         \x20 {} guideline findings: communities that miss the establishment guidelines (too many \
+         households, too few workers or too little office space; `exception` = outside the size \
+         range without a written justification): candidates for a split, more staff or space.\n",
+        failing.len(),
+        count(&|k| k == FindingKind::NoTerritory),
+        count(&|k| k == FindingKind::Guideline),
+    );
+    if defects == 0 {
+        text += "The boundary data itself is consistent; what fails is the city's communities \
+                 (as in the shipped sample city, which models the real city's shortfalls).\n";
+    }
+    text
 }
 
 fn summary(r: &Registry) -> String {

@@ -291,3 +291,117 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Every address of the register file containing `part`, as (number, code, address), read from
+/// `addresses.csv` directly: the brute-force answer the index must agree with.
+fn brute_force(part: &str) -> Vec<(u64, String, String)> {
+    let csv = std::fs::read_to_string(common::sample_dir().join("addresses.csv")).expect("csv");
+    let mut found: Vec<(u64, String, String)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split(',');
+            let code = fields.next()?;
+            let address = fields.next()?;
+            address
+                .contains(part)
+                .then(|| (parts(address).2, code.to_owned(), address.to_owned()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The addresses and scores of `GET /api/v1/address?q=…&limit=100`.
+async fn search_http(app: &axum::Router, q: &str) -> Vec<(String, f64)> {
+    let reply = get(
+        app,
+        &format!("/api/v1/address?q={}&limit=100", urlencode(q)),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    reply.json()["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| {
+            (
+                m["address"].as_str().unwrap_or_default().to_owned(),
+                m["score"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_road_gives_its_addresses_by_number() {
+    // The example: a road name alone used to find nothing.
+    let app = app(&common::sample_dir());
+    let expected = brute_force("翠乐路");
+    assert!(expected.len() > 20, "the road has addresses");
+    let found = search_http(&app, "翠乐路").await;
+    let want: Vec<(String, f64)> = expected
+        .iter()
+        .take(100)
+        .map(|(_, _, a)| (a.clone(), 0.95))
+        .collect();
+    assert_eq!(found, want);
+
+    // Named with a town: that town's part of the road first, then the rest (lower score).
+    let (town, _, _) = parts(&expected[0].2);
+    let found = search_http(&app, &format!("{town}翠乐路")).await;
+    let in_town = expected.iter().filter(|e| e.2.starts_with(town)).count();
+    assert!(
+        found[..in_town.min(100)]
+            .iter()
+            .all(|(a, s)| a.starts_with(town) && *s == 0.95)
+    );
+    assert!(
+        found[in_town.min(100)..]
+            .iter()
+            .all(|(a, s)| !a.starts_with(town) && *s < 0.95)
+    );
+}
+
+#[tokio::test]
+async fn a_number_range_gives_the_addresses_in_it() {
+    let app = app(&common::sample_dir());
+    let road = brute_force("翠乐路");
+    // Nine or more consecutive addresses of the road (numbers are not dense everywhere).
+    let k = road.len() / 2;
+    let (from, to) = (road[k].0, road[k + 8].0);
+    let want: Vec<(String, f64)> = road
+        .iter()
+        .filter(|e| (from..=to).contains(&e.0))
+        .map(|e| (e.2.clone(), 1.0))
+        .collect();
+    assert!(want.len() > 5, "{want:?}");
+    for q in [
+        format!("翠乐路{from}-{to}号"),
+        format!("翠乐路{from}号至{to}号"),
+        format!("中山市翠乐路{}到{}号", chinese(from), chinese(to)),
+        format!("翠乐路{to}~{from}号"),
+    ] {
+        assert_eq!(search_http(&app, &q).await, want, "{q}");
+    }
+}
+
+#[test]
+fn part_of_an_address_finds_the_addresses_containing_it() {
+    let book = &common::sample().addresses;
+    // Two characters of a road name: every address containing them, none other.
+    let road = parts(&book.entries()[500].address).1.to_owned();
+    let part: String = road.chars().take(2).collect();
+    let want: Vec<String> = brute_force(&part).into_iter().map(|e| e.2).collect();
+    let found: Vec<String> = book
+        .search(&part, 10_000)
+        .iter()
+        .filter(|m| m.score >= shequ::address::search::PART_SCORE)
+        .map(|m| m.entry.address.clone())
+        .collect();
+    let mut sorted_found = found.clone();
+    sorted_found.sort();
+    let mut sorted_want = want.clone();
+    sorted_want.sort();
+    assert_eq!(sorted_found, sorted_want, "{part}");
+}

@@ -433,3 +433,44 @@ async fn findings_are_drawn_in_their_own_tile_layer() {
         vec!["towns".to_owned()]
     );
 }
+
+/// The text report ends by sorting the failing findings into data defects, communities without
+/// territory and guideline findings (the shipped city fails its audit, and a newcomer needs to
+/// know why); the counts agree with the JSON report, counted here from its findings.
+#[test]
+fn audit_text_says_how_to_read_the_failing_findings() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .args(args)
+            .output()
+            .expect("run shequ")
+    };
+    for dir in [defects_dir(), common::sample_dir()] {
+        let dir = dir.to_string_lossy();
+        let text = String::from_utf8_lossy(&run(&["audit", &dir]).stdout).into_owned();
+        let json: Value =
+            serde_json::from_slice(&run(&["audit", "--json", &dir]).stdout).expect("JSON report");
+        let failing: Vec<&str> = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["severity"] == "fail" || f["severity"] == "exception")
+            .filter_map(|f| f["kind"].as_str())
+            .collect();
+        let of = |kind: &str| failing.iter().filter(|&&k| k == kind).count();
+        let defects = failing.len() - of("no_territory") - of("guideline");
+        for line in [
+            format!("How to read this: {} failing findings.", failing.len()),
+            format!("  {defects} data defects"),
+            format!("  {} communities without territory", of("no_territory")),
+            format!("  {} guideline findings", of("guideline")),
+        ] {
+            assert!(text.contains(&line), "{dir}: {line:?} in\n{text}");
+        }
+        assert_eq!(
+            text.contains("The boundary data itself is consistent"),
+            defects == 0,
+            "{dir}"
+        );
+    }
+}

@@ -1,17 +1,23 @@
 //! Browser end-to-end tests of the web map: the real `shequ serve` on loopback, driven by the
 //! Node scripts in `tests/e2e/` (npm `playwright-core`) in headless Debian Chromium.
 //!
-//! Without Chromium, Node or `tests/e2e/node_modules` the tests say they are skipped and pass;
-//! with `CI=true` a missing piece is a failure (`.ci/run` installs them). Screenshots go to
+//! Without Chromium, Node or `tests/e2e/node_modules` the tests are reported as *ignored* (not
+//! passed: a test that did not run must not say it did), and the binary says on stderr what is
+//! missing; `--include-ignored` runs them anyway and they fail on the missing piece. With
+//! `CI=true` they always run, so a missing piece is a failure (`.ci/run` installs them).
+//! libtest cannot decide at run time that a test is ignored, so this binary has its own harness
+//! (`harness = false`, libtest-mimic), which prints and filters like libtest. Screenshots go to
 //! `target/e2e/`.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
 
 fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
@@ -118,19 +124,11 @@ fn serve(db: &Path) -> (Server, String) {
 
 /// Runs one scenario script against a fresh server (with a fresh database; `users`: with the
 /// [`USERS`] added first, their names and passwords in `SHEQU_USERS` as JSON).
-fn scenario(script: &str) {
-    run_scenario(script, false);
-}
-
-fn run_scenario(script: &str, users: bool) {
+fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
     let root = common::root();
     let e2e = root.join("tests/e2e");
     if let Some(what) = missing(&e2e) {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("browser test {script}: {what} (CI=true requires it)");
-        }
-        println!("skipped browser test {script}: {what}");
-        return;
+        return Err(format!("browser test {script} cannot run: {what}").into());
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("shequ.db");
@@ -169,27 +167,50 @@ fn run_scenario(script: &str, users: bool) {
         out.status
     );
     assert!(stdout.contains(": ok"), "{stdout}");
+    Ok(())
 }
 
-/// Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household count
-/// from the API), draws a split line across it and compares the validation panel with the API.
-#[test]
-fn split_a_community_by_a_line() {
-    scenario("split-line.mjs");
-}
+/// The scenarios: test name, script, whether accounts are added first, and what it checks.
+const SCENARIOS: [(&str, &str, bool); 3] = [
+    // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
+    // count from the API), draws a split line across it and compares the validation panel
+    // with the API.
+    ("split_a_community_by_a_line", "split-line.mjs", false),
+    // Assembles parts A and B from grids (panel against the API), then the audit view: a click
+    // on a finding moves the map to it.
+    (
+        "assemble_from_grids_and_audit_view",
+        "grids-audit.mjs",
+        false,
+    ),
+    // Signs in as a street official, assembles a proposal from grids, saves it to the server and
+    // takes it through consultation (a comment) and vote (a tally) in the workflow panel; checks
+    // the stored proposal through the API; when it passes validation, submits it, and the
+    // reviewer approves it, after which the history selector lists the new version.
+    (
+        "save_a_proposal_and_take_it_through_the_procedure",
+        "workflow.mjs",
+        true,
+    ),
+];
 
-/// Assembles parts A and B from grids (panel against the API), then the audit view: a click on a
-/// finding moves the map to it.
-#[test]
-fn assemble_from_grids_and_audit_view() {
-    scenario("grids-audit.mjs");
-}
-
-/// Signs in as a street official, assembles a proposal from grids, saves it to the server and
-/// takes it through consultation (a comment) and vote (a tally) in the workflow panel; checks
-/// the stored proposal through the API; when it passes validation, submits it, and the reviewer
-/// approves it, after which the history selector lists the new version.
-#[test]
-fn save_a_proposal_and_take_it_through_the_procedure() {
-    run_scenario("workflow.mjs", true);
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    // Under CI a missing piece must fail, so nothing is ignored there.
+    let missing = missing(&common::root().join("tests/e2e")).filter(|_| !ci);
+    if let Some(what) = &missing {
+        eprintln!(
+            "browser tests ignored: {what}; they need Chromium (or CHROMIUM=path), Node and \
+             `npm ci` in tests/e2e (CI=true requires them)"
+        );
+    }
+    let trials = SCENARIOS
+        .iter()
+        .map(|&(name, script, users)| {
+            Trial::test(name, move || run_scenario(script, users))
+                .with_ignored_flag(missing.is_some())
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
 }

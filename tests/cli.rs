@@ -315,3 +315,144 @@ fn import_converts_projected_layers_into_a_loadable_directory() {
         text(&bad.stderr)
     );
 }
+
+/// Starts `shequ serve` on a free port over the mini city with the database `db` and `extra`
+/// arguments, waits until it serves, stops it, and returns its stdout and log (stderr).
+fn serve_once(db: &std::path::Path, extra: &[&str]) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mini = common::mini_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(&mini)
+        .arg("--db")
+        .arg(db)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn shequ serve");
+    let mut server = Server(child);
+    let stderr = server.0.stderr.take().expect("stderr");
+    let (lines, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(60)) {
+        let serving = line.contains("serving on http://");
+        seen.push(line);
+        if serving {
+            break;
+        }
+    }
+    let _ = server.0.kill();
+    let mut stdout = String::new();
+    server
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    (stdout, seen.join("\n"))
+}
+
+#[test]
+fn a_new_database_says_how_to_create_the_first_admin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("shequ.db");
+    let (stdout, log) = serve_once(&db, &[]);
+    assert!(log.contains("serving on"), "{log}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        log.contains("no active admin account")
+            && log.contains("user add NAME --role admin")
+            && log.contains("--init-admin NAME"),
+        "{log}"
+    );
+}
+
+#[test]
+fn serve_init_admin_creates_the_first_admin_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("shequ.db");
+    let (stdout, log) = serve_once(&db, &["--init-admin", "boss"]);
+    assert!(log.contains("admin boss created"), "{log}");
+    assert!(!log.contains("no active admin"), "{log}");
+    let password = stdout.trim();
+    assert!(password.len() >= 12, "password alone on stdout: {stdout:?}");
+    assert!(!log.contains(password), "the password is not logged");
+    // It signs in, as an admin.
+    let store = shequ::store::Store::open(&db).expect("open db");
+    let session = shequ::store::accounts::login(&store, "boss", password).expect("login");
+    assert_eq!(session.actor.role, shequ::accounts::Role::Admin);
+
+    // A second start with an admin present creates nobody and prints no password.
+    let (stdout, log) = serve_once(&db, &["--init-admin", "other"]);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(log.contains("already has an admin (boss)"), "{log}");
+    let list = shequ(&["user", "list", "--db", &db.to_string_lossy()]);
+    let list = text(&list.stdout);
+    assert!(list.contains("boss") && !list.contains("other"), "{list}");
+
+    // A bad name stops the server before it serves, saying why.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = shequ(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--data",
+        &common::mini_dir().to_string_lossy(),
+        "--db",
+        &dir.path().join("shequ.db").to_string_lossy(),
+        "--init-admin",
+        "cli",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--init-admin cli"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn help_texts_describe_every_argument() {
+    let help = text(&shequ(&["serve", "--help"]).stdout);
+    assert!(!help.contains("over a boundary directory"), "{help}");
+    for flag in ["--tile-cache", "--basemap", "--glyphs", "--init-admin"] {
+        assert!(help.contains(flag), "serve --help names {flag}: {help}");
+    }
+    let help = text(&shequ(&["user", "--help"]).stdout);
+    assert!(help.contains("add, password, list, disable"), "{help}");
+    // Every argument and option of these commands has a description: clap prints a bare
+    // name (nothing after it on the line) for one without.
+    for command in [
+        &["validate", "--help"][..],
+        &["token", "create", "--help"],
+        &["user", "list", "--help"],
+        &["export", "--help"],
+        &["audit", "--help"],
+    ] {
+        let help = text(&shequ(command).stdout);
+        let bare: Vec<&str> = help
+            .lines()
+            .map(str::trim)
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('<'))
+                    && !l.contains("  ")
+                    && !l.starts_with("-h")
+            })
+            .collect();
+        assert!(bare.is_empty(), "{command:?}: undescribed {bare:?}\n{help}");
+    }
+}

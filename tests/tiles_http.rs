@@ -225,9 +225,36 @@ async fn tilejson_catalog_and_style_describe_the_tiles() {
         .iter()
         .filter_map(|l| l["source-layer"].as_str())
         .collect();
-    for layer in ["towns", "communities", "grids", "labels", "findings"] {
+    for layer in ["towns", "communities", "grids", "findings"] {
         assert!(source_layers.contains(&layer), "style shows {layer}");
     }
+    // No glyph source: no text layer (MapLibre Native would draw none and fail), and the labels
+    // layer waits in the metadata for a client drawing text with local fonts.
+    assert!(style.get("glyphs").is_none());
+    assert!(!source_layers.contains(&"labels"), "{source_layers:?}");
+    assert_eq!(style["metadata"]["shequ:labels"]["source-layer"], "labels");
+    let config = ApiConfig {
+        style: StyleOptions {
+            basemap: None,
+            glyphs: Some("https://fonts.example/{fontstack}/{range}.pbf".into()),
+        },
+        ..ApiConfig::default()
+    };
+    let with_glyphs = common::get(
+        &common::app_with(&common::mini_dir(), &config),
+        "/style.json",
+    )
+    .await
+    .json();
+    assert_eq!(
+        with_glyphs["glyphs"],
+        "https://fonts.example/{fontstack}/{range}.pbf"
+    );
+    let labels = with_glyphs["layers"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["id"] == "labels"))
+        .expect("a labels layer with glyphs");
+    assert_eq!(labels["type"], "symbol");
 
     let config = ApiConfig {
         style: StyleOptions {
@@ -293,4 +320,48 @@ async fn tile_cache_size_is_configurable() {
     let a = fetch(&app, &format!("/tiles/towns/{MINI_TILE}.mvt"), &[]).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(state.cached_tiles(), 0);
+}
+
+#[tokio::test]
+async fn unknown_layer_names_every_layer_of_the_catalog() {
+    let app = mini();
+    let catalog = common::get(&app, "/tiles/catalog").await.json();
+    let reply = common::get(&app, "/tiles/roads/0/0/0.mvt").await;
+    assert_eq!(reply.status, 404);
+    let detail = reply.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for layer in catalog["layers"].as_array().expect("layers") {
+        let id = layer["id"].as_str().expect("id");
+        assert!(detail.contains(id), "{detail:?} should name {id}");
+    }
+}
+
+#[tokio::test]
+async fn the_start_view_shows_the_whole_city() {
+    // The shipped city: a fixed zoom 10 cut off its south in a browser window.
+    let app = common::app(&common::sample_dir());
+    let style = common::get(&app, "/style.json").await.json();
+    let [w, s, e, n] = shequ::tiles::style::city_bounds(&common::sample().registry);
+    let (lon, lat) = (
+        style["center"][0].as_f64().expect("lon"),
+        style["center"][1].as_f64().expect("lat"),
+    );
+    let zoom = style["zoom"].as_f64().expect("zoom");
+    // Web Mercator in pixels at that zoom (MapLibre: 512 px tiles), for a 1024 × 600 window.
+    let world = 512.0 * 2f64.powf(zoom);
+    let x = |lon: f64| (lon + 180.0) / 360.0 * world;
+    let y = |lat: f64| {
+        let r = lat.to_radians();
+        (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * world
+    };
+    let (cx, cy) = (x(lon), y(lat));
+    for (px, py) in [(x(w), y(n)), (x(e), y(s)), (x(w), y(s)), (x(e), y(n))] {
+        assert!(
+            (px - cx).abs() <= 512.0 && (py - cy).abs() <= 300.0,
+            "corner outside the view at zoom {zoom}"
+        );
+    }
+    assert!(zoom >= 8.0, "not zoomed out further than needed: {zoom}");
 }

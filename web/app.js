@@ -37,6 +37,10 @@ async function loadGrids() {
 // ---- map -------------------------------------------------------------------------------------
 
 const style = await getJson('/style.json');
+// Without a glyph source (serve --glyphs) the style leaves its labels layer in metadata, since
+// other MapLibre clients would draw no text; MapLibre GL JS draws Chinese with the browser's fonts.
+const localLabels = style.metadata?.['shequ:labels'];
+if (localLabels && !style.layers.some((l) => l.id === 'labels')) style.layers.push(localLabels);
 // Highlight layers: a community under the pointer and the selected one, matched by code.
 const none = ['==', ['get', 'code'], ''];
 const at = style.layers.findIndex((l) => l.id === 'labels');
@@ -46,7 +50,12 @@ style.layers.splice(at < 0 ? style.layers.length : at, 0,
   { id: 'selected-line', type: 'line', source: 'shequ', 'source-layer': 'communities', filter: none,
     paint: { 'line-color': '#e31a1c', 'line-width': 4 } });
 
-const map = new Map({ container: 'map', style, hash: true, attributionControl: false });
+// The first view fits the whole city (unless the address names a view).
+const cityBounds = style.sources.shequ?.bounds;
+const map = new Map({
+  container: 'map', style, hash: true, attributionControl: false,
+  ...(cityBounds && !location.hash ? { bounds: cityBounds, fitBoundsOptions: { padding: 20 } } : {}),
+});
 // The map is reachable from the console (and from the browser tests, which query rendered features).
 window.shequMap = map;
 map.addControl(new NavigationControl(), 'bottom-right');

@@ -1,5 +1,12 @@
-//! The address index: an exact map on normalised addresses, and an inverted index of character
-//! unigrams and bigrams for fuzzy search.
+//! The address index: an exact map on normalised addresses, the addresses of each road by house
+//! number, and an inverted index of character unigrams and bigrams for fuzzy search.
+//!
+//! Not every query is one address: people search a road (翠乐路), a residential compound or any
+//! part of an address, or a range of numbers on a road (翠乐路1-20号, 翠乐路一至二十号), as in
+//! any map product. A range gives the road's addresses in it, by number, with score 1 (each fully
+//! matches what was asked); a part of an address gives every address containing it, ranked
+//! above fuzzy matches ([`PREFIX_SCORE`] when the address starts with it, else [`PART_SCORE`]),
+//! by road and number.
 //!
 //! Fuzzy search generates candidates from the selective features only (a feature held by more
 //! than a tenth of the entries, such as 号 or a digit, says little and costs much), then rescores
@@ -9,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use super::normalize::{Normalized, Normalizer};
+use super::normalize::{Normalized, Normalizer, canonical};
 
 /// Lowest fuzzy score reported.
 pub const MIN_SCORE: f64 = 0.6;
@@ -19,6 +26,12 @@ const SELECTIVE_FLOOR: usize = 1000;
 const CANDIDATES: usize = 64;
 /// Score factor when the query names a different town than the entry's.
 const OTHER_TOWN: f64 = 0.85;
+/// Score of an address that starts with the query (a road, a compound: 翠乐路 → 翠乐路12号).
+pub const PREFIX_SCORE: f64 = 0.95;
+/// Score of an address that contains the query elsewhere.
+pub const PART_SCORE: f64 = 0.9;
+/// Characters between the two numbers of a range (翠乐路1-20号, 1至20号).
+const RANGE_SEPARATORS: &[char] = &['-', '－', '—', '–', '~', '～', '至', '到'];
 
 /// A feature: a character (unigram) or two adjacent characters (bigram), packed.
 type Feature = u64;
@@ -74,6 +87,19 @@ struct Indexed {
     norm: Normalized,
     chars: Vec<char>,
     features: Vec<Feature>,
+    /// Road (or compound) and number, when the core is `{road}{number}…` (号, 栋 …).
+    numbered: Option<(String, u32)>,
+}
+
+/// Splits a canonical core `{road}{number}…` at its first number: the road or compound before
+/// it, and the number (翠乐路12号 → 翠乐路, 12; 翠苑小区3栋 → 翠苑小区, 3).
+fn road_and_number(core: &str) -> Option<(String, u32)> {
+    let start = core.find(|c: char| c.is_ascii_digit())?;
+    let end = core[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(core.len(), |n| start + n);
+    let number = core[start..end].parse().ok()?;
+    (start > 0).then(|| (core[..start].to_owned(), number))
 }
 
 /// A scored match: position of the entry and its score (1 = exact).
@@ -90,6 +116,8 @@ pub struct SearchIndex {
     entries: Vec<Indexed>,
     exact: HashMap<String, Vec<u32>>,
     postings: HashMap<Feature, Vec<u32>>,
+    /// Entries of each road, by house number.
+    roads: HashMap<String, Vec<(u32, u32)>>,
 }
 
 impl SearchIndex {
@@ -111,13 +139,94 @@ impl SearchIndex {
                 .entry(norm.core.clone())
                 .or_default()
                 .push(i as u32);
+            let numbered = road_and_number(&norm.core);
+            if let Some((road, number)) = &numbered {
+                index
+                    .roads
+                    .entry(road.clone())
+                    .or_default()
+                    .push((*number, i as u32));
+            }
             index.entries.push(Indexed {
                 chars: norm.core.chars().collect(),
                 norm,
                 features,
+                numbered,
             });
         }
+        for list in index.roads.values_mut() {
+            list.sort_unstable();
+        }
         index
+    }
+
+    /// A range query `{road}{a}-{b}号` (or 至, 到, ～ …): the road as normalised, its town, and
+    /// the numbers in order.
+    fn range(&self, query: &str) -> Option<(Option<usize>, String, u32, u32)> {
+        let (left, right) = query.split_once(RANGE_SEPARATORS)?;
+        let left = left.trim_end().trim_end_matches('号');
+        let from = self.normalizer.normalize(&format!("{left}号"));
+        let (road, a) = road_and_number(&from.core)?;
+        let right = canonical(right);
+        let digits = right
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(right.len());
+        let b: u32 = right[..digits].parse().ok()?;
+        Some((from.town, road, a.min(b), a.max(b)))
+    }
+
+    /// The road's entries numbered `from..=to`, in number order.
+    fn in_range(&self, road: &str, from: u32, to: u32) -> impl Iterator<Item = u32> + '_ {
+        let list = self.roads.get(road).map_or(&[][..], Vec::as_slice);
+        let start = list.partition_point(|&(n, _)| n < from);
+        list[start..]
+            .iter()
+            .take_while(move |&&(n, _)| n <= to)
+            .map(|&(_, e)| e)
+    }
+
+    /// Entries whose core contains `core` (at least two characters, not only digits), scored
+    /// [`PREFIX_SCORE`] or [`PART_SCORE`]. Candidates come from the rarest of the query's
+    /// features, so a road costs a few hundred substring checks, not one per entry.
+    fn containing(&self, core: &str) -> Vec<Scored> {
+        if core.chars().count() < 2 || core.chars().all(|c| c.is_ascii_digit()) {
+            return Vec::new();
+        }
+        let mut wanted = features(core);
+        wanted.dedup();
+        let Some(rarest) = wanted
+            .iter()
+            .map(|f| self.postings.get(f).map_or(&[][..], Vec::as_slice))
+            .min_by_key(|list| list.len())
+        else {
+            return Vec::new();
+        };
+        rarest
+            .iter()
+            .filter_map(|&e| {
+                let entry = &self.entries[e as usize];
+                let score = if entry.norm.core.starts_with(core) {
+                    PREFIX_SCORE
+                } else if entry.norm.core.contains(core) {
+                    PART_SCORE
+                } else {
+                    return None;
+                };
+                Some(Scored {
+                    entry: e as usize,
+                    score,
+                })
+            })
+            .collect()
+    }
+
+    /// Order of equally scored matches: by road and house number, then by position.
+    fn address_order(&self, a: &Scored, b: &Scored) -> std::cmp::Ordering {
+        let key = |s: &Scored| self.entries[s.entry].numbered.as_ref();
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| key(a).cmp(&key(b)))
+            .then(a.entry.cmp(&b.entry))
     }
 
     pub fn normalizer(&self) -> &Normalizer {
@@ -130,10 +239,28 @@ impl SearchIndex {
         if q.core.is_empty() || limit == 0 {
             return Vec::new();
         }
-        let town_factor = |e: &Indexed| match (q.town, e.norm.town) {
-            (Some(a), Some(b)) if a != b => OTHER_TOWN,
-            _ => 1.0,
+        let town_of = |town: Option<usize>| {
+            move |e: &Indexed| match (town, e.norm.town) {
+                (Some(a), Some(b)) if a != b => OTHER_TOWN,
+                _ => 1.0,
+            }
         };
+        if let Some((town, road, from, to)) = self.range(query) {
+            let factor = town_of(town);
+            let mut out: Vec<Scored> = self
+                .in_range(&road, from, to)
+                .map(|e| Scored {
+                    entry: e as usize,
+                    score: factor(&self.entries[e as usize]),
+                })
+                .collect();
+            if !out.is_empty() {
+                out.sort_by(|a, b| self.address_order(a, b));
+                out.truncate(limit);
+                return out;
+            }
+        }
+        let town_factor = town_of(q.town);
         let mut out: Vec<Scored> = self
             .exact
             .get(&q.core)
@@ -146,10 +273,22 @@ impl SearchIndex {
             .collect();
         if out.len() < limit {
             let exact: Vec<usize> = out.iter().map(|s| s.entry).collect();
+            out.extend(
+                self.containing(&q.core)
+                    .into_iter()
+                    .filter(|s| !exact.contains(&s.entry))
+                    .map(|s| Scored {
+                        score: s.score * town_factor(&self.entries[s.entry]),
+                        ..s
+                    }),
+            );
+        }
+        if out.len() < limit {
+            let known: std::collections::HashSet<usize> = out.iter().map(|s| s.entry).collect();
             let mut fuzzy: Vec<Scored> = self
                 .fuzzy(&q)
                 .into_iter()
-                .filter(|s| !exact.contains(&s.entry))
+                .filter(|s| !known.contains(&s.entry))
                 .map(|s| Scored {
                     score: s.score * town_factor(&self.entries[s.entry]),
                     ..s
@@ -159,7 +298,7 @@ impl SearchIndex {
             fuzzy.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
             out.extend(fuzzy);
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        out.sort_by(|a, b| self.address_order(a, b));
         out.truncate(limit);
         out
     }
@@ -247,6 +386,43 @@ mod tests {
         assert_eq!(ix.search("东区康平街7好", 3)[0].entry, 3);
         assert!(ix.search("今天天气很好", 3).is_empty());
         assert!(ix.search("", 3).is_empty());
+    }
+
+    #[test]
+    fn compounds_roads_and_ranges() {
+        let ix = SearchIndex::new(
+            Normalizer::new(["石岐街道"]),
+            [
+                "石岐街道翠苑小区3栋",
+                "石岐街道翠苑小区1栋",
+                "石岐街道兴华路14号",
+                "石岐街道兴华路2号",
+                "石岐街道兴华路9号",
+                "石岐街道新翠苑小区1栋",
+            ]
+            .into_iter(),
+        );
+        let found = |q: &str| -> Vec<(usize, f64)> {
+            ix.search(q, 10)
+                .iter()
+                .map(|s| (s.entry, s.score))
+                .collect()
+        };
+        // A compound: the addresses starting with it, then those containing it.
+        assert_eq!(
+            found("翠苑小区"),
+            [(1, PREFIX_SCORE), (0, PREFIX_SCORE), (5, PART_SCORE)]
+        );
+        // A road, by number.
+        assert_eq!(
+            found("兴华路"),
+            [(3, PREFIX_SCORE), (4, PREFIX_SCORE), (2, PREFIX_SCORE)]
+        );
+        // A range, in Arabic or Chinese numerals, either way round.
+        assert_eq!(found("兴华路2-9号"), [(3, 1.0), (4, 1.0)]);
+        assert_eq!(found("石岐兴华路九至十四号"), [(4, 1.0), (2, 1.0)]);
+        // A range with nothing in it falls back to the usual search.
+        assert!(found("兴华路20-30号").iter().all(|&(_, s)| s < 1.0));
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Whether the finding says the boundary data is wrong (overlaps, gaps, parts outside,
+    /// grids not tiling), as opposed to a fact about the city: a community without territory,
+    /// or one that misses the guidelines. Readers of an audit need the two apart: the first is
+    /// fixed in the data, the second by the city (a split, staff, a justified exception).
+    pub fn is_data_defect(self) -> bool {
+        !matches!(self, FindingKind::NoTerritory | FindingKind::Guideline)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::CommunityOverlap => "community_overlap",

@@ -1,4 +1,5 @@
-//! Mapbox Vector Tiles (spec 2.1) of the registry: towns, communities, grids and label points.
+//! Mapbox Vector Tiles (spec 2.1) of the registry: towns, communities, grids, label points and
+//! audit findings.
 //!
 //! A [`TileSource`] is built once per snapshot. It cuts every boundary into shared arcs
 //! ([`topology`]), simplifies each arc once per zoom ([`simplify`]) and rebuilds every polygon
@@ -30,7 +31,8 @@ pub enum TileError {
     ZoomOutOfRange { z: u32 },
     #[error("tile {z}/{x}/{y} does not exist: x and y must be below {n} at zoom {z}")]
     TileOutOfRange { z: u32, x: u32, y: u32, n: u32 },
-    #[error("unknown layer {name:?}; layers are towns, communities, grids, labels")]
+    /// The list of layers comes from [`TileLayer::ALL`], so the message names every layer there is.
+    #[error("unknown layer {name:?}; layers are {}", TileLayer::ALL.map(TileLayer::name).join(", "))]
     UnknownLayer { name: String },
     #[error("cannot encode tile: {0}")]
     Encode(String),

@@ -16,7 +16,9 @@ pub struct StyleOptions {
     /// Raster basemap URL template (`{z}/{x}/{y}`), e.g. 天地图; none by default, so the style
     /// depends on nothing outside this server for its geometry.
     pub basemap: Option<String>,
-    /// Glyph (font) URL template for labels; MapLibre needs one for any text.
+    /// Glyph (font) URL template for labels. A MapLibre client draws no text without one (MapLibre
+    /// Native fails on it), and the server ships no glyphs (fonts need a licence and a
+    /// generator), so without this the style has no text layer; see [`style`].
     pub glyphs: Option<String>,
 }
 
@@ -99,7 +101,32 @@ pub fn catalog(base: &str) -> Value {
     })
 }
 
-/// A MapLibre style showing every layer with labels.
+/// The view the style opens on fits the city in a window of this many CSS pixels (MapLibre
+/// counts 512 px per tile, so a fixed zoom 10 cut off the south of the shipped city).
+const START_VIEW_PX: [f64; 2] = [1024.0, 600.0];
+
+/// The largest zoom (in half steps) at which `[w, s, e, n]` fits in [`START_VIEW_PX`].
+fn fitting_zoom([w, s, e, n]: [f64; 4]) -> f64 {
+    let mercator_y = |lat: f64| {
+        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+    };
+    // Width and height as fractions of the world at zoom 0.
+    let dx = ((e - w) / 360.0).max(1e-9);
+    let dy = ((mercator_y(n) - mercator_y(s)) / (2.0 * std::f64::consts::PI)).max(1e-9);
+    let z = (START_VIEW_PX[0] / (512.0 * dx))
+        .log2()
+        .min((START_VIEW_PX[1] / (512.0 * dy)).log2());
+    ((z * 2.0).floor() / 2.0).clamp(0.0, 18.0)
+}
+
+/// A MapLibre style showing every layer; with [`StyleOptions::glyphs`] also the labels.
+///
+/// Without a glyph source the `labels` layer is not among the style's layers, so that every
+/// MapLibre client (GL JS, Native, …) can use the style as it is; the layer is then in
+/// `metadata["shequ:labels"]`, for a client that draws text with local fonts (MapLibre GL JS
+/// does for Chinese; the web map inserts it).
 pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
     let [w, s, e, n] = city_bounds(registry);
     let all = "towns,communities,grids,labels";
@@ -149,7 +176,7 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
         json!({"id": "findings-line", "type": "line", "source": "findings", "source-layer": "findings",
                "paint": {"line-color": "#a50f15", "line-width": 1.5}}),
     ]);
-    layers.push(json!({
+    let labels = json!({
         "id": "labels", "type": "symbol", "source": "shequ", "source-layer": "labels",
         "layout": {
             "text-field": ["get", "name"],
@@ -157,12 +184,18 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
             "text-font": ["Noto Sans Regular"],
         },
         "paint": {"text-color": "#222", "text-halo-color": "#fff", "text-halo-width": 1.2}
-    }));
+    });
+    let mut metadata = json!({});
+    match &options.glyphs {
+        Some(_) => layers.push(labels),
+        None => metadata["shequ:labels"] = labels,
+    }
     let mut style = json!({
         "version": 8,
         "name": "shequ",
+        "metadata": metadata,
         "center": [(w + e) / 2.0, (s + n) / 2.0],
-        "zoom": 10,
+        "zoom": fitting_zoom([w, s, e, n]),
         "sources": sources,
         "layers": layers,
     });

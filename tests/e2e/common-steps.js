@@ -1,7 +1,8 @@
 // Steps both scenarios take: open the page, find a community and click it on the map, and
 // compare the validation panel with the server's own report of the same proposal.
 import assert from 'node:assert/strict';
-import { BASE, api, waitForRendered } from './lib.js';
+import { join } from 'node:path';
+import { BASE, SHOTS, api, waitForRendered } from './lib.js';
 
 export const COMMUNITY = '442000005003'; // 城南社区 (南区街道)
 
@@ -23,6 +24,17 @@ export async function pixel(page, lngLat) {
 export async function openCommunity(page) {
   await page.goto(`${BASE}/`);
   await waitForRendered(page, 'communities-fill');
+  // The first view holds the whole city (a fixed zoom used to cut off its south), and the labels
+  // layer, which /style.json keeps in its metadata without a glyph source, is on the map.
+  const city = (await api('/style.json')).body.sources.shequ.bounds;
+  const start = await page.evaluate(() => {
+    const b = window.shequMap.getBounds();
+    return { view: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], labels: !!window.shequMap.getLayer('labels') };
+  });
+  await page.screenshot({ path: join(SHOTS, 'start-view.png') });
+  assert.ok(start.view[0] <= city[0] && start.view[1] <= city[1] && start.view[2] >= city[2] && start.view[3] >= city[3],
+    `start view ${start.view} holds the city ${city}`);
+  assert.ok(start.labels, 'the labels layer is on the map');
   const community = (await api(`/api/v1/communities/${COMMUNITY}`)).body;
   await page.fill('#q', COMMUNITY);
   await page.press('#q', 'Enter');
