@@ -7,10 +7,11 @@
 
 mod common;
 
+use common::call_ok as call;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::Router;
 use geo::{BooleanOps, Contains, GeodesicArea, InteriorPoint, MultiPolygon, Point, unary_union};
 use serde_json::{Value, json};
 use shequ::accounts::Role;
@@ -20,22 +21,6 @@ use shequ::store::{Store, registry};
 
 const PARENT: &str = "442000001002";
 const TOWN: &str = "442000001";
-
-/// A request that must succeed; its JSON body (`null` when empty).
-async fn call(app: &Router, method: &str, uri: &str, token: &str, body: Option<Value>) -> Value {
-    let reply = common::call(app, method, uri, token, body).await;
-    assert!(
-        reply.status.is_success(),
-        "{method} {uri}: {} {}",
-        reply.status,
-        String::from_utf8_lossy(&reply.body)
-    );
-    if reply.body.is_empty() {
-        Value::Null
-    } else {
-        reply.json()
-    }
-}
 
 #[tokio::test]
 async fn approving_the_compliant_split_changes_exactly_what_the_parts_say() {

@@ -59,6 +59,17 @@ pub enum ApplyError {
     CodesExhausted { town: String },
     #[error("community {community}: {message}")]
     Outline { community: String, message: String },
+    #[error("features[{part}] ({name}) lies in no town")]
+    NoTown { part: usize, name: String },
+    #[error(
+        "features[{part}] ({name}) lies in town {town}, but would keep the code {code} of a community of another town; name it differently so it gets a code of its own town"
+    )]
+    KeepsForeignCode {
+        part: usize,
+        name: String,
+        town: String,
+        code: String,
+    },
 }
 
 /// Share of `grid` inside `part` (planar; a ratio, so degrees are fine).
@@ -135,11 +146,24 @@ pub fn plan(
 
     let mut change = Change::default();
     let mut taken: HashSet<String> = HashSet::new();
-    let town = &registry.towns[registry.communities[parents[0]].town];
+    // Each part belongs to the town it lies in (never the town of a parent): its code and its
+    // `town_code` come from there.
+    let towns: Vec<usize> = proposal
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            super::town::home_town(&part.area, registry).ok_or_else(|| ApplyError::NoTown {
+                part: i,
+                name: part.name.clone(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
     // A part named like one of its parents keeps that parent's code (the community is
     // re-drawn); other parts are new communities with new codes.
     let mut codes = Vec::new();
-    for part in &proposal.parts {
+    for (i, part) in proposal.parts.iter().enumerate() {
+        let town = &registry.towns[towns[i]];
         let keeps = (proposal.kind != ProposalKind::New)
             .then(|| {
                 parents
@@ -149,6 +173,14 @@ pub fn plan(
             })
             .flatten();
         let code = match keeps {
+            Some(c) if c.town != towns[i] => {
+                return Err(ApplyError::KeepsForeignCode {
+                    part: i,
+                    name: part.name.clone(),
+                    town: town.code.clone(),
+                    code: c.code.clone(),
+                });
+            }
             Some(c) => c.code.clone(),
             None => {
                 next_code(&town.code, used, &taken).ok_or_else(|| ApplyError::CodesExhausted {
@@ -181,6 +213,7 @@ pub fn plan(
     let mut grid_numbers_taken: HashSet<String> = HashSet::new();
     for (i, part) in proposal.parts.iter().enumerate() {
         let code = &codes[i];
+        let town = &registry.towns[towns[i]];
         let mut grids = holdings[i].clone();
         grids.sort_unstable();
         let (geometry, counts) = outline(code, &grids)?;
@@ -243,7 +276,7 @@ pub fn plan(
         change.communities.push(json!({
             "type": "Feature",
             "properties": {
-                "code": c.code, "name": c.name, "town_code": town.code,
+                "code": c.code, "name": c.name, "town_code": registry.towns[c.town].code,
                 "kind": c.kind.as_str(), "workers": c.workers,
                 "office_area_m2": c.office_area_m2,
                 "office": c.office.map(|o| [o.x(), o.y()]),

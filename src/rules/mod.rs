@@ -7,6 +7,7 @@ mod apply;
 mod guidelines;
 mod proposal;
 mod split;
+mod town;
 mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};
@@ -15,6 +16,7 @@ pub use guidelines::{
 };
 pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
 pub use split::{SNAP_WIDTH_M, SplitError, split_by_groups, split_by_line};
+pub use town::{home_town, touched_towns, towns_of};
 pub use validate::{
     BeforeAfter, Check, CutGrid, Measures, Offence, PartReport, Report, Totals, Verdict, validate,
 };

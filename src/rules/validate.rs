@@ -433,14 +433,8 @@ fn validate_part(
             if pieces == 1 { "" } else { "s" }
         ),
     ));
-    let towns: Vec<(usize, f64)> = registry
-        .towns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| touches(&t.area))
-        .map(|(i, t)| (i, area_m2(&part.area.intersection(&t.area))))
-        .filter(|(_, a)| *a > tolerance)
-        .collect();
+    // The part's town is the one it lies in (the approval codes it there); straddling fails.
+    let towns = super::town::towns_of(&part.area, registry, tolerance);
     let in_one_town = towns.len() == 1 && (area - towns[0].1) <= tolerance;
     let town_list: Vec<String> = towns
         .iter()

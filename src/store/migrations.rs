@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_proposals",
         include_str!("migrations/0004_proposals.sql"),
     ),
+    (
+        "0005_jurisdiction",
+        include_str!("migrations/0005_jurisdiction.sql"),
+    ),
 ];
 
 /// Applies the migrations `conn`'s database has not seen. Each runs in an immediate

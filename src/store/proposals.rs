@@ -15,7 +15,7 @@ use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
-use crate::workflow::{self, Refusal, Status, Tally};
+use crate::workflow::{self, CastVote, Refusal, Status, Tally};
 
 /// Why a step of the procedure did not happen. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,11 @@ fn verdict_str(v: Verdict) -> &'static str {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub id: i64,
+    /// The town of its first parent.
     pub town_code: String,
+    /// Every town it touches (its parents' and the ones its parts lie in), sorted: the
+    /// official drafting it must hold all of them, and `?town=` lists it under each.
+    pub towns: Vec<String>,
     pub title: String,
     pub kind: String,
     pub status: Status,
@@ -108,16 +112,30 @@ pub struct Detail {
 pub struct VoteState {
     pub tally: Tally,
     pub passes: bool,
+    /// Whether it was cast on the document as it is now (a vote holds only for the document it
+    /// was cast on; an edit after the vote needs a new one before submission).
+    pub current: bool,
 }
 
 const SUMMARY_COLUMNS: &str =
-    "id, town_code, title, kind, status, author, created_at, updated_at, verdict, version";
+    "id, town_code, title, kind, status, author, created_at, updated_at, verdict, version,
+     (SELECT group_concat(town_code) FROM proposal_towns WHERE proposal_id = proposals.id)";
 
 fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<Summary> {
     let status: String = r.get(4)?;
+    let towns: Option<String> = r.get(10)?;
+    let mut towns: Vec<String> = towns
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    towns.sort();
     Ok(Summary {
         id: r.get(0)?,
         town_code: r.get(1)?,
+        towns,
         title: r.get(2)?,
         kind: r.get(3)?,
         status: Status::parse(&status).unwrap_or(Status::Draft),
@@ -147,23 +165,39 @@ pub fn list(
 ) -> rusqlite::Result<Vec<Summary>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM proposals
-         WHERE (?1 IS NULL OR town_code = ?1) AND (?2 IS NULL OR status = ?2)
+         WHERE (?1 IS NULL OR id IN (SELECT proposal_id FROM proposal_towns WHERE town_code = ?1))
+           AND (?2 IS NULL OR status = ?2)
          ORDER BY id DESC"
     ))?;
     let rows = stmt.query_map(params![town, status.map(Status::as_str)], summary_row)?;
     rows.collect()
 }
 
-fn latest_tally(conn: &Connection, id: i64) -> rusqlite::Result<Option<Tally>> {
-    let text: Option<String> = conn
+/// The latest recorded vote and the document it was cast on.
+fn latest_vote(conn: &Connection, id: i64) -> rusqlite::Result<Option<CastVote>> {
+    let row: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT tally FROM proposal_events WHERE proposal_id = ?1 AND kind = 'vote'
+            "SELECT tally, document FROM proposal_events WHERE proposal_id = ?1 AND kind = 'vote'
              ORDER BY id DESC LIMIT 1",
             [id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    Ok(row.and_then(|(tally, document)| {
+        serde_json::from_str(&tally)
+            .ok()
+            .map(|tally| CastVote { tally, document })
+    }))
+}
+
+/// The identity of a stored proposal document: SHA-256 of its stored text (which is written
+/// once per save, so the same save always hashes the same).
+fn document_hash(conn: &Connection, id: i64) -> rusqlite::Result<String> {
+    use sha2::{Digest, Sha256};
+    let text: String = conn.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    Ok(hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 pub fn detail(
@@ -201,9 +235,11 @@ pub fn detail(
             |r| r.get(0),
         )
         .optional()?;
-    let vote = latest_tally(conn, id)?.map(|tally| VoteState {
-        passes: tally.passes(vote_rule),
-        tally,
+    let document = document_hash(conn, id)?;
+    let vote = latest_vote(conn, id)?.map(|v| VoteState {
+        passes: v.tally.passes(vote_rule),
+        current: v.document.as_deref() == Some(document.as_str()),
+        tally: v.tally,
     });
     Ok(Detail {
         summary,
@@ -216,16 +252,26 @@ pub fn detail(
     })
 }
 
-/// A proposal parsed and validated against `snapshot`, and the town it belongs to.
+/// A proposal parsed and validated against `snapshot`, the town of its first parent, and every
+/// town it touches.
 struct Checked {
     proposal: Proposal,
     report: Report,
     town: String,
+    towns: Vec<String>,
+}
+
+/// Area below which a part reaching into a town does not count (the audit's tolerance, as in
+/// validation).
+fn tolerance_m2(snapshot: &Snapshot) -> f64 {
+    let audit = &snapshot.guidelines.audit;
+    audit.overlap_tolerance_m2.max(audit.gap_tolerance_m2)
 }
 
 fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
     let registry = &snapshot.registry;
     let proposal = rules::parse(body, registry)?;
+    let towns = rules::touched_towns(&proposal, registry, tolerance_m2(snapshot));
     let town = match proposal.parents.first() {
         Some(&p) => registry.towns[registry.communities[p].town].code.clone(),
         None => {
@@ -239,7 +285,19 @@ fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
         proposal,
         report,
         town,
+        towns,
     })
+}
+
+/// Records the towns a proposal touches (replacing earlier ones).
+fn set_towns(tx: &Connection, id: i64, towns: &[String]) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM proposal_towns WHERE proposal_id = ?1", [id])?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO proposal_towns (proposal_id, town_code) VALUES (?1, ?2)")?;
+    for town in towns {
+        stmt.execute(params![id, town])?;
+    }
+    Ok(())
 }
 
 /// One row of a proposal's history; fields a kind of event does not have stay `None`.
@@ -252,13 +310,16 @@ struct NewEvent<'a> {
     source: Option<&'a str>,
     tally: Option<&'a Tally>,
     report: Option<&'a Report>,
+    /// For a vote: the hash of the document it was cast on.
+    document: Option<&'a str>,
 }
 
 fn event(tx: &Connection, id: i64, actor: &str, e: NewEvent) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO proposal_events
-           (proposal_id, at, actor, kind, from_status, to_status, text, source, tally, report)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           (proposal_id, at, actor, kind, from_status, to_status, text, source, tally, report,
+            document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             id,
             super::now(),
@@ -271,6 +332,7 @@ fn event(tx: &Connection, id: i64, actor: &str, e: NewEvent) -> rusqlite::Result
             e.tally
                 .map(|t| serde_json::to_string(t).unwrap_or_default()),
             e.report.map(|r| r.to_json().to_string()),
+            e.document,
         ],
     )?;
     Ok(())
@@ -285,7 +347,7 @@ fn body(conn: &Connection, id: i64) -> Result<Value, ProcedureError> {
         .map_err(|e| StoreError::Damaged(format!("proposal {id}: {e}")))?)
 }
 
-/// Stores a new draft by `actor` (a street official of the proposal's town).
+/// Stores a new draft by `actor` (a street official holding every town the proposal touches).
 pub fn create(
     tx: &Connection,
     actor: &Actor,
@@ -293,12 +355,7 @@ pub fn create(
     snapshot: &Snapshot,
 ) -> Result<Summary, ProcedureError> {
     let c = check(body, snapshot)?;
-    if !actor.may_draft_for(&c.town) {
-        return Err(ProcedureError::Forbidden(format!(
-            "only a street official of town {} may draft its proposals",
-            c.town
-        )));
-    }
+    workflow::may_draft(actor, &c.towns, "draft")?;
     let now = super::now();
     tx.execute(
         "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
@@ -315,6 +372,7 @@ pub fn create(
         ],
     )?;
     let id = tx.last_insert_rowid();
+    set_towns(tx, id, &c.towns)?;
     let created = NewEvent {
         kind: "created",
         to: Some(Status::Draft),
@@ -327,7 +385,8 @@ pub fn create(
         &actor.user,
         "proposal.create",
         &format!("proposal {id}"),
-        &json!({"title": c.proposal.title, "town": c.town, "verdict": verdict_str(c.report.verdict)}),
+        &json!({"title": c.proposal.title, "town": c.town, "towns": c.towns,
+                "verdict": verdict_str(c.report.verdict)}),
     )?;
     summary(tx, id)
 }
@@ -339,12 +398,14 @@ fn kind_str(report: &Report) -> String {
         .unwrap_or_default()
 }
 
-fn town_and_status(tx: &Connection, id: i64) -> Result<(String, Status), ProcedureError> {
+/// The towns a stored proposal touches (as recorded at its last save) and its status.
+fn towns_and_status(tx: &Connection, id: i64) -> Result<(Vec<String>, Status), ProcedureError> {
     let s = summary(tx, id)?;
-    Ok((s.town_code, s.status))
+    Ok((s.towns, s.status))
 }
 
-/// Replaces a draft's document (the street official of its town; only in `draft`).
+/// Replaces a draft's document (a street official holding every town it touched and every town
+/// it now touches; only in `draft`).
 pub fn edit(
     tx: &Connection,
     actor: &Actor,
@@ -352,17 +413,13 @@ pub fn edit(
     body: &Value,
     snapshot: &Snapshot,
 ) -> Result<Summary, ProcedureError> {
-    let (town, status) = town_and_status(tx, id)?;
-    workflow::may_act(actor, &town, status, Status::Draft, "edit")?;
+    let (towns, status) = towns_and_status(tx, id)?;
+    workflow::may_act(actor, &towns, status, Status::Draft, "edit")?;
     let c = check(body, snapshot)?;
-    if c.town != town {
-        return Err(ProcedureError::Unprocessable(format!(
-            "the edited proposal changes communities of town {}, not of its town {town}; start a new proposal",
-            c.town
-        )));
-    }
+    workflow::may_draft(actor, &c.towns, "edit")?;
     tx.execute(
-        "UPDATE proposals SET title = ?2, kind = ?3, body = ?4, updated_at = ?5, verdict = ?6
+        "UPDATE proposals SET title = ?2, kind = ?3, body = ?4, updated_at = ?5, verdict = ?6,
+                              town_code = ?7
          WHERE id = ?1",
         params![
             id,
@@ -370,9 +427,11 @@ pub fn edit(
             kind_str(&c.report),
             body.to_string(),
             super::now(),
-            verdict_str(c.report.verdict)
+            verdict_str(c.report.verdict),
+            c.town
         ],
     )?;
+    set_towns(tx, id, &c.towns)?;
     let edited = NewEvent {
         kind: "edited",
         report: Some(&c.report),
@@ -397,10 +456,10 @@ pub fn comment(
     text: &str,
     source: Option<&str>,
 ) -> Result<(), ProcedureError> {
-    let (town, status) = town_and_status(tx, id)?;
+    let (towns, status) = towns_and_status(tx, id)?;
     workflow::may_act(
         actor,
-        &town,
+        &towns,
         status,
         Status::Consultation,
         "record comments on",
@@ -427,7 +486,8 @@ pub fn comment(
     Ok(())
 }
 
-/// Records the residents' vote (replacing an earlier tally of the same stage).
+/// Records the residents' vote on the document as it is now (replacing an earlier tally; a
+/// vote holds only for the document it was cast on).
 pub fn vote(
     tx: &Connection,
     actor: &Actor,
@@ -435,13 +495,15 @@ pub fn vote(
     tally: &Tally,
     rule: &rules::VoteRule,
 ) -> Result<VoteState, ProcedureError> {
-    let (town, status) = town_and_status(tx, id)?;
-    workflow::may_act(actor, &town, status, Status::Vote, "record the vote on")?;
+    let (towns, status) = towns_and_status(tx, id)?;
+    workflow::may_act(actor, &towns, status, Status::Vote, "record the vote on")?;
     tally.check(rule).map_err(ProcedureError::Unprocessable)?;
     let passes = tally.passes(rule);
+    let document = document_hash(tx, id)?;
     let vote = NewEvent {
         kind: "vote",
         tally: Some(tally),
+        document: Some(&document),
         ..NewEvent::default()
     };
     event(tx, id, &actor.user, vote)?;
@@ -450,11 +512,12 @@ pub fn vote(
         &actor.user,
         "proposal.vote",
         &format!("proposal {id}"),
-        &json!({"tally": tally, "passes": passes}),
+        &json!({"tally": tally, "passes": passes, "document": document}),
     )?;
     Ok(VoteState {
         tally: *tally,
         passes,
+        current: true,
     })
 }
 
@@ -500,11 +563,13 @@ pub fn transition(
     today: time::Date,
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
     let (snapshot, registry_version) = current;
-    let (town, from) = town_and_status(tx, id)?;
+    let (towns, from) = towns_and_status(tx, id)?;
     let to = request.to;
-    workflow::may_move(actor, &town, from, to)?;
-    // Re-checked at every move: the registry may have changed since the draft was saved.
+    workflow::may_move(actor, &towns, from, to)?;
+    // Re-checked at every move: the registry may have changed since the draft was saved, and
+    // the towns it touches are taken from the document itself, not from what was recorded.
     let c = check(&body(tx, id)?, snapshot)?;
+    workflow::may_move(actor, &c.towns, from, to)?;
     let reason = request
         .reason
         .as_deref()
@@ -513,28 +578,12 @@ pub fn transition(
     let mut approval = None;
     match to {
         Status::Submitted => {
-            let rule = &snapshot.guidelines.vote;
-            match latest_tally(tx, id)? {
-                None => {
-                    return Err(ProcedureError::Unprocessable(
-                        "no vote is recorded: record the residents' vote first".into(),
-                    ));
-                }
-                Some(t) if !t.passes(rule) => {
-                    return Err(ProcedureError::Unprocessable(format!(
-                        "the vote did not pass ({} for, {} against, {} abstaining; more than {:.0}% of the {} needed)",
-                        t.in_favour,
-                        t.against,
-                        t.abstain,
-                        rule.pass_share * 100.0,
-                        match rule.base {
-                            rules::VoteBase::Cast => "votes cast",
-                            rules::VoteBase::Eligible => "eligible voters",
-                        }
-                    )));
-                }
-                Some(_) => {}
-            }
+            workflow::vote_allows_submission(
+                latest_vote(tx, id)?.as_ref(),
+                &document_hash(tx, id)?,
+                &snapshot.guidelines.vote,
+            )
+            .map_err(ProcedureError::Unprocessable)?;
             refuse_failing(&c.report, "submitted")?;
         }
         Status::Rejected if reason.is_none() => {
@@ -544,6 +593,7 @@ pub fn transition(
         }
         Status::Approved => {
             refuse_failing(&c.report, "approved")?;
+            drafters_hold(tx, id, &c.towns)?;
             approval = Some(approve(
                 tx,
                 actor,
@@ -605,6 +655,40 @@ fn refuse_failing(report: &Report, to: &str) -> Result<(), ProcedureError> {
         "a proposal whose validation fails cannot be {to}; failing: {}",
         failing.join(", ")
     )))
+}
+
+/// Defence in depth for an approval: every street official who drafted the proposal (its
+/// author, whoever edited it, whoever submitted it) must hold every town it touches now, so a
+/// proposal that reached `submitted` by any other way still cannot change another town's land.
+fn drafters_hold(tx: &Connection, id: i64, towns: &[String]) -> Result<(), ProcedureError> {
+    let mut stmt = tx.prepare(
+        "SELECT author FROM proposals WHERE id = ?1
+         UNION SELECT actor FROM proposal_events WHERE proposal_id = ?1
+           AND (kind IN ('created', 'edited') OR (kind = 'moved' AND to_status = 'submitted'))",
+    )?;
+    let names = stmt
+        .query_map([id], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    for name in names {
+        let drafter = super::accounts::find_user(tx, &name)
+            .map_err(|e| StoreError::Damaged(format!("user {name:?}: {e}")))?
+            .map(|u| u.actor());
+        let held = drafter.map(|d| workflow::may_draft(&d, towns, "draft"));
+        match held {
+            Some(Ok(())) => {}
+            Some(Err(Refusal::Forbidden(m) | Refusal::Conflict(m))) => {
+                return Err(ProcedureError::Forbidden(format!(
+                    "proposal {id} cannot be approved: it was drafted by {name}, and {m}"
+                )));
+            }
+            None => {
+                return Err(ProcedureError::Forbidden(format!(
+                    "proposal {id} cannot be approved: it was drafted by {name}, who is not a user (any more)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every community and grid code the city has had (codes are never reused).
@@ -680,11 +764,12 @@ fn approve(
         .unzip();
     insert_features(tx, LAYERS[2], &grids, version_id, Some(&predecessors))?;
     // The new version must load like any boundary files would; otherwise nothing is written.
-    let snapshot = super::registry::StoredSnapshot::read(tx, version_id)?
+    let new_snapshot = super::registry::StoredSnapshot::read(tx, version_id)?
         .build()
         .map_err(|e| {
             ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
         })?;
+    refuse_worse(snapshot, &new_snapshot)?;
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
     log::append(
@@ -699,5 +784,25 @@ fn approve(
             "grids_moved": change.moves.len(),
         }),
     )?;
-    Ok(Approval { version, snapshot })
+    Ok(Approval {
+        version,
+        snapshot: new_snapshot,
+    })
+}
+
+/// The approval gate (see [`workflow::new_failures`]): refuses when the audit of the new
+/// version has a structural failing finding that the current version does not have.
+fn refuse_worse(current: &Snapshot, new: &Snapshot) -> Result<(), ProcedureError> {
+    let before = crate::audit::audit(&current.registry, &current.guidelines, &|_, _| {});
+    let after = crate::audit::audit(&new.registry, &current.guidelines, &|_, _| {});
+    let fresh = workflow::new_failures(&before, &after, tolerance_m2(current));
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    Err(ProcedureError::Conflict(format!(
+        "approving would make the city worse: the coverage audit of the new version has {} failing finding{} the current version does not have: {}",
+        fresh.len(),
+        if fresh.len() == 1 { "" } else { "s" },
+        workflow::describe(&fresh)
+    )))
 }

@@ -4,6 +4,10 @@
 //! Pure domain code: which moves exist, who may make them, and when a vote passes. The store
 //! records the moves; the API asks here first.
 
+mod gate;
+
+pub use gate::{describe, new_failures, structural};
+
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Actor;
@@ -64,7 +68,7 @@ pub enum Refusal {
 /// Who takes a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Taker {
-    /// A `street` user whose jurisdiction holds the proposal's town.
+    /// A `street` user whose jurisdiction holds every town the proposal touches.
     Street,
     /// A `reviewer`.
     Reviewer,
@@ -85,9 +89,32 @@ fn step(from: Status, to: Status) -> Option<Taker> {
     }
 }
 
-/// Checks that `actor` may move a proposal of `town` from `from` to `to` (the conditions on the
-/// proposal's content — passed vote, validation without `fail` — are checked by the caller).
-pub fn may_move(actor: &Actor, town: &str, from: Status, to: Status) -> Result<(), Refusal> {
+/// Checks that `actor` is a street official holding every one of `towns` (the towns a proposal
+/// touches: its parents' and the ones its parts lie in), so that no official can change land of
+/// a town outside their jurisdiction by naming it in a proposal of their own town. The refusal
+/// names the first town missing.
+pub fn may_draft(actor: &Actor, towns: &[String], what: &str) -> Result<(), Refusal> {
+    let missing = towns.iter().find(|t| !actor.may_draft_for(t));
+    match (towns.is_empty(), missing) {
+        (true, _) => Err(Refusal::Forbidden(format!(
+            "the proposal lies in no town, so no street official may {what} it"
+        ))),
+        (false, None) => Ok(()),
+        (false, Some(town)) => Err(Refusal::Forbidden(if towns.len() == 1 {
+            format!("only a street official of town {town} may {what} its proposals")
+        } else {
+            format!(
+                "only a street official of town {town} may {what} this proposal: it touches towns {}, and the official must hold all of them",
+                towns.join(", ")
+            )
+        })),
+    }
+}
+
+/// Checks that `actor` may move a proposal touching `towns` from `from` to `to` (the conditions
+/// on the proposal's content — passed vote on this document, validation without `fail`, the
+/// audit gate — are checked by the caller).
+pub fn may_move(actor: &Actor, towns: &[String], from: Status, to: Status) -> Result<(), Refusal> {
     let Some(taker) = step(from, to) else {
         let next: Vec<&str> = Status::ALL
             .into_iter()
@@ -106,11 +133,7 @@ pub fn may_move(actor: &Actor, town: &str, from: Status, to: Status) -> Result<(
         )));
     };
     match taker {
-        Taker::Street if actor.may_draft_for(town) => Ok(()),
-        Taker::Street => Err(Refusal::Forbidden(format!(
-            "only a street official of town {town} may move its proposals to {}",
-            to.as_str()
-        ))),
+        Taker::Street => may_draft(actor, towns, &format!("move to {}", to.as_str())),
         Taker::Reviewer if actor.may_review() => Ok(()),
         Taker::Reviewer => Err(Refusal::Forbidden(format!(
             "only a reviewer may move a proposal to {}",
@@ -119,26 +142,64 @@ pub fn may_move(actor: &Actor, town: &str, from: Status, to: Status) -> Result<(
     }
 }
 
-/// Checks that `actor` may change a proposal of `town` in `status` by `what` ("edit" needs
-/// draft, "comment" consultation, "record a vote" vote); all are the street's.
+/// Checks that `actor` may change a proposal touching `towns` in `status` by `what` ("edit"
+/// needs draft, "comment" consultation, "record a vote" vote); all are the street's.
 pub fn may_act(
     actor: &Actor,
-    town: &str,
+    towns: &[String],
     status: Status,
     needs: Status,
     what: &str,
 ) -> Result<(), Refusal> {
-    if !actor.may_draft_for(town) {
-        return Err(Refusal::Forbidden(format!(
-            "only a street official of town {town} may {what} its proposals"
-        )));
-    }
+    may_draft(actor, towns, what)?;
     if status != needs {
         return Err(Refusal::Conflict(format!(
             "cannot {what} a proposal in {}: only in {}",
             status.as_str(),
             needs.as_str()
         )));
+    }
+    Ok(())
+}
+
+/// The vote a submission rests on: the latest recorded tally and the document it was cast on
+/// (the SHA-256 of the stored proposal text; `None` for votes recorded before votes were tied to
+/// documents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CastVote {
+    pub tally: Tally,
+    pub document: Option<String>,
+}
+
+/// Whether `latest` lets a proposal whose stored text hashes to `document` be submitted: a vote
+/// is recorded, it was cast on this very document (residents voted on what is submitted, not on
+/// an earlier version edited afterwards), and it passes under `rule`.
+pub fn vote_allows_submission(
+    latest: Option<&CastVote>,
+    document: &str,
+    rule: &VoteRule,
+) -> Result<(), String> {
+    let Some(vote) = latest else {
+        return Err("no vote is recorded: record the residents' vote first".into());
+    };
+    if vote.document.as_deref() != Some(document) {
+        return Err(
+            "the recorded vote was cast on an earlier version of the proposal, which has been edited since: record the residents' vote on this version first".into(),
+        );
+    }
+    let t = &vote.tally;
+    if !t.passes(rule) {
+        return Err(format!(
+            "the vote did not pass ({} for, {} against, {} abstaining; more than {:.0}% of the {} needed)",
+            t.in_favour,
+            t.against,
+            t.abstain,
+            rule.pass_share * 100.0,
+            match rule.base {
+                VoteBase::Cast => "votes cast",
+                VoteBase::Eligible => "eligible voters",
+            }
+        ));
     }
     Ok(())
 }
@@ -194,6 +255,10 @@ mod tests {
     use super::*;
     use crate::accounts::Role;
 
+    fn towns(codes: &[&str]) -> Vec<String> {
+        codes.iter().map(|c| c.to_string()).collect()
+    }
+
     fn actor(role: Role) -> Actor {
         Actor {
             user: "u".into(),
@@ -216,20 +281,23 @@ mod tests {
             (Consultation, Vote),
             (Vote, Submitted),
         ] {
-            assert_eq!(may_move(&street, "442000005", from, to), Ok(()));
+            assert_eq!(may_move(&street, &towns(&["442000005"]), from, to), Ok(()));
             assert!(matches!(
-                may_move(&reviewer, "442000005", from, to),
+                may_move(&reviewer, &towns(&["442000005"]), from, to),
                 Err(Refusal::Forbidden(_))
             ));
             assert!(matches!(
-                may_move(&street, "442000001", from, to),
+                may_move(&street, &towns(&["442000001"]), from, to),
                 Err(Refusal::Forbidden(_))
             ));
         }
         for to in [Approved, Rejected] {
-            assert_eq!(may_move(&reviewer, "442000005", Submitted, to), Ok(()));
+            assert_eq!(
+                may_move(&reviewer, &towns(&["442000005"]), Submitted, to),
+                Ok(())
+            );
             assert!(matches!(
-                may_move(&street, "442000005", Submitted, to),
+                may_move(&street, &towns(&["442000005"]), Submitted, to),
                 Err(Refusal::Forbidden(_))
             ));
         }
@@ -241,14 +309,16 @@ mod tests {
         let street = actor(Role::Street);
         let reviewer = actor(Role::Reviewer);
         assert!(matches!(
-            may_move(&street, "442000005", Draft, Submitted),
+            may_move(&street, &towns(&["442000005"]), Draft, Submitted),
             Err(Refusal::Conflict(_))
         ));
         assert!(matches!(
-            may_move(&reviewer, "442000005", Vote, Approved),
+            may_move(&reviewer, &towns(&["442000005"]), Vote, Approved),
             Err(Refusal::Conflict(_))
         ));
-        let Err(Refusal::Conflict(m)) = may_move(&reviewer, "442000005", Approved, Draft) else {
+        let Err(Refusal::Conflict(m)) =
+            may_move(&reviewer, &towns(&["442000005"]), Approved, Draft)
+        else {
             panic!("approved proposals are closed")
         };
         assert!(m.contains("closed"), "{m}");
@@ -280,5 +350,66 @@ mod tests {
         assert!(t(10, 0, 0).check(&eligible).is_err());
         assert!(with(10, 5).check(&rule).is_err());
         assert!(t(0, 0, 0).check(&rule).is_err());
+    }
+
+    #[test]
+    fn every_touched_town_must_be_held() {
+        let street = actor(Role::Street);
+        assert_eq!(may_draft(&street, &towns(&["442000005"]), "draft"), Ok(()));
+        let Err(Refusal::Forbidden(m)) =
+            may_draft(&street, &towns(&["442000001", "442000005"]), "draft")
+        else {
+            panic!("a town outside the jurisdiction is refused")
+        };
+        assert!(m.contains("442000001") && m.contains("all of them"), "{m}");
+        let both = Actor {
+            towns: towns(&["442000001", "442000005"]),
+            ..street.clone()
+        };
+        assert_eq!(
+            may_draft(&both, &towns(&["442000001", "442000005"]), "draft"),
+            Ok(())
+        );
+        assert!(may_draft(&both, &[], "draft").is_err());
+        assert!(may_draft(&actor(Role::Reviewer), &towns(&["442000005"]), "draft").is_err());
+        assert!(matches!(
+            may_act(&street, &towns(&["442000005", "442000006"]), Status::Draft, Status::Draft, "edit"),
+            Err(Refusal::Forbidden(m)) if m.contains("442000006")
+        ));
+    }
+
+    #[test]
+    fn a_vote_holds_only_for_the_document_it_was_cast_on() {
+        let rule = VoteRule::default();
+        let tally = Tally {
+            in_favour: 60,
+            against: 40,
+            abstain: 0,
+            eligible: None,
+        };
+        let on = |d: Option<&str>| CastVote {
+            tally,
+            document: d.map(str::to_owned),
+        };
+        assert_eq!(
+            vote_allows_submission(Some(&on(Some("a"))), "a", &rule),
+            Ok(())
+        );
+        let edited = vote_allows_submission(Some(&on(Some("a"))), "b", &rule);
+        assert!(matches!(edited, Err(m) if m.contains("earlier version")));
+        assert!(vote_allows_submission(Some(&on(None)), "a", &rule).is_err());
+        assert!(vote_allows_submission(None, "a", &rule).is_err());
+        let failed = CastVote {
+            tally: Tally {
+                in_favour: 40,
+                against: 60,
+                ..tally
+            },
+            document: Some("a".into()),
+        };
+        assert!(matches!(
+            vote_allows_submission(Some(&failed), "a", &rule),
+            Err(m) if m.contains("did not pass")
+        ));
     }
 }

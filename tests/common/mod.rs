@@ -281,3 +281,25 @@ pub async fn call(
     }
     send(app, r).await
 }
+
+/// A request through the router that must succeed; its JSON body (`null` when empty).
+pub async fn call_ok(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let reply = call(app, method, uri, token, body).await;
+    assert!(
+        reply.status.is_success(),
+        "{method} {uri}: {} {}",
+        reply.status,
+        String::from_utf8_lossy(&reply.body)
+    );
+    if reply.body.is_empty() {
+        Value::Null
+    } else {
+        reply.json()
+    }
+}
