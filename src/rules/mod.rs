@@ -7,6 +7,7 @@ mod apply;
 mod guidelines;
 mod proposal;
 mod split;
+pub mod suggest;
 mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};
