@@ -169,7 +169,7 @@ fn all(snapshot: &Snapshot, args: &Args, request: &dyn Fn(&str) -> SuggestReques
             continue;
         }
         let one = Instant::now();
-        let answer = suggest(&r, &snapshot.guidelines, &request(&c.code));
+        let answer = suggest(r, &snapshot.guidelines, &request(&c.code));
         answers.push((c, answer, one.elapsed()));
     }
     let infeasible = answers

@@ -64,7 +64,7 @@ impl GridGraph {
             }
         }
         // Summed per pair in a fixed order (the map is only looked up, never iterated).
-        shared.sort_by(|x, y| x.0.cmp(&y.0));
+        shared.sort_by_key(|x| x.0);
         let mut edges: Vec<(usize, usize, f64)> = Vec::new();
         for ((a, b), len) in shared {
             match edges.last_mut() {
@@ -141,7 +141,7 @@ impl GridGraph {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::registry::{Community, CommunityKind, Counts, Grid, Town};
     use geo::{MultiPolygon, polygon};

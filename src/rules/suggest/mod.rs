@@ -561,7 +561,7 @@ pub fn suggest(
     }
     let seen = pool.len();
     let ranked = |pool: &BTreeMap<Vec<u8>, (f64, Vec<usize>)>| -> Vec<Vec<usize>> {
-        let mut all: Vec<(&Vec<u8>, &(f64, Vec<usize>))> = pool.iter().collect();
+        let mut all: Vec<_> = pool.iter().collect();
         all.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
         all.into_iter().map(|(_, (_, a))| a.clone()).collect()
     };
