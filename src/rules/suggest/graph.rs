@@ -153,7 +153,9 @@ pub(crate) mod tests {
             .zip(households)
             .enumerate()
             .map(|(i, (&(x, y), &h))| {
-                let (x, y) = (113.0 + x as f64 * 0.001, 22.5 + y as f64 * 0.001);
+                // Each corner computed from its own integer, so neighbours share exact vertices.
+                let at = |i: i32, j: i32| (113.0 + i as f64 * 0.001, 22.5 + j as f64 * 0.001);
+                let ((x0, y0), (x1, y1)) = (at(x, y), at(x + 1, y + 1));
                 Grid {
                     code: format!("442000001001{:03}", i + 1),
                     name: format!("g{i}"),
@@ -163,8 +165,8 @@ pub(crate) mod tests {
                         population: h * 3,
                         service_households: 0,
                     },
-                    area: MultiPolygon(vec![polygon![(x: x, y: y), (x: x + 0.001, y: y),
-                        (x: x + 0.001, y: y + 0.001), (x: x, y: y + 0.001)]]),
+                    area: MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0),
+                        (x: x1, y: y1), (x: x0, y: y1)]]),
                 }
             })
             .collect();
