@@ -18,6 +18,8 @@ use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
 use shequ::tiles::StyleOptions;
 
+mod suggest_cli;
+
 #[derive(Parser)]
 #[command(
     name = "shequ",
@@ -199,6 +201,32 @@ enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        source: Source,
+    },
+    /// Suggest splits of an oversized community (ReCom over its grids; candidates validated):
+    /// exit code 0 when a plan inside the household band was found, 1 when not, 2 bad input.
+    Suggest {
+        /// Community code (omit with --all).
+        code: Option<String>,
+        /// Number of parts, or auto (the fewest that can meet the band).
+        #[arg(long, default_value = "auto")]
+        parts: String,
+        /// Candidates to return.
+        #[arg(long, default_value_t = shequ::rules::suggest::DEFAULT_COUNT)]
+        count: usize,
+        /// Random seed (same seed, same answer).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Every community above its household band, one plan each, with a summary table.
+        #[arg(long, conflicts_with = "code")]
+        all: bool,
+        /// With --all: only this town.
+        #[arg(long, requires = "all")]
+        town: Option<String>,
         #[command(flatten)]
         source: Source,
     },
@@ -430,6 +458,37 @@ fn main() -> ExitCode {
             json,
         ),
         Command::Validate { file, json, source } => return validate(&file, json, &source),
+        Command::Suggest {
+            code,
+            parts,
+            count,
+            seed,
+            json,
+            all,
+            town,
+            source,
+        } => {
+            let args = suggest_cli::Args {
+                code,
+                parts,
+                count: if all && count == shequ::rules::suggest::DEFAULT_COUNT {
+                    1
+                } else {
+                    count
+                },
+                seed,
+                json,
+                all,
+                town,
+            };
+            return match load_source(&source) {
+                Ok(snapshot) => suggest_cli::run(&snapshot, &args),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Import {
             file,
             crs,

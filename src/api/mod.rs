@@ -14,6 +14,7 @@ mod log;
 mod lookup;
 mod proposals;
 mod server;
+mod suggest;
 mod tiles;
 mod users;
 mod versions;
@@ -475,6 +476,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/proposals/{id}/transition", post(workflow::transition))
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
+        .route("/proposals/suggest", post(suggest::suggest))
         .route("/audit", get(audit::report))
         .route("/audit.geojson", get(audit::geojson))
         .route("/login", post(auth::login))

@@ -8,6 +8,7 @@ mod guidelines;
 mod proposal;
 mod split;
 mod town;
+pub mod suggest;
 mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};

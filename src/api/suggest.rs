@@ -1,0 +1,82 @@
+//! `POST /api/v1/proposals/suggest`: the split assistant (candidate splits of an oversized
+//! community, each a proposal with its validation report). The work runs off the async workers.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::lookup::json_response;
+use crate::rules::suggest::{
+    DEFAULT_COUNT, DEFAULT_SEED, Parts, SuggestError, SuggestRequest, Weights, suggest as run,
+};
+
+/// `{community, parts?: k | "auto", locked?: {grid: part}, weights?, count?, seed?}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    community: String,
+    #[serde(default)]
+    parts: Option<Value>,
+    #[serde(default)]
+    locked: BTreeMap<String, usize>,
+    #[serde(default)]
+    weights: Weights,
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+pub async fn suggest(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Response, ApiError> {
+    let parts = match &body.parts {
+        None => Parts::Auto,
+        Some(Value::String(s)) if s == "auto" => Parts::Auto,
+        Some(v) => match v.as_u64().and_then(|k| usize::try_from(k).ok()) {
+            Some(k) => Parts::Exactly(k),
+            None => {
+                return Err(ApiError::bad_request(
+                    "`parts`: expected a number of parts or \"auto\"",
+                ));
+            }
+        },
+    };
+    let request = SuggestRequest {
+        community: body.community,
+        parts,
+        locked: body.locked,
+        weights: body.weights,
+        count: body.count.unwrap_or(DEFAULT_COUNT),
+        seed: body.seed.unwrap_or(DEFAULT_SEED),
+    };
+    let published = state.published();
+    let answer = tokio::task::spawn_blocking(move || {
+        let snapshot = published.snapshot();
+        run(&snapshot.registry, &snapshot.guidelines, &request)
+            .map(|s| serde_json::to_value(&s).unwrap_or_default())
+    })
+    .await?;
+    answer
+        .map(|value| json_response(&value))
+        .map_err(|e| match e {
+            SuggestError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
+            SuggestError::NoTerritory(_) | SuggestError::NoGrids(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-territory",
+                e.to_string(),
+            ),
+            SuggestError::Invalid(..) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-suggestion",
+                e.to_string(),
+            ),
+        })
+}
