@@ -69,11 +69,14 @@ fn seeded(dir: &Path) -> (Arc<Store>, [String; 5]) {
 }
 
 fn env() -> (Env, [String; 5]) {
+    env_with(ApiConfig::default())
+}
+
+fn env_with(config: ApiConfig) -> (Env, [String; 5]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, tokens) = seeded(dir.path());
     let (snapshot, version, _) =
         registry::open_or_seed(&store, &dir.path().join("boundaries")).expect("open");
-    let config = ApiConfig::default();
     let state = AppState::with_store(snapshot, version.id, store.clone(), &config);
     let app = api::router(state.clone(), &config);
     (
@@ -435,6 +438,131 @@ async fn the_full_procedure_changes_the_city() {
     let exported = shequ::Snapshot::load(&out).expect("exported files load");
     assert!(exported.registry.community_by_code(NEW_WEST).is_some());
     assert_eq!(env.state.published().registry_version(), Some(2));
+}
+
+/// A map showing a past day asks for a dozen tiles at once; each needs the old snapshot. They
+/// must wait for one build of it, not each start their own (which, with the admission pool
+/// full of identical builds, answered most of them 503 and the map never finished loading).
+#[tokio::test]
+async fn concurrent_requests_for_a_past_day_share_one_snapshot_build() {
+    let config = ApiConfig {
+        cpu_pool: api::PoolConfig {
+            permits: 1,
+            queue: 0,
+            deadline: std::time::Duration::from_secs(30),
+        },
+        ..ApiConfig::default()
+    };
+    let (env, [_, street, reviewer, ..]) = env_with(config);
+    let app = &env.app;
+    let id = submitted(app, &street).await;
+    let approved = call(
+        app,
+        "POST",
+        &format!("/api/v1/proposals/{id}/transition"),
+        &reviewer,
+        Some(json!({"to": "approved", "reason": "符合设置标准"})),
+    )
+    .await;
+    assert_eq!(approved.status, 200);
+    let yesterday = day(today().previous_day().expect("date"));
+    let uri = lookup_uri(NORTH, Some(&yesterday));
+    let answers =
+        futures_join_all((0..8).map(|_| call(app, "GET", &uri, "", None)).collect()).await;
+    for answer in answers {
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.json()["community"]["code"], WEST);
+    }
+}
+
+/// Stored proposals and their comments pass the same checks as the stateless endpoints: the
+/// vertex cap of `/validate` (413 naming it) and the text rules of proposal names (a comment
+/// hiding its order behind a bidirectional override is a 422 naming the field).
+#[tokio::test]
+async fn stored_proposals_and_comments_are_checked_like_the_rest() {
+    let config = ApiConfig {
+        limits: api::Limits {
+            proposal_vertices: 8,
+            ..api::Limits::default()
+        },
+        ..ApiConfig::default()
+    };
+    let (capped, [_, street, ..]) = env_with(config);
+    let app = &capped.app;
+    call(
+        app,
+        "POST",
+        "/api/v1/proposals",
+        &street,
+        Some(split_west()),
+    )
+    .await
+    .assert_problem(413, "--max-proposal-vertices");
+    let (env, [_, street, ..]) = env();
+    let app = &env.app;
+    let created = call(
+        app,
+        "POST",
+        "/api/v1/proposals",
+        &street,
+        Some(split_west()),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let id = created.json()["id"].as_i64().expect("id");
+    let uri = format!("/api/v1/proposals/{id}");
+    let moved = call(
+        app,
+        "POST",
+        &format!("{uri}/transition"),
+        &street,
+        Some(json!({"to": "consultation"})),
+    )
+    .await;
+    assert_eq!(moved.status, 200);
+    for (body, field) in [
+        (json!({"text": "同意\u{202E}拆分"}), "`text`"),
+        (json!({"text": "同意", "source": "李某\u{0}"}), "`source`"),
+    ] {
+        call(app, "POST", &format!("{uri}/comments"), &street, Some(body))
+            .await
+            .assert_problem(422, field);
+    }
+    let events = call(app, "GET", &uri, &street, None).await.json()["events"].clone();
+    assert!(
+        !events.to_string().contains("同意"),
+        "a refused comment was stored: {events}"
+    );
+}
+
+/// Polls every future in turn until all are done (in-process requests, no runtime tasks), so
+/// the first polls of all of them happen before any finishes.
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
 }
 
 #[tokio::test]

@@ -218,6 +218,8 @@ pub struct AppState {
     moves: Arc<tokio::sync::Mutex<()>>,
     /// Snapshots of past versions built for `as_of` requests, most recent use last.
     history: Arc<Mutex<Vec<Arc<Published>>>>,
+    /// Held while a past snapshot is built, so concurrent requests for it wait for one build.
+    history_builds: Arc<tokio::sync::Mutex<()>>,
     /// Bounded pools for CPU-heavy work and password hashing.
     admission: Arc<Admission>,
     limits: Limits,
@@ -265,6 +267,7 @@ impl AppState {
             store,
             moves: Arc::default(),
             history: Arc::default(),
+            history_builds: Arc::default(),
             admission: Arc::new(Admission::new(config.cpu_pool, config.hash_pool)),
             limits: config.limits,
             logins: Arc::default(),
@@ -316,16 +319,23 @@ impl AppState {
             return Ok(current);
         }
         let history = || self.history.lock().unwrap_or_else(|p| p.into_inner());
-        {
+        let kept_version = || {
             let mut kept = history();
-            if let Some(at) = kept
+            let at = kept
                 .iter()
-                .position(|p| p.registry_version == Some(version.id))
-            {
-                let hit = kept.remove(at);
-                kept.push(hit.clone());
-                return Ok(hit);
-            }
+                .position(|p| p.registry_version == Some(version.id))?;
+            let hit = kept.remove(at);
+            kept.push(hit.clone());
+            Some(hit)
+        };
+        if let Some(hit) = kept_version() {
+            return Ok(hit);
+        }
+        // One build at a time: the map asks for a dozen tiles of the past day at once, and each
+        // would otherwise build the same snapshot (and fill the admission pool with copies).
+        let _building = self.history_builds.lock().await;
+        if let Some(hit) = kept_version() {
+            return Ok(hit);
         }
         let id = version.id;
         let snapshot = self

@@ -85,10 +85,13 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
-    let created = blocking(move || {
-        store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot()))
-    })
-    .await?;
+    // Storing validates the proposal: the same caps and admission as `/proposals/validate`.
+    state.limits().check_proposal(&body)?;
+    let created = state
+        .admission()
+        .cpu
+        .run(move || store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot())))
+        .await??;
     let location = format!("/api/v1/proposals/{}", created.id);
     Ok((
         StatusCode::CREATED,
@@ -119,10 +122,12 @@ pub async fn edit(
     let id = proposal_id(&id)?;
     let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
-    let edited = blocking(move || {
-        store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot()))
-    })
-    .await?;
+    state.limits().check_proposal(&body)?;
+    let edited = state
+        .admission()
+        .cpu
+        .run(move || store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot())))
+        .await??;
     Ok(json_response(&edited))
 }
 

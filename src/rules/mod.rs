@@ -7,8 +7,8 @@ mod apply;
 mod guidelines;
 mod proposal;
 mod split;
-mod town;
 pub mod suggest;
+mod town;
 mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};

@@ -469,6 +469,12 @@ pub fn comment(
             "`text`: a comment cannot be empty".into(),
         ));
     }
+    crate::text::check(text, crate::text::MAX_TEXT_CHARS, true)
+        .map_err(|e| ProcedureError::Unprocessable(format!("`text`: {e}")))?;
+    if let Some(source) = source {
+        crate::text::check(source, crate::text::MAX_NAME_CHARS, false)
+            .map_err(|e| ProcedureError::Unprocessable(format!("`source`: {e}")))?;
+    }
     let comment = NewEvent {
         kind: "comment",
         text: Some(text),
