@@ -79,6 +79,10 @@ async fn heavy_requests_are_refused_with_503_while_the_pool_is_full() {
         ),
         ("/api/v1/lookup", json!({"points": [[113.005, 22.005]]})),
         ("/api/v1/address", json!({"queries": ["x"]})),
+        (
+            "/api/v1/proposals/suggest",
+            json!({"community": "442000901001", "parts": 2}),
+        ),
     ];
     for (uri, body) in &heavy {
         let (reply, retry) = post(&app, uri, body).await;

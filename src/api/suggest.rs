@@ -58,12 +58,17 @@ pub async fn suggest(
         seed: body.seed.unwrap_or(DEFAULT_SEED),
     };
     let published = state.published();
-    let answer = tokio::task::spawn_blocking(move || {
-        let snapshot = published.snapshot();
-        run(&snapshot.registry, &snapshot.guidelines, &request)
-            .map(|s| serde_json::to_value(&s).unwrap_or_default())
-    })
-    .await?;
+    // A suggestion samples and validates many plans: seconds of CPU, so it takes a slot of the
+    // admission pool like /validate (503 when the pool is full).
+    let answer = state
+        .admission()
+        .cpu
+        .run(move || {
+            let snapshot = published.snapshot();
+            run(&snapshot.registry, &snapshot.guidelines, &request)
+                .map(|s| serde_json::to_value(&s).unwrap_or_default())
+        })
+        .await?;
     answer
         .map(|value| json_response(&value))
         .map_err(|e| match e {
