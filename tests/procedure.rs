@@ -163,6 +163,25 @@ async fn submitted(app: &Router, street: &str) -> i64 {
     id
 }
 
+/// The reviewer approves proposal `id`; the approval must succeed.
+async fn approve(app: &Router, reviewer: &str, id: i64) -> common::Reply {
+    let approved = call(
+        app,
+        "POST",
+        &format!("/api/v1/proposals/{id}/transition"),
+        reviewer,
+        Some(json!({"to": "approved", "reason": "符合设置标准"})),
+    )
+    .await;
+    assert_eq!(
+        approved.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&approved.body)
+    );
+    approved
+}
+
 #[tokio::test]
 async fn the_full_procedure_changes_the_city() {
     let (env, [_, street, reviewer, ..]) = env();
@@ -174,20 +193,7 @@ async fn the_full_procedure_changes_the_city() {
     let tile_before = call(app, "GET", "/tiles/communities/13/6667/3582.mvt", "", None).await;
 
     let id = submitted(app, &street).await;
-    let approved = call(
-        app,
-        "POST",
-        &format!("/api/v1/proposals/{id}/transition"),
-        &reviewer,
-        Some(json!({"to": "approved", "reason": "符合设置标准"})),
-    )
-    .await;
-    assert_eq!(
-        approved.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&approved.body)
-    );
+    let approved = approve(app, &reviewer, id).await;
     assert_eq!(approved.json()["status"], "approved");
     assert_eq!(approved.json()["version"], 2);
 
@@ -455,16 +461,7 @@ async fn concurrent_requests_for_a_past_day_share_one_snapshot_build() {
     };
     let (env, [_, street, reviewer, ..]) = env_with(config);
     let app = &env.app;
-    let id = submitted(app, &street).await;
-    let approved = call(
-        app,
-        "POST",
-        &format!("/api/v1/proposals/{id}/transition"),
-        &reviewer,
-        Some(json!({"to": "approved", "reason": "符合设置标准"})),
-    )
-    .await;
-    assert_eq!(approved.status, 200);
+    approve(app, &reviewer, submitted(app, &street).await).await;
     let yesterday = day(today().previous_day().expect("date"));
     let uri = lookup_uri(NORTH, Some(&yesterday));
     let answers =
