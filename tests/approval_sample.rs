@@ -25,17 +25,8 @@ const TOWN: &str = "442000001";
 #[tokio::test]
 async fn approving_the_compliant_split_changes_exactly_what_the_parts_say() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("boundaries");
-    std::fs::create_dir_all(&data).expect("mkdir");
     // Boundaries and guidelines; the address register is left out (not needed, slow in debug).
-    for f in [
-        "towns.geojson",
-        "communities.geojson",
-        "grids.geojson",
-        "guidelines.toml",
-    ] {
-        std::fs::copy(common::sample_dir().join(f), data.join(f)).expect("copy");
-    }
+    let data = common::copy_boundaries(&common::sample_dir(), dir.path());
     let store = Arc::new(Store::open(&dir.path().join("shequ.db")).expect("store"));
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
     let token =

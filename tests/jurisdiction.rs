@@ -38,18 +38,7 @@ struct Env {
 /// a token per `(name, role, towns)`.
 fn env_from(from: &Path, users: &[(&str, Role, &[&str])]) -> (Env, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("boundaries");
-    std::fs::create_dir_all(&data).expect("mkdir");
-    for f in [
-        "towns.geojson",
-        "communities.geojson",
-        "grids.geojson",
-        "guidelines.toml",
-    ] {
-        if from.join(f).exists() {
-            std::fs::copy(from.join(f), data.join(f)).expect("copy");
-        }
-    }
+    let data = common::copy_boundaries(from, dir.path());
     let store = Arc::new(Store::open(&dir.path().join("shequ.db")).expect("store"));
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
     let tokens = users

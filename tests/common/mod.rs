@@ -303,3 +303,22 @@ pub async fn call_ok(
         reply.json()
     }
 }
+
+/// Copies the boundary files and guidelines of `from` (those it has; not the address register,
+/// which approvals do not need and which is slow to load in debug builds) into `into/boundaries`,
+/// the directory a store is seeded from; returns that directory.
+pub fn copy_boundaries(from: &Path, into: &Path) -> PathBuf {
+    let data = into.join("boundaries");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    for f in [
+        "towns.geojson",
+        "communities.geojson",
+        "grids.geojson",
+        "guidelines.toml",
+    ] {
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), data.join(f)).expect("copy");
+        }
+    }
+    data
+}
