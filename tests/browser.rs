@@ -11,10 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -38,16 +36,6 @@ fn missing(e2e: &Path) -> Option<String> {
         ));
     }
     None
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Accounts the scenarios sign in with: (name, role, towns, password).
@@ -92,26 +80,16 @@ fn add_users(db: &Path) {
 
 /// Starts `shequ serve` on a free loopback port with the sample city and a database in `db`;
 /// returns it and its URL.
-fn serve(db: &Path) -> (Server, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .arg("--data")
-        .arg(common::sample_dir())
-        .env("RUST_LOG", "warn,shequ=info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shequ serve");
-    let mut server = Server(child);
-    let stderr = server.0.stderr.take().expect("stderr");
-    let (lines, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+fn serve(db: &Path) -> (common::Server, String) {
+    let server = common::Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .arg("--data")
+            .arg(common::sample_dir())
+            .env("RUST_LOG", "warn,shequ=info"),
+    );
+    let log = &server.log;
     let addr = std::iter::from_fn(|| log.recv_timeout(Duration::from_secs(120)).ok())
         .find_map(|line| {
             line.split("serving on http://")

@@ -114,49 +114,27 @@ fn serve_refuses_invalid_data_before_listening() {
     assert!(text(&out.stderr).contains("towns.geojson: cannot read"));
 }
 
-/// Kills the server if a test fails before stopping it.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::Stdio;
-    use std::sync::mpsc;
+    use std::io::{Read, Write};
     use std::time::Duration;
 
     let mini = common::mini_dir();
     let db = tempfile::tempdir().expect("tempdir");
-    let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data",
-            &mini.to_string_lossy(),
-            "--db",
-            &db.path().join("shequ.db").to_string_lossy(),
-        ])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shequ serve");
-    let mut server = Server(child);
-    let stderr = server.0.stderr.take().expect("stderr");
-    let (lines, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut server = common::Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--data",
+                &mini.to_string_lossy(),
+                "--db",
+                &db.path().join("shequ.db").to_string_lossy(),
+            ])
+            .env("RUST_LOG", "info"),
+    );
+    let log = &server.log;
     // The server logs the address it bound; wait for that line (bounded, in case it never comes).
     let next = || log.recv_timeout(Duration::from_secs(60));
     let addr = std::iter::from_fn(|| next().ok())
@@ -179,11 +157,11 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     assert!(response.contains(r#""communities":3"#), "{response}");
 
     let status = Command::new("kill")
-        .args(["-INT", &server.0.id().to_string()])
+        .args(["-INT", &server.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
-    let exit = server.0.wait().expect("wait");
+    let exit = server.child.wait().expect("wait");
     let rest: Vec<String> = std::iter::from_fn(|| next().ok()).collect();
     let rest = rest.join("\n");
     assert!(exit.success(), "exit {exit:?}; log: {rest}");
@@ -319,33 +297,22 @@ fn import_converts_projected_layers_into_a_loadable_directory() {
 /// Starts `shequ serve` on a free port over the mini city with the database `db` and `extra`
 /// arguments, waits until it serves, stops it, and returns its stdout and log (stderr).
 fn serve_once(db: &std::path::Path, extra: &[&str]) -> (String, String) {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::Read;
     use std::process::Stdio;
-    use std::sync::mpsc;
     use std::time::Duration;
 
     let mini = common::mini_dir();
-    let child = Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(&mini)
-        .arg("--db")
-        .arg(db)
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shequ serve");
-    let mut server = Server(child);
-    let stderr = server.0.stderr.take().expect("stderr");
-    let (lines, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut server = common::Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(&mini)
+            .arg("--db")
+            .arg(db)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped()),
+    );
+    let log = &server.log;
     let mut seen = Vec::new();
     while let Ok(line) = log.recv_timeout(Duration::from_secs(60)) {
         let serving = line.contains("serving on http://");
@@ -354,10 +321,10 @@ fn serve_once(db: &std::path::Path, extra: &[&str]) -> (String, String) {
             break;
         }
     }
-    let _ = server.0.kill();
+    let _ = server.child.kill();
     let mut stdout = String::new();
     server
-        .0
+        .child
         .stdout
         .take()
         .expect("stdout")

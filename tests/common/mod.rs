@@ -322,3 +322,42 @@ pub fn copy_boundaries(from: &Path, into: &Path) -> PathBuf {
     }
     data
 }
+
+/// A spawned `shequ serve`, killed when dropped (however the test ends), with its stderr lines
+/// delivered through `log` by a reader thread, so a test can wait for the line announcing the
+/// bound address with a bounded `recv_timeout`.
+pub struct Server {
+    pub child: std::process::Child,
+    pub log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Spawns `command` with stderr piped into [`Server::log`].
+    pub fn spawn(command: &mut std::process::Command) -> Server {
+        use std::io::BufRead;
+        let mut child = command
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn shequ serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (lines, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, log }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
