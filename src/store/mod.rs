@@ -76,8 +76,7 @@ impl Store {
         // Before anything that locks: another process may be creating the same database.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open)?;
+        wal_mode(&conn).map_err(open)?;
         // FULL: a committed transaction survives a power cut, not only a process kill.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open)?;
@@ -206,3 +205,22 @@ pub fn now() -> String {
 /// Dates as the API and the store write them: `YYYY-MM-DD`.
 pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
+
+/// Switches `conn`'s database to WAL. Changing the journal mode of a database that another
+/// process is creating at the same moment can answer `SQLITE_BUSY` at once, without waiting in
+/// the busy handler (SQLite does not wait there for this lock), so it is retried for up to ten
+/// seconds, like any other write waits through `busy_timeout`.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
