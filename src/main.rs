@@ -61,6 +61,10 @@ struct LimitArgs {
     /// Most matches one address request may ask for, queries × limit (413 beyond).
     #[arg(long, default_value_t = api::Limits::default().address_matches)]
     max_address_matches: usize,
+    /// Most edges one vertical or horizontal line may cross in a part's boundary or a split
+    /// line (422 beyond): comb-like boundaries make the overlay take seconds to minutes.
+    #[arg(long, default_value_t = api::Limits::default().line_crossings)]
+    max_line_crossings: usize,
     /// CPU-heavy requests run at once (validation, splits, batches); default: one per core.
     #[arg(long, default_value_t = api::PoolConfig::cpu_default().permits)]
     heavy_jobs: usize,
@@ -84,6 +88,7 @@ impl LimitArgs {
                 proposal_parts: self.max_proposal_parts,
                 line_points: self.max_line_points,
                 address_matches: self.max_address_matches,
+                line_crossings: self.max_line_crossings,
             },
             cpu_pool: api::PoolConfig {
                 permits: self.heavy_jobs.max(1),

@@ -47,14 +47,19 @@ fn one_permit(queue: usize, deadline: Duration) -> PoolConfig {
     }
 }
 
-/// POST `body` to `uri`; the reply and its `Retry-After`.
-async fn post(app: &Router, uri: &str, body: &Value) -> (common::Reply, Option<String>) {
-    let mut request = common::request("POST", uri, Body::from(body.to_string()));
+/// A POST of `body` to `uri` as `application/json`.
+fn json_post(uri: &str, body: impl Into<Body>) -> axum::http::Request<Body> {
+    let mut request = common::request("POST", uri, body.into());
     request.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
     );
-    let (reply, headers) = common::send_with_headers(app, request).await;
+    request
+}
+
+/// POST `body` to `uri`; the reply and its `Retry-After`.
+async fn post(app: &Router, uri: &str, body: &Value) -> (common::Reply, Option<String>) {
+    let (reply, headers) = common::send_with_headers(app, json_post(uri, body.to_string())).await;
     let retry = headers
         .get(axum::http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -169,6 +174,18 @@ fn ring_of(n: usize) -> Value {
     json!([ring])
 }
 
+/// A closed ring of `n` positions on a circle of ~450 m radius inside the mini city.
+fn circle_of(n: usize) -> Value {
+    let mut ring: Vec<[f64; 2]> = (0..n - 1)
+        .map(|i| {
+            let a = std::f64::consts::TAU * i as f64 / (n - 1) as f64;
+            [113.005 + 0.004 * a.cos(), 22.005 + 0.004 * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    json!([ring])
+}
+
 fn new_community(rings: &[Value]) -> Value {
     let features: Vec<Value> = rings
         .iter()
@@ -197,8 +214,9 @@ async fn proposals_over_the_vertex_cap_get_413_naming_it() {
         "proposal has too many ring positions (vertices): 20001; the limit is 20000 \
          (--max-proposal-vertices)",
     );
-    // Just under the cap, the same shape is validated (the ring is valid).
-    let under = new_community(&[ring_of(19_999)]);
+    // Just under the cap a ring is validated: a circle, as the comb would now be refused for
+    // crossing one meridian 19,996 times (see the crossings test below).
+    let under = new_community(&[circle_of(19_999)]);
     let (reply, _) = post(&app, "/api/v1/proposals/validate", &under).await;
     assert_eq!(
         reply.status,
@@ -216,6 +234,7 @@ async fn configured_caps_are_named_in_their_413s() {
             proposal_parts: 2,
             line_points: 2,
             address_matches: 10,
+            line_crossings: 256,
         },
         ..ApiConfig::default()
     };
@@ -254,4 +273,123 @@ async fn configured_caps_are_named_in_their_413s() {
     // Within the caps the same kinds of request are served.
     let (reply, _) = post(&app, "/api/v1/address", &json!({"queries": ["a", "b"]})).await;
     assert_eq!(reply.status, 200);
+}
+
+/// POST raw bytes as JSON to `uri`.
+async fn post_raw(app: &Router, uri: &str, body: &'static str) -> common::Reply {
+    common::send_with_headers(app, json_post(uri, body)).await.0
+}
+
+#[tokio::test]
+async fn heavy_bodies_are_parsed_only_after_admission() {
+    // A full pool refuses even a body that is not JSON at all: it was never parsed (parsing up
+    // to 2 MB on an async worker for a request that is then refused is what let retrying
+    // clients starve /health). With a free permit the same body is a 400.
+    let config = ApiConfig {
+        cpu_pool: one_permit(0, Duration::from_secs(60)),
+        ..ApiConfig::default()
+    };
+    let (state, app) = state_with(&config);
+    let uris = [
+        "/api/v1/proposals/validate",
+        "/api/v1/proposals/split",
+        "/api/v1/lookup",
+        "/api/v1/address",
+        "/api/v1/proposals/suggest",
+    ];
+    let held = state.admission().cpu.occupy();
+    for uri in uris {
+        post_raw(&app, uri, "{not json")
+            .await
+            .assert_problem(503, "the server is busy");
+    }
+    drop(held);
+    for uri in uris {
+        let reply = post_raw(&app, uri, "{not json").await;
+        assert_eq!(
+            reply.status,
+            400,
+            "{uri}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["type"], "/problems/bad-request", "{uri}");
+    }
+    // The media type is still checked first, without a permit.
+    let _held = state.admission().cpu.occupy();
+    let mut request = common::request("POST", uris[0], Body::from("{}"));
+    request.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain"),
+    );
+    common::send_with_headers(&app, request)
+        .await
+        .0
+        .assert_problem(415, "Content-Type");
+}
+
+/// A comb: `teeth` teeth 1 km long and 0.1 m apart, the shape that makes the overlay slow.
+fn comb(teeth: usize) -> Value {
+    let (x0, y0, step) = (113.001, 22.001, 1e-6);
+    let mut ring = vec![json!([x0, y0])];
+    for i in 0..teeth {
+        let y = y0 + (i as f64 + 0.5) * step;
+        ring.push(json!([x0 + 0.008, y]));
+        ring.push(json!([x0 + 0.0005, y + step / 2.0]));
+    }
+    ring.push(json!([x0 - 0.0005, y0 + teeth as f64 * step]));
+    ring.push(json!([x0, y0]));
+    json!([ring])
+}
+
+#[tokio::test]
+async fn comb_boundaries_and_lines_are_refused_naming_the_line_and_the_cap() {
+    let (_, app) = state_with(&ApiConfig::default());
+    // 129 teeth: 258 edges cross one meridian, two more than the default cap of 256.
+    let (reply, _) = post(
+        &app,
+        "/api/v1/proposals/validate",
+        &new_community(&[comb(129)]),
+    )
+    .await;
+    reply.assert_problem(
+        422,
+        "the boundary of part 1 (features[0]) is too convoluted to check: the line of \
+         longitude 113.001500 crosses it 258 times; the limit is 256 (--max-line-crossings)",
+    );
+    assert_eq!(reply.json()["type"], "/problems/too-convoluted");
+    // 128 teeth are within the cap: validated.
+    let (reply, _) = post(
+        &app,
+        "/api/v1/proposals/validate",
+        &new_community(&[comb(128)]),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    // A zigzag split line of 300 points crosses one parallel 299 times.
+    let line: Vec<Value> = (0..300)
+        .map(|i| {
+            json!([
+                112.99 + 0.0001 * i as f64,
+                if i % 2 == 0 { 22.0 } else { 22.02 }
+            ])
+        })
+        .collect();
+    let (reply, _) = post(
+        &app,
+        "/api/v1/proposals/split",
+        &json!({"community": "442000901001", "line": line}),
+    )
+    .await;
+    reply.assert_problem(422, "the split line is too convoluted to check");
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("crosses it 299 times")
+    );
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiQuery, JsonBytes};
 use super::lookup::{Place, json_response};
 use crate::Snapshot;
 
@@ -103,31 +103,33 @@ struct BatchAnswer<'a> {
     results: Vec<AddressAnswer<'a>>,
 }
 
-/// `POST /api/v1/address`: searched in the CPU pool, after the cap on matches asked for.
+/// `POST /api/v1/address`: parsed and searched in the CPU pool, after the cap on matches asked
+/// for.
 pub async fn address_batch(
     State(state): State<AppState>,
     Current(published): Current,
-    ApiJson(request): ApiJson<AddressBatch>,
+    body: JsonBytes<AddressBatch>,
 ) -> Result<Response, ApiError> {
-    if request.queries.len() > MAX_BATCH_QUERIES {
-        return Err(ApiError::too_large(format!(
-            "{} queries in one request; the limit is {MAX_BATCH_QUERIES}",
-            request.queries.len()
-        )));
-    }
-    let limit = check_limit(request.limit)?;
-    state.limits().check_address(request.queries.len(), limit)?;
+    let limits = *state.limits();
     state
         .admission()
         .cpu
-        .run(move || {
+        .run_json(body, move |request| {
+            if request.queries.len() > MAX_BATCH_QUERIES {
+                return Err(ApiError::too_large(format!(
+                    "{} queries in one request; the limit is {MAX_BATCH_QUERIES}",
+                    request.queries.len()
+                )));
+            }
+            let limit = check_limit(request.limit)?;
+            limits.check_address(request.queries.len(), limit)?;
             let snapshot = published.snapshot();
             let results = request
                 .queries
                 .iter()
                 .map(|q| answer(snapshot, q, limit))
                 .collect();
-            json_response(&BatchAnswer { results })
+            Ok(json_response(&BatchAnswer { results }))
         })
         .await
 }

@@ -7,15 +7,23 @@
 //! at once as a [`Pool`] has permits. A few more may wait, for at most the pool's deadline; any
 //! request beyond that is refused at once (503 with `Retry-After`, or 429 for logins) instead of
 //! piling up threads, memory and latency.
+//!
+//! Each pool runs its jobs on threads of its own, as many as it has permits: a fixed number of
+//! threads bounds the memory their allocator arenas keep (a password hash takes 19 MiB), and the
+//! CPU pool's threads run at a lower scheduling priority (nice 10), so that while heavy jobs
+//! keep every core busy, the cheap requests still get the CPU the moment they need it.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use serde::de::DeserializeOwned;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::error::ApiError;
+use super::extract::JsonBytes;
 
 /// How many heavy jobs may run and wait, and for how long a job may wait for a permit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +68,85 @@ enum Refusal {
     TooManyLogins,
 }
 
+/// Nice value of the CPU pool's threads (0 is normal; 19 the lowest priority). At 10 the
+/// kernel gives a normal thread about nine times the CPU of a pool thread when both want it.
+const CPU_POOL_NICE: i32 = 10;
+
+/// A job for a pool's threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A pool's own threads: they take jobs from one channel and end when the pool is dropped.
+struct Workers {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Workers {
+    fn start(name: &'static str, threads: usize, nice: i32) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("shequ-{}-{i}", name.replace(' ', "-")))
+                .spawn(move || {
+                    set_nice(nice);
+                    loop {
+                        // The lock is held only while taking the next job.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // the pool was dropped
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a thread for {name}: {e}");
+            }
+        }
+        Workers { jobs }
+    }
+}
+
+/// Sets the calling thread's nice value (Linux: nice is per thread). Failure only means jobs
+/// run at normal priority, so it is logged, not fatal.
+#[cfg(target_os = "linux")]
+fn set_nice(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    // SAFETY: setpriority reads three integers and touches no memory of ours; with
+    // PRIO_PROCESS and who = 0 it changes the calling thread only (setpriority(2), NOTES).
+    let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if done != 0 {
+        tracing::warn!(
+            "cannot lower the priority of a worker thread: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_nice(_nice: i32) {}
+
+/// Lowers the priority of rayon's global threads like the CPU pool's: geo's overlay sorts in
+/// parallel there on behalf of pool jobs. Called by the server at start (only the first call
+/// does anything); if rayon's pool was already built, it keeps its priority and that is logged.
+pub fn lower_rayon_priority() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let built = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("shequ-rayon-{i}"))
+            .start_handler(|_| set_nice(CPU_POOL_NICE))
+            .build_global();
+        if let Err(e) = built {
+            tracing::warn!("rayon's thread pool keeps its priority: {e}");
+        }
+    });
+}
+
 /// A bounded pool for heavy jobs (see the module documentation).
 pub struct Pool {
     name: &'static str,
@@ -67,6 +154,7 @@ pub struct Pool {
     refusal: Refusal,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
+    workers: Workers,
 }
 
 /// Seconds a refused client is told to wait before retrying (`Retry-After`).
@@ -82,24 +170,26 @@ impl Drop for Waiting<'_> {
 }
 
 impl Pool {
-    fn new(name: &'static str, config: PoolConfig, refusal: Refusal) -> Self {
+    fn new(name: &'static str, config: PoolConfig, refusal: Refusal, nice: i32) -> Self {
         Pool {
             name,
             config,
             refusal,
             permits: Arc::new(Semaphore::new(config.permits)),
             waiting: AtomicUsize::new(0),
+            workers: Workers::start(name, config.permits, nice),
         }
     }
 
-    /// The pool for CPU-heavy requests (refusals are 503).
+    /// The pool for CPU-heavy requests (refusals are 503; its threads run at nice 10).
     pub fn cpu(config: PoolConfig) -> Self {
-        Self::new("heavy requests", config, Refusal::Overloaded)
+        Self::new("heavy requests", config, Refusal::Overloaded, CPU_POOL_NICE)
     }
 
     /// The pool for password hashing (refusals are 429: they come from logins and user admin).
+    /// Normal priority: a login should not wait behind heavy jobs.
     pub fn hashing(config: PoolConfig) -> Self {
-        Self::new("password checks", config, Refusal::TooManyLogins)
+        Self::new("password checks", config, Refusal::TooManyLogins, 0)
     }
 
     fn refuse(&self, why: &str) -> ApiError {
@@ -143,20 +233,48 @@ impl Pool {
         }
     }
 
-    /// Runs `job` on a blocking thread under a permit, or refuses (503/429) when the pool is
-    /// full. The permit is held by the job itself, so a job whose client went away still counts
-    /// until it ends: the bound is on work actually running.
+    /// Runs `job` on one of the pool's threads under a permit, or refuses (503/429) when the
+    /// pool is full. The permit is held by the job itself, so a job whose client went away still
+    /// counts until it ends: the bound is on work actually running. A job that panics is a 500
+    /// (the thread lives on).
     pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let permit = self.admit().await?;
-        Ok(tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        })
-        .await?)
+        let (answer, outcome) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(job));
+            drop(permit);
+            // The request may have gone away meanwhile; then nobody wants the result.
+            let _ = answer.send(result);
+        });
+        if self.workers.jobs.send(job).is_err() {
+            return Err(ApiError::internal(format!(
+                "{}: no worker thread",
+                self.name
+            )));
+        }
+        match outcome.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) => Err(ApiError::internal(format!("{}: a job panicked", self.name))),
+            Err(_) => Err(ApiError::internal(format!(
+                "{}: the job was lost",
+                self.name
+            ))),
+        }
+    }
+
+    /// Like [`Pool::run`] for a request whose JSON body is parsed inside the job: admission
+    /// comes first, so a refused request costs reading its bytes and nothing more.
+    pub async fn run_json<B, T, F>(&self, body: JsonBytes<B>, job: F) -> Result<T, ApiError>
+    where
+        B: DeserializeOwned + 'static,
+        F: FnOnce(B) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move || job(body.parse()?)).await?
     }
 
     /// Takes a permit without running anything, if one is free: lets tests (and operators'
@@ -235,6 +353,23 @@ mod tests {
         assert!(pool.run(|| 2).await.is_err());
         drop(held);
         assert_eq!(waiter.await.ok(), Some(Ok(1)));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_a_500_and_the_pool_lives_on() {
+        let pool = tight(0, 10);
+        let e = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(pool.run(|| 7).await, Ok(7));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn cpu_jobs_run_at_lower_priority() {
+        let pool = tight(0, 10);
+        // SAFETY: getpriority reads integers only; who = 0 is the calling thread.
+        let nice = pool.run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
+        assert_eq!(nice.await, Ok(CPU_POOL_NICE));
     }
 
     #[tokio::test]

@@ -3,9 +3,11 @@
 //! caps are checked before any heavy work starts, so an oversized request costs one pass over
 //! its JSON and gets a 413 naming the cap, the value sent and the serve flag that sets it.
 
+use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::error::ApiError;
+use crate::geometry::crossings::{Axis, AxisCrossing, densest_axis_line};
 
 /// The caps (serve flags of the same names set them; the defaults are generous for real
 /// boundaries: the sample city's largest town ring has ~2,000 positions).
@@ -19,6 +21,10 @@ pub struct Limits {
     pub line_points: usize,
     /// Matches one address request may ask for: queries × `limit` (`--max-address-matches`).
     pub address_matches: usize,
+    /// Edges of one part's boundary, or of a split line, that one vertical or horizontal line
+    /// may cross (`--max-line-crossings`): bounds the overlay's cost on comb-like boundaries
+    /// (see [`crate::geometry::crossings`]).
+    pub line_crossings: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +34,7 @@ impl Default for Limits {
             proposal_parts: 200,
             line_points: 1_000,
             address_matches: 100_000,
+            line_crossings: 256,
         }
     }
 }
@@ -35,6 +42,48 @@ impl Default for Limits {
 /// 413 naming the cap, what was sent and the flag.
 fn over(what: &str, sent: usize, limit: usize, flag: &str) -> ApiError {
     ApiError::too_large(format!("{what} {sent}; the limit is {limit} (--{flag})"))
+}
+
+/// 422 naming the densest line, the cap and the flag.
+fn too_convoluted(what: &str, c: AxisCrossing, limit: usize) -> ApiError {
+    let line = match c.axis {
+        Axis::Vertical => format!("the line of longitude {:.6}", c.at),
+        Axis::Horizontal => format!("the line of latitude {:.6}", c.at),
+    };
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too-convoluted",
+        format!(
+            "{what} is too convoluted to check: {line} crosses it {} times; the limit is {limit} \
+             (--max-line-crossings)",
+            c.count
+        ),
+    )
+}
+
+/// The position lists (rings, lines) in a GeoJSON `coordinates` value, as numbers; positions
+/// that are not two numbers are left out (the parser reports them).
+fn paths(coordinates: &Value, out: &mut Vec<Vec<[f64; 2]>>) {
+    let Some(items) = coordinates.as_array() else {
+        return;
+    };
+    if items.first().is_some_and(Value::is_array)
+        && items[0]
+            .as_array()
+            .and_then(|p| p.first())
+            .is_some_and(Value::is_number)
+    {
+        out.push(
+            items
+                .iter()
+                .filter_map(|p| Some([p.get(0)?.as_f64()?, p.get(1)?.as_f64()?]))
+                .collect(),
+        );
+    } else {
+        for item in items {
+            paths(item, out);
+        }
+    }
 }
 
 /// Positions in a GeoJSON `coordinates` value (a position is an array whose first item is a
@@ -74,20 +123,37 @@ impl Limits {
                 "max-proposal-vertices",
             ));
         }
+        for (i, feature) in features.iter().enumerate() {
+            let mut rings = Vec::new();
+            if let Some(coordinates) = feature.get("geometry").and_then(|g| g.get("coordinates")) {
+                paths(coordinates, &mut rings);
+            }
+            if let Some(c) = densest_axis_line(rings.iter().map(Vec::as_slice))
+                && c.count > self.line_crossings
+            {
+                let what = format!("the boundary of part {} (features[{i}])", i + 1);
+                return Err(too_convoluted(&what, c, self.line_crossings));
+            }
+        }
         Ok(())
     }
 
-    /// Checks a split line's length.
-    pub fn check_line(&self, points: usize) -> Result<(), ApiError> {
-        if points > self.line_points {
+    /// Checks a split line's length, and how convoluted it is.
+    pub fn check_line(&self, line: &[[f64; 2]]) -> Result<(), ApiError> {
+        if line.len() > self.line_points {
             return Err(over(
                 "the split line has too many positions:",
-                points,
+                line.len(),
                 self.line_points,
                 "max-line-points",
             ));
         }
-        Ok(())
+        match densest_axis_line([line]) {
+            Some(c) if c.count > self.line_crossings => {
+                Err(too_convoluted("the split line", c, self.line_crossings))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Checks the matches an address request may produce (queries × limit).
@@ -137,5 +203,56 @@ mod tests {
             "proposal has too many ring positions (vertices): 4; the limit is 3 \
              (--max-proposal-vertices)"
         );
+    }
+
+    #[test]
+    fn combs_are_refused_naming_the_part_and_the_line() {
+        let limits = Limits {
+            line_crossings: 4,
+            ..Limits::default()
+        };
+        // Square, then a comb of three teeth (six edges across x = 5) as the second part.
+        let comb = json!([[
+            [0, 0],
+            [10, 1],
+            [1, 2],
+            [10, 3],
+            [1, 4],
+            [10, 5],
+            [1, 6],
+            [-1, 7],
+            [0, 0]
+        ]]);
+        let square = json!([[[0, 0], [1, 0], [1, 1], [0, 0]]]);
+        let p = json!({"features": [
+            {"geometry": {"type": "Polygon", "coordinates": square}},
+            {"geometry": {"type": "Polygon", "coordinates": comb}}
+        ]});
+        let e = limits.check_proposal(&p).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.slug, "too-convoluted");
+        assert!(e.detail.contains("part 2 (features[1])"), "{}", e.detail);
+        assert!(
+            e.detail
+                .contains("line of longitude 1.000000 crosses it 6 times"),
+            "{}",
+            e.detail
+        );
+        assert!(e.detail.contains("--max-line-crossings"), "{}", e.detail);
+        // At the cap it passes.
+        let relaxed = Limits {
+            line_crossings: 6,
+            ..limits
+        };
+        assert!(relaxed.check_proposal(&p).is_ok());
+
+        let zigzag: Vec<[f64; 2]> = (0..10).map(|i| [i as f64, (i % 2) as f64]).collect();
+        let e = limits.check_line(&zigzag).unwrap_err();
+        assert!(
+            e.detail.starts_with("the split line is too convoluted"),
+            "{}",
+            e.detail
+        );
+        assert!(limits.check_line(&zigzag[..4]).is_ok());
     }
 }

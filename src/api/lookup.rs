@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiQuery, JsonBytes};
 use crate::crs::Crs;
 use crate::index::Hit;
 use crate::registry::Registry;
@@ -180,23 +180,24 @@ struct BatchResponse<'a> {
     results: Vec<Option<Place<'a>>>,
 }
 
-/// `POST /api/v1/lookup`: up to [`MAX_BATCH_POINTS`] points, looked up in the CPU pool.
+/// `POST /api/v1/lookup`: up to [`MAX_BATCH_POINTS`] points, parsed and looked up in the CPU
+/// pool.
 pub async fn lookup_batch(
     State(state): State<AppState>,
     Current(published): Current,
-    ApiJson(request): ApiJson<BatchRequest>,
+    body: JsonBytes<BatchRequest>,
 ) -> Result<Response, ApiError> {
-    if request.points.len() > MAX_BATCH_POINTS {
-        return Err(ApiError::too_large(format!(
-            "{} points in one request; the limit is {MAX_BATCH_POINTS}",
-            request.points.len()
-        )));
-    }
-    let crs = parse_crs(request.crs.as_deref())?;
     state
         .admission()
         .cpu
-        .run(move || {
+        .run_json(body, move |request| {
+            if request.points.len() > MAX_BATCH_POINTS {
+                return Err(ApiError::too_large(format!(
+                    "{} points in one request; the limit is {MAX_BATCH_POINTS}",
+                    request.points.len()
+                )));
+            }
+            let crs = parse_crs(request.crs.as_deref())?;
             let points = request
                 .points
                 .iter()
@@ -224,5 +225,5 @@ pub async fn lookup_batch(
                 .collect();
             Ok(json_response(&BatchResponse { results }))
         })
-        .await?
+        .await
 }

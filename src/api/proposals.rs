@@ -8,22 +8,23 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::JsonBytes;
 use super::lookup::json_response;
 use crate::rules::{SplitError, parse, split_by_groups, split_by_line, validate};
 
-/// `POST /api/v1/proposals/validate`. Parsing (ring checks) and validation run in the CPU pool,
-/// after the caps on parts and vertices.
+/// `POST /api/v1/proposals/validate`. Parsing the JSON, the caps on parts, vertices and
+/// crossings, the ring checks and validation all run in the CPU pool.
 pub async fn validate_proposal(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<Value>,
+    body: JsonBytes<Value>,
 ) -> Result<Response, ApiError> {
-    state.limits().check_proposal(&body)?;
     let published = state.published();
+    let limits = *state.limits();
     state
         .admission()
         .cpu
-        .run(move || {
+        .run_json(body, move |body| {
+            limits.check_proposal(&body)?;
             let snapshot = published.snapshot();
             let proposal = parse(&body, &snapshot.registry).map_err(|e| {
                 if e.malformed {
@@ -39,7 +40,7 @@ pub async fn validate_proposal(
             let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
             Ok(json_response(&report.to_json()))
         })
-        .await?
+        .await
 }
 
 /// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.
@@ -72,44 +73,48 @@ fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
 /// `POST /api/v1/proposals/split`: a split proposal drawn from a line or from groups of grids.
 pub async fn split(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SplitRequest>,
+    body: JsonBytes<SplitRequest>,
 ) -> Result<Response, ApiError> {
     let published = state.published();
-    let line = match (request.line, request.groups) {
-        (Some(line), None) => {
-            let positions = line_positions(&line).ok_or_else(|| {
-                ApiError::bad_request("`line`: expected [[lon, lat], …] or a GeoJSON LineString")
-            })?;
-            state.limits().check_line(positions.len())?;
-            Ok(positions)
-        }
-        (None, Some(groups)) => Err(groups),
-        _ => {
-            return Err(ApiError::bad_request(
-                "give exactly one of `line` and `groups`",
-            ));
-        }
-    };
-    let community = request.community;
-    let result = state
+    let limits = *state.limits();
+    state
         .admission()
         .cpu
-        .run(move || {
+        .run_json(body, move |request| {
             let registry = &published.snapshot().registry;
-            match line {
-                Ok(positions) => split_by_line(registry, &community, &positions),
-                Err(groups) => split_by_groups(registry, &community, &groups),
-            }
+            let community = request.community;
+            let result = match (request.line, request.groups) {
+                (Some(line), None) => {
+                    let positions = line_positions(&line).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "`line`: expected [[lon, lat], …] or a GeoJSON LineString",
+                        )
+                    })?;
+                    limits.check_line(&positions)?;
+                    split_by_line(registry, &community, &positions)
+                }
+                (None, Some(groups)) => split_by_groups(registry, &community, &groups),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "give exactly one of `line` and `groups`",
+                    ));
+                }
+            };
+            result
+                .map(|proposal| json_response(&proposal))
+                .map_err(split_error)
         })
-        .await?;
-    result
-        .map(|proposal| json_response(&proposal))
-        .map_err(|e| match e {
-            SplitError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
-            _ => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-split",
-                e.to_string(),
-            ),
-        })
+        .await
+}
+
+/// The answer for a split that cannot be made.
+fn split_error(e: SplitError) -> ApiError {
+    match e {
+        SplitError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
+        _ => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-split",
+            e.to_string(),
+        ),
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::JsonBytes;
 use super::lookup::json_response;
 use crate::rules::suggest::{
     DEFAULT_COUNT, DEFAULT_SEED, Parts, SuggestError, SuggestRequest, Weights, suggest as run,
@@ -33,10 +33,8 @@ pub struct Body {
     seed: Option<u64>,
 }
 
-pub async fn suggest(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<Body>,
-) -> Result<Response, ApiError> {
+/// The request a body asks for, or a 400 naming the field.
+fn request_of(body: Body) -> Result<SuggestRequest, ApiError> {
     let parts = match &body.parts {
         None => Parts::Auto,
         Some(Value::String(s)) if s == "auto" => Parts::Auto,
@@ -49,24 +47,31 @@ pub async fn suggest(
             }
         },
     };
-    let request = SuggestRequest {
+    Ok(SuggestRequest {
         community: body.community,
         parts,
         locked: body.locked,
         weights: body.weights,
         count: body.count.unwrap_or(DEFAULT_COUNT),
         seed: body.seed.unwrap_or(DEFAULT_SEED),
-    };
+    })
+}
+
+pub async fn suggest(
+    State(state): State<AppState>,
+    body: JsonBytes<Body>,
+) -> Result<Response, ApiError> {
     let published = state.published();
     // A suggestion samples and validates many plans: seconds of CPU, so it takes a slot of the
-    // admission pool like /validate (503 when the pool is full).
+    // admission pool like /validate (503 when the pool is full); the body is parsed there too.
     let answer = state
         .admission()
         .cpu
-        .run(move || {
+        .run_json(body, move |body| {
+            let request = request_of(body)?;
             let snapshot = published.snapshot();
-            run(&snapshot.registry, &snapshot.guidelines, &request)
-                .map(|s| serde_json::to_value(&s).unwrap_or_default())
+            Ok(run(&snapshot.registry, &snapshot.guidelines, &request)
+                .map(|s| serde_json::to_value(&s).unwrap_or_default()))
         })
         .await?;
     answer

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::{Authenticated, store_of};
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, parse_date};
+use super::extract::{ApiJson, ApiQuery, JsonBytes, parse_date};
 use super::lookup::json_response;
 use crate::store::proposals::{self, Move, ProcedureError};
 use crate::workflow::{Status, Tally};
@@ -81,17 +81,20 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
-    ApiJson(body): ApiJson<Value>,
+    body: JsonBytes<Value>,
 ) -> Result<Response, ApiError> {
     let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
+    let limits = *state.limits();
     // Storing validates the proposal: the same caps and admission as `/proposals/validate`.
-    state.limits().check_proposal(&body)?;
     let created = state
         .admission()
         .cpu
-        .run(move || store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot())))
-        .await??;
+        .run_json(body, move |body| {
+            limits.check_proposal(&body)?;
+            Ok(store.write(|tx| proposals::create(tx, &actor, &body, published.snapshot()))?)
+        })
+        .await?;
     let location = format!("/api/v1/proposals/{}", created.id);
     Ok((
         StatusCode::CREATED,
@@ -117,17 +120,20 @@ pub async fn edit(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
+    body: JsonBytes<Value>,
 ) -> Result<Response, ApiError> {
     let id = proposal_id(&id)?;
     let store = store_of(&state, "stored proposals")?.clone();
     let published = state.published();
-    state.limits().check_proposal(&body)?;
+    let limits = *state.limits();
     let edited = state
         .admission()
         .cpu
-        .run(move || store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot())))
-        .await??;
+        .run_json(body, move |body| {
+            limits.check_proposal(&body)?;
+            Ok(store.write(|tx| proposals::edit(tx, &actor, id, &body, published.snapshot()))?)
+        })
+        .await?;
     Ok(json_response(&edited))
 }
 

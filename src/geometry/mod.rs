@@ -4,6 +4,7 @@
 //! here are exact-enough planar predicates: lookups and validity only need consistent, deterministic
 //! answers, not metric measures (geodesic areas come from `geo`).
 
+pub mod crossings;
 pub mod dissolve;
 pub mod geojson;
 pub mod measure;
