@@ -65,6 +65,8 @@ def singles():
     print("== single requests, one at a time")
     cases = [
         ("/api/v1/proposals/validate", "sawtooth40k.json"),
+        ("/api/v1/proposals/validate", "sawtooth20k.json"),
+        ("/api/v1/proposals/validate", "comb_at_caps.json"),
         ("/api/v1/proposals/validate", "parts4000.json"),
         ("/api/v1/proposals/split", "zigzag_line.json"),
         ("/api/v1/proposals/split", "zigzag_line_1000.json"),

@@ -4,6 +4,9 @@
 - sawtooth40k.json: a proposal with one ring of 40,000 positions, a comb whose teeth span the
   ring in x (the shape that made the old self-intersection sweep quadratic);
 - sawtooth20k.json: the same at 19,999 positions (just under the default cap, so it is validated);
+- comb_at_caps.json: the worst ring measured within every default cap: a comb of 128 teeth
+  (256 crossings of one meridian, the --max-line-crossings default) subdivided to 19,000
+  positions (under --max-proposal-vertices), validated in full;
 - parts4000.json: a proposal of 4,000 small squares (the old all-pairs overlap check);
 - zigzag_line.json: a split of community 442000001001 along a 1,500-point zigzag (~44 KB);
 - zigzag_line_1000.json: the same zigzag cut to 1,000 points (the default cap);
@@ -51,6 +54,22 @@ def sawtooth(positions, x0=113.37, y0=22.50, width=0.01, step=1e-6):
     return ring
 
 
+def comb_at_caps(teeth=128, positions=19_000, x0=113.37, y0=22.50, width=0.01, step=4e-5):
+    """A comb whose tooth edges are cut into many short edges: as many vertices as the vertex
+    cap allows, as many crossings of one meridian as the crossings cap allows."""
+    k = max(1, positions // teeth // 2)
+    ring = [[x0, y0]]
+    for i in range(teeth):
+        y = y0 + (i + 0.5) * step
+        a, b, c = (x0 + 0.0005, y), (x0 + width, y + step / 4), (x0 + 0.0005, y + step / 2)
+        for p, q in ((a, b), (b, c)):
+            for j in range(1, k + 1):
+                ring.append([round(p[0] + (q[0] - p[0]) * j / k, 9), round(p[1] + (q[1] - p[1]) * j / k, 9)])
+    ring.append([x0 - 0.001, round(y0 + teeth * step, 9)])
+    ring.append(ring[0])
+    return ring
+
+
 def community_bounds(code):
     with open(os.path.join(ROOT, "boundaries", "communities.geojson")) as f:
         for feature in json.load(f)["features"]:
@@ -78,6 +97,7 @@ def zigzag(code, points):
 
 write("sawtooth40k.json", proposal([sawtooth(40_001)]))
 write("sawtooth20k.json", proposal([sawtooth(20_000)]))
+write("comb_at_caps.json", proposal([comb_at_caps()]))
 squares = []
 for i in range(4000):
     x, y = 113.30 + (i % 80) * 2e-4, 22.48 + (i // 80) * 2e-4

@@ -68,6 +68,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     super::admission::lower_rayon_priority();
+    super::admission::return_large_blocks();
     // HTTP/1.1 only: browsers and programs reach this API over plain HTTP/1.1 (HTTP/2 comes
     // from a TLS-terminating proxy in front, which speaks HTTP/1.1 to us).
     let mut builder = http1::Builder::new();
