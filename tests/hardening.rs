@@ -260,7 +260,36 @@ async fn the_request_log_names_the_user_and_the_client_address() {
     let response = env.app.clone().oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), 200);
     common::get(&env.app, "/health").await;
+    // A failed login names the user name tried, escaped so that it cannot forge a log line.
+    env.add("li", "right password 1");
+    let (reply, _) = env.login("li", "wrong password", Some("203.0.113.7")).await;
+    assert_eq!(reply.status, 401);
+    let (reply, _) = env
+        .login(
+            "li\n203.0.113.1 admin GET /api/v1/me 200",
+            "x",
+            Some("203.0.113.7"),
+        )
+        .await;
+    assert_eq!(reply.status, 401);
     let text = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("203.0.113.7 li POST /api/v1/login 401")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains(
+            "203.0.113.7 li\\n203.0.113.1 admin GET /api/v1/me 200 POST /api/v1/login 401"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("203.0.113.1")),
+        "{text}"
+    );
     assert!(
         text.lines()
             .any(|l| l.contains("203.0.113.9 wang GET /api/v1/me 200")),

@@ -275,6 +275,10 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let store = store_of(&state, "login")?.clone();
     let client = client.map(|c| c.ip().to_string());
+    // The request log names the user name tried, failed or not (escaped: it is any text).
+    if let Some(axum::Extension(logged)) = &logged {
+        logged.name(&body.user.escape_debug().to_string());
+    }
     if let Err(wait) = state
         .logins
         .check(&body.user, client.as_deref(), state.clock.now())
@@ -295,9 +299,6 @@ pub async fn login(
     {
         Ok(session) => {
             state.logins.success(&user);
-            if let Some(axum::Extension(logged)) = logged {
-                logged.name(&user);
-            }
             session
         }
         Err(AccountError::BadCredentials) => {
