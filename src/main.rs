@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use shequ::Snapshot;
 use shequ::accounts::{NewUser, Role, credentials};
-use shequ::api::{self, ApiConfig, AppState, PointPlace, ReadAccess, ServerLimits};
+use shequ::api::{self, ApiConfig, AppState, ReadAccess, ServerLimits};
 use shequ::crs::Crs;
+use shequ::output::{PointPlace, address_answer};
 use shequ::registry::{CommunityKind, Registry};
 use shequ::store::accounts::{self as store_accounts, AccountError};
 use shequ::store::registry as registry_store;
@@ -676,7 +677,7 @@ fn lookup(source: &Source, point: [f64; 2], crs: &str) -> Result<(), String> {
 
 fn lookup_address(source: &Source, address: &str, limit: usize) -> Result<(), String> {
     let snapshot = load_source(source)?;
-    let answer = api::address_answer(&snapshot, address, limit);
+    let answer = address_answer(&snapshot, address, limit);
     let json = serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?;
     println!("{json}");
     if answer.matches.is_empty() {

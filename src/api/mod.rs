@@ -32,7 +32,7 @@ use axum::routing::{delete, get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 
-pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
+pub use address::MAX_BATCH_QUERIES;
 pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
 pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use auth::{Clock, SystemClock};
@@ -40,7 +40,7 @@ pub use error::ApiError;
 pub use extract::parse_date;
 pub use features::Layer;
 pub use limits::Limits;
-pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
+pub use lookup::MAX_BATCH_POINTS;
 pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
 
 use crate::Snapshot;
