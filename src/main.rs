@@ -645,23 +645,15 @@ fn load_source(source: &Source) -> Result<Snapshot, String> {
         return Err(format!("no database at {}", db.display()));
     }
     let store = Store::open(db).map_err(|e| e.to_string())?;
-    let version = match &source.as_of {
-        Some(day) => {
+    let day = match &source.as_of {
+        Some(day) => Some(
             time::Date::parse(day, store::DATE_FORMAT)
-                .map_err(|_| format!("--as-of {day:?}: expected a date YYYY-MM-DD"))?;
-            store
-                .read(|c| registry_store::version_on(c, day))
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no registry version was in force on {day}"))?
-        }
-        None => store
-            .read(registry_store::latest)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{} holds no registry yet", db.display()))?,
+                .map_err(|_| format!("--as-of {day:?}: expected a date YYYY-MM-DD"))?,
+        ),
+        None => None,
     };
-    store
-        .read(|c| registry_store::StoredSnapshot::read(c, version.id))
-        .and_then(registry_store::StoredSnapshot::build)
+    registry_store::snapshot_as_of(&store, day)
+        .map(|(_, snapshot)| snapshot)
         .map_err(|e| format!("{}: {e}", db.display()))
 }
 

@@ -306,14 +306,12 @@ impl AppState {
                 "parameter `as_of`: this server keeps no history (it serves files, not a database)",
             ));
         };
-        let day = date
-            .format(crate::store::DATE_FORMAT)
-            .map_err(ApiError::internal)?;
         let current = self.published();
         let version = store
-            .read(|c| crate::store::registry::version_on(c, &day))?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no registry version was in force on {day}"))
+            .read(|c| crate::store::registry::version_as_of(c, Some(date)))
+            .map_err(|e| match e {
+                crate::store::registry::AsOfError::Store(e) => ApiError::from(e),
+                e => ApiError::not_found(e.to_string()),
             })?;
         if current.registry_version == Some(version.id) {
             return Ok(current);
@@ -341,11 +339,7 @@ impl AppState {
         let snapshot = self
             .admission
             .cpu
-            .run(move || {
-                store
-                    .read(|c| crate::store::registry::StoredSnapshot::read(c, id))?
-                    .build()
-            })
+            .run(move || crate::store::registry::snapshot_of(&store, id))
             .await??;
         let published = Published::new(snapshot, Some(id));
         let mut kept = history();
