@@ -452,10 +452,9 @@ async fn time_limit(
     }
 }
 
-/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
-/// [`ReadAccess::Token`]), CORS, compression and request logging.
-pub fn router(state: AppState, config: &ApiConfig) -> Router {
-    let api = Router::new()
+/// `/api/v1/…` reads of the registry: lookups, addresses, features, versions and history.
+fn registry_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/lookup",
             get(lookup::lookup_one).post(lookup::lookup_batch),
@@ -473,6 +472,13 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/versions", get(versions::list))
         .route("/versions/{a}/diff/{b}", get(versions::diff))
         .route("/{layer}/{code}/history", get(versions::history))
+        .route("/audit", get(audit::report))
+        .route("/audit.geojson", get(audit::geojson))
+}
+
+/// `/api/v1/proposals…`: stored proposals and their procedure, validation, splits, suggestions.
+fn proposal_routes() -> Router<AppState> {
+    Router::new()
         .route("/proposals", get(workflow::list).post(workflow::create))
         .route("/proposals/{id}", get(workflow::show).put(workflow::edit))
         .route("/proposals/{id}/comments", post(workflow::comment))
@@ -481,8 +487,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
         .route("/proposals/suggest", post(suggest::suggest))
-        .route("/audit", get(audit::report))
-        .route("/audit.geojson", get(audit::geojson))
+}
+
+/// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.
+fn account_routes() -> Router<AppState> {
+    Router::new()
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
@@ -491,7 +500,15 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}", delete(users::revoke_token))
         .route("/log", get(log::entries))
-        .route("/log/verify", get(log::verify));
+        .route("/log/verify", get(log::verify))
+}
+
+/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
+/// [`ReadAccess::Token`]), CORS, compression and request logging.
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let api = registry_routes()
+        .merge(proposal_routes())
+        .merge(account_routes());
     let mut app = Router::new()
         .route("/health", get(health::health))
         .nest("/api/v1", api)
@@ -512,6 +529,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         // Inside CORS, so that preflight requests (which carry no credential) are answered.
         app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));
     }
+    with_layers(app, config)
+}
+
+/// The layers around every route: body limit, time limit, compression, CORS, request log.
+fn with_layers(app: Router, config: &ApiConfig) -> Router {
     app.layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             config.request_timeout,
