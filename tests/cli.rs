@@ -2,21 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-fn shequ(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args(args)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run shequ: {e}"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{shequ, shequ_command, text};
 
 #[test]
 fn lookup_prints_the_place_as_json() {
@@ -122,7 +108,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     let mini = common::mini_dir();
     let db = tempfile::tempdir().expect("tempdir");
     let mut server = common::Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
+        shequ_command()
             .args([
                 "serve",
                 "--addr",
@@ -134,16 +120,9 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
             ])
             .env("RUST_LOG", "info"),
     );
-    let log = &server.log;
     // The server logs the address it bound; wait for that line (bounded, in case it never comes).
-    let next = || log.recv_timeout(Duration::from_secs(60));
-    let addr = std::iter::from_fn(|| next().ok())
-        .find_map(|line| {
-            line.split("serving on http://")
-                .nth(1)
-                .map(|a| a.trim().to_owned())
-        })
-        .expect("server announces its address");
+    let addr = server.address(Duration::from_secs(60));
+    let next = || server.log.recv_timeout(Duration::from_secs(60));
 
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
     write!(
@@ -156,7 +135,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""communities":3"#), "{response}");
 
-    let status = Command::new("kill")
+    let status = std::process::Command::new("kill")
         .args(["-INT", &server.child.id().to_string()])
         .status()
         .expect("kill");
@@ -303,7 +282,7 @@ fn serve_once(db: &std::path::Path, extra: &[&str]) -> (String, String) {
 
     let mini = common::mini_dir();
     let mut server = common::Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
+        shequ_command()
             .args(["serve", "--addr", "127.0.0.1:0", "--data"])
             .arg(&mini)
             .arg("--db")
