@@ -44,6 +44,91 @@ fn lookup_rejects_bad_points_and_crs() {
     assert!(text(&out.stderr).contains("--crs: unsupported crs \"mars\""));
 }
 
+/// A bad `--crs` is bad input: exit code 2, like every other bad input (README, exit codes).
+#[test]
+fn a_bad_crs_exits_2() {
+    let mini = common::mini_dir().to_string_lossy().into_owned();
+    let out = shequ(&["lookup", "113", "22", "--crs", "mars", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&[
+        "import",
+        &common::mini_dir().join("towns.geojson").to_string_lossy(),
+        "--crs",
+        "mars",
+        "--layer",
+        "towns",
+        "--out",
+        &tempfile::tempdir()
+            .expect("tempdir")
+            .path()
+            .to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--crs: unsupported crs \"mars\""));
+}
+
+/// The exit codes of `shequ --help`: bad input and unreadable data 2, negative answers 1.
+#[test]
+fn exit_codes_tell_bad_input_from_findings() {
+    let mini = common::mini_dir().to_string_lossy().into_owned();
+    let out = shequ(&["lookup", "113", "-95", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&["lookup", "113", "22", "--data", "/nonexistent/city"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&["audit", "/nonexistent/city"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // No match for an address is a negative answer, not bad input.
+    let out = shequ(&["lookup", "--address", "hello", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+/// `shequ validate --json` prints the very report the API answers for the same proposal,
+/// `offending` geometry included.
+#[tokio::test]
+async fn validate_json_prints_what_the_api_answers() {
+    let square = |y0: f64| {
+        serde_json::json!([[
+            [113.0, y0],
+            [113.01, y0],
+            [113.01, y0 + 0.01],
+            [113.0, y0 + 0.01],
+            [113.0, y0]
+        ]])
+    };
+    let part = |name: &str, y0: f64| {
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square(y0)},
+               "properties": {"name": name, "workers": 2, "office_area_m2": 300.0}})
+    };
+    // Overlapping parts, so the report has offending geometry.
+    let proposal = serde_json::json!({"type": "FeatureCollection",
+        "proposal": {"kind": "split", "title": "t", "parents": ["442000901001"]},
+        "features": [part("南", 22.0), part("北", 22.005)]});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("proposal.geojson");
+    std::fs::write(&file, proposal.to_string()).expect("write");
+    let mini = common::mini_dir();
+    let out = shequ(&[
+        "validate",
+        "--json",
+        &file.to_string_lossy(),
+        "--data",
+        &mini.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let app = common::app(&mini);
+    let api = common::post_json(&app, "/api/v1/proposals/validate", proposal.to_string()).await;
+    assert_eq!(api.status, 200);
+    let api = api.json();
+    assert!(
+        api["offending"]["features"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{api}"
+    );
+    assert_eq!(cli, api);
+}
+
 #[test]
 fn check_data_summarises_good_data() {
     let out = shequ(&["check-data", &common::mini_dir().to_string_lossy()]);
@@ -96,7 +181,8 @@ fn serve_refuses_invalid_data_before_listening() {
         "--addr",
         "127.0.0.1:0",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // Unreadable data: exit 2.
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("towns.geojson: cannot read"));
 }
 
@@ -373,6 +459,15 @@ fn serve_init_admin_creates_the_first_admin_once() {
 
 #[test]
 fn help_texts_describe_every_argument() {
+    let help = text(&shequ(&["--help"]).stdout);
+    for line in [
+        "Exit codes",
+        "  1  findings",
+        "  2  bad input",
+        "  3  internal",
+    ] {
+        assert!(help.contains(line), "shequ --help lists {line:?}: {help}");
+    }
     let help = text(&shequ(&["serve", "--help"]).stdout);
     assert!(!help.contains("over a boundary directory"), "{help}");
     for flag in ["--tile-cache", "--basemap", "--glyphs", "--init-admin"] {

@@ -436,7 +436,8 @@ fn a_second_server_on_the_same_database_refuses_to_start() {
     let args = serve_args(&db);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let second = common::shequ(&args);
-    assert_eq!(second.status.code(), Some(1));
+    // A database another server holds is unusable input: exit 2.
+    assert_eq!(second.status.code(), Some(2));
     let message = common::text(&second.stderr);
     assert!(
         message.contains("already serving the database"),

@@ -407,7 +407,7 @@ async fn the_full_procedure_changes_the_city() {
         "--as-of",
         "2026-02-30",
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a bad date is bad input");
     assert!(err.contains("--as-of \"2026-02-30\""), "{err}");
     let missing = env
         .dir
@@ -416,7 +416,7 @@ async fn the_full_procedure_changes_the_city() {
         .to_string_lossy()
         .into_owned();
     let (code, _, err) = shequ(&["audit", "--db", &missing]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a missing database is bad input");
     assert!(err.contains("no database at"), "{err}");
     let exported = env.dir.path().join("cli-export");
     let (code, out, _) = shequ(&[
