@@ -86,23 +86,8 @@ fn exit_codes_tell_bad_input_from_findings() {
 /// `offending` geometry included.
 #[tokio::test]
 async fn validate_json_prints_what_the_api_answers() {
-    let square = |y0: f64| {
-        serde_json::json!([[
-            [113.0, y0],
-            [113.01, y0],
-            [113.01, y0 + 0.01],
-            [113.0, y0 + 0.01],
-            [113.0, y0]
-        ]])
-    };
-    let part = |name: &str, y0: f64| {
-        serde_json::json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square(y0)},
-               "properties": {"name": name, "workers": 2, "office_area_m2": 300.0}})
-    };
     // Overlapping parts, so the report has offending geometry.
-    let proposal = serde_json::json!({"type": "FeatureCollection",
-        "proposal": {"kind": "split", "title": "t", "parents": ["442000901001"]},
-        "features": [part("南", 22.0), part("北", 22.005)]});
+    let proposal = common::west_split(22.005);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("proposal.geojson");
     std::fs::write(&file, proposal.to_string()).expect("write");

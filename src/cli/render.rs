@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use shequ::audit::{AuditReport, FindingKind};
 use shequ::registry::{CommunityKind, Registry};
-use shequ::rules::{PartReport, Report, Totals, Verdict};
+use shequ::rules::{Check, PartReport, Report, Totals, Verdict};
 use unicode_width::UnicodeWidthStr;
 
 /// `text` padded with spaces to `width` terminal columns: `{:<8}` counts characters, but a
@@ -65,15 +65,14 @@ pub fn report_text(r: &Report) -> String {
     }
     let _ = writeln!(out, "\nproposal");
     for c in &r.checks {
-        let _ = writeln!(
-            out,
-            "  {:<5} {:<34} {}",
-            verdict(c.verdict),
-            c.rule,
-            c.message
-        );
+        out += &check_line(c);
     }
     out + &before_after_text(r)
+}
+
+/// One rule's verdict, name and message.
+fn check_line(c: &Check) -> String {
+    format!("  {:<5} {:<34} {}\n", verdict(c.verdict), c.rule, c.message)
 }
 
 /// One part of a report: its measures, every rule's verdict, the grids it cuts.
@@ -92,13 +91,7 @@ fn part_text(part: &PartReport) -> String {
         m.workers
     );
     for c in &part.checks {
-        let _ = writeln!(
-            out,
-            "  {:<5} {:<34} {}",
-            verdict(c.verdict),
-            c.rule,
-            c.message
-        );
+        out += &check_line(c);
     }
     for g in &part.cut_grids {
         let _ = writeln!(

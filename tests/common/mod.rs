@@ -181,6 +181,28 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A split of the mini city's west community (113.0–113.01°E, 22.0–22.02°N) into two squares
+/// 0.01° wide: 南 from 22.0°N and 北 from `north_from`°N (22.01: along its two grids, valid;
+/// less: the parts overlap and cut grids), each with 2 workers and 300 m² of office.
+pub fn west_split(north_from: f64) -> Value {
+    let square = |y0: f64| {
+        serde_json::json!([[
+            [113.0, y0],
+            [113.01, y0],
+            [113.01, y0 + 0.01],
+            [113.0, y0 + 0.01],
+            [113.0, y0]
+        ]])
+    };
+    let part = |name: &str, y0: f64| {
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square(y0)},
+               "properties": {"name": name, "workers": 2, "office_area_m2": 300.0}})
+    };
+    serde_json::json!({"type": "FeatureCollection",
+           "proposal": {"kind": "split", "title": "t", "parents": ["442000901001"]},
+           "features": [part("南", 22.0), part("北", north_from)]})
+}
+
 /// A small deterministic PRNG (splitmix64) so random tests are reproducible.
 pub struct Rng(pub u64);
 
