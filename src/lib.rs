@@ -2,7 +2,8 @@
 //! spatial index, served as lookups and (later) tiles, proposal checks and audits.
 //!
 //! Data flows one way: files → [`registry`] (validated, immutable snapshot) → [`index`] →
-//! lookups → [`api`] (HTTP) and the CLI. Domain modules know nothing of HTTP.
+//! lookups → [`output`] (answers as printed) → [`api`] (HTTP) and the CLI. Domain modules know
+//! nothing of HTTP.
 
 pub mod accounts;
 pub mod address;
@@ -11,6 +12,7 @@ pub mod audit;
 pub mod crs;
 pub mod geometry;
 pub mod index;
+pub mod output;
 pub mod registry;
 pub mod rules;
 pub mod snapshot;

@@ -5,20 +5,17 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{HeaderMap, header};
 use common::Reply;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shequ::accounts::{NewUser, Role, credentials};
 use shequ::api::{self, ApiConfig, AppState, ReadAccess};
 use shequ::store::Store;
 use shequ::store::accounts;
-use tower::ServiceExt;
 
 /// The mini city's only town.
 const TOWN: &str = "442000901";
@@ -147,6 +144,7 @@ impl Full {
     }
 }
 
+/// A request through the router with `headers`, its reply and response headers.
 async fn call(
     app: &Router,
     method: &str,
@@ -154,43 +152,8 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> Full {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let request = match body {
-        Some(v) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string())),
-        None => builder.body(Body::empty()),
-    }
-    .expect("request");
-    let response = match app.clone().oneshot(request).await {
-        Ok(r) => r,
-        Err(e) => match e {},
-    };
-    let status = response.status();
-    let headers = response.headers().clone();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Full {
-        reply: Reply {
-            status,
-            content_type,
-            body,
-        },
-        headers,
-    }
+    let (reply, headers) = common::call_with_headers(app, method, uri, headers, body).await;
+    Full { reply, headers }
 }
 
 fn bearer(token: &str) -> String {
@@ -1056,23 +1019,7 @@ async fn cors_allows_credentials_headers_even_with_token_reads() {
 
 // ---------------------------------------------------------------- the command line
 
-fn shequ(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run shequ");
-    // Dropping the pipe closes stdin, so a command reading it sees the end.
-    if let (Some(mut pipe), Some(text)) = (child.stdin.take(), stdin) {
-        std::io::Write::write_all(&mut pipe, text.as_bytes()).expect("stdin");
-    }
-    child.wait_with_output().expect("shequ output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{shequ_with_stdin as shequ, text};
 
 /// Asserts exit code `code` and that stderr mentions `needle`.
 fn assert_fails(out: &Output, code: i32, needle: &str) {

@@ -15,22 +15,7 @@ use shequ::api::{self, ApiConfig, AppState, Limits, PoolConfig};
 
 /// A valid split of the mini city's west community into its two grids.
 fn split_proposal() -> Value {
-    let square = |y0: f64| {
-        json!([[
-            [113.0, y0],
-            [113.01, y0],
-            [113.01, y0 + 0.01],
-            [113.0, y0 + 0.01],
-            [113.0, y0]
-        ]])
-    };
-    let part = |name: &str, y0: f64| {
-        json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square(y0)},
-               "properties": {"name": name, "workers": 2, "office_area_m2": 300.0}})
-    };
-    json!({"type": "FeatureCollection",
-           "proposal": {"kind": "split", "title": "t", "parents": ["442000901001"]},
-           "features": [part("南", 22.0), part("北", 22.01)]})
+    common::west_split(22.01)
 }
 
 fn state_with(config: &ApiConfig) -> (AppState, Router) {

@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 use shequ::audit::{AuditReport, FindingKind, audit};
@@ -259,12 +258,7 @@ fn perturbing_a_shared_boundary_gives_the_expected_overlap_and_gap() {
 
 #[test]
 fn audit_cli_reports_by_town_and_fails_on_failing_findings() {
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
-            .args(args)
-            .output()
-            .expect("run shequ")
-    };
+    let run = common::shequ;
     let out = run(&["audit", &defects_dir().to_string_lossy()]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -439,12 +433,7 @@ async fn findings_are_drawn_in_their_own_tile_layer() {
 /// know why); the counts agree with the JSON report, counted here from its findings.
 #[test]
 fn audit_text_says_how_to_read_the_failing_findings() {
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
-            .args(args)
-            .output()
-            .expect("run shequ")
-    };
+    let run = common::shequ;
     for dir in [defects_dir(), common::sample_dir()] {
         let dir = dir.to_string_lossy();
         let text = String::from_utf8_lossy(&run(&["audit", &dir]).stdout).into_owned();

@@ -12,7 +12,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -47,8 +47,8 @@ const USERS: [(&str, &str, &str, &str); 2] = [
 /// Adds the [`USERS`] to the database at `db` with the command line (creating it).
 fn add_users(db: &Path) {
     for (name, role, towns, password) in USERS {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_shequ"));
-        command.args([
+        let db = db.to_string_lossy();
+        let mut args = vec![
             "user",
             "add",
             name,
@@ -56,24 +56,16 @@ fn add_users(db: &Path) {
             role,
             "--password-stdin",
             "--db",
-        ]);
-        command.arg(db);
+            &db,
+        ];
         if !towns.is_empty() {
-            command.args(["--towns", towns]);
+            args.extend(["--towns", towns]);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn shequ user add");
-        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), password.as_bytes())
-            .expect("write password");
-        let out = child.wait_with_output().expect("shequ user add");
+        let out = common::shequ_with_stdin(&args, Some(password));
         assert!(
             out.status.success(),
             "user add {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            common::text(&out.stderr)
         );
     }
 }
@@ -82,21 +74,14 @@ fn add_users(db: &Path) {
 /// returns it and its URL.
 fn serve(db: &Path) -> (common::Server, String) {
     let server = common::Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
+        common::shequ_command()
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(db)
             .arg("--data")
             .arg(common::sample_dir())
             .env("RUST_LOG", "warn,shequ=info"),
     );
-    let log = &server.log;
-    let addr = std::iter::from_fn(|| log.recv_timeout(Duration::from_secs(120)).ok())
-        .find_map(|line| {
-            line.split("serving on http://")
-                .nth(1)
-                .map(|a| a.trim().to_owned())
-        })
-        .expect("server announces its address");
+    let addr = server.address(Duration::from_secs(120));
     (server, format!("http://{addr}"))
 }
 

@@ -2,21 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-fn shequ(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .args(args)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run shequ: {e}"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{shequ, shequ_command, text};
 
 #[test]
 fn lookup_prints_the_place_as_json() {
@@ -56,6 +42,76 @@ fn lookup_rejects_bad_points_and_crs() {
     ]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--crs: unsupported crs \"mars\""));
+}
+
+/// A bad `--crs` is bad input: exit code 2, like every other bad input (README, exit codes).
+#[test]
+fn a_bad_crs_exits_2() {
+    let mini = common::mini_dir().to_string_lossy().into_owned();
+    let out = shequ(&["lookup", "113", "22", "--crs", "mars", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&[
+        "import",
+        &common::mini_dir().join("towns.geojson").to_string_lossy(),
+        "--crs",
+        "mars",
+        "--layer",
+        "towns",
+        "--out",
+        &tempfile::tempdir()
+            .expect("tempdir")
+            .path()
+            .to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--crs: unsupported crs \"mars\""));
+}
+
+/// The exit codes of `shequ --help`: bad input and unreadable data 2, negative answers 1.
+#[test]
+fn exit_codes_tell_bad_input_from_findings() {
+    let mini = common::mini_dir().to_string_lossy().into_owned();
+    let out = shequ(&["lookup", "113", "-95", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&["lookup", "113", "22", "--data", "/nonexistent/city"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = shequ(&["audit", "/nonexistent/city"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // No match for an address is a negative answer, not bad input.
+    let out = shequ(&["lookup", "--address", "hello", "--data", &mini]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+/// `shequ validate --json` prints the very report the API answers for the same proposal,
+/// `offending` geometry included.
+#[tokio::test]
+async fn validate_json_prints_what_the_api_answers() {
+    // Overlapping parts, so the report has offending geometry.
+    let proposal = common::west_split(22.005);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("proposal.geojson");
+    std::fs::write(&file, proposal.to_string()).expect("write");
+    let mini = common::mini_dir();
+    let out = shequ(&[
+        "validate",
+        "--json",
+        &file.to_string_lossy(),
+        "--data",
+        &mini.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let app = common::app(&mini);
+    let api = common::post_json(&app, "/api/v1/proposals/validate", proposal.to_string()).await;
+    assert_eq!(api.status, 200);
+    let api = api.json();
+    assert!(
+        api["offending"]["features"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{api}"
+    );
+    assert_eq!(cli, api);
 }
 
 #[test]
@@ -110,7 +166,8 @@ fn serve_refuses_invalid_data_before_listening() {
         "--addr",
         "127.0.0.1:0",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // Unreadable data: exit 2.
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("towns.geojson: cannot read"));
 }
 
@@ -122,7 +179,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     let mini = common::mini_dir();
     let db = tempfile::tempdir().expect("tempdir");
     let mut server = common::Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
+        shequ_command()
             .args([
                 "serve",
                 "--addr",
@@ -134,16 +191,9 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
             ])
             .env("RUST_LOG", "info"),
     );
-    let log = &server.log;
     // The server logs the address it bound; wait for that line (bounded, in case it never comes).
-    let next = || log.recv_timeout(Duration::from_secs(60));
-    let addr = std::iter::from_fn(|| next().ok())
-        .find_map(|line| {
-            line.split("serving on http://")
-                .nth(1)
-                .map(|a| a.trim().to_owned())
-        })
-        .expect("server announces its address");
+    let addr = server.address(Duration::from_secs(60));
+    let next = || server.log.recv_timeout(Duration::from_secs(60));
 
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
     write!(
@@ -156,7 +206,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""communities":3"#), "{response}");
 
-    let status = Command::new("kill")
+    let status = std::process::Command::new("kill")
         .args(["-INT", &server.child.id().to_string()])
         .status()
         .expect("kill");
@@ -303,7 +353,7 @@ fn serve_once(db: &std::path::Path, extra: &[&str]) -> (String, String) {
 
     let mini = common::mini_dir();
     let mut server = common::Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_shequ"))
+        shequ_command()
             .args(["serve", "--addr", "127.0.0.1:0", "--data"])
             .arg(&mini)
             .arg("--db")
@@ -394,6 +444,15 @@ fn serve_init_admin_creates_the_first_admin_once() {
 
 #[test]
 fn help_texts_describe_every_argument() {
+    let help = text(&shequ(&["--help"]).stdout);
+    for line in [
+        "Exit codes",
+        "  1  findings",
+        "  2  bad input",
+        "  3  internal",
+    ] {
+        assert!(help.contains(line), "shequ --help lists {line:?}: {help}");
+    }
     let help = text(&shequ(&["serve", "--help"]).stdout);
     assert!(!help.contains("over a boundary directory"), "{help}");
     for flag in ["--tile-cache", "--basemap", "--glyphs", "--init-admin"] {

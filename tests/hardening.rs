@@ -8,7 +8,6 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -434,18 +433,15 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
 // ---------------------------------------------------------------------------------------------
 // One server per database
 
-/// Kills a child if the test fails before it is stopped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn shequ() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shequ"))
+/// `shequ serve` on the mini city with the database `db`, once it serves.
+fn serve(db: &Path) -> common::Server {
+    let server = common::Server::spawn(
+        common::shequ_command()
+            .args(serve_args(db))
+            .env("RUST_LOG", "info"),
+    );
+    server.address(Duration::from_secs(60));
+    server
 }
 
 fn serve_args(db: &Path) -> Vec<String> {
@@ -464,38 +460,28 @@ fn serve_args(db: &Path) -> Vec<String> {
 fn a_second_server_on_the_same_database_refuses_to_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("shequ.db");
-    let mut first = Child(
-        shequ()
-            .args(serve_args(&db))
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let stderr = first.0.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let announced = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|l| l.contains("serving on http://"));
-    assert!(announced, "the first server starts");
+    let mut first = serve(&db);
 
-    let second = shequ().args(serve_args(&db)).output().expect("run");
-    assert_eq!(second.status.code(), Some(1));
-    let message = String::from_utf8_lossy(&second.stderr);
+    let args = serve_args(&db);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let second = common::shequ(&args);
+    // A database another server holds is unusable input: exit 2.
+    assert_eq!(second.status.code(), Some(2));
+    let message = common::text(&second.stderr);
     assert!(
         message.contains("already serving the database"),
         "{message}"
     );
     assert!(message.contains(&db.display().to_string()), "{message}");
     assert!(
-        message.contains(&format!("pid {}", first.0.id())),
+        message.contains(&format!("pid {}", first.child.id())),
         "{message}"
     );
 
     // Short command-line writers still work while the server runs.
-    let mut add = shequ()
-        .args([
+    let db_arg = db.to_string_lossy();
+    let add = common::shequ_with_stdin(
+        &[
             "user",
             "add",
             "zhao",
@@ -503,56 +489,18 @@ fn a_second_server_on_the_same_database_refuses_to_start() {
             "viewer",
             "--password-stdin",
             "--db",
-        ])
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .output_with_stdin(format!("{PASSWORD}\n"));
-    assert!(add.0.success(), "{}", add.1);
-    add.1.clear();
+            &db_arg,
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(add.status.success(), "{}", common::text(&add.stderr));
 
     // Once the first server stops, another may start.
-    let _ = Command::new("kill")
-        .args(["-TERM", &first.0.id().to_string()])
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
         .status();
-    let _ = first.0.wait();
-    let mut third = Child(
-        shequ()
-            .args(serve_args(&db))
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let stderr = third.0.stderr.take().expect("stderr");
-    assert!(
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .any(|l| l.contains("serving on http://")),
-        "a server starts again after the first stopped"
-    );
-}
-
-trait WithStdin {
-    fn output_with_stdin(&mut self, input: String) -> (std::process::ExitStatus, String);
-}
-
-impl WithStdin for Command {
-    fn output_with_stdin(&mut self, input: String) -> (std::process::ExitStatus, String) {
-        let mut child = self
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes()).expect("stdin");
-        }
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    let _ = first.child.wait();
+    let _third = serve(&db);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@
 mod common;
 
 use common::call;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 
 use axum::Router;
@@ -380,14 +380,11 @@ async fn the_full_procedure_changes_the_city() {
     // The command line reads the same history from the database.
     let db = db_path(env.dir.path());
     let shequ = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
-            .args(args)
-            .output()
-            .expect("run shequ");
+        let out = common::shequ(args);
         (
             out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+            common::text(&out.stdout),
+            common::text(&out.stderr),
         )
     };
     let db_arg = db.to_string_lossy().into_owned();
@@ -410,7 +407,7 @@ async fn the_full_procedure_changes_the_city() {
         "--as-of",
         "2026-02-30",
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a bad date is bad input");
     assert!(err.contains("--as-of \"2026-02-30\""), "{err}");
     let missing = env
         .dir
@@ -419,7 +416,7 @@ async fn the_full_procedure_changes_the_city() {
         .to_string_lossy()
         .into_owned();
     let (code, _, err) = shequ(&["audit", "--db", &missing]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a missing database is bad input");
     assert!(err.contains("no database at"), "{err}");
     let exported = env.dir.path().join("cli-export");
     let (code, out, _) = shequ(&[
@@ -824,38 +821,20 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, 
     (status, body)
 }
 
-/// Starts `shequ serve` on a free port; returns the child, its address and its stderr lines.
-fn start(
-    dir: &Path,
-    failpoint: Option<&str>,
-) -> (Child, String, std::sync::mpsc::Receiver<String>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
+/// Starts `shequ serve` on a free port; returns it (its stderr lines in `log`) and its address.
+fn start(dir: &Path, failpoint: Option<&str>) -> (common::Server, String) {
+    let mut cmd = common::shequ_command();
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(dir.join("boundaries"))
         .arg("--db")
         .arg(db_path(dir))
-        .stderr(Stdio::piped())
         .stdout(Stdio::null());
     if let Some(f) = failpoint {
         cmd.env("SHEQU_FAILPOINT", f);
     }
-    let mut child = cmd.spawn().expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let addr = loop {
-        let line = rx.recv().expect("server exited before serving");
-        if let Some(at) = line.find("serving on http://") {
-            break line[at + "serving on http://".len()..].trim().to_owned();
-        }
-    };
-    (child, addr, rx)
+    let server = common::Server::spawn(&mut cmd);
+    let addr = server.address(std::time::Duration::from_secs(120));
+    (server, addr)
 }
 
 #[tokio::test]
@@ -875,7 +854,7 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
 
     // The server stops inside the approval's transaction (rows written, not committed) and is
     // killed there.
-    let (mut server, addr, lines) = start(dir.path(), Some("approve-before-commit"));
+    let (mut server, addr) = start(dir.path(), Some("approve-before-commit"));
     let path = format!("/api/v1/proposals/{id}/transition");
     let body = json!({"to": "approved"}).to_string();
     let client = {
@@ -883,13 +862,16 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
         std::thread::spawn(move || http(&addr, "POST", &path, &reviewer, &body))
     };
     loop {
-        let line = lines.recv().expect("server exited before the failpoint");
+        let line = server
+            .log
+            .recv()
+            .expect("server exited before the failpoint");
         if line.contains("failpoint approve-before-commit reached") {
             break;
         }
     }
-    server.kill().expect("SIGKILL");
-    server.wait().expect("wait");
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("wait");
     let (status, _) = client.join().expect("client");
     assert_eq!(status, 0, "no answer came from the killed server");
 
@@ -909,7 +891,7 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     drop(store);
 
     // The approval then succeeds in full.
-    let (mut server, addr, _lines) = start(dir.path(), None);
+    let (mut server, addr) = start(dir.path(), None);
     let (status, body) = http(
         &addr,
         "POST",
@@ -918,8 +900,8 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
         &json!({"to": "approved"}).to_string(),
     );
     let (lookup_status, lookup) = http(&addr, "GET", &lookup_uri(NORTH, None), &reviewer, "");
-    server.kill().expect("kill");
-    server.wait().expect("wait");
+    server.child.kill().expect("kill");
+    server.child.wait().expect("wait");
     assert_eq!(status, 200, "{body}");
     assert_eq!(lookup_status, 200);
     assert!(lookup.contains(NEW_WEST), "{lookup}");

@@ -757,7 +757,7 @@ fn the_examples_are_exactly_what_make_examples_writes() {
 #[test]
 fn validate_cli_exit_codes() {
     let run = |file: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shequ"))
+        common::shequ_command()
             .current_dir(common::root())
             .args(["validate", &file.to_string_lossy()])
             .output()

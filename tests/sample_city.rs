@@ -182,6 +182,6 @@ fn the_readme_lookup_example_is_what_the_service_answers() {
         shown["point"][1].as_f64().expect("lat"),
     ];
     let snapshot = common::sample();
-    let place = shequ::api::PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
+    let place = shequ::output::PointPlace::new(&snapshot.registry, point, snapshot.lookup(point));
     assert_eq!(serde_json::to_value(&place).expect("serialise"), shown);
 }

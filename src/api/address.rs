@@ -9,8 +9,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
 use super::extract::{ApiQuery, JsonBytes};
-use super::lookup::{Place, json_response};
-use crate::Snapshot;
+use super::lookup::json_response;
+use crate::output::{AddressAnswer, address_answer as answer};
 
 /// Matches returned per query unless `limit` says otherwise.
 const DEFAULT_LIMIT: usize = 5;
@@ -18,52 +18,6 @@ const DEFAULT_LIMIT: usize = 5;
 const MAX_LIMIT: usize = 100;
 /// Most queries per batch request.
 pub const MAX_BATCH_QUERIES: usize = 10_000;
-
-/// One match as the API and the CLI print it.
-#[derive(Serialize)]
-pub struct AddressMatchJson<'a> {
-    pub code: &'a str,
-    pub address: &'a str,
-    /// 1 for an exact match (after normalisation), below 1 for a fuzzy one.
-    pub score: f64,
-    /// WGS84 `[lon, lat]` of the entry.
-    pub point: [f64; 2],
-    #[serde(flatten)]
-    pub place: Place<'a>,
-}
-
-/// The answer to one query; `matches` is empty and `detail` says so when nothing matched.
-#[derive(Serialize)]
-pub struct AddressAnswer<'a> {
-    pub matches: Vec<AddressMatchJson<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// Searches the register of `snapshot` (shared by the API and the CLI).
-pub fn answer<'a>(snapshot: &'a Snapshot, query: &str, limit: usize) -> AddressAnswer<'a> {
-    let matches: Vec<AddressMatchJson> = snapshot
-        .addresses
-        .search(query, limit)
-        .into_iter()
-        .map(|m| AddressMatchJson {
-            code: &m.entry.code,
-            address: &m.entry.address,
-            // Rounded so exact matches print as 1 and fuzzy ones stay readable.
-            score: (m.score * 1000.0).round() / 1000.0,
-            point: m.entry.point,
-            place: Place::new(&snapshot.registry, m.hit),
-        })
-        .collect();
-    let detail = matches.is_empty().then(|| {
-        if snapshot.addresses.is_empty() {
-            "no address register is loaded".to_owned()
-        } else {
-            format!("no register entry matches {query:?}")
-        }
-    });
-    AddressAnswer { matches, detail }
-}
 
 fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {

@@ -10,96 +10,10 @@ use super::error::ApiError;
 use super::extract::Current;
 use super::extract::{ApiQuery, JsonBytes};
 use crate::crs::Crs;
-use crate::index::Hit;
-use crate::registry::Registry;
+use crate::output::{Place, PointPlace};
 
 /// Most points one batch request may carry.
 pub const MAX_BATCH_POINTS: usize = 10_000;
-
-#[derive(Serialize)]
-pub struct TownRef<'a> {
-    pub code: &'a str,
-    pub name: &'a str,
-}
-
-#[derive(Serialize)]
-pub struct CommunityRef<'a> {
-    pub code: &'a str,
-    pub name: &'a str,
-    pub kind: &'static str,
-}
-
-#[derive(Serialize)]
-pub struct GridRef<'a> {
-    pub code: &'a str,
-    pub name: &'a str,
-}
-
-/// A lookup answer as the API and the CLI print it.
-#[derive(Serialize)]
-pub struct Place<'a> {
-    pub town: Option<TownRef<'a>>,
-    pub community: Option<CommunityRef<'a>>,
-    pub grid: Option<GridRef<'a>>,
-}
-
-impl<'a> Place<'a> {
-    pub fn new(registry: &'a Registry, hit: Hit) -> Self {
-        Place {
-            town: hit.town.map(|i| {
-                let t = &registry.towns[i];
-                TownRef {
-                    code: &t.code,
-                    name: &t.name,
-                }
-            }),
-            community: hit.community.map(|i| {
-                let c = &registry.communities[i];
-                CommunityRef {
-                    code: &c.code,
-                    name: &c.name,
-                    kind: c.kind.as_str(),
-                }
-            }),
-            grid: hit.grid.map(|i| {
-                let g = &registry.grids[i];
-                GridRef {
-                    code: &g.code,
-                    name: &g.name,
-                }
-            }),
-        }
-    }
-
-    fn is_nowhere(&self) -> bool {
-        self.town.is_none() && self.community.is_none() && self.grid.is_none()
-    }
-}
-
-/// The single-point answer: the point echoed in WGS84, then where it is.
-#[derive(Serialize)]
-pub struct PointPlace<'a> {
-    pub point: [f64; 2],
-    pub town: Option<TownRef<'a>>,
-    pub community: Option<CommunityRef<'a>>,
-    pub grid: Option<GridRef<'a>>,
-}
-
-impl<'a> PointPlace<'a> {
-    pub fn new(registry: &'a Registry, point: [f64; 2], hit: Hit) -> Self {
-        let Place {
-            town,
-            community,
-            grid,
-        } = Place::new(registry, hit);
-        PointPlace {
-            point,
-            town,
-            community,
-            grid,
-        }
-    }
-}
 
 /// Serialises `value` as a JSON response (for bodies that borrow from the snapshot).
 pub(super) fn json_response(value: &impl Serialize) -> Response {

@@ -32,7 +32,7 @@ use axum::routing::{delete, get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 
-pub use address::{AddressAnswer, MAX_BATCH_QUERIES, answer as address_answer};
+pub use address::MAX_BATCH_QUERIES;
 pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
 pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use auth::{Clock, SystemClock};
@@ -40,7 +40,7 @@ pub use error::ApiError;
 pub use extract::parse_date;
 pub use features::Layer;
 pub use limits::Limits;
-pub use lookup::{MAX_BATCH_POINTS, Place, PointPlace};
+pub use lookup::MAX_BATCH_POINTS;
 pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
 
 use crate::Snapshot;
@@ -306,14 +306,12 @@ impl AppState {
                 "parameter `as_of`: this server keeps no history (it serves files, not a database)",
             ));
         };
-        let day = date
-            .format(crate::store::DATE_FORMAT)
-            .map_err(ApiError::internal)?;
         let current = self.published();
         let version = store
-            .read(|c| crate::store::registry::version_on(c, &day))?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no registry version was in force on {day}"))
+            .read(|c| crate::store::registry::version_as_of(c, Some(date)))
+            .map_err(|e| match e {
+                crate::store::registry::AsOfError::Store(e) => ApiError::from(e),
+                e => ApiError::not_found(e.to_string()),
             })?;
         if current.registry_version == Some(version.id) {
             return Ok(current);
@@ -341,11 +339,7 @@ impl AppState {
         let snapshot = self
             .admission
             .cpu
-            .run(move || {
-                store
-                    .read(|c| crate::store::registry::StoredSnapshot::read(c, id))?
-                    .build()
-            })
+            .run(move || crate::store::registry::snapshot_of(&store, id))
             .await??;
         let published = Published::new(snapshot, Some(id));
         let mut kept = history();
@@ -458,10 +452,9 @@ async fn time_limit(
     }
 }
 
-/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
-/// [`ReadAccess::Token`]), CORS, compression and request logging.
-pub fn router(state: AppState, config: &ApiConfig) -> Router {
-    let api = Router::new()
+/// `/api/v1/…` reads of the registry: lookups, addresses, features, versions and history.
+fn registry_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/lookup",
             get(lookup::lookup_one).post(lookup::lookup_batch),
@@ -479,6 +472,13 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/versions", get(versions::list))
         .route("/versions/{a}/diff/{b}", get(versions::diff))
         .route("/{layer}/{code}/history", get(versions::history))
+        .route("/audit", get(audit::report))
+        .route("/audit.geojson", get(audit::geojson))
+}
+
+/// `/api/v1/proposals…`: stored proposals and their procedure, validation, splits, suggestions.
+fn proposal_routes() -> Router<AppState> {
+    Router::new()
         .route("/proposals", get(workflow::list).post(workflow::create))
         .route("/proposals/{id}", get(workflow::show).put(workflow::edit))
         .route("/proposals/{id}/comments", post(workflow::comment))
@@ -487,8 +487,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
         .route("/proposals/suggest", post(suggest::suggest))
-        .route("/audit", get(audit::report))
-        .route("/audit.geojson", get(audit::geojson))
+}
+
+/// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.
+fn account_routes() -> Router<AppState> {
+    Router::new()
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
@@ -497,7 +500,15 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}", delete(users::revoke_token))
         .route("/log", get(log::entries))
-        .route("/log/verify", get(log::verify));
+        .route("/log/verify", get(log::verify))
+}
+
+/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
+/// [`ReadAccess::Token`]), CORS, compression and request logging.
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let api = registry_routes()
+        .merge(proposal_routes())
+        .merge(account_routes());
     let mut app = Router::new()
         .route("/health", get(health::health))
         .nest("/api/v1", api)
@@ -518,6 +529,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         // Inside CORS, so that preflight requests (which carry no credential) are answered.
         app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));
     }
+    with_layers(app, config)
+}
+
+/// The layers around every route: body limit, time limit, compression, CORS, request log.
+fn with_layers(app: Router, config: &ApiConfig) -> Router {
     app.layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             config.request_timeout,

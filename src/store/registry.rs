@@ -83,6 +83,55 @@ pub fn version_on(conn: &Connection, date: &str) -> rusqlite::Result<Option<Vers
     .optional()
 }
 
+/// Why a read "as of" a day finds no registry.
+#[derive(Debug, thiserror::Error)]
+pub enum AsOfError {
+    #[error("no registry version was in force on {0}")]
+    NotInForce(String),
+    #[error("the database holds no registry yet")]
+    Empty,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for AsOfError {
+    fn from(e: rusqlite::Error) -> Self {
+        AsOfError::Store(e.into())
+    }
+}
+
+/// The version a read sees "as of" `day`: the one in force that day, or without a day the
+/// newest. Shared by the API's `?as_of=` and the CLI's `--as-of`.
+pub fn version_as_of(conn: &Connection, day: Option<time::Date>) -> Result<Version, AsOfError> {
+    match day {
+        Some(day) => {
+            let day = day
+                .format(super::DATE_FORMAT)
+                .map_err(|e| StoreError::Damaged(format!("date {day}: {e}")))?;
+            version_on(conn, &day)?.ok_or(AsOfError::NotInForce(day))
+        }
+        None => latest(conn)?.ok_or(AsOfError::Empty),
+    }
+}
+
+/// The snapshot of `version`, read in one go and then built like boundary files (slow: the
+/// server runs it in its CPU pool).
+pub fn snapshot_of(store: &super::Store, version: i64) -> Result<Snapshot, StoreError> {
+    store
+        .read(|c| StoredSnapshot::read(c, version))
+        .and_then(StoredSnapshot::build)
+}
+
+/// The registry as it stood on `day` (without a day: the newest), with its version.
+pub fn snapshot_as_of(
+    store: &super::Store,
+    day: Option<time::Date>,
+) -> Result<(Version, Snapshot), AsOfError> {
+    let version = store.read(|c| version_as_of(c, day))?;
+    let snapshot = snapshot_of(store, version.id)?;
+    Ok((version, snapshot))
+}
+
 /// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
 pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<Value>, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -420,10 +469,8 @@ pub fn open_or_seed(
         .read(latest)
         .map_err(|e| format!("{}: {e}", store.path().display()))?;
     if let Some(v) = latest {
-        let snapshot = store
-            .read(|c| StoredSnapshot::read(c, v.id))
-            .and_then(StoredSnapshot::build)
-            .map_err(|e| format!("{}: {e}", store.path().display()))?;
+        let snapshot =
+            snapshot_of(store, v.id).map_err(|e| format!("{}: {e}", store.path().display()))?;
         return Ok((snapshot, v, false));
     }
     let snapshot =

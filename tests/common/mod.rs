@@ -149,6 +149,60 @@ pub fn request(method: &str, uri: &str, body: Body) -> Request<Body> {
     }
 }
 
+/// A command that runs the `shequ` binary under test.
+pub fn shequ_command() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shequ"))
+}
+
+/// Runs the `shequ` binary with `args` (stdin empty) and waits for it.
+pub fn shequ(args: &[&str]) -> std::process::Output {
+    shequ_with_stdin(args, None)
+}
+
+/// Runs the `shequ` binary with `args`, `stdin` (if any) written to its standard input.
+pub fn shequ_with_stdin(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = shequ_command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run shequ: {e}"));
+    // Dropping the pipe closes stdin, so a command reading it sees the end.
+    if let (Some(mut pipe), Some(text)) = (child.stdin.take(), stdin) {
+        std::io::Write::write_all(&mut pipe, text.as_bytes()).expect("stdin");
+    }
+    child.wait_with_output().expect("shequ output")
+}
+
+/// Output bytes as text (lossy).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A split of the mini city's west community (113.0–113.01°E, 22.0–22.02°N) into two squares
+/// 0.01° wide: 南 from 22.0°N and 北 from `north_from`°N (22.01: along its two grids, valid;
+/// less: the parts overlap and cut grids), each with 2 workers and 300 m² of office.
+pub fn west_split(north_from: f64) -> Value {
+    let square = |y0: f64| {
+        serde_json::json!([[
+            [113.0, y0],
+            [113.01, y0],
+            [113.01, y0 + 0.01],
+            [113.0, y0 + 0.01],
+            [113.0, y0]
+        ]])
+    };
+    let part = |name: &str, y0: f64| {
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": square(y0)},
+               "properties": {"name": name, "workers": 2, "office_area_m2": 300.0}})
+    };
+    serde_json::json!({"type": "FeatureCollection",
+           "proposal": {"kind": "split", "title": "t", "parents": ["442000901001"]},
+           "features": [part("南", 22.0), part("北", north_from)]})
+}
+
 /// A small deterministic PRNG (splitmix64) so random tests are reproducible.
 pub struct Rng(pub u64);
 
@@ -253,14 +307,15 @@ pub fn user_token(
     }
 }
 
-/// A request through the router with a bearer `token` (none when empty) and a JSON `body`.
-pub async fn call(
+/// A request through the router with extra `headers` and a JSON `body`; the reply and the
+/// response headers.
+pub async fn call_with_headers(
     app: &Router,
     method: &str,
     uri: &str,
-    token: &str,
+    headers: &[(&str, &str)],
     body: Option<Value>,
-) -> Reply {
+) -> (Reply, axum::http::HeaderMap) {
     let mut r = request(
         method,
         uri,
@@ -273,13 +328,31 @@ pub async fn call(
             header::HeaderValue::from_static("application/json"),
         );
     }
-    if !token.is_empty() {
-        match header::HeaderValue::from_str(&format!("Bearer {token}")) {
-            Ok(v) => r.headers_mut().insert(header::AUTHORIZATION, v),
-            Err(e) => panic!("bad token {token:?}: {e}"),
+    for (name, value) in headers {
+        let name = header::HeaderName::from_bytes(name.as_bytes());
+        match (name, header::HeaderValue::from_str(value)) {
+            (Ok(n), Ok(v)) => r.headers_mut().append(n, v),
+            _ => panic!("bad test header {value:?}"),
         };
     }
-    send(app, r).await
+    send_with_headers(app, r).await
+}
+
+/// A request through the router with a bearer `token` (none when empty) and a JSON `body`.
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Reply {
+    let bearer = format!("Bearer {token}");
+    let headers: &[(&str, &str)] = if token.is_empty() {
+        &[]
+    } else {
+        &[("authorization", &bearer)]
+    };
+    call_with_headers(app, method, uri, headers, body).await.0
 }
 
 /// A request through the router that must succeed; its JSON body (`null` when empty).
@@ -352,6 +425,20 @@ impl Server {
             }
         });
         Server { child, log }
+    }
+}
+
+impl Server {
+    /// Waits (at most `timeout` per line) for the line announcing the bound address and returns
+    /// that address (`host:port`); panics if the server exits or stays silent first.
+    pub fn address(&self, timeout: std::time::Duration) -> String {
+        std::iter::from_fn(|| self.log.recv_timeout(timeout).ok())
+            .find_map(|line| {
+                line.split("serving on http://")
+                    .nth(1)
+                    .map(|a| a.trim().to_owned())
+            })
+            .expect("server announces its address")
     }
 }
 

@@ -1,0 +1,14 @@
+//! Answers as the API and the CLI both print them: pure serialisable views of the registry (no
+//! HTTP, no SQL), one file per concept. `api/` wraps them in responses, `shequ`'s commands print
+//! them.
+//!
+//! - [`place`]: where a point is (town, community, grid) — the lookup answer;
+//! - [`address`]: address register matches — the address answer;
+//! - [`geojson`]: registry features, feature collections and audit findings as GeoJSON.
+
+pub mod address;
+pub mod geojson;
+pub mod place;
+
+pub use address::{AddressAnswer, AddressMatch, address_answer};
+pub use place::{Place, PointPlace};
