@@ -67,7 +67,7 @@ fn failing(report: &Report) -> Vec<(String, String, Verdict)> {
     parts
         .chain(whole)
         .filter(|(_, c)| c.verdict != Verdict::Pass)
-        .map(|(n, c)| (n, c.rule.clone(), c.verdict))
+        .map(|(n, c)| (n, c.rule.to_string(), c.verdict))
         .collect()
 }
 

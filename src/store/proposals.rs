@@ -655,7 +655,7 @@ fn refuse_failing(report: &Report, to: &str) -> Result<(), ProcedureError> {
         .iter()
         .chain(report.parts.iter().flat_map(|p| p.checks.iter()))
         .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.rule.clone())
+        .map(|c| c.rule.to_string())
         .collect();
     Err(ProcedureError::Unprocessable(format!(
         "a proposal whose validation fails cannot be {to}; failing: {}",
