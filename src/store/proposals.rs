@@ -5,6 +5,7 @@
 //! come from [`crate::workflow`], the checks from [`crate::rules`].
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -517,16 +518,16 @@ pub struct Approval {
     pub snapshot: Snapshot,
 }
 
-/// Test hook: with `SHEQU_FAILPOINT=approve-before-commit` an approval stops inside its
-/// transaction (all rows written, nothing committed) and says so on stderr, so a test can kill
-/// the process at exactly that point.
-fn failpoint(name: &str) {
-    if std::env::var("SHEQU_FAILPOINT").is_ok_and(|v| v == name) {
-        eprintln!("failpoint {name} reached");
-        loop {
-            std::thread::park();
-        }
-    }
+/// Test hook: called inside an approval's transaction once all its rows are written, before
+/// the commit. Nothing in shequ sets it, and nothing from outside the process (no variable, no
+/// request) can: a crash test sets it in a process of its own (tests/procedure.rs re-runs its
+/// own binary) to stop there and be killed.
+static BEFORE_APPROVAL_COMMIT: OnceLock<fn()> = OnceLock::new();
+
+/// Sets the [test hook](BEFORE_APPROVAL_COMMIT) (once per process); for tests only.
+#[doc(hidden)]
+pub fn set_before_approval_commit(hook: fn()) -> bool {
+    BEFORE_APPROVAL_COMMIT.set(hook).is_ok()
 }
 
 /// Moves a proposal (see [`workflow::decide_move`]). Submission needs a passed vote and a
@@ -589,8 +590,8 @@ pub fn transition(
         &json!({"from": from.as_str(), "to": to.as_str(), "reason": reason,
                 "verdict": verdict_str(c.report.verdict), "version": version}),
     )?;
-    if approval.is_some() {
-        failpoint("approve-before-commit");
+    if let (Some(_), Some(hook)) = (&approval, BEFORE_APPROVAL_COMMIT.get()) {
+        hook();
     }
     Ok((summary(tx, id)?, approval))
 }
