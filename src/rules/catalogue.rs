@@ -27,6 +27,7 @@ pub enum RuleId {
     OfficeM2Total,
     GridHouseholds,
     PolsbyPopper,
+    GridsPerCommunity,
     // Territory rules of a proposal part: structural, always `fail`.
     Contiguous,
     InsideOneTown,
@@ -104,7 +105,7 @@ fn no_advice(_: &Subject, _: &Rule, _: f64) -> String {
 const MEASURED_REQUIRED: Class = Class::Measured { required: true };
 
 /// The rules, in [`RuleId`] order.
-pub const TABLE: [Spec; 13] = [
+pub const TABLE: [Spec; 14] = [
     Spec {
         id: RuleId::Households,
         name: "households",
@@ -196,6 +197,25 @@ pub const TABLE: [Spec; 13] = [
             },
         }),
         advice: |_, _, _| "an elongated or ragged territory: check the boundary".to_owned(),
+    },
+    Spec {
+        id: RuleId::GridsPerCommunity,
+        name: "grids_per_community",
+        class: Class::Measured { required: false },
+        measure: Some(Measure::Value {
+            value: |s| Some(s.grids.len() as f64),
+            what: |_, v, wording| match wording {
+                Wording::Check => format!("{v} whole grids"),
+                Wording::Finding => format!("{v} grids"),
+            },
+        }),
+        advice: |_, rule, v| match rule.max {
+            Some(max) if v > max => format!(
+                "{:.0} over the maximum of {max} grids: more than one committee can oversee, a split candidate",
+                v - max
+            ),
+            _ => "too few grids: divide the community into grids".to_owned(),
+        },
     },
     territory(RuleId::Contiguous, "contiguous"),
     territory(RuleId::InsideOneTown, "inside_one_town"),
@@ -435,5 +455,38 @@ mod tests {
         assert_eq!(bounds(&workers, Wording::Check), "≥ 18");
         assert_eq!(bounds(&workers, Wording::Finding), "at least 18");
         assert_eq!(polsby_popper(1.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn grids_per_community_counts_the_grids_held_whole() {
+        let grids: Vec<Grid> = (0..31).map(|i| grid(&format!("g{i}"), 300)).collect();
+        let subject = |n: usize| Subject {
+            households: 300.0 * n as f64,
+            population: 0.0,
+            workers: 0,
+            office_area_m2: 0.0,
+            polsby_popper: None,
+            grids: grids.iter().take(n).collect(),
+        };
+        let rule = Rule {
+            min: None,
+            max: Some(30.0),
+            severity: Severity::Warn,
+        };
+        let id = RuleId::GridsPerCommunity;
+        let at = |n| evaluate(id, &rule, &subject(n), Wording::Finding).expect("measured");
+        assert_eq!((at(30).measured, at(30).passes), (30.0, true));
+        let over = at(31);
+        assert_eq!((over.measured, over.passes), (31.0, false));
+        assert_eq!(over.what, "31 grids");
+        let check = evaluate(id, &rule, &subject(2), Wording::Check).expect("measured");
+        assert_eq!(check.what, "2 whole grids");
+        let advice = (id.spec().advice)(&subject(31), &rule, 31.0);
+        assert!(
+            advice.starts_with("1 over the maximum of 30 grids"),
+            "{advice}"
+        );
+        // Optional: a guidelines file without it still loads, and does not check it.
+        assert_eq!(id.spec().class, Class::Measured { required: false });
     }
 }
