@@ -1,7 +1,7 @@
 //! The guideline rules, one table: each rule's id, whether it is structural (territory) or
 //! measured, and for a measured rule how it is measured, said and advised on. Proposal validation
-//! (`validate.rs`) and the audit's compliance check (`audit/compliance.rs`) both walk
-//! [`MEASURED`]; neither measures a rule itself.
+//! (`validate.rs`) and the audit's compliance check (`audit/compliance.rs`) both walk the
+//! measured rules ([`RuleId::measured`]) through [`evaluate`]; neither measures a rule itself.
 //!
 //! Adding a rule: a [`RuleId`] variant, its row in [`TABLE`] (with its measure), its section in
 //! `boundaries/guidelines.toml`, and a test. See ARCHITECTURE.md, "Adding a guideline rule".
