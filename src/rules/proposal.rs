@@ -420,3 +420,55 @@ fn part_geometry(f: &Value, at: At, p: &mut Problems) -> Option<MultiPolygon<f64
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(what: &str) -> String {
+        format!("features[0].{what}")
+    }
+
+    #[test]
+    fn part_fields_sort_problems_into_malformed_and_invalid() {
+        let mut p = Problems::default();
+        assert_eq!(part_workers(&json!({"workers": 12}), &at, &mut p), Some(12));
+        assert_eq!(part_workers(&json!({"workers": 1.5}), &at, &mut p), None);
+        assert_eq!(part_workers(&json!({"workers": "12"}), &at, &mut p), None);
+        assert_eq!(part_office(&json!({}), &at, &mut p), Some(None));
+        assert_eq!(
+            part_office(&json!({"office": [200.0, 0.0]}), &at, &mut p),
+            None
+        );
+        assert_eq!(
+            part_office_area(&json!({"office_area_m2": -1}), &at, &mut p),
+            None
+        );
+        assert_eq!(
+            p.invalid,
+            [
+                "features[0].properties.workers: 1.5 is not a non-negative whole number",
+                "features[0].properties.office: position out of range",
+                "features[0].properties.office_area_m2: -1 m² is negative; give 0 to 1000000 m²",
+            ]
+        );
+        assert_eq!(
+            p.malformed,
+            ["features[0].properties.workers: expected a non-negative integer"]
+        );
+    }
+
+    #[test]
+    fn each_kind_needs_its_parents_and_parts() {
+        let mut p = Problems::default();
+        check_counts(Some(ProposalKind::Split), 1, 2, &mut p);
+        check_counts(Some(ProposalKind::Merge), 2, 1, &mut p);
+        assert!(p.invalid.is_empty());
+        check_counts(Some(ProposalKind::Split), 1, 1, &mut p);
+        assert_eq!(
+            p.invalid,
+            ["a split needs exactly 1 parent and at least 2 parts; got 1 parents and 1 parts"]
+        );
+    }
+}

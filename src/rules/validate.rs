@@ -629,3 +629,41 @@ fn grids_not_cut(cut_grids: &[CutGrid]) -> Check {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_justified_exception_only_warns() {
+        use Severity::*;
+        assert_eq!(verdict(true, Fail, false), Verdict::Pass);
+        assert_eq!(verdict(false, Warn, false), Verdict::Warn);
+        assert_eq!(verdict(false, Exception, true), Verdict::Warn);
+        assert_eq!(verdict(false, Exception, false), Verdict::Fail);
+        // A justification does not soften a `fail` rule.
+        assert_eq!(verdict(false, Fail, true), Verdict::Fail);
+    }
+
+    #[test]
+    fn cut_grids_say_which_are_snapping_errors() {
+        let cut = |share: f64| CutGrid {
+            code: "g".into(),
+            name: "g".into(),
+            community_code: "c".into(),
+            share_inside: share,
+            snapping_error: !(0.05..=0.95).contains(&share),
+        };
+        assert_eq!(grids_not_cut(&[]).verdict, Verdict::Pass);
+        let check = grids_not_cut(&[cut(0.5), cut(0.99)]);
+        assert_eq!(
+            (check.rule, check.verdict),
+            (RuleId::GridsNotCut, Verdict::Fail)
+        );
+        assert_eq!(check.measured, Some(2.0));
+        assert_eq!(
+            check.message,
+            "1 grid cut, 1 more barely touched (snapping errors: snap to the grid edge)"
+        );
+    }
+}
