@@ -67,7 +67,7 @@ fn failing(report: &Report) -> Vec<(String, String, Verdict)> {
     parts
         .chain(whole)
         .filter(|(_, c)| c.verdict != Verdict::Pass)
-        .map(|(n, c)| (n, c.rule.clone(), c.verdict))
+        .map(|(n, c)| (n, c.rule.to_string(), c.verdict))
         .collect()
 }
 
@@ -871,4 +871,44 @@ async fn proposals_over_the_body_limit_are_413() {
     common::post_json(&app, "/api/v1/proposals/validate", "{\"type\":")
         .await
         .assert_problem(400, "");
+}
+
+/// `grids_per_community`, the worked example of adding a rule (ARCHITECTURE.md): a part holding
+/// more whole grids than the maximum warns, through the validate endpoint; the shipped maximum
+/// (30) leaves the mini city's parts alone (the other tests list every rule that does not pass).
+#[tokio::test]
+async fn a_part_with_more_grids_than_the_maximum_warns_over_http() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = common::copy_boundaries(&common::mini_dir(), dir.path());
+    let shipped = std::fs::read_to_string(common::sample_dir().join("guidelines.toml"))
+        .expect("shipped guidelines");
+    let from = "[rules.grids_per_community]\nmax = 30";
+    assert!(shipped.contains(from));
+    let lowered = shipped.replacen(from, "[rules.grids_per_community]\nmax = 1", 1);
+    std::fs::write(data.join("guidelines.toml"), lowered).expect("write guidelines");
+    let app = common::app(&data);
+    // 西社区 re-drawn as one part: both its grids, whole.
+    let whole = proposal(
+        "adjust",
+        &[W],
+        vec![part(
+            "西社区",
+            square(113.0, 22.0, 113.01, 22.02),
+            12,
+            400.0,
+        )],
+    );
+    let reply = common::post_json(&app, "/api/v1/proposals/validate", whole.to_string()).await;
+    assert_eq!(reply.status, 200);
+    let v = reply.json();
+    let checks = v["parts"][0]["checks"].as_array().expect("checks");
+    let check = checks
+        .iter()
+        .find(|c| c["rule"] == "grids_per_community")
+        .expect("grids_per_community is checked");
+    assert_eq!(check["verdict"], "warn");
+    assert_eq!(check["measured"], 2.0);
+    assert_eq!(check["max"], 1.0);
+    assert_eq!(check["message"], "2 whole grids (guideline ≤ 1)");
+    assert_eq!(v["verdict"], "warn");
 }

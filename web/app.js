@@ -14,6 +14,7 @@ const RULE = {
   office_m2_per_100_households: '每百户办公面积',
   office_m2_total: '办公面积',
   grid_households: '网格户数',
+  grids_per_community: '网格数',
 };
 const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
 

@@ -11,6 +11,7 @@ const RULE = {
   office_m2_total: '办公服务用房总面积',
   grid_households: '户数超出范围的网格数',
   polsby_popper: '形状紧凑度（Polsby-Popper）',
+  grids_per_community: '整网格数',
   contiguous: '辖区连成一片（块数）',
   inside_one_town: '位于同一镇街内（镇街数）',
   no_overlap_with_other_communities: '不与其他社区重叠（m²）',

@@ -8,6 +8,7 @@ use rstar::{AABB, RTree};
 use super::finding::{Finding, FindingKind};
 use super::{Context, bbox_of, border_eps};
 use crate::geometry::measure::{area_m2, border_lengths, longest_border, width_m};
+use crate::registry::{Community, Town};
 use crate::rules::Severity;
 
 pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
@@ -71,7 +72,6 @@ pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
 
 pub(super) fn gaps_and_outside(cx: &Context, out: &mut Vec<Finding>) {
     let r = cx.registry;
-    let t = cx.tolerances;
     for town in &r.towns {
         let members: Vec<usize> = town
             .communities
@@ -86,83 +86,91 @@ pub(super) fn gaps_and_outside(cx: &Context, out: &mut Vec<Finding>) {
                 .flat_map(|m| m.0.iter()),
         );
         for polygon in town.area.difference(&union) {
-            let part = MultiPolygon(vec![polygon]);
-            let area = area_m2(&part);
-            if area <= t.gap_tolerance_m2 {
-                continue;
-            }
-            let width = part.0.first().map_or(0.0, width_m);
-            let sliver = area < t.sliver_max_area_m2 || width < t.sliver_max_width_m;
-            // The neighbour bordering the gap longest should take it.
-            let near: Vec<usize> = nearby_communities(cx, &part);
-            let rings: Vec<_> = near
-                .iter()
-                .filter_map(|&c| cx.community_rings[c].as_ref())
-                .collect();
-            let lengths = border_lengths(&part, &rings, border_eps());
-            let owner = longest_border(&lengths).map(|i| &r.communities[near[i]]);
-            let suggestion = match (owner, sliver) {
-                (Some(o), true) => format!(
-                    "snap the neighbouring boundaries together (assign it to {} {})",
-                    o.code, o.name
-                ),
-                (Some(o), false) => format!(
-                    "assign it to {} {}, which borders it longest",
-                    o.code, o.name
-                ),
-                (None, _) => "draw a community over it".to_owned(),
-            };
-            out.push(Finding {
-                kind: if sliver {
-                    FindingKind::Sliver
-                } else {
-                    FindingKind::UnassignedLand
-                },
-                severity: if sliver {
-                    Severity::Warn
-                } else {
-                    Severity::Fail
-                },
-                town_code: Some(town.code.clone()),
-                codes: std::iter::once(town.code.clone())
-                    .chain(owner.map(|o| o.code.clone()))
-                    .collect(),
-                area_m2: Some(area),
-                rule: None,
-                message: format!(
-                    "{area:.1} m² of {} {} (about {width:.1} m wide) is in no community",
-                    town.code, town.name
-                ),
-                suggestion,
-                geometry: Some(part),
-            });
+            gap(cx, town, MultiPolygon(vec![polygon]), out);
         }
         for &c in &members {
-            let community = &r.communities[c];
-            let Some(territory) = &community.territory else {
-                continue;
-            };
-            let outside = territory.difference(&town.area);
-            let area = area_m2(&outside);
-            if area > t.gap_tolerance_m2 {
-                out.push(Finding {
-                    kind: FindingKind::OutsideTown,
-                    severity: Severity::Fail,
-                    town_code: Some(town.code.clone()),
-                    codes: vec![community.code.clone(), town.code.clone()],
-                    area_m2: Some(area),
-                    rule: None,
-                    message: format!(
-                        "{area:.1} m² of {} {} lies outside its town {} {}",
-                        community.code, community.name, town.code, town.name
-                    ),
-                    suggestion:
-                        "cut the community back to its town's boundary, or move the town boundary"
-                            .to_owned(),
-                    geometry: Some(outside),
-                });
-            }
+            outside_town(cx, town, &r.communities[c], out);
         }
+    }
+}
+
+/// Land of `town` in none of its communities: unassigned land, or a sliver to snap away.
+fn gap(cx: &Context, town: &Town, part: MultiPolygon<f64>, out: &mut Vec<Finding>) {
+    let (r, t) = (cx.registry, cx.tolerances);
+    let area = area_m2(&part);
+    if area <= t.gap_tolerance_m2 {
+        return;
+    }
+    let width = part.0.first().map_or(0.0, width_m);
+    let sliver = area < t.sliver_max_area_m2 || width < t.sliver_max_width_m;
+    // The neighbour bordering the gap longest should take it.
+    let near: Vec<usize> = nearby_communities(cx, &part);
+    let rings: Vec<_> = near
+        .iter()
+        .filter_map(|&c| cx.community_rings[c].as_ref())
+        .collect();
+    let lengths = border_lengths(&part, &rings, border_eps());
+    let owner = longest_border(&lengths).map(|i| &r.communities[near[i]]);
+    let suggestion = match (owner, sliver) {
+        (Some(o), true) => format!(
+            "snap the neighbouring boundaries together (assign it to {} {})",
+            o.code, o.name
+        ),
+        (Some(o), false) => format!(
+            "assign it to {} {}, which borders it longest",
+            o.code, o.name
+        ),
+        (None, _) => "draw a community over it".to_owned(),
+    };
+    out.push(Finding {
+        kind: if sliver {
+            FindingKind::Sliver
+        } else {
+            FindingKind::UnassignedLand
+        },
+        severity: if sliver {
+            Severity::Warn
+        } else {
+            Severity::Fail
+        },
+        town_code: Some(town.code.clone()),
+        codes: std::iter::once(town.code.clone())
+            .chain(owner.map(|o| o.code.clone()))
+            .collect(),
+        area_m2: Some(area),
+        rule: None,
+        message: format!(
+            "{area:.1} m² of {} {} (about {width:.1} m wide) is in no community",
+            town.code, town.name
+        ),
+        suggestion,
+        geometry: Some(part),
+    });
+}
+
+/// Land of `community` outside its `town`.
+fn outside_town(cx: &Context, town: &Town, community: &Community, out: &mut Vec<Finding>) {
+    let Some(territory) = &community.territory else {
+        return;
+    };
+    let outside = territory.difference(&town.area);
+    let area = area_m2(&outside);
+    if area > cx.tolerances.gap_tolerance_m2 {
+        out.push(Finding {
+            kind: FindingKind::OutsideTown,
+            severity: Severity::Fail,
+            town_code: Some(town.code.clone()),
+            codes: vec![community.code.clone(), town.code.clone()],
+            area_m2: Some(area),
+            rule: None,
+            message: format!(
+                "{area:.1} m² of {} {} lies outside its town {} {}",
+                community.code, community.name, town.code, town.name
+            ),
+            suggestion: "cut the community back to its town's boundary, or move the town boundary"
+                .to_owned(),
+            geometry: Some(outside),
+        });
     }
 }
 

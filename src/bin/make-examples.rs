@@ -100,7 +100,7 @@ fn verdict_of(p: &Value, s: &Snapshot) -> Result<(Verdict, Vec<String>), String>
         .flat_map(|p| p.checks.iter())
         .chain(&report.checks)
         .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.rule.clone())
+        .map(|c| c.rule.to_string())
         .collect();
     Ok((report.verdict, failing))
 }

@@ -9,13 +9,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use geo::{Area, BooleanOps, BoundingRect, MultiPolygon};
+use geo::{Area, BooleanOps, BoundingRect, MultiPolygon, Point};
 use serde_json::{Value, json};
 
 use super::proposal::{Proposal, ProposalKind};
 use crate::geometry::dissolve::dissolve;
 use crate::geometry::geojson::area_to_geojson;
-use crate::registry::{Counts, Registry};
+use crate::registry::{CommunityKind, Counts, Registry};
 
 /// A grid that moves to another community (and therefore gets a new code).
 #[derive(Debug, Clone, PartialEq)]
@@ -111,11 +111,76 @@ pub fn plan(
     registry: &Registry,
     used: &HashSet<String>,
 ) -> Result<Change, ApplyError> {
-    let parents: Vec<usize> = proposal.parents.clone();
-    // Each grid of the parents goes to the part holding most of it.
+    let (holdings, kept) = assign_grids(proposal, registry)?;
+    let towns = home_towns(proposal, registry)?;
+    let codes = part_codes(proposal, registry, &towns, used)?;
+    let mut change = Change::default();
+    for &p in &proposal.parents {
+        let c = &registry.communities[p];
+        if !kept.contains_key(&p) || codes.contains(&c.code) {
+            change.end_communities.push(c.code.clone());
+        }
+    }
+    let mut grid_numbers_taken: HashSet<String> = HashSet::new();
+    for (i, part) in proposal.parts.iter().enumerate() {
+        let code = &codes[i];
+        let mut grids = holdings[i].clone();
+        grids.sort_unstable();
+        let (geometry, counts) = outline(registry, code, &grids)?;
+        let new = NewCommunity {
+            code,
+            name: &part.name,
+            town_code: &registry.towns[towns[i]].code,
+            kind: part.kind,
+            workers: part.workers,
+            office_area_m2: part.office_area_m2,
+            office: part.office,
+        };
+        change.communities.push(new.feature(geometry, counts));
+        for &g in &grids {
+            move_grid(
+                &mut change,
+                registry,
+                g,
+                (code, &part.name),
+                used,
+                &mut grid_numbers_taken,
+            )?;
+        }
+    }
+    // Parents of a `new` proposal that keep some grids are re-drawn around them.
+    for (&p, grids) in &kept {
+        let c = &registry.communities[p];
+        if codes.contains(&c.code) || grids.len() == c.grids.len() {
+            continue; // given to a part, or untouched
+        }
+        change.end_communities.push(c.code.clone());
+        let (geometry, counts) = outline(registry, &c.code, grids)?;
+        let redrawn = NewCommunity {
+            code: &c.code,
+            name: &c.name,
+            town_code: &registry.towns[c.town].code,
+            kind: c.kind,
+            workers: c.workers,
+            office_area_m2: c.office_area_m2,
+            office: c.office,
+        };
+        change.communities.push(redrawn.feature(geometry, counts));
+    }
+    change.end_communities.sort();
+    change.end_communities.dedup();
+    Ok(change)
+}
+
+/// Grids of the parents by the part holding most of each (index = part); for a `new`
+/// proposal, the grids the parents keep (no part holds half of them).
+type Assignment = (Vec<Vec<usize>>, BTreeMap<usize, Vec<usize>>);
+
+/// Each grid of the parents goes to the part holding most of it.
+fn assign_grids(proposal: &Proposal, registry: &Registry) -> Result<Assignment, ApplyError> {
     let mut holdings: Vec<Vec<usize>> = vec![Vec::new(); proposal.parts.len()];
     let mut kept: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &p in &parents {
+    for &p in &proposal.parents {
         for &g in &registry.communities[p].grids {
             let grid = &registry.grids[g];
             let (best, s) = proposal
@@ -143,12 +208,13 @@ pub fn plan(
             name: proposal.parts[part].name.clone(),
         });
     }
+    Ok((holdings, kept))
+}
 
-    let mut change = Change::default();
-    let mut taken: HashSet<String> = HashSet::new();
-    // Each part belongs to the town it lies in (never the town of a parent): its code and its
-    // `town_code` come from there.
-    let towns: Vec<usize> = proposal
+/// Each part belongs to the town it lies in (never the town of a parent): its code and its
+/// `town_code` come from there.
+fn home_towns(proposal: &Proposal, registry: &Registry) -> Result<Vec<usize>, ApplyError> {
+    proposal
         .parts
         .iter()
         .enumerate()
@@ -158,15 +224,25 @@ pub fn plan(
                 name: part.name.clone(),
             })
         })
-        .collect::<Result<_, _>>()?;
-    // A part named like one of its parents keeps that parent's code (the community is
-    // re-drawn); other parts are new communities with new codes.
+        .collect()
+}
+
+/// A part named like one of its parents keeps that parent's code (the community is re-drawn);
+/// other parts are new communities with new codes.
+fn part_codes(
+    proposal: &Proposal,
+    registry: &Registry,
+    towns: &[usize],
+    used: &HashSet<String>,
+) -> Result<Vec<String>, ApplyError> {
+    let mut taken: HashSet<String> = HashSet::new();
     let mut codes = Vec::new();
     for (i, part) in proposal.parts.iter().enumerate() {
         let town = &registry.towns[towns[i]];
         let keeps = (proposal.kind != ProposalKind::New)
             .then(|| {
-                parents
+                proposal
+                    .parents
                     .iter()
                     .map(|&p| &registry.communities[p])
                     .find(|c| c.name == part.name && !taken.contains(&c.code))
@@ -191,102 +267,97 @@ pub fn plan(
         taken.insert(code.clone());
         codes.push(code);
     }
-    for &p in &parents {
-        let c = &registry.communities[p];
-        if !kept.contains_key(&p) || codes.contains(&c.code) {
-            change.end_communities.push(c.code.clone());
-        }
-    }
+    Ok(codes)
+}
 
-    let outline =
-        |code: &str, grids: &[usize]| -> Result<(Value, Counts), ApplyError> {
-            let area = dissolve(grids.iter().flat_map(|&g| registry.grids[g].area.0.iter()))
-                .map_err(|e| ApplyError::Outline {
-                    community: code.to_owned(),
-                    message: e.to_string(),
-                })?;
-            let counts = grids
-                .iter()
-                .fold(Counts::default(), |a, &g| a + registry.grids[g].counts);
-            Ok((area_to_geojson(&area, None), counts))
-        };
-    let mut grid_numbers_taken: HashSet<String> = HashSet::new();
-    for (i, part) in proposal.parts.iter().enumerate() {
-        let code = &codes[i];
-        let town = &registry.towns[towns[i]];
-        let mut grids = holdings[i].clone();
-        grids.sort_unstable();
-        let (geometry, counts) = outline(code, &grids)?;
-        change.communities.push(json!({
-            "type": "Feature",
-            "properties": {
-                "code": code, "name": part.name, "town_code": town.code,
-                "kind": part.kind.as_str(), "workers": part.workers,
-                "office_area_m2": part.office_area_m2,
-                "office": part.office.map(|o| [o.x(), o.y()]),
-                "households": counts.households, "population": counts.population,
-                "service_households": counts.service_households,
-            },
-            "geometry": geometry,
-        }));
-        for &g in &grids {
-            let grid = &registry.grids[g];
-            let from_community = &registry.communities[grid.community];
-            if &from_community.code == code {
-                continue;
+/// The outline of community `code` made of `grids`, and their counts.
+fn outline(
+    registry: &Registry,
+    code: &str,
+    grids: &[usize],
+) -> Result<(Value, Counts), ApplyError> {
+    let area =
+        dissolve(grids.iter().flat_map(|&g| registry.grids[g].area.0.iter())).map_err(|e| {
+            ApplyError::Outline {
+                community: code.to_owned(),
+                message: e.to_string(),
             }
-            let new_code = next_code(code, used, &grid_numbers_taken)
-                .ok_or_else(|| ApplyError::CodesExhausted { town: code.clone() })?;
-            grid_numbers_taken.insert(new_code.clone());
-            let number: u32 = new_code[code.len()..].parse().unwrap_or(0);
-            change.end_grids.push(grid.code.clone());
-            change.grids.push((
-                json!({
-                    "type": "Feature",
-                    "properties": {
-                        "code": new_code, "name": format!("{}第{number}网格", part.name),
-                        "community_code": code,
-                        "households": grid.counts.households, "population": grid.counts.population,
-                        "service_households": grid.counts.service_households,
-                    },
-                    "geometry": area_to_geojson(&grid.area, None),
-                }),
-                grid.code.clone(),
-            ));
-            change.moves.push(GridMove {
-                from: grid.code.clone(),
-                to: new_code,
-                from_community: from_community.code.clone(),
-                to_community: code.clone(),
-                households: grid.counts.households,
-            });
-        }
-    }
-    // Parents of a `new` proposal that keep some grids are re-drawn around them.
-    for (&p, grids) in &kept {
-        let c = &registry.communities[p];
-        if codes.contains(&c.code) {
-            continue;
-        }
-        if grids.len() == c.grids.len() {
-            continue; // untouched
-        }
-        change.end_communities.push(c.code.clone());
-        let (geometry, counts) = outline(&c.code, grids)?;
-        change.communities.push(json!({
+        })?;
+    let counts = grids
+        .iter()
+        .fold(Counts::default(), |a, &g| a + registry.grids[g].counts);
+    Ok((area_to_geojson(&area, None), counts))
+}
+
+/// The properties of a community the change writes (a part, or a parent re-drawn).
+struct NewCommunity<'a> {
+    code: &'a str,
+    name: &'a str,
+    town_code: &'a str,
+    kind: CommunityKind,
+    workers: u32,
+    office_area_m2: f64,
+    office: Option<Point<f64>>,
+}
+
+impl NewCommunity<'_> {
+    fn feature(&self, geometry: Value, counts: Counts) -> Value {
+        json!({
             "type": "Feature",
             "properties": {
-                "code": c.code, "name": c.name, "town_code": registry.towns[c.town].code,
-                "kind": c.kind.as_str(), "workers": c.workers,
-                "office_area_m2": c.office_area_m2,
-                "office": c.office.map(|o| [o.x(), o.y()]),
+                "code": self.code, "name": self.name, "town_code": self.town_code,
+                "kind": self.kind.as_str(), "workers": self.workers,
+                "office_area_m2": self.office_area_m2,
+                "office": self.office.map(|o| [o.x(), o.y()]),
                 "households": counts.households, "population": counts.population,
                 "service_households": counts.service_households,
             },
             "geometry": geometry,
-        }));
+        })
     }
-    change.end_communities.sort();
-    change.end_communities.dedup();
-    Ok(change)
+}
+
+/// Moves grid `g` into community `to` (code, name) under a new code, unless it is already
+/// there.
+fn move_grid(
+    change: &mut Change,
+    registry: &Registry,
+    g: usize,
+    to: (&str, &str),
+    used: &HashSet<String>,
+    taken: &mut HashSet<String>,
+) -> Result<(), ApplyError> {
+    let (code, name) = to;
+    let grid = &registry.grids[g];
+    let from_community = &registry.communities[grid.community];
+    if from_community.code == code {
+        return Ok(());
+    }
+    let new_code = next_code(code, used, taken).ok_or_else(|| ApplyError::CodesExhausted {
+        town: code.to_owned(),
+    })?;
+    taken.insert(new_code.clone());
+    let number: u32 = new_code[code.len()..].parse().unwrap_or(0);
+    change.end_grids.push(grid.code.clone());
+    change.grids.push((
+        json!({
+            "type": "Feature",
+            "properties": {
+                "code": new_code, "name": format!("{name}第{number}网格"),
+                "community_code": code,
+                "households": grid.counts.households, "population": grid.counts.population,
+                "service_households": grid.counts.service_households,
+            },
+            "geometry": area_to_geojson(&grid.area, None),
+        }),
+        grid.code.clone(),
+    ));
+    change.moves.push(GridMove {
+        from: grid.code.clone(),
+        to: new_code,
+        from_community: from_community.code.clone(),
+        to_community: code.to_owned(),
+        households: grid.counts.households,
+    });
+    Ok(())
 }

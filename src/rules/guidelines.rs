@@ -1,11 +1,13 @@
 //! `guidelines.toml`: rule thresholds, severities, per-kind overrides and audit tolerances.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+// `RuleId` was defined here before the rule table; `rules::suggest` still names it here.
+use super::catalogue::Class;
+pub(super) use super::catalogue::RuleId;
 use crate::registry::CommunityKind;
 
 /// The guidelines shipped with the sample city; the defaults when a data directory has none.
@@ -30,48 +32,6 @@ impl Severity {
             Severity::Exception => "exception",
             Severity::Fail => "fail",
         }
-    }
-}
-
-/// The measured rules of the guidelines (territory rules are structural and always `fail`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleId {
-    Households,
-    #[serde(rename = "workers_per_10k_residents")]
-    WorkersPer10kResidents,
-    #[serde(rename = "office_m2_per_100_households")]
-    OfficeM2Per100Households,
-    OfficeM2Total,
-    GridHouseholds,
-    PolsbyPopper,
-}
-
-impl RuleId {
-    pub const ALL: [RuleId; 6] = [
-        RuleId::Households,
-        RuleId::WorkersPer10kResidents,
-        RuleId::OfficeM2Per100Households,
-        RuleId::OfficeM2Total,
-        RuleId::GridHouseholds,
-        RuleId::PolsbyPopper,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleId::Households => "households",
-            RuleId::WorkersPer10kResidents => "workers_per_10k_residents",
-            RuleId::OfficeM2Per100Households => "office_m2_per_100_households",
-            RuleId::OfficeM2Total => "office_m2_total",
-            RuleId::GridHouseholds => "grid_households",
-            RuleId::PolsbyPopper => "polsby_popper",
-        }
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -184,6 +144,57 @@ impl Default for Guidelines {
     }
 }
 
+/// Checks the audit tolerances and the vote rule of a guidelines file.
+fn check_tolerances(parsed: &File) -> Result<(), String> {
+    let a = parsed.audit;
+    for (name, value) in [
+        ("audit.overlap_tolerance_m2", a.overlap_tolerance_m2),
+        ("audit.gap_tolerance_m2", a.gap_tolerance_m2),
+        ("audit.sliver_max_area_m2", a.sliver_max_area_m2),
+        ("audit.sliver_max_width_m", a.sliver_max_width_m),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(format!("{name} = {value}: must be a non-negative number"));
+        }
+    }
+    let v = parsed.vote;
+    if !(0.0..1.0).contains(&v.pass_share) {
+        return Err(format!(
+            "vote.pass_share = {}: must be at least 0 and below 1 (a share of the votes that must be exceeded)",
+            v.pass_share
+        ));
+    }
+    Ok(())
+}
+
+/// Rule `id` for communities of `kind`: the base rule with the kind's override, checked.
+fn resolve(kind: CommunityKind, id: RuleId, base: Rule, o: RuleOverride) -> Result<Rule, String> {
+    let rule = Rule {
+        min: o.min.or(base.min),
+        max: o.max.or(base.max),
+        severity: o.severity.unwrap_or(base.severity),
+    };
+    let name = if o.min.is_some() || o.max.is_some() || o.severity.is_some() {
+        format!("kinds.{}.{id}", kind.as_str())
+    } else {
+        format!("rules.{id}")
+    };
+    for (bound, value) in [("min", rule.min), ("max", rule.max)] {
+        if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+            return Err(format!("{name}.{bound}: must be a non-negative number"));
+        }
+    }
+    if let (Some(min), Some(max)) = (rule.min, rule.max)
+        && min > max
+    {
+        return Err(format!("{name}: min {min} is above max {max}"));
+    }
+    if rule.min.is_none() && rule.max.is_none() {
+        return Err(format!("{name}: needs a min or a max"));
+    }
+    Ok(rule)
+}
+
 impl Guidelines {
     /// Loads `dir/guidelines.toml`, or the shipped defaults when the directory has none.
     pub fn load_dir(dir: &Path) -> Result<Self, GuidelinesError> {
@@ -206,28 +217,21 @@ impl Guidelines {
         };
         let parsed: File =
             toml::from_str(text).map_err(|e| error(e.to_string().trim().to_owned()))?;
-        let a = parsed.audit;
-        for (name, value) in [
-            ("audit.overlap_tolerance_m2", a.overlap_tolerance_m2),
-            ("audit.gap_tolerance_m2", a.gap_tolerance_m2),
-            ("audit.sliver_max_area_m2", a.sliver_max_area_m2),
-            ("audit.sliver_max_width_m", a.sliver_max_width_m),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(error(format!(
-                    "{name} = {value}: must be a non-negative number"
-                )));
-            }
-        }
-        let v = parsed.vote;
-        if !(0.0..1.0).contains(&v.pass_share) {
-            return Err(error(format!(
-                "vote.pass_share = {}: must be at least 0 and below 1 (a share of the votes that must be exceeded)",
-                v.pass_share
-            )));
-        }
-        if let Some(missing) = RuleId::ALL.iter().find(|r| !parsed.rules.contains_key(r)) {
+        check_tolerances(&parsed).map_err(error)?;
+        let class = |id: RuleId| id.spec().class;
+        if let Some(missing) = RuleId::all().find(|&r| {
+            class(r) == Class::Measured { required: true } && !parsed.rules.contains_key(&r)
+        }) {
             return Err(error(format!("[rules.{missing}] is missing")));
+        }
+        let configured = parsed
+            .rules
+            .keys()
+            .chain(parsed.kinds.values().flat_map(|k| k.keys()));
+        if let Some(structural) = configured.copied().find(|&r| class(r) == Class::Territory) {
+            return Err(error(format!(
+                "{structural}: a territory rule is always checked and always fails; it has no bounds to configure"
+            )));
         }
         let mut rules = BTreeMap::new();
         for kind in CommunityKind::ALL {
@@ -238,37 +242,12 @@ impl Guidelines {
                     .and_then(|k| k.get(&id))
                     .copied()
                     .unwrap_or_default();
-                let rule = Rule {
-                    min: o.min.or(base.min),
-                    max: o.max.or(base.max),
-                    severity: o.severity.unwrap_or(base.severity),
-                };
-                let name = if o.min.is_some() || o.max.is_some() || o.severity.is_some() {
-                    format!("kinds.{}.{id}", kind.as_str())
-                } else {
-                    format!("rules.{id}")
-                };
-                for (bound, value) in [("min", rule.min), ("max", rule.max)] {
-                    if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
-                        return Err(error(format!(
-                            "{name}.{bound}: must be a non-negative number"
-                        )));
-                    }
-                }
-                if let (Some(min), Some(max)) = (rule.min, rule.max)
-                    && min > max
-                {
-                    return Err(error(format!("{name}: min {min} is above max {max}")));
-                }
-                if rule.min.is_none() && rule.max.is_none() {
-                    return Err(error(format!("{name}: needs a min or a max")));
-                }
-                rules.insert((kind, id), rule);
+                rules.insert((kind, id), resolve(kind, id, base, o).map_err(error)?);
             }
         }
         Ok(Guidelines {
-            audit: a,
-            vote: v,
+            audit: parsed.audit,
+            vote: parsed.vote,
             rules,
         })
     }
@@ -331,5 +310,11 @@ mod tests {
         let bad = SHIPPED.replace("[rules.polsby_popper]", "[rules.roundness]");
         let e = Guidelines::parse(&bad, "g.toml").expect_err("unknown rule");
         assert!(e.to_string().contains("roundness"), "{e}");
+        let bad = format!("{SHIPPED}\n[rules.contiguous]\nmin = 1\nseverity = \"warn\"\n");
+        let e = Guidelines::parse(&bad, "g.toml").expect_err("territory rule configured");
+        assert!(
+            e.to_string().contains("contiguous: a territory rule"),
+            "{e}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! bureau can change a number without a release.
 
 mod apply;
+pub mod catalogue;
 mod guidelines;
 mod proposal;
 mod split;
@@ -12,8 +13,9 @@ mod town;
 mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};
+pub use catalogue::RuleId;
 pub use guidelines::{
-    AuditTolerances, Guidelines, GuidelinesError, Rule, RuleId, Severity, VoteBase, VoteRule,
+    AuditTolerances, Guidelines, GuidelinesError, Rule, Severity, VoteBase, VoteRule,
 };
 pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
 pub use split::{SNAP_WIDTH_M, SplitError, split_by_groups, split_by_line};

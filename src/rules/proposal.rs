@@ -84,7 +84,53 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
             .push("member `proposal` (an object with kind, title, parents) is missing".to_owned());
     }
     let meta = meta.unwrap_or(&Value::Null);
-    let kind = match field(meta, "kind").and_then(Value::as_str) {
+    let kind = proposal_kind(meta, &mut p);
+    let crs = proposal_crs(meta, &mut p);
+    let title = field(meta, "title")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(e) = crate::text::check(&title, crate::text::MAX_TITLE_CHARS, false) {
+        p.invalid.push(format!("proposal.title: {e}"));
+    }
+    let parents = proposal_parents(meta, registry, &mut p);
+    let features = value.get("features").and_then(Value::as_array);
+    if features.is_none() {
+        p.malformed
+            .push("member `features` must be an array".to_owned());
+    }
+    let parts: Vec<Part> = features
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, f)| match &crs {
+            None => parse_part(i, f, registry, &parents, &mut p),
+            Some(crs) => match to_wgs84(f, crs) {
+                Ok(f) => parse_part(i, &f, registry, &parents, &mut p),
+                Err(e) => {
+                    p.invalid.push(format!("features[{i}]: {e}"));
+                    None
+                }
+            },
+        })
+        .collect();
+    check_counts(kind, parents.len(), features.map_or(0, Vec::len), &mut p);
+    match kind {
+        Some(kind) if p.malformed.is_empty() && p.invalid.is_empty() => Ok(Proposal {
+            kind,
+            title,
+            parents,
+            parts,
+        }),
+        _ => Err(ProposalError {
+            malformed: !p.malformed.is_empty(),
+            problems: p.malformed.into_iter().chain(p.invalid).collect(),
+        }),
+    }
+}
+
+fn proposal_kind(meta: &Value, p: &mut Problems) -> Option<ProposalKind> {
+    match field(meta, "kind").and_then(Value::as_str) {
         Some("split") => Some(ProposalKind::Split),
         Some("merge") => Some(ProposalKind::Merge),
         Some("adjust") => Some(ProposalKind::Adjust),
@@ -96,31 +142,28 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
             ));
             None
         }
-    };
-    // Parts may be drawn in another CRS (`"crs": "gcj02"`, `"EPSG:4547"`, …): converted here.
-    let crs = match field(meta, "crs") {
-        None => None,
-        Some(v) => match v.as_str().map(str::parse::<Crs>) {
-            Some(Ok(crs)) => Some(crs),
-            Some(Err(e)) => {
-                p.malformed.push(format!("proposal.crs: {e}"));
-                None
-            }
-            None => {
-                p.malformed.push(
-                    "proposal.crs: expected a string such as \"gcj02\" or \"EPSG:4547\"".to_owned(),
-                );
-                None
-            }
-        },
-    };
-    let title = field(meta, "title")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    if let Err(e) = crate::text::check(&title, crate::text::MAX_TITLE_CHARS, false) {
-        p.invalid.push(format!("proposal.title: {e}"));
     }
+}
+
+/// Parts may be drawn in another CRS (`"crs": "gcj02"`, `"EPSG:4547"`, …): converted here.
+fn proposal_crs(meta: &Value, p: &mut Problems) -> Option<Crs> {
+    let v = field(meta, "crs")?;
+    match v.as_str().map(str::parse::<Crs>) {
+        Some(Ok(crs)) => Some(crs),
+        Some(Err(e)) => {
+            p.malformed.push(format!("proposal.crs: {e}"));
+            None
+        }
+        None => {
+            p.malformed.push(
+                "proposal.crs: expected a string such as \"gcj02\" or \"EPSG:4547\"".to_owned(),
+            );
+            None
+        }
+    }
+}
+
+fn proposal_parents(meta: &Value, registry: &Registry, p: &mut Problems) -> Vec<usize> {
     let mut parents = Vec::new();
     match field(meta, "parents") {
         None => {}
@@ -147,27 +190,11 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
             .malformed
             .push("proposal.parents: expected an array of community codes".to_owned()),
     }
-    let features = value.get("features").and_then(Value::as_array);
-    if features.is_none() {
-        p.malformed
-            .push("member `features` must be an array".to_owned());
-    }
-    let parts: Vec<Part> = features
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, f)| match &crs {
-            None => parse_part(i, f, registry, &parents, &mut p),
-            Some(crs) => match to_wgs84(f, crs) {
-                Ok(f) => parse_part(i, &f, registry, &parents, &mut p),
-                Err(e) => {
-                    p.invalid.push(format!("features[{i}]: {e}"));
-                    None
-                }
-            },
-        })
-        .collect();
-    let (n_parents, n_parts) = (parents.len(), features.map_or(0, Vec::len));
+    parents
+}
+
+/// Each kind of proposal needs so many parents and parts.
+fn check_counts(kind: Option<ProposalKind>, n_parents: usize, n_parts: usize, p: &mut Problems) {
     let counts_ok = match kind {
         Some(ProposalKind::Split) => n_parents == 1 && n_parts >= 2,
         Some(ProposalKind::Merge) => n_parents >= 2 && n_parts == 1,
@@ -185,18 +212,6 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
         p.invalid.push(format!(
             "{needs}; got {n_parents} parents and {n_parts} parts"
         ));
-    }
-    match kind {
-        Some(kind) if p.malformed.is_empty() && p.invalid.is_empty() => Ok(Proposal {
-            kind,
-            title,
-            parents,
-            parts,
-        }),
-        _ => Err(ProposalError {
-            malformed: !p.malformed.is_empty(),
-            problems: p.malformed.into_iter().chain(p.invalid).collect(),
-        }),
     }
 }
 
@@ -237,97 +252,10 @@ fn parse_part(
         p.malformed.push(at("properties: missing"));
         return None;
     };
-    let name = field(props, "name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty());
-    match name {
-        None => p
-            .malformed
-            .push(at("properties.name: missing (a non-empty string)")),
-        Some(n) => {
-            if let Err(e) = crate::text::check(n, crate::text::MAX_NAME_CHARS, false) {
-                p.invalid.push(at(&format!("properties.name: {e}")));
-            }
-        }
-    }
-    let workers = match field(props, "workers") {
-        None => {
-            p.malformed
-                .push(at("properties.workers: missing (a non-negative integer)"));
-            None
-        }
-        Some(w) => match w.as_u64() {
-            Some(n) if n <= MAX_PART_WORKERS => u32::try_from(n).ok(),
-            Some(n) => {
-                p.invalid.push(at(&format!(
-                    "properties.workers: {n} is implausibly large; at most {MAX_PART_WORKERS}"
-                )));
-                None
-            }
-            None if w.is_number() => {
-                p.invalid.push(at(&format!(
-                    "properties.workers: {w} is not a non-negative whole number"
-                )));
-                None
-            }
-            None => {
-                p.malformed
-                    .push(at("properties.workers: expected a non-negative integer"));
-                None
-            }
-        },
-    };
-    let office_area = match field(props, "office_area_m2") {
-        None => {
-            p.malformed.push(at(
-                "properties.office_area_m2: missing (a non-negative number)",
-            ));
-            None
-        }
-        Some(a) => match a.as_f64() {
-            Some(x) if (0.0..=MAX_PART_OFFICE_AREA_M2).contains(&x) => Some(x),
-            Some(x) => {
-                p.invalid.push(at(&format!(
-                    "properties.office_area_m2: {x} m² is {}; give 0 to {MAX_PART_OFFICE_AREA_M2} m²",
-                    if x < 0.0 { "negative" } else { "implausibly large" }
-                )));
-                None
-            }
-            None => {
-                p.malformed.push(at(
-                    "properties.office_area_m2: expected a non-negative number",
-                ));
-                None
-            }
-        },
-    };
-    let office = match field(props, "office") {
-        None => Some(None),
-        Some(v) => match v.as_array().map(Vec::as_slice) {
-            Some([lon, lat]) => match (lon.as_f64(), lat.as_f64()) {
-                (Some(lon), Some(lat))
-                    if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
-                {
-                    Some(Some(Point::new(lon, lat)))
-                }
-                (Some(_), Some(_)) => {
-                    p.invalid
-                        .push(at("properties.office: position out of range"));
-                    None
-                }
-                _ => {
-                    p.malformed
-                        .push(at("properties.office: expected [longitude, latitude]"));
-                    None
-                }
-            },
-            _ => {
-                p.malformed
-                    .push(at("properties.office: expected [longitude, latitude]"));
-                None
-            }
-        },
-    };
+    let name = part_name(props, &at, p);
+    let workers = part_workers(props, &at, p);
+    let office_area = part_office_area(props, &at, p);
+    let office = part_office(props, &at, p);
     let kind = match field(props, "kind").and_then(Value::as_str) {
         Some(k) => CommunityKind::parse(k).or_else(|| {
             p.malformed
@@ -352,29 +280,7 @@ fn parse_part(
         p.invalid
             .push(at(&format!("properties.justification: {e}")));
     }
-    let area = match field(f, "geometry") {
-        None => {
-            p.malformed.push(at("geometry: missing"));
-            None
-        }
-        Some(g) => match parse_area(g) {
-            Ok(a) => Some(a),
-            Err(messages) => {
-                // Structure errors are malformed input; geometry that parses but is invalid
-                // (crossing, open, out of range) is well-formed but invalid.
-                let structural = messages
-                    .iter()
-                    .any(|m| m.contains("expected") || m.contains("missing"));
-                let target = if structural {
-                    &mut p.malformed
-                } else {
-                    &mut p.invalid
-                };
-                target.extend(messages.iter().map(|m| at(&format!("geometry: {m}"))));
-                None
-            }
-        },
-    };
+    let area = part_geometry(f, &at, p);
     Some(Part {
         name: name?.to_owned(),
         kind: kind?,
@@ -384,4 +290,185 @@ fn parse_part(
         justification,
         area: area?,
     })
+}
+
+/// Where in the document a problem is: `features[i].<what>`.
+type At<'a> = &'a dyn Fn(&str) -> String;
+
+fn part_name<'v>(props: &'v Value, at: At, p: &mut Problems) -> Option<&'v str> {
+    let name = field(props, "name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty());
+    match name {
+        None => p
+            .malformed
+            .push(at("properties.name: missing (a non-empty string)")),
+        Some(n) => {
+            if let Err(e) = crate::text::check(n, crate::text::MAX_NAME_CHARS, false) {
+                p.invalid.push(at(&format!("properties.name: {e}")));
+            }
+        }
+    }
+    name
+}
+
+fn part_workers(props: &Value, at: At, p: &mut Problems) -> Option<u32> {
+    let Some(w) = field(props, "workers") else {
+        p.malformed
+            .push(at("properties.workers: missing (a non-negative integer)"));
+        return None;
+    };
+    match w.as_u64() {
+        Some(n) if n <= MAX_PART_WORKERS => u32::try_from(n).ok(),
+        Some(n) => {
+            p.invalid.push(at(&format!(
+                "properties.workers: {n} is implausibly large; at most {MAX_PART_WORKERS}"
+            )));
+            None
+        }
+        None if w.is_number() => {
+            p.invalid.push(at(&format!(
+                "properties.workers: {w} is not a non-negative whole number"
+            )));
+            None
+        }
+        None => {
+            p.malformed
+                .push(at("properties.workers: expected a non-negative integer"));
+            None
+        }
+    }
+}
+
+fn part_office_area(props: &Value, at: At, p: &mut Problems) -> Option<f64> {
+    let Some(a) = field(props, "office_area_m2") else {
+        p.malformed.push(at(
+            "properties.office_area_m2: missing (a non-negative number)",
+        ));
+        return None;
+    };
+    match a.as_f64() {
+        Some(x) if (0.0..=MAX_PART_OFFICE_AREA_M2).contains(&x) => Some(x),
+        Some(x) => {
+            p.invalid.push(at(&format!(
+                "properties.office_area_m2: {x} m² is {}; give 0 to {MAX_PART_OFFICE_AREA_M2} m²",
+                if x < 0.0 {
+                    "negative"
+                } else {
+                    "implausibly large"
+                }
+            )));
+            None
+        }
+        None => {
+            p.malformed.push(at(
+                "properties.office_area_m2: expected a non-negative number",
+            ));
+            None
+        }
+    }
+}
+
+/// `Some(None)`: no office given; `None`: a problem was recorded.
+fn part_office(props: &Value, at: At, p: &mut Problems) -> Option<Option<Point<f64>>> {
+    let Some(v) = field(props, "office") else {
+        return Some(None);
+    };
+    let expected = "properties.office: expected [longitude, latitude]";
+    let Some([lon, lat]) = v.as_array().map(Vec::as_slice) else {
+        p.malformed.push(at(expected));
+        return None;
+    };
+    match (lon.as_f64(), lat.as_f64()) {
+        (Some(lon), Some(lat))
+            if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+        {
+            Some(Some(Point::new(lon, lat)))
+        }
+        (Some(_), Some(_)) => {
+            p.invalid
+                .push(at("properties.office: position out of range"));
+            None
+        }
+        _ => {
+            p.malformed.push(at(expected));
+            None
+        }
+    }
+}
+
+fn part_geometry(f: &Value, at: At, p: &mut Problems) -> Option<MultiPolygon<f64>> {
+    let Some(g) = field(f, "geometry") else {
+        p.malformed.push(at("geometry: missing"));
+        return None;
+    };
+    match parse_area(g) {
+        Ok(a) => Some(a),
+        Err(messages) => {
+            // Structure errors are malformed input; geometry that parses but is invalid
+            // (crossing, open, out of range) is well-formed but invalid.
+            let structural = messages
+                .iter()
+                .any(|m| m.contains("expected") || m.contains("missing"));
+            let target = if structural {
+                &mut p.malformed
+            } else {
+                &mut p.invalid
+            };
+            target.extend(messages.iter().map(|m| at(&format!("geometry: {m}"))));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(what: &str) -> String {
+        format!("features[0].{what}")
+    }
+
+    #[test]
+    fn part_fields_sort_problems_into_malformed_and_invalid() {
+        let mut p = Problems::default();
+        assert_eq!(part_workers(&json!({"workers": 12}), &at, &mut p), Some(12));
+        assert_eq!(part_workers(&json!({"workers": 1.5}), &at, &mut p), None);
+        assert_eq!(part_workers(&json!({"workers": "12"}), &at, &mut p), None);
+        assert_eq!(part_office(&json!({}), &at, &mut p), Some(None));
+        assert_eq!(
+            part_office(&json!({"office": [200.0, 0.0]}), &at, &mut p),
+            None
+        );
+        assert_eq!(
+            part_office_area(&json!({"office_area_m2": -1}), &at, &mut p),
+            None
+        );
+        assert_eq!(
+            p.invalid,
+            [
+                "features[0].properties.workers: 1.5 is not a non-negative whole number",
+                "features[0].properties.office: position out of range",
+                "features[0].properties.office_area_m2: -1 m² is negative; give 0 to 1000000 m²",
+            ]
+        );
+        assert_eq!(
+            p.malformed,
+            ["features[0].properties.workers: expected a non-negative integer"]
+        );
+    }
+
+    #[test]
+    fn each_kind_needs_its_parents_and_parts() {
+        let mut p = Problems::default();
+        check_counts(Some(ProposalKind::Split), 1, 2, &mut p);
+        check_counts(Some(ProposalKind::Merge), 2, 1, &mut p);
+        assert!(p.invalid.is_empty());
+        check_counts(Some(ProposalKind::Split), 1, 1, &mut p);
+        assert_eq!(
+            p.invalid,
+            ["a split needs exactly 1 parent and at least 2 parts; got 1 parents and 1 parts"]
+        );
+    }
 }

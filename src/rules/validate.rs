@@ -4,12 +4,13 @@
 use geo::{BooleanOps, BoundingRect, Centroid, MultiPolygon, Rect, unary_union};
 use serde::Serialize;
 
-use super::guidelines::{Guidelines, Rule, RuleId, Severity};
+use super::catalogue::{self, RuleId, Subject, Wording};
+use super::guidelines::{Guidelines, Rule, Severity};
 use super::proposal::{Part, Proposal, ProposalKind};
 use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, length_m, perimeter_m};
 use crate::geometry::pairs_with_touching_boxes;
-use crate::registry::{Counts, Registry};
+use crate::registry::{Counts, Grid, Registry};
 
 /// A verdict, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -23,7 +24,7 @@ pub enum Verdict {
 /// One rule's verdict on one part (or on the whole proposal).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    pub rule: String,
+    pub rule: RuleId,
     pub verdict: Verdict,
     pub severity: Severity,
     pub min: Option<f64>,
@@ -159,9 +160,15 @@ fn boxes_touch(a: &Rect<f64>, b: &Rect<f64>) -> bool {
         && b.min().y <= a.max().y
 }
 
-fn territory_check(rule: &str, ok: bool, measured: Option<f64>, message: String) -> Check {
+/// Whether an area's bounding box touches `area`'s (only then can the two meet).
+fn touching(area: &MultiPolygon<f64>) -> impl Fn(&MultiPolygon<f64>) -> bool {
+    let bounds = area.bounding_rect();
+    move |other| matches!((bounds, other.bounding_rect()), (Some(a), Some(b)) if boxes_touch(&a, &b))
+}
+
+fn territory_check(rule: RuleId, ok: bool, measured: Option<f64>, message: String) -> Check {
     Check {
-        rule: rule.to_owned(),
+        rule,
         verdict: if ok { Verdict::Pass } else { Verdict::Fail },
         severity: Severity::Fail,
         min: None,
@@ -181,30 +188,30 @@ fn verdict(passes: bool, severity: Severity, justified: bool) -> Verdict {
     }
 }
 
-fn rule_check(part: &Part, id: RuleId, rule: Rule, value: f64, what: String) -> Check {
-    let passes = rule.passes(value);
+/// The measured rule `id` on a part, as the table measures and says it (`None`: not measurable).
+fn rule_check(part: &Part, id: RuleId, rule: Rule, subject: &Subject) -> Option<Check> {
+    let outcome = catalogue::evaluate(id, &rule, subject, Wording::Check)?;
     let justified = rule.severity == Severity::Exception && part.justification.is_some();
-    let verdict = verdict(passes, rule.severity, justified);
-    let bounds = match (rule.min, rule.max) {
-        (Some(min), Some(max)) => format!("{min}–{max}"),
-        (Some(min), None) => format!("≥ {min}"),
-        (None, Some(max)) => format!("≤ {max}"),
-        (None, None) => "any".to_owned(),
-    };
-    let note = if !passes && justified {
-        " — exception justified"
+    let message = if outcome.says_bounds {
+        outcome.what
     } else {
-        ""
+        let note = if !outcome.passes && justified {
+            " — exception justified"
+        } else {
+            ""
+        };
+        let bounds = catalogue::bounds(&rule, Wording::Check);
+        format!("{} (guideline {bounds}){note}", outcome.what)
     };
-    Check {
-        rule: id.as_str().to_owned(),
-        verdict,
+    Some(Check {
+        rule: id,
+        verdict: verdict(outcome.passes, rule.severity, justified),
         severity: rule.severity,
         min: rule.min,
         max: rule.max,
-        measured: Some(value),
-        message: format!("{what} (guideline {bounds}){note}"),
-    }
+        measured: Some(outcome.measured),
+        message,
+    })
 }
 
 /// Validates `proposal` against the registry and the guidelines.
@@ -213,128 +220,30 @@ pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guideline
         .audit
         .overlap_tolerance_m2
         .max(guidelines.audit.gap_tolerance_m2);
-    let parents: Vec<&MultiPolygon<f64>> = proposal
-        .parents
-        .iter()
-        .filter_map(|&c| registry.communities[c].territory.as_ref())
-        .collect();
     let mut offences = Vec::new();
-    let mut parts = Vec::new();
-    let mut totals = Vec::new();
-    for part in &proposal.parts {
-        let (report, row) = validate_part(
-            part,
+    let (parts, totals): (Vec<PartReport>, Vec<Totals>) = proposal
+        .parts
+        .iter()
+        .map(|part| {
+            validate_part(
+                part,
+                proposal,
+                registry,
+                guidelines,
+                tolerance,
+                &mut offences,
+            )
+        })
+        .unzip();
+    let mut checks = vec![parts_do_not_overlap(proposal, tolerance, &mut offences)];
+    if proposal.kind != ProposalKind::New {
+        checks.extend(parents_covered(
             proposal,
             registry,
-            guidelines,
             tolerance,
             &mut offences,
-        );
-        parts.push(report);
-        totals.push(row);
-    }
-
-    let mut checks = Vec::new();
-    // Parts must not overlap each other.
-    let mut overlapping = 0.0;
-    // Only parts whose boxes touch can overlap (pairs in the order of the parts).
-    for (i, j) in pairs_with_touching_boxes(proposal.parts.iter().map(|p| &p.area)) {
-        let (a, b) = (&proposal.parts[i], &proposal.parts[j]);
-        let overlap = a.area.intersection(&b.area);
-        let area = area_m2(&overlap);
-        if area > tolerance {
-            overlapping += area;
-            offences.push(Offence {
-                kind: "overlap_between_parts",
-                involves: vec![a.name.clone(), b.name.clone()],
-                area_m2: area,
-                geometry: overlap,
-            });
-        }
-    }
-    checks.push(territory_check(
-        "parts_do_not_overlap",
-        overlapping == 0.0,
-        Some(overlapping),
-        format!("{overlapping:.1} m² claimed by more than one part"),
-    ));
-    if proposal.kind != ProposalKind::New {
-        let parent_union = unary_union(parents.iter().flat_map(|p| p.0.iter()));
-        let part_union = unary_union(proposal.parts.iter().flat_map(|p| p.area.0.iter()));
-        let mut gap_total = 0.0;
-        for polygon in parent_union.difference(&part_union) {
-            let gap = MultiPolygon(vec![polygon]);
-            let area = area_m2(&gap);
-            if area > tolerance {
-                gap_total += area;
-                offences.push(Offence {
-                    kind: "gap",
-                    involves: proposal
-                        .parents
-                        .iter()
-                        .map(|&c| registry.communities[c].code.clone())
-                        .collect(),
-                    area_m2: area,
-                    geometry: gap,
-                });
-            }
-        }
-        checks.push(territory_check(
-            "parts_cover_parents",
-            gap_total == 0.0,
-            Some(gap_total),
-            format!("{gap_total:.1} m² of the parents left in no part"),
-        ));
-        let beyond = part_union.difference(&parent_union);
-        let beyond_area = area_m2(&beyond);
-        let ok = beyond_area <= tolerance;
-        if !ok {
-            offences.push(Offence {
-                kind: "outside_parents",
-                involves: proposal.parts.iter().map(|p| p.name.clone()).collect(),
-                area_m2: beyond_area,
-                geometry: beyond,
-            });
-        }
-        checks.push(territory_check(
-            "parts_within_parents",
-            ok,
-            Some(if ok { 0.0 } else { beyond_area }),
-            format!(
-                "{:.1} m² of the parts lies outside the parents",
-                if ok { 0.0 } else { beyond_area }
-            ),
         ));
     }
-
-    let before = proposal
-        .parents
-        .iter()
-        .map(|&c| &registry.communities[c])
-        .fold(
-            (Counts::default(), 0u64, 0.0),
-            |(counts, workers, office), c| {
-                (
-                    counts + c.counts,
-                    workers + u64::from(c.workers),
-                    office + c.office_area_m2,
-                )
-            },
-        );
-    let before = Totals::new(
-        before.0.households as f64,
-        before.0.population as f64,
-        before.0.service_households as f64,
-        before.1,
-        before.2,
-    );
-    let after = Totals::new(
-        totals.iter().map(|t| t.households).sum(),
-        totals.iter().map(|t| t.population).sum(),
-        totals.iter().map(|t| t.service_households).sum(),
-        totals.iter().map(|t| t.workers).sum::<u64>(),
-        totals.iter().map(|t| t.office_area_m2).sum(),
-    );
     let verdict = parts
         .iter()
         .map(|p| p.verdict)
@@ -352,12 +261,201 @@ pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guideline
         verdict,
         parts,
         checks,
-        before_after: BeforeAfter {
-            before,
-            after,
-            parts: totals,
-        },
+        before_after: before_after(proposal, registry, totals),
         offences,
+    }
+}
+
+/// Parts must not overlap each other.
+fn parts_do_not_overlap(proposal: &Proposal, tolerance: f64, offences: &mut Vec<Offence>) -> Check {
+    let mut overlapping = 0.0;
+    // Only parts whose boxes touch can overlap (pairs in the order of the parts).
+    for (i, j) in pairs_with_touching_boxes(proposal.parts.iter().map(|p| &p.area)) {
+        let (a, b) = (&proposal.parts[i], &proposal.parts[j]);
+        let overlap = a.area.intersection(&b.area);
+        let area = area_m2(&overlap);
+        if area > tolerance {
+            overlapping += area;
+            offences.push(Offence {
+                kind: "overlap_between_parts",
+                involves: vec![a.name.clone(), b.name.clone()],
+                area_m2: area,
+                geometry: overlap,
+            });
+        }
+    }
+    territory_check(
+        RuleId::PartsDoNotOverlap,
+        overlapping == 0.0,
+        Some(overlapping),
+        format!("{overlapping:.1} m² claimed by more than one part"),
+    )
+}
+
+/// The parts must cover the parents and stay within them.
+fn parents_covered(
+    proposal: &Proposal,
+    registry: &Registry,
+    tolerance: f64,
+    offences: &mut Vec<Offence>,
+) -> [Check; 2] {
+    let parents = proposal
+        .parents
+        .iter()
+        .filter_map(|&c| registry.communities[c].territory.as_ref());
+    let parent_union = unary_union(parents.flat_map(|p| p.0.iter()));
+    let part_union = unary_union(proposal.parts.iter().flat_map(|p| p.area.0.iter()));
+    let mut gap_total = 0.0;
+    for polygon in parent_union.difference(&part_union) {
+        let gap = MultiPolygon(vec![polygon]);
+        let area = area_m2(&gap);
+        if area > tolerance {
+            gap_total += area;
+            offences.push(Offence {
+                kind: "gap",
+                involves: proposal
+                    .parents
+                    .iter()
+                    .map(|&c| registry.communities[c].code.clone())
+                    .collect(),
+                area_m2: area,
+                geometry: gap,
+            });
+        }
+    }
+    let beyond = part_union.difference(&parent_union);
+    let beyond_area = area_m2(&beyond);
+    let ok = beyond_area <= tolerance;
+    let outside = if ok { 0.0 } else { beyond_area };
+    if !ok {
+        offences.push(Offence {
+            kind: "outside_parents",
+            involves: proposal.parts.iter().map(|p| p.name.clone()).collect(),
+            area_m2: beyond_area,
+            geometry: beyond,
+        });
+    }
+    [
+        territory_check(
+            RuleId::PartsCoverParents,
+            gap_total == 0.0,
+            Some(gap_total),
+            format!("{gap_total:.1} m² of the parents left in no part"),
+        ),
+        territory_check(
+            RuleId::PartsWithinParents,
+            ok,
+            Some(outside),
+            format!("{outside:.1} m² of the parts lies outside the parents"),
+        ),
+    ]
+}
+
+/// The parents' totals and the parts'.
+fn before_after(proposal: &Proposal, registry: &Registry, parts: Vec<Totals>) -> BeforeAfter {
+    let (counts, workers, office) = proposal
+        .parents
+        .iter()
+        .map(|&c| &registry.communities[c])
+        .fold(
+            (Counts::default(), 0u64, 0.0),
+            |(counts, workers, office), c| {
+                (
+                    counts + c.counts,
+                    workers + u64::from(c.workers),
+                    office + c.office_area_m2,
+                )
+            },
+        );
+    let before = Totals::new(
+        counts.households as f64,
+        counts.population as f64,
+        counts.service_households as f64,
+        workers,
+        office,
+    );
+    let after = Totals::new(
+        parts.iter().map(|t| t.households).sum(),
+        parts.iter().map(|t| t.population).sum(),
+        parts.iter().map(|t| t.service_households).sum(),
+        parts.iter().map(|t| t.workers).sum::<u64>(),
+        parts.iter().map(|t| t.office_area_m2).sum(),
+    );
+    BeforeAfter {
+        before,
+        after,
+        parts,
+    }
+}
+
+/// What a part holds, estimated from the grids it covers: whole grids fully, cut grids by
+/// area share.
+struct Holdings<'a> {
+    households: f64,
+    population: f64,
+    service: f64,
+    /// Household-weighted mean distance from the grid pieces' centres to the office.
+    mean_distance_to_office_m: Option<f64>,
+    whole: Vec<&'a Grid>,
+    cut: Vec<CutGrid>,
+}
+
+fn holdings<'a>(
+    part: &Part,
+    registry: &'a Registry,
+    tolerance: f64,
+    offences: &mut Vec<Offence>,
+) -> Holdings<'a> {
+    let touches = touching(&part.area);
+    let (mut households, mut population, mut service) = (0.0, 0.0, 0.0);
+    let (mut weighted_distance, mut weight) = (0.0, 0.0);
+    let (mut whole, mut cut) = (Vec::new(), Vec::new());
+    for grid in registry.grids.iter().filter(|g| touches(&g.area)) {
+        let inside = grid.area.intersection(&part.area);
+        let inside_area = area_m2(&inside);
+        if inside_area <= tolerance {
+            continue;
+        }
+        let grid_area = area_m2(&grid.area);
+        let is_whole = grid_area - inside_area <= tolerance;
+        let share = if is_whole {
+            1.0
+        } else {
+            inside_area / grid_area
+        };
+        households += grid.counts.households as f64 * share;
+        population += grid.counts.population as f64 * share;
+        service += grid.counts.service_households as f64 * share;
+        if let (Some(office), Some(centre)) = (part.office, inside.centroid()) {
+            let w = grid.counts.households as f64 * share;
+            weighted_distance += w * length_m([centre.x(), centre.y()], [office.x(), office.y()]);
+            weight += w;
+        }
+        if is_whole {
+            whole.push(grid);
+            continue;
+        }
+        cut.push(CutGrid {
+            code: grid.code.clone(),
+            name: grid.name.clone(),
+            community_code: registry.communities[grid.community].code.clone(),
+            share_inside: share,
+            snapping_error: !(0.05..=0.95).contains(&share),
+        });
+        offences.push(Offence {
+            kind: "cut_grid",
+            involves: vec![part.name.clone(), grid.code.clone()],
+            area_m2: inside_area,
+            geometry: inside,
+        });
+    }
+    Holdings {
+        households,
+        population,
+        service,
+        mean_distance_to_office_m: (weight > 0.0).then(|| weighted_distance / weight),
+        whole,
+        cut,
     }
 }
 
@@ -371,71 +469,90 @@ fn validate_part(
 ) -> (PartReport, Totals) {
     let area = area_m2(&part.area);
     let perimeter = perimeter_m(&part.area);
-    let polsby_popper = if perimeter > 0.0 {
-        4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
-    } else {
-        0.0
+    let polsby_popper = catalogue::polsby_popper(area, perimeter);
+    let held = holdings(part, registry, tolerance, offences);
+    let mut checks = territory_checks(part, proposal, registry, tolerance, offences);
+    checks.push(grids_not_cut(&held.cut));
+    let subject = Subject {
+        households: held.households,
+        population: held.population,
+        workers: part.workers,
+        office_area_m2: part.office_area_m2,
+        polsby_popper: Some(polsby_popper),
+        grids: held.whole,
     };
-    let bounds = part.area.bounding_rect();
-    let touches = |other: &MultiPolygon<f64>| matches!((bounds, other.bounding_rect()), (Some(a), Some(b)) if boxes_touch(&a, &b));
+    checks.extend(
+        RuleId::measured()
+            .filter_map(|id| rule_check(part, id, guidelines.rule(part.kind, id)?, &subject)),
+    );
+    let verdict = checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
+    let measures = Measures {
+        area_m2: area,
+        perimeter_m: perimeter,
+        polsby_popper,
+        households: held.households,
+        population: held.population,
+        service_households: held.service,
+        workers: part.workers,
+        workers_per_10k_residents: (held.population > 0.0)
+            .then(|| part.workers as f64 * 10_000.0 / held.population),
+        office_area_m2: part.office_area_m2,
+        office_m2_per_100_households: (held.households > 0.0)
+            .then(|| part.office_area_m2 * 100.0 / held.households),
+        mean_distance_to_office_m: held.mean_distance_to_office_m,
+    };
+    let totals = Totals::new(
+        held.households,
+        held.population,
+        held.service,
+        u64::from(part.workers),
+        part.office_area_m2,
+    );
+    let report = PartReport {
+        name: part.name.clone(),
+        kind: part.kind.as_str(),
+        measures,
+        checks,
+        cut_grids: held.cut,
+        verdict,
+    };
+    (report, totals)
+}
 
-    // Counts from grids, whole or by area share; cut grids listed.
-    let (mut households, mut population, mut service) = (0.0, 0.0, 0.0);
-    let (mut weighted_distance, mut weight) = (0.0, 0.0);
-    let mut cut_grids = Vec::new();
-    let mut grid_households = Vec::new();
-    for grid in registry.grids.iter().filter(|g| touches(&g.area)) {
-        let inside = grid.area.intersection(&part.area);
-        let inside_area = area_m2(&inside);
-        if inside_area <= tolerance {
-            continue;
-        }
-        let grid_area = area_m2(&grid.area);
-        let whole = grid_area - inside_area <= tolerance;
-        let share = if whole { 1.0 } else { inside_area / grid_area };
-        households += grid.counts.households as f64 * share;
-        population += grid.counts.population as f64 * share;
-        service += grid.counts.service_households as f64 * share;
-        if let (Some(office), Some(centre)) = (part.office, inside.centroid()) {
-            let w = grid.counts.households as f64 * share;
-            weighted_distance += w * length_m([centre.x(), centre.y()], [office.x(), office.y()]);
-            weight += w;
-        }
-        if whole {
-            grid_households.push((grid.code.clone(), grid.counts.households));
-        } else {
-            cut_grids.push(CutGrid {
-                code: grid.code.clone(),
-                name: grid.name.clone(),
-                community_code: registry.communities[grid.community].code.clone(),
-                share_inside: share,
-                snapping_error: !(0.05..=0.95).contains(&share),
-            });
-            offences.push(Offence {
-                kind: "cut_grid",
-                involves: vec![part.name.clone(), grid.code.clone()],
-                area_m2: inside_area,
-                geometry: inside,
-            });
-        }
-    }
-
-    let mut checks = Vec::new();
-    // Territory.
+/// The territory rules of one part: one piece, in one town, no other community's land.
+fn territory_checks(
+    part: &Part,
+    proposal: &Proposal,
+    registry: &Registry,
+    tolerance: f64,
+    offences: &mut Vec<Offence>,
+) -> Vec<Check> {
     // Pieces sharing an edge are one territory; pieces touching at a point or apart are not.
     let pieces = unary_union(part.area.0.iter()).0.len();
-    checks.push(territory_check(
-        "contiguous",
+    let contiguous = territory_check(
+        RuleId::Contiguous,
         pieces == 1,
         Some(pieces as f64),
         format!(
             "{pieces} separate piece{}",
             if pieces == 1 { "" } else { "s" }
         ),
-    ));
-    // The part's town is the one it lies in (the approval codes it there); straddling fails.
+    );
+    vec![
+        contiguous,
+        inside_one_town(part, registry, tolerance),
+        no_overlap_with_others(part, proposal, registry, tolerance, offences),
+    ]
+}
+
+/// The part's town is the one it lies in (the approval codes it there); straddling fails.
+fn inside_one_town(part: &Part, registry: &Registry, tolerance: f64) -> Check {
     let towns = super::town::towns_of(&part.area, registry, tolerance);
-    let in_one_town = towns.len() == 1 && (area - towns[0].1) <= tolerance;
+    let in_one_town = towns.len() == 1 && (area_m2(&part.area) - towns[0].1) <= tolerance;
     let town_list: Vec<String> = towns
         .iter()
         .map(|(i, a)| {
@@ -445,8 +562,8 @@ fn validate_part(
             )
         })
         .collect();
-    checks.push(territory_check(
-        "inside_one_town",
+    territory_check(
+        RuleId::InsideOneTown,
         in_one_town,
         Some(towns.len() as f64),
         if town_list.is_empty() {
@@ -454,7 +571,17 @@ fn validate_part(
         } else {
             format!("in {}", town_list.join(", "))
         },
-    ));
+    )
+}
+
+fn no_overlap_with_others(
+    part: &Part,
+    proposal: &Proposal,
+    registry: &Registry,
+    tolerance: f64,
+    offences: &mut Vec<Offence>,
+) -> Check {
+    let touches = touching(&part.area);
     let mut overlap_total = 0.0;
     for (c, community) in registry.communities.iter().enumerate() {
         let Some(territory) = community
@@ -476,16 +603,19 @@ fn validate_part(
             });
         }
     }
-    checks.push(territory_check(
-        "no_overlap_with_other_communities",
+    territory_check(
+        RuleId::NoOverlapWithOtherCommunities,
         overlap_total == 0.0,
         Some(overlap_total),
         format!("{overlap_total:.1} m² overlaps communities outside the proposal"),
-    ));
+    )
+}
+
+fn grids_not_cut(cut_grids: &[CutGrid]) -> Check {
     let real_cuts = cut_grids.iter().filter(|g| !g.snapping_error).count();
     let snapping = cut_grids.len() - real_cuts;
-    checks.push(territory_check(
-        "grids_not_cut",
+    territory_check(
+        RuleId::GridsNotCut,
         cut_grids.is_empty(),
         Some(cut_grids.len() as f64),
         format!(
@@ -497,120 +627,43 @@ fn validate_part(
                 String::new()
             }
         ),
-    ));
-
-    // Measured rules.
-    let kind = part.kind;
-    let rule = |id| guidelines.rule(kind, id);
-    if let Some(r) = rule(RuleId::Households) {
-        checks.push(rule_check(
-            part,
-            RuleId::Households,
-            r,
-            households,
-            format!("{households:.0} households"),
-        ));
-    }
-    let per_10k = (population > 0.0).then(|| part.workers as f64 * 10_000.0 / population);
-    if let (Some(r), Some(v)) = (rule(RuleId::WorkersPer10kResidents), per_10k) {
-        checks.push(rule_check(
-            part,
-            RuleId::WorkersPer10kResidents,
-            r,
-            v,
-            format!(
-                "{} workers for {population:.0} residents = {v:.1} per 10,000",
-                part.workers
-            ),
-        ));
-    }
-    let per_100 = (households > 0.0).then(|| part.office_area_m2 * 100.0 / households);
-    if let (Some(r), Some(v)) = (rule(RuleId::OfficeM2Per100Households), per_100) {
-        checks.push(rule_check(
-            part,
-            RuleId::OfficeM2Per100Households,
-            r,
-            v,
-            format!("{v:.1} m² of office per 100 households"),
-        ));
-    }
-    if let Some(r) = rule(RuleId::OfficeM2Total) {
-        checks.push(rule_check(
-            part,
-            RuleId::OfficeM2Total,
-            r,
-            part.office_area_m2,
-            format!("{:.0} m² of office", part.office_area_m2),
-        ));
-    }
-    if let Some(r) = rule(RuleId::PolsbyPopper) {
-        checks.push(rule_check(
-            part,
-            RuleId::PolsbyPopper,
-            r,
-            polsby_popper,
-            format!("Polsby-Popper {polsby_popper:.3}"),
-        ));
-    }
-    if let Some(r) = rule(RuleId::GridHouseholds) {
-        let off: Vec<String> = grid_households
-            .iter()
-            .filter(|(_, h)| !r.passes(*h as f64))
-            .map(|(code, h)| format!("{code} ({h})"))
-            .collect();
-        checks.push(Check {
-            rule: RuleId::GridHouseholds.as_str().to_owned(),
-            verdict: verdict(off.is_empty(), r.severity, part.justification.is_some()),
-            severity: r.severity,
-            min: r.min,
-            max: r.max,
-            measured: Some(off.len() as f64),
-            message: format!(
-                "{} of {} whole grids outside the households range{}",
-                off.len(),
-                grid_households.len(),
-                if off.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", off.join(", "))
-                }
-            ),
-        });
-    }
-    let verdict = checks
-        .iter()
-        .map(|c| c.verdict)
-        .max()
-        .unwrap_or(Verdict::Pass);
-    let measures = Measures {
-        area_m2: area,
-        perimeter_m: perimeter,
-        polsby_popper,
-        households,
-        population,
-        service_households: service,
-        workers: part.workers,
-        workers_per_10k_residents: per_10k,
-        office_area_m2: part.office_area_m2,
-        office_m2_per_100_households: per_100,
-        mean_distance_to_office_m: (weight > 0.0).then(|| weighted_distance / weight),
-    };
-    let totals = Totals::new(
-        households,
-        population,
-        service,
-        u64::from(part.workers),
-        part.office_area_m2,
-    );
-    (
-        PartReport {
-            name: part.name.clone(),
-            kind: part.kind.as_str(),
-            measures,
-            checks,
-            cut_grids,
-            verdict,
-        },
-        totals,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_justified_exception_only_warns() {
+        use Severity::*;
+        assert_eq!(verdict(true, Fail, false), Verdict::Pass);
+        assert_eq!(verdict(false, Warn, false), Verdict::Warn);
+        assert_eq!(verdict(false, Exception, true), Verdict::Warn);
+        assert_eq!(verdict(false, Exception, false), Verdict::Fail);
+        // A justification does not soften a `fail` rule.
+        assert_eq!(verdict(false, Fail, true), Verdict::Fail);
+    }
+
+    #[test]
+    fn cut_grids_say_which_are_snapping_errors() {
+        let cut = |share: f64| CutGrid {
+            code: "g".into(),
+            name: "g".into(),
+            community_code: "c".into(),
+            share_inside: share,
+            snapping_error: !(0.05..=0.95).contains(&share),
+        };
+        assert_eq!(grids_not_cut(&[]).verdict, Verdict::Pass);
+        let check = grids_not_cut(&[cut(0.5), cut(0.99)]);
+        assert_eq!(
+            (check.rule, check.verdict),
+            (RuleId::GridsNotCut, Verdict::Fail)
+        );
+        assert_eq!(check.measured, Some(2.0));
+        assert_eq!(
+            check.message,
+            "1 grid cut, 1 more barely touched (snapping errors: snap to the grid edge)"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! come from [`crate::workflow`], the checks from [`crate::rules`].
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -15,7 +16,8 @@ use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
-use crate::workflow::{self, CastVote, Refusal, Status, Tally};
+pub use crate::workflow::Move;
+use crate::workflow::{self, CastVote, Moving, Refusal, Status, Tally};
 
 /// Why a step of the procedure did not happen. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,7 @@ impl From<Refusal> for ProcedureError {
         match r {
             Refusal::Forbidden(m) => ProcedureError::Forbidden(m),
             Refusal::Conflict(m) => ProcedureError::Conflict(m),
+            Refusal::Unprocessable(m) => ProcedureError::Unprocessable(m),
         }
     }
 }
@@ -457,24 +460,7 @@ pub fn comment(
     source: Option<&str>,
 ) -> Result<(), ProcedureError> {
     let (towns, status) = towns_and_status(tx, id)?;
-    workflow::may_act(
-        actor,
-        &towns,
-        status,
-        Status::Consultation,
-        "record comments on",
-    )?;
-    if text.trim().is_empty() {
-        return Err(ProcedureError::Unprocessable(
-            "`text`: a comment cannot be empty".into(),
-        ));
-    }
-    crate::text::check(text, crate::text::MAX_TEXT_CHARS, true)
-        .map_err(|e| ProcedureError::Unprocessable(format!("`text`: {e}")))?;
-    if let Some(source) = source {
-        crate::text::check(source, crate::text::MAX_NAME_CHARS, false)
-            .map_err(|e| ProcedureError::Unprocessable(format!("`source`: {e}")))?;
-    }
+    workflow::comment(actor, &towns, status, text, source)?;
     let comment = NewEvent {
         kind: "comment",
         text: Some(text),
@@ -502,9 +488,7 @@ pub fn vote(
     rule: &rules::VoteRule,
 ) -> Result<VoteState, ProcedureError> {
     let (towns, status) = towns_and_status(tx, id)?;
-    workflow::may_act(actor, &towns, status, Status::Vote, "record the vote on")?;
-    tally.check(rule).map_err(ProcedureError::Unprocessable)?;
-    let passes = tally.passes(rule);
+    let passes = workflow::vote(actor, &towns, status, tally, rule)?;
     let document = document_hash(tx, id)?;
     let vote = NewEvent {
         kind: "vote",
@@ -527,17 +511,6 @@ pub fn vote(
     })
 }
 
-/// A request to move a proposal.
-#[derive(Debug, Clone)]
-pub struct Move {
-    pub to: Status,
-    /// Required for a rejection; kept as a note otherwise.
-    pub reason: Option<String>,
-    /// For an approval: from when the change holds (default today); not before the latest
-    /// version's date, not in the future.
-    pub effective: Option<time::Date>,
-}
-
 /// What an approval did.
 pub struct Approval {
     pub version: Version,
@@ -545,19 +518,19 @@ pub struct Approval {
     pub snapshot: Snapshot,
 }
 
-/// Test hook: with `SHEQU_FAILPOINT=approve-before-commit` an approval stops inside its
-/// transaction (all rows written, nothing committed) and says so on stderr, so a test can kill
-/// the process at exactly that point.
-fn failpoint(name: &str) {
-    if std::env::var("SHEQU_FAILPOINT").is_ok_and(|v| v == name) {
-        eprintln!("failpoint {name} reached");
-        loop {
-            std::thread::park();
-        }
-    }
+/// Test hook: called inside an approval's transaction once all its rows are written, before
+/// the commit. Nothing in shequ sets it, and nothing from outside the process (no variable, no
+/// request) can: a crash test sets it in a process of its own (tests/procedure.rs re-runs its
+/// own binary) to stop there and be killed.
+static BEFORE_APPROVAL_COMMIT: OnceLock<fn()> = OnceLock::new();
+
+/// Sets the [test hook](BEFORE_APPROVAL_COMMIT) (once per process); for tests only.
+#[doc(hidden)]
+pub fn set_before_approval_commit(hook: fn()) -> bool {
+    BEFORE_APPROVAL_COMMIT.set(hook).is_ok()
 }
 
-/// Moves a proposal (see [`workflow::may_move`]). Submission needs a passed vote and a
+/// Moves a proposal (see [`workflow::decide_move`]). Submission needs a passed vote and a
 /// validation without `fail` (re-run now); approval re-validates against the registry as it is
 /// now, writes the change as a new registry version and returns its snapshot.
 pub fn transition(
@@ -568,65 +541,43 @@ pub fn transition(
     current: (&Snapshot, i64),
     today: time::Date,
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
-    let (snapshot, registry_version) = current;
+    let snapshot = current.0;
     let (towns, from) = towns_and_status(tx, id)?;
     let to = request.to;
     workflow::may_move(actor, &towns, from, to)?;
     // Re-checked at every move: the registry may have changed since the draft was saved, and
     // the towns it touches are taken from the document itself, not from what was recorded.
     let c = check(&body(tx, id)?, snapshot)?;
-    workflow::may_move(actor, &c.towns, from, to)?;
-    let reason = request
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let mut approval = None;
-    match to {
-        Status::Submitted => {
-            workflow::vote_allows_submission(
-                latest_vote(tx, id)?.as_ref(),
-                &document_hash(tx, id)?,
-                &snapshot.guidelines.vote,
-            )
-            .map_err(ProcedureError::Unprocessable)?;
-            refuse_failing(&c.report, "submitted")?;
-        }
-        Status::Rejected if reason.is_none() => {
-            return Err(ProcedureError::Unprocessable(
-                "`reason`: a rejection must say why".into(),
-            ));
-        }
-        Status::Approved => {
-            refuse_failing(&c.report, "approved")?;
-            drafters_hold(tx, id, &c.towns)?;
-            approval = Some(approve(
-                tx,
-                actor,
-                id,
-                &c,
-                request,
-                (snapshot, registry_version),
-                today,
-            )?);
-        }
-        _ => {}
-    }
+    let vote = latest_vote(tx, id)?;
+    let drafters = if to == Status::Approved {
+        drafters(tx, id)?
+    } else {
+        Vec::new()
+    };
+    let moving = Moving {
+        status: from,
+        towns: &c.towns,
+        report: &c.report,
+        vote: vote.as_ref(),
+        document: &document_hash(tx, id)?,
+        vote_rule: &snapshot.guidelines.vote,
+        drafters: &drafters,
+    };
+    let reason = workflow::decide_move(actor, id, &moving, request)?;
+    let approval = match to {
+        Status::Approved => Some(approve(tx, actor, id, &c, request, current, today)?),
+        _ => None,
+    };
+    let version = approval.as_ref().map(|a| a.version.id);
     tx.execute(
         "UPDATE proposals SET status = ?2, updated_at = ?3, verdict = ?4, version = ?5 WHERE id = ?1",
-        params![
-            id,
-            to.as_str(),
-            super::now(),
-            verdict_str(c.report.verdict),
-            approval.as_ref().map(|a| a.version.id)
-        ],
+        params![id, to.as_str(), super::now(), verdict_str(c.report.verdict), version],
     )?;
     let moved = NewEvent {
         kind: "moved",
         from: Some(from),
         to: Some(to),
-        text: reason,
+        text: reason.as_deref(),
         report: Some(&c.report),
         ..NewEvent::default()
     };
@@ -637,36 +588,17 @@ pub fn transition(
         &format!("proposal.{}", to.as_str()),
         &format!("proposal {id}"),
         &json!({"from": from.as_str(), "to": to.as_str(), "reason": reason,
-                "verdict": verdict_str(c.report.verdict),
-                "version": approval.as_ref().map(|a| a.version.id)}),
+                "verdict": verdict_str(c.report.verdict), "version": version}),
     )?;
-    if approval.is_some() {
-        failpoint("approve-before-commit");
+    if let (Some(_), Some(hook)) = (&approval, BEFORE_APPROVAL_COMMIT.get()) {
+        hook();
     }
     Ok((summary(tx, id)?, approval))
 }
 
-fn refuse_failing(report: &Report, to: &str) -> Result<(), ProcedureError> {
-    if report.verdict != Verdict::Fail {
-        return Ok(());
-    }
-    let failing: Vec<String> = report
-        .checks
-        .iter()
-        .chain(report.parts.iter().flat_map(|p| p.checks.iter()))
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.rule.clone())
-        .collect();
-    Err(ProcedureError::Unprocessable(format!(
-        "a proposal whose validation fails cannot be {to}; failing: {}",
-        failing.join(", ")
-    )))
-}
-
-/// Defence in depth for an approval: every street official who drafted the proposal (its
-/// author, whoever edited it, whoever submitted it) must hold every town it touches now, so a
-/// proposal that reached `submitted` by any other way still cannot change another town's land.
-fn drafters_hold(tx: &Connection, id: i64, towns: &[String]) -> Result<(), ProcedureError> {
+/// Everyone who drafted proposal `id` (its author, whoever edited it, whoever submitted it),
+/// with their account as it is now.
+fn drafters(tx: &Connection, id: i64) -> Result<Vec<(String, Option<Actor>)>, ProcedureError> {
     let mut stmt = tx.prepare(
         "SELECT author FROM proposals WHERE id = ?1
          UNION SELECT actor FROM proposal_events WHERE proposal_id = ?1
@@ -675,26 +607,14 @@ fn drafters_hold(tx: &Connection, id: i64, towns: &[String]) -> Result<(), Proce
     let names = stmt
         .query_map([id], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
-    for name in names {
-        let drafter = super::accounts::find_user(tx, &name)
-            .map_err(|e| StoreError::Damaged(format!("user {name:?}: {e}")))?
-            .map(|u| u.actor());
-        let held = drafter.map(|d| workflow::may_draft(&d, towns, "draft"));
-        match held {
-            Some(Ok(())) => {}
-            Some(Err(Refusal::Forbidden(m) | Refusal::Conflict(m))) => {
-                return Err(ProcedureError::Forbidden(format!(
-                    "proposal {id} cannot be approved: it was drafted by {name}, and {m}"
-                )));
-            }
-            None => {
-                return Err(ProcedureError::Forbidden(format!(
-                    "proposal {id} cannot be approved: it was drafted by {name}, who is not a user (any more)"
-                )));
-            }
-        }
-    }
-    Ok(())
+    names
+        .into_iter()
+        .map(|name| {
+            let user = super::accounts::find_user(tx, &name)
+                .map_err(|e| StoreError::Damaged(format!("user {name:?}: {e}")))?;
+            Ok((name, user.map(|u| u.actor())))
+        })
+        .collect()
 }
 
 /// Every community and grid code the city has had (codes are never reused).
@@ -717,26 +637,8 @@ fn approve(
     let (snapshot, registry_version) = current;
     let last =
         latest(tx)?.ok_or_else(|| StoreError::Damaged("the store holds no registry".into()))?;
-    if last.id != registry_version {
-        return Err(ProcedureError::Conflict(format!(
-            "the registry changed while this approval was prepared (version {} is now current); try again",
-            last.id
-        )));
-    }
-    let effective = request.effective.unwrap_or(today);
-    let day = effective
-        .format(super::DATE_FORMAT)
-        .map_err(|e| ProcedureError::Unprocessable(e.to_string()))?;
-    if effective > today {
-        return Err(ProcedureError::Unprocessable(format!(
-            "`effective` {day} is in the future: approvals take effect today or on an earlier day"
-        )));
-    }
-    if let Some(prev) = last.effective.as_deref().filter(|p| *p > day.as_str()) {
-        return Err(ProcedureError::Unprocessable(format!(
-            "`effective` {day} is before {prev}, from when the current version holds"
-        )));
-    }
+    workflow::same_registry(registry_version, last.id)?;
+    let day = workflow::effective_day(request.effective, today, last.effective.as_deref())?;
     let change = rules::plan(&c.proposal, &snapshot.registry, &used_codes(tx)?)
         .map_err(|e| ProcedureError::Unprocessable(e.to_string()))?;
     let version_id = last.id + 1;
@@ -796,19 +698,14 @@ fn approve(
     })
 }
 
-/// The approval gate (see [`workflow::new_failures`]): refuses when the audit of the new
-/// version has a structural failing finding that the current version does not have.
+/// The approval gate (see [`workflow::refuse_worse`]): the audits of the current and the new
+/// version compared.
 fn refuse_worse(current: &Snapshot, new: &Snapshot) -> Result<(), ProcedureError> {
     let before = crate::audit::audit(&current.registry, &current.guidelines, &|_, _| {});
     let after = crate::audit::audit(&new.registry, &current.guidelines, &|_, _| {});
-    let fresh = workflow::new_failures(&before, &after, tolerance_m2(current));
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    Err(ProcedureError::Conflict(format!(
-        "approving would make the city worse: the coverage audit of the new version has {} failing finding{} the current version does not have: {}",
-        fresh.len(),
-        if fresh.len() == 1 { "" } else { "s" },
-        workflow::describe(&fresh)
-    )))
+    Ok(workflow::refuse_worse(
+        &before,
+        &after,
+        tolerance_m2(current),
+    )?)
 }

@@ -69,6 +69,25 @@ pub fn new_failures(before: &AuditReport, after: &AuditReport, tolerance_m2: f64
     fresh
 }
 
+/// The approval gate: refuses (409) when `after`, the audit of the new version, has a
+/// structural failing finding that `before`, the audit of the current one, does not have.
+pub fn refuse_worse(
+    before: &AuditReport,
+    after: &AuditReport,
+    tolerance_m2: f64,
+) -> Result<(), super::Refusal> {
+    let fresh = new_failures(before, after, tolerance_m2);
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    Err(super::Refusal::Conflict(format!(
+        "approving would make the city worse: the coverage audit of the new version has {} failing finding{} the current version does not have: {}",
+        fresh.len(),
+        if fresh.len() == 1 { "" } else { "s" },
+        describe(&fresh)
+    )))
+}
+
 /// One line per finding, for the refusal: kind, town, codes, new area.
 pub fn describe(findings: &[Finding]) -> String {
     findings

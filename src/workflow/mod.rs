@@ -5,8 +5,10 @@
 //! records the moves; the API asks here first.
 
 mod gate;
+mod procedure;
 
-pub use gate::{describe, new_failures, structural};
+pub use gate::{describe, new_failures, refuse_worse, structural};
+pub use procedure::{Move, Moving, comment, decide_move, effective_day, same_registry, vote};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,14 +57,18 @@ impl Status {
     }
 }
 
-/// Why a step is refused: the actor may not take it (403), or the proposal is not in a state
-/// where it exists (409).
+/// Why a step is refused: the actor may not take it (403), the proposal is not in a state
+/// where it exists (409), or the request or the proposal's content does not allow it (422: an
+/// empty comment, a vote that did not pass, a rejection without a reason, a failing
+/// validation, an effective date out of range).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
 }
 
 /// Who takes a step.
