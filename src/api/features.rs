@@ -18,7 +18,7 @@ use super::extract::ApiQuery;
 use super::extract::Current;
 use super::lookup::parse_crs;
 use crate::crs::Crs;
-use crate::registry::{Community, Counts, Grid, Registry, Town};
+use crate::registry::{Community, Counts, Grid, Level, Registry, Town};
 
 /// The output CRS of a rendering; `None` is WGS84 as stored (no conversion).
 pub(super) type Out<'a> = Option<&'a Crs>;
@@ -219,21 +219,21 @@ fn collection<'a, P>(features: impl Iterator<Item = Feature<'a, P>>) -> Collecti
 
 /// Renders a full collection to bytes in the output CRS; fails only if a position is outside
 /// the output CRS's area of use.
-fn render(registry: &Registry, layer: Layer, out: Out) -> serde_json::Result<Vec<u8>> {
+fn render(registry: &Registry, layer: Level, out: Out) -> serde_json::Result<Vec<u8>> {
     match layer {
-        Layer::Towns => serde_json::to_vec(&collection(
+        Level::Town => serde_json::to_vec(&collection(
             registry
                 .towns
                 .iter()
                 .map(|t| town_feature(registry, t, out)),
         )),
-        Layer::Communities => serde_json::to_vec(&collection(
+        Level::Community => serde_json::to_vec(&collection(
             registry
                 .communities
                 .iter()
                 .map(|c| community_feature(registry, c, out)),
         )),
-        Layer::Grids => serde_json::to_vec(&collection(
+        Level::Grid => serde_json::to_vec(&collection(
             registry
                 .grids
                 .iter()
@@ -243,7 +243,7 @@ fn render(registry: &Registry, layer: Layer, out: Out) -> serde_json::Result<Vec
 }
 
 /// Renders a full WGS84 collection to bytes (cached by the caller).
-pub(super) fn render_all(registry: &Registry, layer: Layer) -> Bytes {
+pub(super) fn render_all(registry: &Registry, layer: Level) -> Bytes {
     // Without conversion, serialising plain structs of strings and finite numbers cannot fail.
     Bytes::from(render(registry, layer, None).unwrap_or_default())
 }
@@ -257,7 +257,7 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
 /// A whole layer: the cached WGS84 rendering, or a fresh one in another CRS.
 fn whole_layer(
     published: &Published,
-    layer: Layer,
+    layer: Level,
     crs: Option<&Crs>,
 ) -> Result<Response, ApiError> {
     match crs {
@@ -266,14 +266,6 @@ fn whole_layer(
             .map(|b| geojson(Bytes::from(b)))
             .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
     }
-}
-
-/// The three feature layers of the registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    Towns,
-    Communities,
-    Grids,
 }
 
 fn geojson(bytes: Bytes) -> Response {
@@ -298,7 +290,7 @@ pub async fn towns(
 ) -> Result<Response, ApiError> {
     whole_layer(
         &published,
-        Layer::Towns,
+        Level::Town,
         output_crs(query.crs.as_deref())?.as_ref(),
     )
 }
@@ -316,7 +308,7 @@ pub async fn communities(
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(town_code) = filter.town else {
-        return whole_layer(&published, Layer::Communities, out);
+        return whole_layer(&published, Level::Community, out);
     };
     let snapshot = published.snapshot();
     let r = &snapshot.registry;
@@ -343,7 +335,7 @@ pub async fn grids(
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(community_code) = filter.community else {
-        return whole_layer(&published, Layer::Grids, out);
+        return whole_layer(&published, Level::Grid, out);
     };
     let snapshot = published.snapshot();
     let r = &snapshot.registry;
@@ -361,12 +353,13 @@ pub async fn grids(
 
 /// A record found by code rendered as a Feature, or 404 naming what was not found.
 fn one_feature<'r, P: Serialize>(
-    what: &str,
+    what: Level,
     code: &str,
     index: Option<usize>,
     render: impl FnOnce(usize) -> Feature<'r, P>,
 ) -> Result<Response, ApiError> {
-    let i = index.ok_or_else(|| ApiError::not_found(format!("no {what} with code {code:?}")))?;
+    let i = index
+        .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", what.name())))?;
     geojson_value(&render(i))
 }
 
@@ -377,7 +370,7 @@ pub async fn town(
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
     let r = &published.snapshot().registry;
-    one_feature("town", &code, r.town_by_code(&code), |i| {
+    one_feature(Level::Town, &code, r.town_by_code(&code), |i| {
         town_feature(r, &r.towns[i], crs.as_ref())
     })
 }
@@ -389,7 +382,7 @@ pub async fn community(
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
     let r = &published.snapshot().registry;
-    one_feature("community", &code, r.community_by_code(&code), |i| {
+    one_feature(Level::Community, &code, r.community_by_code(&code), |i| {
         community_feature(r, &r.communities[i], crs.as_ref())
     })
 }
@@ -401,7 +394,7 @@ pub async fn grid(
 ) -> Result<Response, ApiError> {
     let crs = output_crs(query.crs.as_deref())?;
     let r = &published.snapshot().registry;
-    one_feature("grid", &code, r.grid_by_code(&code), |i| {
+    one_feature(Level::Grid, &code, r.grid_by_code(&code), |i| {
         grid_feature(r, &r.grids[i], crs.as_ref())
     })
 }

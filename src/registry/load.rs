@@ -7,19 +7,20 @@ use std::path::Path;
 use geo::{LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
+use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 use super::problem::{LoadError, Problem};
 use crate::geometry::check_polygon_rings;
 
-/// The files a boundary directory holds, in load order.
+/// The files a boundary directory holds, in load order ([`Level::file`] of [`Level::ALL`]).
 pub const FILES: [&str; 3] = [TOWNS, COMMUNITIES, GRIDS];
-const TOWNS: &str = "towns.geojson";
-const COMMUNITIES: &str = "communities.geojson";
-const GRIDS: &str = "grids.geojson";
+const TOWNS: &str = Level::Town.file();
+const COMMUNITIES: &str = Level::Community.file();
+const GRIDS: &str = Level::Grid.file();
 
-const TOWN_DIGITS: usize = 9;
-const COMMUNITY_DIGITS: usize = 12;
-const GRID_DIGITS: usize = 15;
+const TOWN_DIGITS: usize = Level::Town.code_digits();
+const COMMUNITY_DIGITS: usize = Level::Community.code_digits();
+const GRID_DIGITS: usize = Level::Grid.code_digits();
 /// Largest count (households, population, workers) a feature may give: more than any city has
 /// people, so only typos and absurd input are refused, and sums over a city's features stay far
 /// from `u64`'s range.

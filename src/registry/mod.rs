@@ -3,10 +3,12 @@
 //! Everything downstream (index, lookups, tiles, rules, audit) reads a `Registry`; nothing mutates
 //! one. A change builds a new snapshot, so readers never see half a change.
 
+mod level;
 mod load;
 mod model;
 mod problem;
 
+pub use level::{Level, UnknownLevel};
 pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use problem::{LoadError, Problem};

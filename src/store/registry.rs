@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
@@ -10,11 +11,16 @@ use serde_json::Value;
 use super::StoreError;
 use crate::Snapshot;
 use crate::address;
-use crate::registry::{FILES, load_features};
+use crate::registry::{Level, load_features};
 use crate::rules::Guidelines;
 
-/// Registry layers as stored (`features.layer`), in [`FILES`] order.
-pub const LAYERS: [&str; 3] = ["towns", "communities", "grids"];
+/// A level is stored (`features.layer`) by its collection name: `towns`, `communities`, `grids`.
+impl ToSql for Level {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.collection()))
+    }
+}
+
 /// Documents kept beside the features (unversioned).
 pub const GUIDELINES: &str = "guidelines.toml";
 
@@ -84,7 +90,11 @@ pub fn version_on(conn: &Connection, date: &str) -> rusqlite::Result<Option<Vers
 }
 
 /// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
-pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<Value>, StoreError> {
+pub fn features_at(
+    conn: &Connection,
+    layer: Level,
+    version: i64,
+) -> Result<Vec<Value>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT code, feature FROM features
          WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
@@ -102,13 +112,10 @@ pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<V
     Ok(out)
 }
 
-/// The three layers of `version`.
+/// The three layers of `version`, in [`Level::ALL`] order.
 pub fn collections_at(conn: &Connection, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
-    Ok([
-        features_at(conn, LAYERS[0], version)?,
-        features_at(conn, LAYERS[1], version)?,
-        features_at(conn, LAYERS[2], version)?,
-    ])
+    let [towns, communities, grids] = Level::ALL.map(|level| features_at(conn, level, version));
+    Ok([towns?, communities?, grids?])
 }
 
 pub fn document(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
@@ -194,8 +201,8 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
         params![now, description],
     )?;
     let mut counts = Vec::new();
-    for (layer, file) in LAYERS.iter().zip(FILES) {
-        let path = dir.join(file);
+    for level in Level::ALL {
+        let path = dir.join(level.file());
         let read = |source| SeedError::Read {
             path: path.display().to_string(),
             source,
@@ -207,7 +214,7 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        insert_features(tx, layer, &features, 1, None)?;
+        insert_features(tx, level, &features, 1, None)?;
         counts.push(features.len());
     }
     for name in [GUIDELINES, address::FILE] {
@@ -223,23 +230,18 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
             )?;
         }
     }
-    super::log::append(
-        tx,
-        actor,
-        "registry.seed",
-        "version 1",
-        &serde_json::json!({
-            "from": dir.display().to_string(),
-            "towns": counts[0], "communities": counts[1], "grids": counts[2],
-        }),
-    )?;
+    let mut detail = serde_json::json!({ "from": dir.display().to_string() });
+    for (level, n) in Level::ALL.into_iter().zip(counts) {
+        detail[level.collection()] = n.into();
+    }
+    super::log::append(tx, actor, "registry.seed", "version 1", &detail)?;
     Ok(version(tx, 1)?.unwrap_or_else(|| unreachable!("version 1 was just written")))
 }
 
 /// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
 pub(super) fn insert_features(
     tx: &Connection,
-    layer: &str,
+    layer: Level,
     features: &[Value],
     version: i64,
     predecessors: Option<&[Option<String>]>,
@@ -321,8 +323,8 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
             .map(|f| (community_ref(&f).code, f))
             .collect()
     };
-    let old = by_code(features_at(conn, LAYERS[1], lo)?);
-    let new = by_code(features_at(conn, LAYERS[1], hi)?);
+    let old = by_code(features_at(conn, Level::Community, lo)?);
+    let new = by_code(features_at(conn, Level::Community, hi)?);
     let mut d = Diff {
         from: a,
         to: b,
@@ -343,7 +345,7 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
         .collect();
 
     // Grid moves: follow each new grid's predecessors back to a grid valid in `lo`.
-    let old_grids: BTreeMap<String, Value> = features_at(conn, LAYERS[2], lo)?
+    let old_grids: BTreeMap<String, Value> = features_at(conn, Level::Grid, lo)?
         .into_iter()
         .map(|f| (community_ref(&f).code, f))
         .collect();
@@ -352,7 +354,7 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
          AND valid_from <= ?2 AND predecessor IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
     )?;
     let mut groups: BTreeMap<(String, String), Movement> = BTreeMap::new();
-    for f in features_at(conn, LAYERS[2], hi)? {
+    for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
         if old_grids.contains_key(&code) {
             continue;
@@ -445,8 +447,8 @@ pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(path.display().to_string())
     };
-    for (layer, file) in LAYERS.iter().zip(FILES) {
-        let features = features_at(conn, layer, version).map_err(|e| e.to_string())?;
+    for level in Level::ALL {
+        let features = features_at(conn, level, version).map_err(|e| e.to_string())?;
         let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
         for (i, f) in features.iter().enumerate() {
             if i > 0 {
@@ -455,7 +457,7 @@ pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>
             text.push_str(&f.to_string());
         }
         text.push_str("\n]}\n");
-        written.push(write(file, &text)?);
+        written.push(write(level.file(), &text)?);
     }
     for name in [GUIDELINES, address::FILE] {
         if let Some(content) = document(conn, name).map_err(|e| e.to_string())? {
@@ -487,7 +489,7 @@ pub struct VersionRef {
 /// Every state `code` of `layer` has had, oldest first (empty: never existed).
 pub fn history(
     conn: &Connection,
-    layer: &str,
+    layer: Level,
     code: &str,
 ) -> Result<Vec<FeatureState>, StoreError> {
     let mut stmt = conn.prepare(
