@@ -205,3 +205,84 @@ impl SpatialIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::load_features;
+    use crate::registry::test_city::{self, at};
+
+    /// The smallest slot of `shapes` whose polygon holds `p` under the half-open rule, looked at
+    /// one by one (no lattice, no tree).
+    fn first_containing(shapes: &[Option<Rings>], p: [f64; 2]) -> Option<usize> {
+        shapes
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.contains(p)))
+    }
+
+    fn brute_force(r: &Registry, p: [f64; 2]) -> Hit {
+        let rings = |areas: Vec<Option<&geo::MultiPolygon<f64>>>| -> Vec<Option<Rings>> {
+            areas.into_iter().map(|a| a.and_then(Rings::new)).collect()
+        };
+        let grids = rings(r.grids.iter().map(|g| Some(&g.area)).collect());
+        let communities = rings(r.communities.iter().map(|c| c.territory.as_ref()).collect());
+        let towns = rings(r.towns.iter().map(|t| Some(&t.area)).collect());
+        if let Some(g) = first_containing(&grids, p) {
+            let c = r.grids[g].community;
+            return Hit {
+                town: Some(r.communities[c].town),
+                community: Some(c),
+                grid: Some(g),
+            };
+        }
+        if let Some(c) = first_containing(&communities, p) {
+            return Hit {
+                town: Some(r.communities[c].town),
+                community: Some(c),
+                grid: None,
+            };
+        }
+        Hit {
+            town: first_containing(&towns, p),
+            ..Hit::default()
+        }
+    }
+
+    #[test]
+    fn lookups_match_a_brute_force_check_on_and_between_every_boundary() {
+        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let index = SpatialIndex::new(&r);
+        let mut answered = [0; 4];
+        // Quarter steps from outside the city to outside it: vertices, edges and interiors.
+        for i in -4..=20 {
+            for j in -4..=12 {
+                let p = at(f64::from(i) / 4.0, f64::from(j) / 4.0);
+                let hit = index.lookup(p);
+                assert_eq!(hit, brute_force(&r, p), "at {p:?}");
+                answered[[hit.grid, hit.community, hit.town]
+                    .iter()
+                    .take_while(|l| l.is_none())
+                    .count()] += 1;
+            }
+        }
+        // Every kind of answer occurs: a grid, a community without grid, a town only, nowhere.
+        assert!(answered.iter().all(|&n| n > 0), "{answered:?}");
+    }
+
+    #[test]
+    fn a_point_on_a_shared_edge_belongs_to_the_east_and_north_side() {
+        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let index = SpatialIndex::new(&r);
+        let code = |hit: Hit| hit.grid.map(|g| r.grids[g].code.as_str());
+        // x = 1 is the edge between C1's grid and C2's first grid.
+        assert_eq!(code(index.lookup(at(1.0, 0.5))), Some("440100001002001"));
+        // y = 1 is the edge between C2's two grids.
+        assert_eq!(code(index.lookup(at(1.5, 1.0))), Some("440100001002002"));
+        // x = 3 is the border between the towns.
+        let town = index
+            .lookup(at(3.0, 0.5))
+            .town
+            .map(|t| r.towns[t].code.as_str());
+        assert_eq!(town, Some(test_city::T2));
+    }
+}

@@ -7,6 +7,8 @@ mod level;
 mod load;
 mod model;
 mod problem;
+#[cfg(test)]
+pub(crate) mod test_city;
 
 pub use level::{Level, UnknownLevel};
 pub use load::{FILES, load_dir, load_features, parse_area};

@@ -313,24 +313,45 @@ fn community_ref(f: &Value) -> CommunityRef {
     }
 }
 
+/// Features by code.
+type ByCode = std::collections::BTreeMap<String, Value>;
+
+fn by_code(features: Vec<Value>) -> ByCode {
+    features
+        .into_iter()
+        .map(|f| (community_ref(&f).code, f))
+        .collect()
+}
+
 /// The changes from version `a` to version `b` (either order).
 pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
-    use std::collections::BTreeMap;
     let (lo, hi) = (a.min(b), a.max(b));
-    let by_code = |features: Vec<Value>| -> BTreeMap<String, Value> {
-        features
-            .into_iter()
-            .map(|f| (community_ref(&f).code, f))
-            .collect()
-    };
-    let old = by_code(features_at(conn, Level::Community, lo)?);
-    let new = by_code(features_at(conn, Level::Community, hi)?);
     let mut d = Diff {
         from: a,
         to: b,
         ..Diff::default()
     };
-    for (code, f) in &new {
+    community_changes(
+        &by_code(features_at(conn, Level::Community, lo)?),
+        &by_code(features_at(conn, Level::Community, hi)?),
+        &mut d,
+    );
+    d.moved = grid_moves(conn, lo, hi)?;
+    if a > b {
+        std::mem::swap(&mut d.created, &mut d.ended);
+        for m in &mut d.moved {
+            std::mem::swap(&mut m.from, &mut m.to);
+            for g in &mut m.grids {
+                std::mem::swap(&mut g.from, &mut g.to);
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Communities created, ended, redrawn or otherwise changed from `old` to `new`.
+fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
+    for (code, f) in new {
         match old.get(code) {
             None => d.created.push(community_ref(f)),
             Some(o) if o.get("geometry") != f.get("geometry") => d.redrawn.push(community_ref(f)),
@@ -343,17 +364,17 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
         .filter(|(c, _)| !new.contains_key(*c))
         .map(|(_, f)| community_ref(f))
         .collect();
+}
 
-    // Grid moves: follow each new grid's predecessors back to a grid valid in `lo`.
-    let old_grids: BTreeMap<String, Value> = features_at(conn, Level::Grid, lo)?
-        .into_iter()
-        .map(|f| (community_ref(&f).code, f))
-        .collect();
+/// Grids of `hi` that were other grids in `lo`, grouped by (from community, to community):
+/// each new grid's predecessors are followed back to a grid valid in `lo`.
+fn grid_moves(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
+    let old_grids = by_code(features_at(conn, Level::Grid, lo)?);
     let mut predecessor = conn.prepare_cached(
-        "SELECT predecessor FROM features WHERE layer = 'grids' AND code = ?1
+        "SELECT predecessor FROM features WHERE layer = ?3 AND code = ?1
          AND valid_from <= ?2 AND predecessor IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
     )?;
-    let mut groups: BTreeMap<(String, String), Movement> = BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
     for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
         if old_grids.contains_key(&code) {
@@ -363,16 +384,12 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
         // Bounded by the number of versions between: each step goes to an older row.
         for _ in 0..=(hi - lo) {
             let p: Option<String> = predecessor
-                .query_row(params![origin, hi], |r| r.get(0))
+                .query_row(params![origin, hi, Level::Grid], |r| r.get(0))
                 .optional()?;
-            match p {
-                Some(p) => {
-                    origin = p;
-                    if old_grids.contains_key(&origin) {
-                        break;
-                    }
-                }
-                None => break,
+            let Some(p) = p else { break };
+            origin = p;
+            if old_grids.contains_key(&origin) {
+                break;
             }
         }
         let Some(was) = old_grids.get(&origin) else {
@@ -399,17 +416,7 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
             households,
         });
     }
-    d.moved = groups.into_values().collect();
-    if a > b {
-        std::mem::swap(&mut d.created, &mut d.ended);
-        for m in &mut d.moved {
-            std::mem::swap(&mut m.from, &mut m.to);
-            for g in &mut m.grids {
-                std::mem::swap(&mut g.from, &mut g.to);
-            }
-        }
-    }
-    Ok(d)
+    Ok(groups.into_values().collect())
 }
 
 /// Opens the registry a server serves: the store's newest version, or — on first start, when

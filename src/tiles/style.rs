@@ -124,6 +124,14 @@ fn fitting_zoom([w, s, e, n]: [f64; 4]) -> f64 {
     ((z * 2.0).floor() / 2.0).clamp(0.0, 18.0)
 }
 
+/// The layers of the style's main source (the findings have a source of their own).
+const MAP_LAYERS: [TileLayer; 4] = [
+    TileLayer::Towns,
+    TileLayer::Communities,
+    TileLayer::Grids,
+    TileLayer::Labels,
+];
+
 /// A MapLibre style showing every layer; with [`StyleOptions::glyphs`] also the labels.
 ///
 /// Without a glyph source the `labels` layer is not among the style's layers, so that every
@@ -132,14 +140,7 @@ fn fitting_zoom([w, s, e, n]: [f64; 4]) -> f64 {
 /// does for Chinese; the web map inserts it).
 pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
     let [w, s, e, n] = city_bounds(registry);
-    let all = [
-        TileLayer::Towns,
-        TileLayer::Communities,
-        TileLayer::Grids,
-        TileLayer::Labels,
-    ]
-    .map(TileLayer::name)
-    .join(",");
+    let all = MAP_LAYERS.map(TileLayer::name).join(",");
     let mut sources = json!({
         "shequ": {
             "type": "vector",
