@@ -351,16 +351,25 @@ pub async fn grids(
     geojson_value(&collection(features))
 }
 
-/// A record found by code rendered as a Feature, or 404 naming what was not found.
-fn one_feature<'r, P: Serialize>(
-    what: Level,
+/// The record of `level` with `code` as a Feature in the output CRS of `query`, or 404 naming
+/// what was not found.
+fn one_feature(
+    published: &Published,
+    level: Level,
     code: &str,
-    index: Option<usize>,
-    render: impl FnOnce(usize) -> Feature<'r, P>,
+    query: &OutputCrs,
 ) -> Result<Response, ApiError> {
-    let i = index
-        .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", what.name())))?;
-    geojson_value(&render(i))
+    let crs = output_crs(query.crs.as_deref())?;
+    let out = crs.as_ref();
+    let r = &published.snapshot().registry;
+    let i = r
+        .by_code(level, code)
+        .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", level.name())))?;
+    match level {
+        Level::Town => geojson_value(&town_feature(r, &r.towns[i], out)),
+        Level::Community => geojson_value(&community_feature(r, &r.communities[i], out)),
+        Level::Grid => geojson_value(&grid_feature(r, &r.grids[i], out)),
+    }
 }
 
 pub async fn town(
@@ -368,11 +377,7 @@ pub async fn town(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature(Level::Town, &code, r.town_by_code(&code), |i| {
-        town_feature(r, &r.towns[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Town, &code, &query)
 }
 
 pub async fn community(
@@ -380,11 +385,7 @@ pub async fn community(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature(Level::Community, &code, r.community_by_code(&code), |i| {
-        community_feature(r, &r.communities[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Community, &code, &query)
 }
 
 pub async fn grid(
@@ -392,9 +393,5 @@ pub async fn grid(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature(Level::Grid, &code, r.grid_by_code(&code), |i| {
-        grid_feature(r, &r.grids[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Grid, &code, &query)
 }

@@ -35,9 +35,9 @@ pub struct SpatialIndex {
     /// Cells that no boundary crosses hold an index into `answers`; the rest hold `MIXED`.
     lattice: Option<(Lattice, Vec<u32>)>,
     answers: Vec<Hit>,
-    towns: Level,
-    communities: Level,
-    grids: Level,
+    towns: LevelTree,
+    communities: LevelTree,
+    grids: LevelTree,
     grid_community: Vec<usize>,
     community_town: Vec<usize>,
 }
@@ -58,13 +58,13 @@ type Envelope = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// One level (towns, communities or grids): a compact tree of envelopes, and the prepared rings
 /// looked at only for the envelopes that hold the point.
-struct Level {
+struct LevelTree {
     tree: RTree<Envelope, WideNodes>,
     /// Prepared rings by slot; `None` for a community without territory.
     shapes: Vec<Option<Rings>>,
 }
 
-impl Level {
+impl LevelTree {
     fn new<'a>(areas: impl Iterator<Item = Option<&'a geo::MultiPolygon<f64>>>) -> Self {
         let shapes: Vec<Option<Rings>> = areas.map(|a| a.and_then(Rings::new)).collect();
         let envelopes = shapes
@@ -76,7 +76,7 @@ impl Level {
                 Some(GeomWithData::new(rect, slot as u32))
             })
             .collect();
-        Level {
+        LevelTree {
             tree: RTree::bulk_load_with_params(envelopes),
             shapes,
         }
@@ -111,9 +111,9 @@ impl SpatialIndex {
         let mut index = SpatialIndex {
             lattice: None,
             answers: Vec::new(),
-            towns: Level::new(registry.towns.iter().map(|t| Some(&t.area))),
-            communities: Level::new(registry.communities.iter().map(|c| c.territory.as_ref())),
-            grids: Level::new(registry.grids.iter().map(|g| Some(&g.area))),
+            towns: LevelTree::new(registry.towns.iter().map(|t| Some(&t.area))),
+            communities: LevelTree::new(registry.communities.iter().map(|c| c.territory.as_ref())),
+            grids: LevelTree::new(registry.grids.iter().map(|g| Some(&g.area))),
             grid_community: registry.grids.iter().map(|g| g.community).collect(),
             community_town: registry.communities.iter().map(|c| c.town).collect(),
         };
