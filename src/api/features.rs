@@ -17,22 +17,22 @@ use super::extract::Current;
 use super::lookup::parse_crs;
 use crate::crs::Crs;
 use crate::output::geojson::{
-    self, Feature, Out, collection, community_feature, grid_feature, town_feature,
+    self, Out, collection, community_feature, grid_feature, town_feature,
 };
-use crate::registry::Registry;
+use crate::registry::{Level, Registry};
 
 /// Renders a full collection to bytes in the output CRS; fails only if a position is outside
 /// the output CRS's area of use.
-fn render(registry: &Registry, layer: Layer, out: Out) -> serde_json::Result<Vec<u8>> {
+fn render(registry: &Registry, layer: Level, out: Out) -> serde_json::Result<Vec<u8>> {
     match layer {
-        Layer::Towns => geojson::towns(registry, out),
-        Layer::Communities => geojson::communities(registry, out),
-        Layer::Grids => geojson::grids(registry, out),
+        Level::Town => geojson::towns(registry, out),
+        Level::Community => geojson::communities(registry, out),
+        Level::Grid => geojson::grids(registry, out),
     }
 }
 
 /// Renders a full WGS84 collection to bytes (cached by the caller).
-pub(super) fn render_all(registry: &Registry, layer: Layer) -> Bytes {
+pub(super) fn render_all(registry: &Registry, layer: Level) -> Bytes {
     // Without conversion, serialising plain structs of strings and finite numbers cannot fail.
     Bytes::from(render(registry, layer, None).unwrap_or_default())
 }
@@ -46,7 +46,7 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
 /// A whole layer: the cached WGS84 rendering, or a fresh one in another CRS.
 fn whole_layer(
     published: &Published,
-    layer: Layer,
+    layer: Level,
     crs: Option<&Crs>,
 ) -> Result<Response, ApiError> {
     match crs {
@@ -55,14 +55,6 @@ fn whole_layer(
             .map(|b| geo_json(Bytes::from(b)))
             .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
     }
-}
-
-/// The three feature layers of the registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    Towns,
-    Communities,
-    Grids,
 }
 
 fn geo_json(bytes: Bytes) -> Response {
@@ -87,7 +79,7 @@ pub async fn towns(
 ) -> Result<Response, ApiError> {
     whole_layer(
         &published,
-        Layer::Towns,
+        Level::Town,
         output_crs(query.crs.as_deref())?.as_ref(),
     )
 }
@@ -105,7 +97,7 @@ pub async fn communities(
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(town_code) = filter.town else {
-        return whole_layer(&published, Layer::Communities, out);
+        return whole_layer(&published, Level::Community, out);
     };
     let snapshot = published.snapshot();
     let r = &snapshot.registry;
@@ -132,7 +124,7 @@ pub async fn grids(
     let crs = output_crs(filter.crs.as_deref())?;
     let out = crs.as_ref();
     let Some(community_code) = filter.community else {
-        return whole_layer(&published, Layer::Grids, out);
+        return whole_layer(&published, Level::Grid, out);
     };
     let snapshot = published.snapshot();
     let r = &snapshot.registry;
@@ -148,15 +140,25 @@ pub async fn grids(
     geojson_value(&collection(features))
 }
 
-/// A record found by code rendered as a Feature, or 404 naming what was not found.
-fn one_feature<'r, P: Serialize>(
-    what: &str,
+/// The record of `level` with `code` as a Feature in the output CRS of `query`, or 404 naming
+/// what was not found.
+fn one_feature(
+    published: &Published,
+    level: Level,
     code: &str,
-    index: Option<usize>,
-    render: impl FnOnce(usize) -> Feature<'r, P>,
+    query: &OutputCrs,
 ) -> Result<Response, ApiError> {
-    let i = index.ok_or_else(|| ApiError::not_found(format!("no {what} with code {code:?}")))?;
-    geojson_value(&render(i))
+    let crs = output_crs(query.crs.as_deref())?;
+    let out = crs.as_ref();
+    let r = &published.snapshot().registry;
+    let i = r
+        .by_code(level, code)
+        .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", level.name())))?;
+    match level {
+        Level::Town => geojson_value(&town_feature(r, &r.towns[i], out)),
+        Level::Community => geojson_value(&community_feature(r, &r.communities[i], out)),
+        Level::Grid => geojson_value(&grid_feature(r, &r.grids[i], out)),
+    }
 }
 
 pub async fn town(
@@ -164,11 +166,7 @@ pub async fn town(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature("town", &code, r.town_by_code(&code), |i| {
-        town_feature(r, &r.towns[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Town, &code, &query)
 }
 
 pub async fn community(
@@ -176,11 +174,7 @@ pub async fn community(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature("community", &code, r.community_by_code(&code), |i| {
-        community_feature(r, &r.communities[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Community, &code, &query)
 }
 
 pub async fn grid(
@@ -188,9 +182,5 @@ pub async fn grid(
     Path(code): Path<String>,
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let r = &published.snapshot().registry;
-    one_feature("grid", &code, r.grid_by_code(&code), |i| {
-        grid_feature(r, &r.grids[i], crs.as_ref())
-    })
+    one_feature(&published, Level::Grid, &code, &query)
 }

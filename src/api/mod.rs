@@ -38,13 +38,13 @@ pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use auth::{Clock, SystemClock};
 pub use error::ApiError;
 pub use extract::parse_date;
-pub use features::Layer;
 pub use limits::Limits;
 pub use lookup::MAX_BATCH_POINTS;
 pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
+use crate::registry::Level;
 use crate::store::Store;
 use crate::tiles::{StyleOptions, TileCache, TileSource};
 
@@ -192,8 +192,8 @@ impl Published {
     }
 
     /// The full GeoJSON collection of `layer`, rendered on first use.
-    fn collection(&self, layer: Layer) -> Bytes {
-        self.collections[layer as usize]
+    fn collection(&self, layer: Level) -> Bytes {
+        self.collections[layer.index()]
             .get_or_init(|| features::render_all(&self.snapshot.registry, layer))
             .clone()
     }

@@ -12,7 +12,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::Current;
 use super::lookup::json_response;
-use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey, TileLayer};
+use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey};
 
 /// Clients may reuse a tile for five minutes, then revalidate it by ETag (cheap: 304).
 const CACHE_CONTROL: &str = "public, max-age=300";
@@ -104,7 +104,7 @@ pub async fn tile(
             let rendered = tokio::task::spawn_blocking(move || {
                 let registry = &worker.snapshot().registry;
                 // The audit is computed once per snapshot, on the first findings tile.
-                let audit = layers.contains(TileLayer::Findings).then(|| worker.audit());
+                let audit = layers.needs_audit().then(|| worker.audit());
                 let findings = audit.as_deref().map_or(&[][..], |a| a.findings.as_slice());
                 worker
                     .tile_source()

@@ -8,6 +8,7 @@ use super::AppState;
 use super::auth::store_of;
 use super::error::ApiError;
 use super::lookup::json_response;
+use crate::registry::Level;
 use crate::store::registry::{self, Version};
 
 #[derive(Serialize)]
@@ -57,19 +58,19 @@ pub async fn history(
     State(state): State<AppState>,
     Path((layer, code)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    if !registry::LAYERS.contains(&layer.as_str()) {
-        return Err(ApiError::not_found(format!("no layer {layer:?}")));
-    }
+    let level: Level = layer
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no layer {layer:?}")))?;
     let store = store_of(&state, "registry versions")?.clone();
     let states = tokio::task::spawn_blocking({
-        let (layer, code) = (layer.clone(), code.clone());
-        move || store.read(|c| registry::history(c, &layer, &code))
+        let code = code.clone();
+        move || store.read(|c| registry::history(c, level, &code))
     })
     .await??;
     if states.is_empty() {
         return Err(ApiError::not_found(format!(
             "no {} {code} in any version",
-            layer.trim_end_matches('s')
+            level.name()
         )));
     }
     Ok(json_response(

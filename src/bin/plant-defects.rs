@@ -12,7 +12,7 @@ use geo::{BooleanOps, MultiPolygon, Polygon, polygon};
 use serde_json::{Value, json};
 use shequ::geometry::geojson::area_to_geojson;
 use shequ::geometry::measure::metres_per_degree;
-use shequ::registry::{FILES, Registry, load_dir};
+use shequ::registry::{FILES, Level, Registry, load_dir};
 
 const TOWN: &str = "442000106";
 
@@ -263,7 +263,7 @@ fn plant(from: &Path, out: &Path) -> Result<usize, String> {
                 f["geometry"] = area_to_geojson(area, Some(7));
             }
         }
-        if file == "communities.geojson" {
+        if file == Level::Community.file() {
             features.push(json!({"type": "Feature", "properties": {
                 "code": no_territory, "name": "无地域测试社区", "town_code": TOWN, "kind": "community",
                 "workers": 12, "office_area_m2": 400, "office": null,

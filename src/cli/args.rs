@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, ReadAccess, ServerLimits};
+use shequ::registry::Level;
 
 use super::error::EXIT_CODES;
 
@@ -118,8 +120,9 @@ pub enum Command {
         #[arg(long)]
         crs: String,
         /// Which layer FILE holds.
-        #[arg(long, value_parser = ["towns", "communities", "grids"])]
-        layer: String,
+        #[arg(long, value_parser = PossibleValuesParser::new(Level::ALL.map(Level::collection))
+            .try_map(|s| s.parse::<Level>()))]
+        layer: Level,
         /// Directory to write the converted layer into (created if missing).
         #[arg(long)]
         out: PathBuf,

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use shequ::Snapshot;
 use shequ::crs::Crs;
+use shequ::registry::Level;
 use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
 
@@ -88,7 +89,7 @@ const PROGRESS_BYTES: u64 = 8 << 20;
 
 /// `shequ import FILE`: a layer in another CRS converted to a WGS84 boundary file, and the
 /// directory checked once it holds all three layers.
-pub fn import(file: &Path, crs: &str, layer: &str, out: &Path) -> Result<(), CliError> {
+pub fn import(file: &Path, crs: &str, layer: Level, out: &Path) -> Result<(), CliError> {
     let crs: Crs = crs
         .parse()
         .map_err(|e| CliError::input(format!("--crs: {e}")))?;
@@ -117,7 +118,7 @@ pub fn import(file: &Path, crs: &str, layer: &str, out: &Path) -> Result<(), Cli
         features.len(),
         target.display()
     );
-    if shequ::registry::FILES.iter().all(|f| out.join(f).exists()) {
+    if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
         check_data(out)
     } else {
         println!(
@@ -131,7 +132,7 @@ pub fn import(file: &Path, crs: &str, layer: &str, out: &Path) -> Result<(), Cli
 /// Writes `OUT/<layer>.geojson`, one feature per line like the shipped files.
 fn write_layer(
     out: &Path,
-    layer: &str,
+    layer: Level,
     features: &[serde_json::Value],
 ) -> Result<std::path::PathBuf, CliError> {
     std::fs::create_dir_all(out)
@@ -140,7 +141,7 @@ fn write_layer(
     let lines: Vec<String> = features.iter().map(ToString::to_string).collect();
     body.push_str(&lines.join(",\n"));
     body.push_str("\n]}\n");
-    let target = out.join(format!("{layer}.geojson"));
+    let target = out.join(layer.file());
     std::fs::write(&target, body)
         .map_err(|e| CliError::internal(format!("cannot write {}: {e}", target.display())))?;
     Ok(target)

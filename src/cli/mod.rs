@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             crs,
             layer,
             out,
-        } => data::import(&file, &crs, &layer, &out),
+        } => data::import(&file, &crs, layer, &out),
         Command::Export { dir, db, version } => data::export(&dir, &db.db, version),
         Command::CheckData { dir } => data::check_data(&dir),
     }

@@ -37,7 +37,16 @@ pub fn dissolve<'a>(
     polygons: impl IntoIterator<Item = &'a Polygon<f64>>,
 ) -> Result<MultiPolygon<f64>, DissolveError> {
     let inputs: Vec<&Polygon<f64>> = polygons.into_iter().collect();
-    // Directed edges with multiplicity; an edge and its reverse cancel.
+    let (mut outgoing, starts) = outgoing_edges(net_edges(&inputs));
+    let rings = stitch(&mut outgoing, starts)?;
+    let dissolved = MultiPolygon(nest(rings)?);
+    check_against_overlay(&inputs, &dissolved)?;
+    Ok(dissolved)
+}
+
+/// Directed edges of every ring (exteriors counter-clockwise, holes clockwise) with
+/// multiplicity; an edge and its reverse cancel.
+fn net_edges(inputs: &[&Polygon<f64>]) -> HashMap<(Key, Key), (Edge, i32)> {
     let mut edges: HashMap<(Key, Key), (Edge, i32)> = HashMap::new();
     let mut add = |ring: &LineString<f64>, ccw: bool| {
         let mut ring = ring.clone();
@@ -61,20 +70,24 @@ pub fn dissolve<'a>(
             }
         }
     };
-    for p in &inputs {
+    for p in inputs {
         add(p.exterior(), true);
         for hole in p.interiors() {
             add(hole, false);
         }
     }
-    // Outgoing edges per start vertex; stitch rings by walking them.
+    edges
+}
+
+/// The remaining edges by start vertex, each list sorted by end vertex, and the start vertices
+/// in order: deterministic stitching starts rings from the smallest remaining vertex.
+fn outgoing_edges(edges: HashMap<(Key, Key), (Edge, i32)>) -> (Outgoing, Vec<Key>) {
     let mut outgoing: Outgoing = HashMap::new();
     for (_, ((a, b), n)) in edges {
         for _ in 0..n.max(0) {
             outgoing.entry(key(a)).or_default().push((a, b));
         }
     }
-    // Deterministic order: start rings from the smallest remaining vertex.
     let mut starts: Vec<Key> = outgoing.keys().copied().collect();
     starts.sort_unstable_by(|a, b| {
         (f64::from_bits(a.0), f64::from_bits(a.1))
@@ -88,6 +101,14 @@ pub fn dissolve<'a>(
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
     }
+    (outgoing, starts)
+}
+
+/// Walks the edges into closed rings.
+fn stitch(
+    outgoing: &mut Outgoing,
+    starts: Vec<Key>,
+) -> Result<Vec<LineString<f64>>, DissolveError> {
     let mut rings = Vec::new();
     for start in starts {
         while let Some(first) = outgoing.get_mut(&start).and_then(Vec::pop) {
@@ -95,7 +116,7 @@ pub fn dissolve<'a>(
             let mut at = key(first.1);
             while at != start {
                 let [prev, here] = [ring[ring.len() - 2], ring[ring.len() - 1]];
-                let Some(next) = take_rightmost(&mut outgoing, at, prev, here) else {
+                let Some(next) = take_rightmost(outgoing, at, prev, here) else {
                     let left: usize = outgoing.values().map(Vec::len).sum();
                     return Err(DissolveError::Unmatched(left + ring.len()));
                 };
@@ -111,9 +132,13 @@ pub fn dissolve<'a>(
             rings.push(ring);
         }
     }
-    // Counter-clockwise rings are outlines, clockwise ones holes of the smallest outline
-    // holding them.
-    let (mut outers, mut holes): (Vec<_>, Vec<_>) = rings.into_iter().partition(|r| r.is_ccw());
+    Ok(rings)
+}
+
+/// Counter-clockwise rings are outlines, clockwise ones holes of the smallest outline holding
+/// them.
+fn nest(rings: Vec<LineString<f64>>) -> Result<Vec<Polygon<f64>>, DissolveError> {
+    let (mut outers, holes): (Vec<_>, Vec<_>) = rings.into_iter().partition(|r| r.is_ccw());
     outers.sort_by(|a, b| {
         let area = |r: &LineString<f64>| Polygon::new(r.clone(), vec![]).unsigned_area();
         area(a)
@@ -124,7 +149,7 @@ pub fn dissolve<'a>(
         .into_iter()
         .map(|r| Polygon::new(r, vec![]))
         .collect();
-    for hole in holes.drain(..) {
+    for hole in holes {
         let probe = hole.0[0];
         let owner = polygons.iter_mut().find(|p| {
             Polygon::new(p.exterior().clone(), vec![]).contains(&geo::Point::from(probe))
@@ -135,18 +160,24 @@ pub fn dissolve<'a>(
             None => return Err(DissolveError::Unmatched(hole.0.len())),
         }
     }
-    let dissolved = MultiPolygon(polygons);
-    // Cross-check the topology against an overlay union: shared edges whose vertices differ
-    // (T-junctions) leave touching parts that the overlay merges.
+    Ok(polygons)
+}
+
+/// Cross-checks the topology against an overlay union: shared edges whose vertices differ
+/// (T-junctions) leave touching parts that the overlay merges.
+fn check_against_overlay(
+    inputs: &[&Polygon<f64>],
+    dissolved: &MultiPolygon<f64>,
+) -> Result<(), DissolveError> {
     let overlay = unary_union(inputs.iter().copied());
     let holes = |m: &MultiPolygon<f64>| m.0.iter().map(|p| p.interiors().len()).sum::<usize>();
-    if overlay.0.len() != dissolved.0.len() || holes(&overlay) != holes(&dissolved) {
+    if overlay.0.len() != dissolved.0.len() || holes(&overlay) != holes(dissolved) {
         return Err(DissolveError::Unmatched(
             overlay.0.len().abs_diff(dissolved.0.len())
-                + holes(&overlay).abs_diff(holes(&dissolved)),
+                + holes(&overlay).abs_diff(holes(dissolved)),
         ));
     }
-    Ok(dissolved)
+    Ok(())
 }
 
 /// Takes, of the edges leaving `at`, the one turning furthest right coming from `prev`: at a

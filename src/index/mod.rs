@@ -35,9 +35,9 @@ pub struct SpatialIndex {
     /// Cells that no boundary crosses hold an index into `answers`; the rest hold `MIXED`.
     lattice: Option<(Lattice, Vec<u32>)>,
     answers: Vec<Hit>,
-    towns: Level,
-    communities: Level,
-    grids: Level,
+    towns: LevelTree,
+    communities: LevelTree,
+    grids: LevelTree,
     grid_community: Vec<usize>,
     community_town: Vec<usize>,
 }
@@ -58,13 +58,13 @@ type Envelope = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// One level (towns, communities or grids): a compact tree of envelopes, and the prepared rings
 /// looked at only for the envelopes that hold the point.
-struct Level {
+struct LevelTree {
     tree: RTree<Envelope, WideNodes>,
     /// Prepared rings by slot; `None` for a community without territory.
     shapes: Vec<Option<Rings>>,
 }
 
-impl Level {
+impl LevelTree {
     fn new<'a>(areas: impl Iterator<Item = Option<&'a geo::MultiPolygon<f64>>>) -> Self {
         let shapes: Vec<Option<Rings>> = areas.map(|a| a.and_then(Rings::new)).collect();
         let envelopes = shapes
@@ -76,7 +76,7 @@ impl Level {
                 Some(GeomWithData::new(rect, slot as u32))
             })
             .collect();
-        Level {
+        LevelTree {
             tree: RTree::bulk_load_with_params(envelopes),
             shapes,
         }
@@ -111,9 +111,9 @@ impl SpatialIndex {
         let mut index = SpatialIndex {
             lattice: None,
             answers: Vec::new(),
-            towns: Level::new(registry.towns.iter().map(|t| Some(&t.area))),
-            communities: Level::new(registry.communities.iter().map(|c| c.territory.as_ref())),
-            grids: Level::new(registry.grids.iter().map(|g| Some(&g.area))),
+            towns: LevelTree::new(registry.towns.iter().map(|t| Some(&t.area))),
+            communities: LevelTree::new(registry.communities.iter().map(|c| c.territory.as_ref())),
+            grids: LevelTree::new(registry.grids.iter().map(|g| Some(&g.area))),
             grid_community: registry.grids.iter().map(|g| g.community).collect(),
             community_town: registry.communities.iter().map(|c| c.town).collect(),
         };
@@ -203,5 +203,86 @@ impl SpatialIndex {
             community: None,
             grid: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::load_features;
+    use crate::registry::test_city::{self, at};
+
+    /// The smallest slot of `shapes` whose polygon holds `p` under the half-open rule, looked at
+    /// one by one (no lattice, no tree).
+    fn first_containing(shapes: &[Option<Rings>], p: [f64; 2]) -> Option<usize> {
+        shapes
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.contains(p)))
+    }
+
+    fn brute_force(r: &Registry, p: [f64; 2]) -> Hit {
+        let rings = |areas: Vec<Option<&geo::MultiPolygon<f64>>>| -> Vec<Option<Rings>> {
+            areas.into_iter().map(|a| a.and_then(Rings::new)).collect()
+        };
+        let grids = rings(r.grids.iter().map(|g| Some(&g.area)).collect());
+        let communities = rings(r.communities.iter().map(|c| c.territory.as_ref()).collect());
+        let towns = rings(r.towns.iter().map(|t| Some(&t.area)).collect());
+        if let Some(g) = first_containing(&grids, p) {
+            let c = r.grids[g].community;
+            return Hit {
+                town: Some(r.communities[c].town),
+                community: Some(c),
+                grid: Some(g),
+            };
+        }
+        if let Some(c) = first_containing(&communities, p) {
+            return Hit {
+                town: Some(r.communities[c].town),
+                community: Some(c),
+                grid: None,
+            };
+        }
+        Hit {
+            town: first_containing(&towns, p),
+            ..Hit::default()
+        }
+    }
+
+    #[test]
+    fn lookups_match_a_brute_force_check_on_and_between_every_boundary() {
+        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let index = SpatialIndex::new(&r);
+        let mut answered = [0; 4];
+        // Quarter steps from outside the city to outside it: vertices, edges and interiors.
+        for i in -4..=20 {
+            for j in -4..=12 {
+                let p = at(f64::from(i) / 4.0, f64::from(j) / 4.0);
+                let hit = index.lookup(p);
+                assert_eq!(hit, brute_force(&r, p), "at {p:?}");
+                answered[[hit.grid, hit.community, hit.town]
+                    .iter()
+                    .take_while(|l| l.is_none())
+                    .count()] += 1;
+            }
+        }
+        // Every kind of answer occurs: a grid, a community without grid, a town only, nowhere.
+        assert!(answered.iter().all(|&n| n > 0), "{answered:?}");
+    }
+
+    #[test]
+    fn a_point_on_a_shared_edge_belongs_to_the_east_and_north_side() {
+        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let index = SpatialIndex::new(&r);
+        let code = |hit: Hit| hit.grid.map(|g| r.grids[g].code.as_str());
+        // x = 1 is the edge between C1's grid and C2's first grid.
+        assert_eq!(code(index.lookup(at(1.0, 0.5))), Some("440100001002001"));
+        // y = 1 is the edge between C2's two grids.
+        assert_eq!(code(index.lookup(at(1.5, 1.0))), Some("440100001002002"));
+        // x = 3 is the border between the towns.
+        let town = index
+            .lookup(at(3.0, 0.5))
+            .town
+            .map(|t| r.towns[t].code.as_str());
+        assert_eq!(town, Some(test_city::T2));
     }
 }

@@ -7,19 +7,20 @@ use std::path::Path;
 use geo::{LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
+use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 use super::problem::{LoadError, Problem};
 use crate::geometry::check_polygon_rings;
 
-/// The files a boundary directory holds, in load order.
+/// The files a boundary directory holds, in load order ([`Level::file`] of [`Level::ALL`]).
 pub const FILES: [&str; 3] = [TOWNS, COMMUNITIES, GRIDS];
-const TOWNS: &str = "towns.geojson";
-const COMMUNITIES: &str = "communities.geojson";
-const GRIDS: &str = "grids.geojson";
+const TOWNS: &str = Level::Town.file();
+const COMMUNITIES: &str = Level::Community.file();
+const GRIDS: &str = Level::Grid.file();
 
-const TOWN_DIGITS: usize = 9;
-const COMMUNITY_DIGITS: usize = 12;
-const GRID_DIGITS: usize = 15;
+const TOWN_DIGITS: usize = Level::Town.code_digits();
+const COMMUNITY_DIGITS: usize = Level::Community.code_digits();
+const GRID_DIGITS: usize = Level::Grid.code_digits();
 /// Largest count (households, population, workers) a feature may give: more than any city has
 /// people, so only typos and absurd input are refused, and sums over a city's features stay far
 /// from `u64`'s range.
@@ -538,27 +539,73 @@ fn parse_grid(f: &mut Ctx) -> Option<RawGrid> {
     })
 }
 
-/// Reports a duplicate code (every occurrence after the first) and returns the first-seen map.
-fn unique_codes<'a>(
-    file: &str,
-    records: impl Iterator<Item = (usize, &'a str)>,
-    problems: &mut Vec<Problem>,
-) -> HashMap<&'a str, usize> {
+/// What the cross-checks need of a parsed record: its code and where it was in its file.
+trait Located {
+    fn code(&self) -> &str;
+    fn index(&self) -> usize;
+}
+
+macro_rules! located {
+    ($($raw:ty),*) => {$(
+        impl Located for $raw {
+            fn code(&self) -> &str {
+                &self.code
+            }
+            fn index(&self) -> usize {
+                self.index
+            }
+        }
+    )*};
+}
+located!(RawTown, RawCommunity, RawGrid);
+
+/// Sorts records by code, duplicates in file order, and reports every duplicate after the
+/// first.
+fn sort_unique<T: Located>(file: &str, records: &mut [T], problems: &mut Vec<Problem>) {
+    records.sort_by(|a, b| a.code().cmp(b.code()).then(a.index().cmp(&b.index())));
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (index, code) in records {
-        if let Some(&first) = seen.get(code) {
-            problems.push(Problem {
-                file: file.to_owned(),
-                feature: Some(index),
-                code: Some(code.to_owned()),
-                field: Some("code".to_owned()),
-                message: format!("duplicate code: feature {first} has the same code"),
-            });
+    for r in records.iter() {
+        if let Some(&first) = seen.get(r.code()) {
+            problems.push(problem_at(
+                file,
+                r,
+                "code",
+                format!("duplicate code: feature {first} has the same code"),
+            ));
         } else {
-            seen.insert(code, index);
+            seen.insert(r.code(), r.index());
         }
     }
-    seen
+}
+
+/// Positions of sorted records by code; duplicates resolve to their first occurrence.
+fn positions<T: Located>(records: &[T]) -> HashMap<&str, usize> {
+    records
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, r)| (r.code(), i))
+        .collect()
+}
+
+/// A problem with field `field` of `record` in `file`.
+fn problem_at(file: &str, record: &impl Located, field: &str, message: String) -> Problem {
+    Problem {
+        file: file.to_owned(),
+        feature: Some(record.index()),
+        code: Some(record.code().to_owned()),
+        field: Some(field.to_owned()),
+        message,
+    }
+}
+
+/// Codes of every feature of the files, parsed or not, so that a broken feature does not make
+/// its children report follow-on problems.
+struct Known {
+    towns: HashSet<String>,
+    communities: HashSet<String>,
+    /// Communities some of whose grids did not parse: their sums cannot be checked.
+    incomplete: HashSet<String>,
 }
 
 /// Cross-checks codes, parents and counts and builds the snapshot. Returns `None` when a file
@@ -570,96 +617,104 @@ fn assemble(
     problems: &mut Vec<Problem>,
 ) -> Option<Registry> {
     let (towns, communities, grids) = (towns?, communities?, grids?);
-    let (all_town_codes, all_community_codes) = (towns.codes, communities.codes);
-    let incomplete = grids.parents_of_broken;
+    let known = Known {
+        towns: towns.codes,
+        communities: communities.codes,
+        incomplete: grids.parents_of_broken,
+    };
     let (mut towns, mut communities, mut grids) =
         (towns.records, communities.records, grids.records);
-    towns.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
-    communities.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
-    grids.sort_by(|a, b| a.code.cmp(&b.code).then(a.index.cmp(&b.index)));
-    let at = |file: &str, index: usize, code: &str, field: &str, message: String| Problem {
-        file: file.to_owned(),
-        feature: Some(index),
-        code: Some(code.to_owned()),
-        field: Some(field.to_owned()),
-        message,
-    };
+    sort_unique(TOWNS, &mut towns, problems);
+    sort_unique(COMMUNITIES, &mut communities, problems);
+    sort_unique(GRIDS, &mut grids, problems);
+    let community_town = link_communities(&towns, &communities, &known, problems);
+    let grid_links = link_grids(&communities, &grids, &known, problems);
+    let counts = community_counts(&communities, &grid_links, &known, problems);
+    if !problems.is_empty() {
+        return None;
+    }
+    // Without problems every community's town parsed, so every position is known.
+    let community_town: Vec<usize> = community_town.into_iter().map(|t| t.unwrap_or(0)).collect();
+    Some(build(
+        towns,
+        communities,
+        grids,
+        community_town,
+        grid_links,
+        counts,
+    ))
+}
 
-    unique_codes(
-        TOWNS,
-        towns.iter().map(|t| (t.index, t.code.as_str())),
-        problems,
-    );
-    unique_codes(
-        COMMUNITIES,
-        communities.iter().map(|c| (c.index, c.code.as_str())),
-        problems,
-    );
-    unique_codes(
-        GRIDS,
-        grids.iter().map(|g| (g.index, g.code.as_str())),
-        problems,
-    );
-
-    // Registry positions after sorting; duplicates resolve to their first occurrence.
-    let town_pos: HashMap<&str, usize> = towns
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, t)| (t.code.as_str(), i))
-        .collect();
-    let community_pos: HashMap<&str, usize> = communities
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, c)| (c.code.as_str(), i))
-        .collect();
-
+/// Each community's town (position among the sorted towns), checking that it exists and that
+/// the community's code extends it.
+fn link_communities(
+    towns: &[RawTown],
+    communities: &[RawCommunity],
+    known: &Known,
+    problems: &mut Vec<Problem>,
+) -> Vec<Option<usize>> {
+    let town_pos = positions(towns);
     let mut community_town = Vec::with_capacity(communities.len());
-    for c in &communities {
-        if !all_town_codes.contains(&c.town_code) {
-            problems.push(at(
+    for c in communities {
+        if !known.towns.contains(&c.town_code) {
+            problems.push(problem_at(
                 COMMUNITIES,
-                c.index,
-                &c.code,
+                c,
                 "town_code",
                 format!("unknown town {}", c.town_code),
             ));
         } else if !c.code.starts_with(&c.town_code) {
-            problems.push(at(
+            problems.push(problem_at(
                 COMMUNITIES,
-                c.index,
-                &c.code,
+                c,
                 "code",
                 format!("does not start with its town_code {}", c.town_code),
             ));
         }
         community_town.push(town_pos.get(c.town_code.as_str()).copied());
     }
+    community_town
+}
 
-    let mut grid_community = Vec::with_capacity(grids.len());
-    let mut sums = vec![Counts::default(); communities.len()];
-    let mut grid_lists = vec![Vec::new(); communities.len()];
+/// How grids hang off communities: each grid's community, and per community its grids and
+/// their summed counts.
+struct GridLinks {
+    grid_community: Vec<usize>,
+    grid_lists: Vec<Vec<usize>>,
+    sums: Vec<Counts>,
+}
+
+/// Links each grid to its community, checking that the community exists, has territory and
+/// that the grid's code extends it.
+fn link_grids(
+    communities: &[RawCommunity],
+    grids: &[RawGrid],
+    known: &Known,
+    problems: &mut Vec<Problem>,
+) -> GridLinks {
+    let community_pos = positions(communities);
+    let mut links = GridLinks {
+        grid_community: Vec::with_capacity(grids.len()),
+        grid_lists: vec![Vec::new(); communities.len()],
+        sums: vec![Counts::default(); communities.len()],
+    };
     for (g_pos, g) in grids.iter().enumerate() {
-        let parent = community_pos.get(g.community_code.as_str()).copied();
-        let Some(p) = parent else {
-            if !all_community_codes.contains(&g.community_code) {
-                problems.push(at(
+        let Some(p) = community_pos.get(g.community_code.as_str()).copied() else {
+            if !known.communities.contains(&g.community_code) {
+                problems.push(problem_at(
                     GRIDS,
-                    g.index,
-                    &g.code,
+                    g,
                     "community_code",
                     format!("unknown community {}", g.community_code),
                 ));
             }
-            grid_community.push(0);
+            links.grid_community.push(0);
             continue;
         };
         if !g.code.starts_with(&g.community_code) {
-            problems.push(at(
+            problems.push(problem_at(
                 GRIDS,
-                g.index,
-                &g.code,
+                g,
                 "code",
                 format!(
                     "does not start with its community_code {}",
@@ -668,10 +723,9 @@ fn assemble(
             ));
         }
         if communities[p].territory.is_none() {
-            problems.push(at(
+            problems.push(problem_at(
                 GRIDS,
-                g.index,
-                &g.code,
+                g,
                 "community_code",
                 format!(
                     "community {} has no defined territory, so it cannot have grids",
@@ -679,35 +733,40 @@ fn assemble(
                 ),
             ));
         } else {
-            sums[p] += g.counts;
-            grid_lists[p].push(g_pos);
+            links.sums[p] += g.counts;
+            links.grid_lists[p].push(g_pos);
         }
-        grid_community.push(p);
+        links.grid_community.push(p);
     }
+    links
+}
 
+/// Each community's counts: its grids' sums, checked against the counts it gives, or as given
+/// when it has no grids.
+fn community_counts(
+    communities: &[RawCommunity],
+    links: &GridLinks,
+    known: &Known,
+    problems: &mut Vec<Problem>,
+) -> Vec<Counts> {
     let mut counts = Vec::with_capacity(communities.len());
     for (p, c) in communities.iter().enumerate() {
-        let has_grids = !grid_lists[p].is_empty();
-        let summed = [
-            sums[p].households,
-            sums[p].population,
-            sums[p].service_households,
-        ];
+        let has_grids = !links.grid_lists[p].is_empty();
+        let sum = links.sums[p];
+        let summed = [sum.households, sum.population, sum.service_households];
         for ((field, given), sum) in COUNT_FIELDS.iter().zip(c.counts).zip(summed) {
             match given {
-                Some(given) if has_grids && given != sum && !incomplete.contains(&c.code) => {
-                    problems.push(at(
+                Some(given) if has_grids && given != sum && !known.incomplete.contains(&c.code) => {
+                    problems.push(problem_at(
                         COMMUNITIES,
-                        c.index,
-                        &c.code,
+                        c,
                         field,
                         format!("{given} given, but its grids sum to {sum}"),
                     ))
                 }
-                None if c.territory.is_some() && !has_grids => problems.push(at(
+                None if c.territory.is_some() && !has_grids => problems.push(problem_at(
                     COMMUNITIES,
-                    c.index,
-                    &c.code,
+                    c,
                     field,
                     "missing, and the community has no grids to sum it from".to_owned(),
                 )),
@@ -715,7 +774,7 @@ fn assemble(
             }
         }
         counts.push(if has_grids {
-            sums[p]
+            sum
         } else {
             let [households, population, service_households] = c.counts.map(|v| v.unwrap_or(0));
             Counts {
@@ -725,13 +784,18 @@ fn assemble(
             }
         });
     }
+    counts
+}
 
-    if !problems.is_empty() {
-        return None;
-    }
-
-    // Without problems every community's town parsed, so every position is known.
-    let community_town: Vec<usize> = community_town.into_iter().map(|t| t.unwrap_or(0)).collect();
+/// The snapshot of checked, sorted and linked records.
+fn build(
+    towns: Vec<RawTown>,
+    communities: Vec<RawCommunity>,
+    grids: Vec<RawGrid>,
+    community_town: Vec<usize>,
+    links: GridLinks,
+    counts: Vec<Counts>,
+) -> Registry {
     let mut town_lists = vec![Vec::new(); towns.len()];
     for (p, &t) in community_town.iter().enumerate() {
         town_lists[t].push(p);
@@ -749,7 +813,7 @@ fn assemble(
     let communities = communities
         .into_iter()
         .zip(community_town)
-        .zip(counts.into_iter().zip(grid_lists))
+        .zip(counts.into_iter().zip(links.grid_lists))
         .map(|((c, town), (counts, grids))| Community {
             code: c.code,
             name: c.name,
@@ -765,7 +829,7 @@ fn assemble(
         .collect();
     let grids = grids
         .into_iter()
-        .zip(grid_community)
+        .zip(links.grid_community)
         .map(|(g, community)| Grid {
             code: g.code,
             name: g.name,
@@ -774,5 +838,175 @@ fn assemble(
             area: g.area,
         })
         .collect();
-    Some(Registry::from_parts(towns, communities, grids))
+    Registry::from_parts(towns, communities, grids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::test_city::{self, C2, C3, T1, city, grid, rect};
+    use serde_json::json;
+
+    fn problems(collections: [Vec<Value>; 3]) -> Vec<Problem> {
+        match load_features(collections) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems,
+        }
+    }
+
+    fn problem(file: &str, feature: usize, code: &str, field: &str, message: &str) -> Problem {
+        Problem {
+            file: file.to_owned(),
+            feature: Some(feature),
+            code: Some(code.to_owned()),
+            field: Some(field.to_owned()),
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_tiny_city_loads_with_parents_and_summed_counts() {
+        let r = load_features(city()).expect("the tiny city loads");
+        assert_eq!(
+            (r.towns.len(), r.communities.len(), r.grids.len()),
+            (2, 3, 3)
+        );
+        let t1 = r.town_by_code(T1).expect("T1");
+        assert_eq!(r.towns[t1].communities, vec![0, 1, 2]);
+        let c2 = r.community_by_code(C2).expect("C2");
+        assert_eq!(r.communities[c2].grids, vec![1, 2]);
+        assert_eq!(r.communities[c2].counts.households, 50);
+        assert_eq!(r.communities[c2].counts.population, 100);
+        let c3 = &r.communities[r.community_by_code(C3).expect("C3")];
+        assert!(c3.territory.is_none() && c3.grids.is_empty());
+        assert_eq!(c3.counts.households, 100);
+        for (i, g) in r.grids.iter().enumerate() {
+            assert!(r.communities[g.community].grids.contains(&i));
+        }
+        assert_eq!(r.total_counts().households, 40 + 50 + 100);
+    }
+
+    #[test]
+    fn a_bad_field_is_reported_with_file_feature_code_and_field_and_nothing_follows() {
+        let mut c = city();
+        c[2][1]["properties"]["households"] = json!("many");
+        // C2's sum is now unknown: its given count must not be checked against the rest.
+        c[1][1]["properties"]["households"] = json!(7);
+        assert_eq!(
+            problems(c),
+            vec![problem(
+                GRIDS,
+                1,
+                "440100001002001",
+                "households",
+                "expected a non-negative integer, found a string"
+            )]
+        );
+    }
+
+    #[test]
+    fn duplicates_unknown_parents_and_codes_off_their_parent_are_located() {
+        let mut c = city();
+        c[2].push(grid("440100001002002", C2, 1, rect(1.5, 1.5, 1.6, 1.6)));
+        c[2].push(grid(
+            "440100009001001",
+            "440100009001",
+            1,
+            rect(2.0, 0.0, 2.5, 0.5),
+        ));
+        c[1].push(test_city::community(
+            "440100002001",
+            T1,
+            rect(2.0, 0.0, 3.0, 1.0),
+        ));
+        let found = problems(c);
+        let mut expected = vec![
+            problem(
+                GRIDS,
+                3,
+                "440100001002002",
+                "code",
+                "duplicate code: feature 2 has the same code",
+            ),
+            problem(
+                COMMUNITIES,
+                3,
+                "440100002001",
+                "code",
+                "does not start with its town_code 440100001",
+            ),
+            problem(
+                GRIDS,
+                4,
+                "440100009001001",
+                "community_code",
+                "unknown community 440100009001",
+            ),
+        ];
+        expected.extend(COUNT_FIELDS.map(|field| {
+            let message = "missing, and the community has no grids to sum it from";
+            problem(COMMUNITIES, 3, "440100002001", field, message)
+        }));
+        assert_eq!(found, expected, "{found:#?}");
+    }
+
+    #[test]
+    fn given_counts_must_match_the_grids_and_grids_need_a_territory() {
+        let mut c = city();
+        c[1][1]["properties"]["households"] = json!(999);
+        c[2].push(grid("440100001003001", C3, 1, rect(2.0, 0.0, 2.5, 0.5)));
+        let found = problems(c);
+        assert_eq!(
+            found,
+            vec![
+                problem(
+                    GRIDS,
+                    3,
+                    "440100001003001",
+                    "community_code",
+                    "community 440100001003 has no defined territory, so it cannot have grids"
+                ),
+                problem(
+                    COMMUNITIES,
+                    1,
+                    C2,
+                    "households",
+                    "999 given, but its grids sum to 50"
+                ),
+            ],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn geometry_problems_name_the_polygon_and_ring() {
+        let open = json!({"type": "MultiPolygon", "coordinates": [
+            [[[113.0, 23.0], [113.01, 23.0], [113.01, 23.01], [113.0, 23.0]]],
+            [[[113.0, 23.0], [113.01, 23.0]]]]});
+        let messages = parse_area(&open).expect_err("a two-point ring");
+        assert!(!messages.is_empty());
+        assert!(
+            messages.iter().all(|m| m.starts_with("polygon 1: ")),
+            "{messages:?}"
+        );
+        let point = json!({"type": "Point", "coordinates": [113.0, 23.0]});
+        assert_eq!(
+            parse_area(&point),
+            Err(vec![
+                "expected a Polygon or MultiPolygon, found type \"Point\"".to_owned()
+            ])
+        );
+        let mut c = city();
+        c[0][1]["geometry"] = Value::Null;
+        assert_eq!(
+            problems(c),
+            vec![problem(
+                TOWNS,
+                1,
+                "440100002",
+                "geometry",
+                "is null; this feature must have a territory"
+            )]
+        );
+    }
 }

@@ -3,10 +3,14 @@
 //! Everything downstream (index, lookups, tiles, rules, audit) reads a `Registry`; nothing mutates
 //! one. A change builds a new snapshot, so readers never see half a change.
 
+mod level;
 mod load;
 mod model;
 mod problem;
+#[cfg(test)]
+pub(crate) mod test_city;
 
+pub use level::{Level, UnknownLevel};
 pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use problem::{LoadError, Problem};

@@ -7,6 +7,8 @@ use std::ops::{Add, AddAssign};
 use geo::{MultiPolygon, Point};
 use serde::Serialize;
 
+use super::level::Level;
+
 /// Residents counted in a grid, or summed over a community's grids.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -160,6 +162,15 @@ impl Registry {
 
     pub fn grid_by_code(&self, code: &str) -> Option<usize> {
         self.grid_index.get(code).copied()
+    }
+
+    /// The position of the record of `level` with `code`.
+    pub fn by_code(&self, level: Level, code: &str) -> Option<usize> {
+        match level {
+            Level::Town => self.town_by_code(code),
+            Level::Community => self.community_by_code(code),
+            Level::Grid => self.grid_by_code(code),
+        }
     }
 
     /// Counts summed over every community, with or without territory.

@@ -11,10 +11,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::registry::{LAYERS, Version, insert_features, latest};
+use super::registry::{Version, insert_features, latest};
 use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
+use crate::registry::Level;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
 pub use crate::workflow::Move;
 use crate::workflow::{self, CastVote, Moving, Refusal, Status, Tally};
@@ -653,7 +654,7 @@ fn approve(
             id
         ],
     )?;
-    let end = |layer: &str, codes: &[String]| -> rusqlite::Result<()> {
+    let end = |layer: Level, codes: &[String]| -> rusqlite::Result<()> {
         let mut stmt = tx.prepare_cached(
             "UPDATE features SET valid_to = ?1 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
         )?;
@@ -662,15 +663,15 @@ fn approve(
         }
         Ok(())
     };
-    end(LAYERS[1], &change.end_communities)?;
-    end(LAYERS[2], &change.end_grids)?;
-    insert_features(tx, LAYERS[1], &change.communities, version_id, None)?;
+    end(Level::Community, &change.end_communities)?;
+    end(Level::Grid, &change.end_grids)?;
+    insert_features(tx, Level::Community, &change.communities, version_id, None)?;
     let (grids, predecessors): (Vec<Value>, Vec<Option<String>>) = change
         .grids
         .iter()
         .map(|(f, p)| (f.clone(), Some(p.clone())))
         .unzip();
-    insert_features(tx, LAYERS[2], &grids, version_id, Some(&predecessors))?;
+    insert_features(tx, Level::Grid, &grids, version_id, Some(&predecessors))?;
     // The new version must load like any boundary files would; otherwise nothing is written.
     let new_snapshot = super::registry::StoredSnapshot::read(tx, version_id)?
         .build()

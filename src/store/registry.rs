@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
@@ -10,11 +11,16 @@ use serde_json::Value;
 use super::StoreError;
 use crate::Snapshot;
 use crate::address;
-use crate::registry::{FILES, load_features};
+use crate::registry::{Level, load_features};
 use crate::rules::Guidelines;
 
-/// Registry layers as stored (`features.layer`), in [`FILES`] order.
-pub const LAYERS: [&str; 3] = ["towns", "communities", "grids"];
+/// A level is stored (`features.layer`) by its collection name: `towns`, `communities`, `grids`.
+impl ToSql for Level {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.collection()))
+    }
+}
+
 /// Documents kept beside the features (unversioned).
 pub const GUIDELINES: &str = "guidelines.toml";
 
@@ -133,7 +139,11 @@ pub fn snapshot_as_of(
 }
 
 /// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
-pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<Value>, StoreError> {
+pub fn features_at(
+    conn: &Connection,
+    layer: Level,
+    version: i64,
+) -> Result<Vec<Value>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT code, feature FROM features
          WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
@@ -151,13 +161,10 @@ pub fn features_at(conn: &Connection, layer: &str, version: i64) -> Result<Vec<V
     Ok(out)
 }
 
-/// The three layers of `version`.
+/// The three layers of `version`, in [`Level::ALL`] order.
 pub fn collections_at(conn: &Connection, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
-    Ok([
-        features_at(conn, LAYERS[0], version)?,
-        features_at(conn, LAYERS[1], version)?,
-        features_at(conn, LAYERS[2], version)?,
-    ])
+    let [towns, communities, grids] = Level::ALL.map(|level| features_at(conn, level, version));
+    Ok([towns?, communities?, grids?])
 }
 
 pub fn document(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
@@ -243,8 +250,8 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
         params![now, description],
     )?;
     let mut counts = Vec::new();
-    for (layer, file) in LAYERS.iter().zip(FILES) {
-        let path = dir.join(file);
+    for level in Level::ALL {
+        let path = dir.join(level.file());
         let read = |source| SeedError::Read {
             path: path.display().to_string(),
             source,
@@ -256,7 +263,7 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        insert_features(tx, layer, &features, 1, None)?;
+        insert_features(tx, level, &features, 1, None)?;
         counts.push(features.len());
     }
     for name in [GUIDELINES, address::FILE] {
@@ -272,23 +279,18 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
             )?;
         }
     }
-    super::log::append(
-        tx,
-        actor,
-        "registry.seed",
-        "version 1",
-        &serde_json::json!({
-            "from": dir.display().to_string(),
-            "towns": counts[0], "communities": counts[1], "grids": counts[2],
-        }),
-    )?;
+    let mut detail = serde_json::json!({ "from": dir.display().to_string() });
+    for (level, n) in Level::ALL.into_iter().zip(counts) {
+        detail[level.collection()] = n.into();
+    }
+    super::log::append(tx, actor, "registry.seed", "version 1", &detail)?;
     Ok(version(tx, 1)?.unwrap_or_else(|| unreachable!("version 1 was just written")))
 }
 
 /// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
 pub(super) fn insert_features(
     tx: &Connection,
-    layer: &str,
+    layer: Level,
     features: &[Value],
     version: i64,
     predecessors: Option<&[Option<String>]>,
@@ -360,24 +362,45 @@ fn community_ref(f: &Value) -> CommunityRef {
     }
 }
 
+/// Features by code.
+type ByCode = std::collections::BTreeMap<String, Value>;
+
+fn by_code(features: Vec<Value>) -> ByCode {
+    features
+        .into_iter()
+        .map(|f| (community_ref(&f).code, f))
+        .collect()
+}
+
 /// The changes from version `a` to version `b` (either order).
 pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
-    use std::collections::BTreeMap;
     let (lo, hi) = (a.min(b), a.max(b));
-    let by_code = |features: Vec<Value>| -> BTreeMap<String, Value> {
-        features
-            .into_iter()
-            .map(|f| (community_ref(&f).code, f))
-            .collect()
-    };
-    let old = by_code(features_at(conn, LAYERS[1], lo)?);
-    let new = by_code(features_at(conn, LAYERS[1], hi)?);
     let mut d = Diff {
         from: a,
         to: b,
         ..Diff::default()
     };
-    for (code, f) in &new {
+    community_changes(
+        &by_code(features_at(conn, Level::Community, lo)?),
+        &by_code(features_at(conn, Level::Community, hi)?),
+        &mut d,
+    );
+    d.moved = grid_moves(conn, lo, hi)?;
+    if a > b {
+        std::mem::swap(&mut d.created, &mut d.ended);
+        for m in &mut d.moved {
+            std::mem::swap(&mut m.from, &mut m.to);
+            for g in &mut m.grids {
+                std::mem::swap(&mut g.from, &mut g.to);
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Communities created, ended, redrawn or otherwise changed from `old` to `new`.
+fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
+    for (code, f) in new {
         match old.get(code) {
             None => d.created.push(community_ref(f)),
             Some(o) if o.get("geometry") != f.get("geometry") => d.redrawn.push(community_ref(f)),
@@ -390,18 +413,18 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
         .filter(|(c, _)| !new.contains_key(*c))
         .map(|(_, f)| community_ref(f))
         .collect();
+}
 
-    // Grid moves: follow each new grid's predecessors back to a grid valid in `lo`.
-    let old_grids: BTreeMap<String, Value> = features_at(conn, LAYERS[2], lo)?
-        .into_iter()
-        .map(|f| (community_ref(&f).code, f))
-        .collect();
+/// Grids of `hi` that were other grids in `lo`, grouped by (from community, to community):
+/// each new grid's predecessors are followed back to a grid valid in `lo`.
+fn grid_moves(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
+    let old_grids = by_code(features_at(conn, Level::Grid, lo)?);
     let mut predecessor = conn.prepare_cached(
-        "SELECT predecessor FROM features WHERE layer = 'grids' AND code = ?1
+        "SELECT predecessor FROM features WHERE layer = ?3 AND code = ?1
          AND valid_from <= ?2 AND predecessor IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
     )?;
-    let mut groups: BTreeMap<(String, String), Movement> = BTreeMap::new();
-    for f in features_at(conn, LAYERS[2], hi)? {
+    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
+    for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
         if old_grids.contains_key(&code) {
             continue;
@@ -410,16 +433,12 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
         // Bounded by the number of versions between: each step goes to an older row.
         for _ in 0..=(hi - lo) {
             let p: Option<String> = predecessor
-                .query_row(params![origin, hi], |r| r.get(0))
+                .query_row(params![origin, hi, Level::Grid], |r| r.get(0))
                 .optional()?;
-            match p {
-                Some(p) => {
-                    origin = p;
-                    if old_grids.contains_key(&origin) {
-                        break;
-                    }
-                }
-                None => break,
+            let Some(p) = p else { break };
+            origin = p;
+            if old_grids.contains_key(&origin) {
+                break;
             }
         }
         let Some(was) = old_grids.get(&origin) else {
@@ -446,17 +465,7 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
             households,
         });
     }
-    d.moved = groups.into_values().collect();
-    if a > b {
-        std::mem::swap(&mut d.created, &mut d.ended);
-        for m in &mut d.moved {
-            std::mem::swap(&mut m.from, &mut m.to);
-            for g in &mut m.grids {
-                std::mem::swap(&mut g.from, &mut g.to);
-            }
-        }
-    }
-    Ok(d)
+    Ok(groups.into_values().collect())
 }
 
 /// Opens the registry a server serves: the store's newest version, or — on first start, when
@@ -492,8 +501,8 @@ pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(path.display().to_string())
     };
-    for (layer, file) in LAYERS.iter().zip(FILES) {
-        let features = features_at(conn, layer, version).map_err(|e| e.to_string())?;
+    for level in Level::ALL {
+        let features = features_at(conn, level, version).map_err(|e| e.to_string())?;
         let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
         for (i, f) in features.iter().enumerate() {
             if i > 0 {
@@ -502,7 +511,7 @@ pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>
             text.push_str(&f.to_string());
         }
         text.push_str("\n]}\n");
-        written.push(write(file, &text)?);
+        written.push(write(level.file(), &text)?);
     }
     for name in [GUIDELINES, address::FILE] {
         if let Some(content) = document(conn, name).map_err(|e| e.to_string())? {
@@ -534,7 +543,7 @@ pub struct VersionRef {
 /// Every state `code` of `layer` has had, oldest first (empty: never existed).
 pub fn history(
     conn: &Connection,
-    layer: &str,
+    layer: Level,
     code: &str,
 ) -> Result<Vec<FeatureState>, StoreError> {
     let mut stmt = conn.prepare(

@@ -20,7 +20,7 @@ pub struct TileKey {
     /// Snapshot version the tile was rendered from.
     pub version: u64,
     /// [`super::LayerSet::key`].
-    pub layers: u16,
+    pub layers: u64,
     pub z: u8,
     pub x: u32,
     pub y: u32,

@@ -19,7 +19,7 @@ pub mod tile_id;
 pub mod topology;
 
 pub use cache::{CachedTile, TileCache, TileKey};
-pub use layers::{LayerSet, TileLayer};
+pub use layers::{LAYERS, LayerSet, LayerSpec, Render, TileLayer};
 pub use source::TileSource;
 pub use style::{StyleOptions, catalog, style, tilejson};
 pub use tile_id::{EXTENT, MAX_ZOOM, TileId};
@@ -31,8 +31,8 @@ pub enum TileError {
     ZoomOutOfRange { z: u32 },
     #[error("tile {z}/{x}/{y} does not exist: x and y must be below {n} at zoom {z}")]
     TileOutOfRange { z: u32, x: u32, y: u32, n: u32 },
-    /// The list of layers comes from [`TileLayer::ALL`], so the message names every layer there is.
-    #[error("unknown layer {name:?}; layers are {}", TileLayer::ALL.map(TileLayer::name).join(", "))]
+    /// The list of layers comes from [`layers::LAYERS`], so the message names every layer there is.
+    #[error("unknown layer {name:?}; layers are {}", layers::layer_names())]
     UnknownLayer { name: String },
     #[error("cannot encode tile: {0}")]
     Encode(String),

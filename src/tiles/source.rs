@@ -9,12 +9,12 @@ use super::TileError;
 use super::clip::clip_and_snap;
 use super::encode::{Geometry, TileFeature, Value, encode};
 use super::labels::label_point;
-use super::layers::{LayerSet, TileLayer};
+use super::layers::{LAYERS, LayerSet, Render, TileLayer};
 use super::simplify::simplify_arc;
 use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
 use super::topology::Topology;
 use crate::audit::Finding;
-use crate::registry::Registry;
+use crate::registry::{Level, Registry};
 
 /// Simplification tolerance in tile units: a quarter of a pixel on a 1024-unit display tile —
 /// below what a screen shows, well above what the 4096 grid can hold.
@@ -24,9 +24,6 @@ pub const TOLERANCE_UNITS: f64 = 4.0;
 /// source vertex spacing.
 pub const MAX_SIMPLIFIED_ZOOM: u8 = 16;
 
-/// The polygon layers, in topology order.
-const POLYGON_LAYERS: [TileLayer; 3] = [TileLayer::Towns, TileLayer::Communities, TileLayer::Grids];
-
 /// A shape simplified for one zoom, in world coordinates, with its bounds.
 struct ZoomShape {
     area: MultiPolygon<f64>,
@@ -35,7 +32,7 @@ struct ZoomShape {
 
 /// What a label point marks.
 struct Label {
-    layer: TileLayer,
+    level: Level,
     index: usize,
     world: Coord<f64>,
 }
@@ -43,51 +40,67 @@ struct Label {
 /// Everything a snapshot needs to render its tiles.
 pub struct TileSource {
     topology: Topology,
-    /// Per polygon layer, per registry record, its shape in the topology (`None`: no territory).
+    /// Per level ([`Level::index`]), per registry record, its shape in the topology (`None`: no
+    /// territory).
     shape_of: [Vec<Option<usize>>; 3],
-    /// Which polygon layer each shape belongs to.
-    layer_of_shape: Vec<TileLayer>,
+    /// Which level each shape belongs to.
+    level_of_shape: Vec<Level>,
     labels: Vec<Label>,
     zooms: Vec<OnceLock<Vec<Option<ZoomShape>>>>,
+}
+
+/// The areas of the records of `level`, in registry order (`None`: a community without
+/// territory).
+fn areas(registry: &Registry, level: Level) -> Vec<Option<&MultiPolygon<f64>>> {
+    match level {
+        Level::Town => registry.towns.iter().map(|t| Some(&t.area)).collect(),
+        Level::Community => registry
+            .communities
+            .iter()
+            .map(|c| c.territory.as_ref())
+            .collect(),
+        Level::Grid => registry.grids.iter().map(|g| Some(&g.area)).collect(),
+    }
+}
+
+/// The first zoom a layer draws the areas of `level` at (`None`: no layer does).
+fn areas_minzoom(level: Level) -> Option<u8> {
+    LAYERS
+        .iter()
+        .filter(|s| s.render == Render::Areas(level))
+        .map(|s| s.minzoom)
+        .min()
 }
 
 impl TileSource {
     /// Cuts the registry's boundaries into shared arcs and finds the label points.
     pub fn new(registry: &Registry) -> Self {
-        let areas: [Vec<Option<&MultiPolygon<f64>>>; 3] = [
-            registry.towns.iter().map(|t| Some(&t.area)).collect(),
-            registry
-                .communities
-                .iter()
-                .map(|c| c.territory.as_ref())
-                .collect(),
-            registry.grids.iter().map(|g| Some(&g.area)).collect(),
-        ];
         let mut shapes: Vec<&MultiPolygon<f64>> = Vec::new();
-        let mut layer_of_shape = Vec::new();
-        let mut shape_of: [Vec<Option<usize>>; 3] = Default::default();
-        for (l, layer_areas) in areas.iter().enumerate() {
-            for area in layer_areas {
-                shape_of[l].push(area.map(|a| {
-                    shapes.push(a);
-                    layer_of_shape.push(POLYGON_LAYERS[l]);
-                    shapes.len() - 1
-                }));
-            }
-        }
+        let mut level_of_shape = Vec::new();
+        let shape_of: [Vec<Option<usize>>; 3] = Level::ALL.map(|level| {
+            areas(registry, level)
+                .into_iter()
+                .map(|area| {
+                    area.map(|a| {
+                        shapes.push(a);
+                        level_of_shape.push(level);
+                        shapes.len() - 1
+                    })
+                })
+                .collect()
+        });
         let topology = Topology::build(shapes.iter().copied());
-        let labels = POLYGON_LAYERS
-            .iter()
-            .enumerate()
-            .flat_map(|(l, &layer)| {
+        let labels = Level::ALL
+            .into_iter()
+            .flat_map(|level| {
                 let shapes = &shapes;
-                shape_of[l]
+                shape_of[level.index()]
                     .iter()
                     .enumerate()
                     .filter_map(move |(index, s)| {
                         let point = label_point(shapes[(*s)?])?;
                         Some(Label {
-                            layer,
+                            level,
                             index,
                             world: lon_lat_to_world(point),
                         })
@@ -97,7 +110,7 @@ impl TileSource {
         TileSource {
             topology,
             shape_of,
-            layer_of_shape,
+            level_of_shape,
             labels,
             zooms: (0..=MAX_SIMPLIFIED_ZOOM).map(|_| OnceLock::new()).collect(),
         }
@@ -120,9 +133,9 @@ impl TileSource {
                 .iter()
                 .map(|a| simplify_arc(a, tolerance))
                 .collect();
-            (0..self.layer_of_shape.len())
+            (0..self.level_of_shape.len())
                 .map(|s| {
-                    if self.layer_of_shape[s].minzoom() > level {
+                    if areas_minzoom(self.level_of_shape[s]).is_none_or(|z| z > level) {
                         return None;
                     }
                     let area = self.topology.assemble(s, &arcs);
@@ -164,46 +177,49 @@ impl TileSource {
             .layers()
             .iter()
             .map(|&layer| {
-                let features = if layer == TileLayer::Findings {
-                    finding_features(tile, findings)
-                } else {
-                    self.features(registry, tile, layer)
-                };
+                let features = self.features(registry, tile, layer, findings);
                 (layer.name(), features)
             })
             .collect();
         encode(&prepared)
     }
 
-    /// The features of one layer in one tile.
-    pub fn features<'r>(
+    /// The features of one layer in one tile, made as [`LAYERS`] says.
+    fn features<'r>(
         &self,
         registry: &'r Registry,
         tile: TileId,
         layer: TileLayer,
+        findings: &'r [Finding],
     ) -> Vec<TileFeature<'r>> {
-        if tile.z < layer.minzoom() {
+        if !layer.shown_at(tile.z) {
             return Vec::new();
         }
-        match layer {
-            TileLayer::Labels => return self.label_features(registry, tile),
-            TileLayer::Findings => return Vec::new(),
-            _ => {}
+        match layer.spec().render {
+            Render::Areas(level) => self.area_features(registry, tile, level),
+            Render::Labels => self.label_features(registry, tile),
+            Render::Findings => finding_features(tile, findings),
         }
-        let l = POLYGON_LAYERS.iter().position(|&p| p == layer).unwrap_or(0);
+    }
+
+    /// The areas of `level` in one tile.
+    fn area_features<'r>(
+        &self,
+        registry: &'r Registry,
+        tile: TileId,
+        level: Level,
+    ) -> Vec<TileFeature<'r>> {
         let zoom = self.zoom(tile.z);
-        let [min, max] = tile.world_bounds(f64::from(BUFFER));
+        let bounds = tile.world_bounds(f64::from(BUFFER));
         let mut out = Vec::new();
-        for (index, shape) in self.shape_of[l].iter().enumerate() {
+        for (index, shape) in self.shape_of[level.index()].iter().enumerate() {
             let Some(shape) = shape.and_then(|s| zoom.get(s)?.as_ref()) else {
                 continue;
             };
-            let b = shape.bounds;
-            if b.max().x < min.x || b.min().x > max.x || b.max().y < min.y || b.min().y > max.y {
+            if !overlaps(shape.bounds, bounds) {
                 continue;
             }
-            let local = shape.area.map_coords(|c| tile.to_tile(c));
-            let polygons = clip_and_snap(&local);
+            let polygons = clip_and_snap(&shape.area.map_coords(|c| tile.to_tile(c)));
             if polygons.is_empty() {
                 continue;
             }
@@ -212,7 +228,7 @@ impl TileSource {
                 properties: Vec::new(),
                 geometry: Geometry::Polygons(polygons),
             });
-            describe(registry, layer, index, out.last_mut());
+            describe(registry, level, index, out.last_mut());
         }
         out
     }
@@ -221,7 +237,7 @@ impl TileSource {
         let e = f64::from(EXTENT);
         let mut out = Vec::new();
         for label in &self.labels {
-            if tile.z < label_minzoom(label.layer) {
+            if tile.z < label_minzoom(label.level) {
                 continue;
             }
             let p = tile.to_tile(label.world);
@@ -238,23 +254,24 @@ impl TileSource {
                 properties: Vec::new(),
                 geometry: Geometry::Point(point),
             });
-            describe(registry, label.layer, label.index, out.last_mut());
+            describe(registry, label.level, label.index, out.last_mut());
             if let Some(f) = out.last_mut() {
                 f.properties.truncate(2);
-                f.properties
-                    .push(("level", Value::Str(level_name(label.layer))));
+                f.properties.push(("level", Value::Str(label.level.name())));
             }
         }
         out
     }
 }
 
+/// Whether a shape's bounds meet a tile's (buffered) world bounds.
+fn overlaps(b: Rect<f64>, [min, max]: [Coord<f64>; 2]) -> bool {
+    !(b.max().x < min.x || b.min().x > max.x || b.max().y < min.y || b.min().y > max.y)
+}
+
 /// Audit findings with geometry, unsimplified (they are small), clipped to the tile.
 fn finding_features(tile: TileId, findings: &[Finding]) -> Vec<TileFeature<'_>> {
-    if tile.z < TileLayer::Findings.minzoom() {
-        return Vec::new();
-    }
-    let [min, max] = tile.world_bounds(f64::from(BUFFER));
+    let bounds = tile.world_bounds(f64::from(BUFFER));
     let mut out = Vec::new();
     for (i, f) in findings.iter().enumerate() {
         let Some(area) = &f.geometry else { continue };
@@ -262,7 +279,7 @@ fn finding_features(tile: TileId, findings: &[Finding]) -> Vec<TileFeature<'_>> 
         let Some(b) = world.bounding_rect() else {
             continue;
         };
-        if b.max().x < min.x || b.min().x > max.x || b.max().y < min.y || b.min().y > max.y {
+        if !overlaps(b, bounds) {
             continue;
         }
         let polygons = clip_and_snap(&world.map_coords(|c| tile.to_tile(c)));
@@ -292,19 +309,11 @@ fn finding_features(tile: TileId, findings: &[Finding]) -> Vec<TileFeature<'_>> 
 
 /// Zoom from which labels of a level appear: a level's labels come a few zooms after its
 /// polygons, when there is room to read them.
-fn label_minzoom(layer: TileLayer) -> u8 {
-    match layer {
-        TileLayer::Communities => 11,
-        TileLayer::Grids => 14,
-        _ => 0,
-    }
-}
-
-fn level_name(layer: TileLayer) -> &'static str {
-    match layer {
-        TileLayer::Towns => "town",
-        TileLayer::Communities => "community",
-        _ => "grid",
+fn label_minzoom(level: Level) -> u8 {
+    match level {
+        Level::Town => 0,
+        Level::Community => 11,
+        Level::Grid => 14,
     }
 }
 
@@ -314,18 +323,18 @@ fn code_id(code: &str) -> u64 {
     code.parse().unwrap_or(0)
 }
 
-/// Fills in the id and properties of the registry record `index` of `layer`: code and name
+/// Fills in the id and properties of the registry record `index` of `level`: code and name
 /// first (labels keep only those two), then parent codes, kind and counts.
 fn describe<'r>(
     registry: &'r Registry,
-    layer: TileLayer,
+    level: Level,
     index: usize,
     feature: Option<&mut TileFeature<'r>>,
 ) {
     let Some(f) = feature else { return };
     let p = &mut f.properties;
-    let counts = match layer {
-        TileLayer::Towns => {
+    let counts = match level {
+        Level::Town => {
             let Some(t) = registry.towns.get(index) else {
                 return;
             };
@@ -338,7 +347,7 @@ fn describe<'r>(
                 .map(|c| c.counts)
                 .fold(Default::default(), |a, b| a + b)
         }
-        TileLayer::Communities => {
+        Level::Community => {
             let Some(c) = registry.communities.get(index) else {
                 return;
             };
@@ -351,7 +360,7 @@ fn describe<'r>(
             p.push(("kind", Value::Str(c.kind.as_str())));
             c.counts
         }
-        _ => {
+        Level::Grid => {
             let Some(g) = registry.grids.get(index) else {
                 return;
             };

@@ -46,26 +46,34 @@ fn tile_url(base: &str, layers: &str) -> String {
     format!("{base}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt")
 }
 
+/// A layer's id, description and zoom range, as TileJSON and the catalog list it.
+fn summary(layer: TileLayer) -> Value {
+    let spec = layer.spec();
+    json!({
+        "id": spec.name,
+        "description": spec.description,
+        "minzoom": spec.minzoom,
+        "maxzoom": spec.maxzoom,
+    })
+}
+
 fn vector_layer(layer: TileLayer) -> Value {
     let fields: serde_json::Map<String, Value> = layer
-        .fields()
+        .spec()
+        .fields
         .iter()
         .map(|&(k, t)| (k.to_owned(), Value::from(t)))
         .collect();
-    json!({
-        "id": layer.name(),
-        "description": layer.description(),
-        "minzoom": layer.minzoom(),
-        "maxzoom": MAX_ZOOM,
-        "fields": fields,
-    })
+    let mut v = summary(layer);
+    v["fields"] = Value::from(fields);
+    v
 }
 
 /// TileJSON 3.0.0 of one layer (or of a composite `a,b`).
 pub fn tilejson(registry: &Registry, base: &str, layers: &[TileLayer]) -> Value {
     let names: Vec<&str> = layers.iter().map(|l| l.name()).collect();
     let [w, s, e, n] = city_bounds(registry);
-    let minzoom = layers.iter().map(|l| l.minzoom()).min().unwrap_or(0);
+    let minzoom = layers.iter().map(|l| l.spec().minzoom).min().unwrap_or(0);
     json!({
         "tilejson": "3.0.0",
         "name": format!("shequ {}", names.join(",")),
@@ -81,17 +89,12 @@ pub fn tilejson(registry: &Registry, base: &str, layers: &[TileLayer]) -> Value 
 
 /// The list of layers with their TileJSON and tile URLs.
 pub fn catalog(base: &str) -> Value {
-    let layers: Vec<Value> = TileLayer::ALL
-        .iter()
-        .map(|&l| {
-            json!({
-                "id": l.name(),
-                "description": l.description(),
-                "minzoom": l.minzoom(),
-                "maxzoom": MAX_ZOOM,
-                "tilejson": format!("{base}/tiles/{}.json", l.name()),
-                "tiles": tile_url(base, l.name()),
-            })
+    let layers: Vec<Value> = TileLayer::all()
+        .map(|l| {
+            let mut v = summary(l);
+            v["tilejson"] = Value::from(format!("{base}/tiles/{}.json", l.name()));
+            v["tiles"] = Value::from(tile_url(base, l.name()));
+            v
         })
         .collect();
     json!({
@@ -121,6 +124,14 @@ fn fitting_zoom([w, s, e, n]: [f64; 4]) -> f64 {
     ((z * 2.0).floor() / 2.0).clamp(0.0, 18.0)
 }
 
+/// The layers of the style's main source (the findings have a source of their own).
+const MAP_LAYERS: [TileLayer; 4] = [
+    TileLayer::Towns,
+    TileLayer::Communities,
+    TileLayer::Grids,
+    TileLayer::Labels,
+];
+
 /// A MapLibre style showing every layer; with [`StyleOptions::glyphs`] also the labels.
 ///
 /// Without a glyph source the `labels` layer is not among the style's layers, so that every
@@ -129,11 +140,11 @@ fn fitting_zoom([w, s, e, n]: [f64; 4]) -> f64 {
 /// does for Chinese; the web map inserts it).
 pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
     let [w, s, e, n] = city_bounds(registry);
-    let all = "towns,communities,grids,labels";
+    let all = MAP_LAYERS.map(TileLayer::name).join(",");
     let mut sources = json!({
         "shequ": {
             "type": "vector",
-            "tiles": [tile_url(base, all)],
+            "tiles": [tile_url(base, &all)],
             "minzoom": 0,
             "maxzoom": 14,
             "bounds": [w, s, e, n],
@@ -142,7 +153,7 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
         "findings": {
             "type": "vector",
             "tiles": [tile_url(base, "findings")],
-            "minzoom": TileLayer::Findings.minzoom(),
+            "minzoom": TileLayer::Findings.spec().minzoom,
             "maxzoom": 14,
             "bounds": [w, s, e, n],
         }
@@ -154,22 +165,22 @@ pub fn style(registry: &Registry, base: &str, options: &StyleOptions) -> Value {
         sources["basemap"] = json!({"type": "raster", "tiles": [url], "tileSize": 256});
         layers.push(json!({"id": "basemap", "type": "raster", "source": "basemap"}));
     }
-    let fill = |id: &str, color: &str, opacity: f64| {
+    let fill = |layer: TileLayer, color: &str, opacity: f64| {
+        let (id, minzoom) = (layer.name(), layer.spec().minzoom);
         json!({"id": format!("{id}-fill"), "type": "fill", "source": "shequ", "source-layer": id,
-               "minzoom": TileLayer::parse(id).map_or(0, |l| l.minzoom()),
-               "paint": {"fill-color": color, "fill-opacity": opacity}})
+               "minzoom": minzoom, "paint": {"fill-color": color, "fill-opacity": opacity}})
     };
-    let line = |id: &str, color: &str, width: f64| {
+    let line = |layer: TileLayer, color: &str, width: f64| {
+        let (id, minzoom) = (layer.name(), layer.spec().minzoom);
         json!({"id": format!("{id}-line"), "type": "line", "source": "shequ", "source-layer": id,
-               "minzoom": TileLayer::parse(id).map_or(0, |l| l.minzoom()),
-               "paint": {"line-color": color, "line-width": width}})
+               "minzoom": minzoom, "paint": {"line-color": color, "line-width": width}})
     };
     layers.extend([
-        fill("towns", "#e8dcc0", 0.4),
-        fill("communities", "#9cc3d5", 0.25),
-        line("grids", "#8a9a5b", 0.5),
-        line("communities", "#2b6f8e", 1.2),
-        line("towns", "#7a4b1e", 2.5),
+        fill(TileLayer::Towns, "#e8dcc0", 0.4),
+        fill(TileLayer::Communities, "#9cc3d5", 0.25),
+        line(TileLayer::Grids, "#8a9a5b", 0.5),
+        line(TileLayer::Communities, "#2b6f8e", 1.2),
+        line(TileLayer::Towns, "#7a4b1e", 2.5),
         json!({"id": "findings-fill", "type": "fill", "source": "findings", "source-layer": "findings",
                "paint": {"fill-color": ["match", ["get", "severity"], "warn", "#f0a500", "#d7191c"],
                          "fill-opacity": 0.6}}),

@@ -254,6 +254,140 @@ pub fn suggest(
     guidelines: &Guidelines,
     request: &SuggestRequest,
 ) -> Result<Suggestion, SuggestError> {
+    let community = requested_community(registry, request)?;
+    let graph = GridGraph::new(registry, &community.grids);
+    let (lo, hi) = band(guidelines, community);
+    let components = graph.components(|_| true);
+    let mut blocking: Vec<Blocking> = oversized_grids(registry, &graph, hi).into_iter().collect();
+    let sizes = Sizes::of(registry, &graph, &components, (lo, hi), &mut blocking);
+    let (k, auto) = part_count(request, &sizes, components.len(), blocking.is_empty())?;
+    blocking.extend(too_few_parts(k, &sizes));
+    let (locks, label_parts) = locks(registry, &graph, request, k)?;
+    let per = parts_per_component(&sizes.bounds, &components, k);
+    let k = per.iter().sum::<usize>();
+    if k < 2 {
+        return Err(SuggestError::Invalid(
+            "parts",
+            "a split needs at least 2 parts".to_owned(),
+        ));
+    }
+    let strict = Constraints {
+        lo,
+        hi,
+        locks,
+        labels: label_parts.len(),
+    };
+    let mut rng = Rng::new(request.seed);
+    let (start, constraints) = starting_plan(
+        &graph,
+        &components,
+        &per,
+        strict,
+        &mut rng,
+        blocking.is_empty(),
+    );
+    let relaxed = constraints.hi.is_infinite() && hi.is_finite();
+    let mut answer = Suggestion {
+        parts: k,
+        auto,
+        blocking,
+        method: method(request.seed, 0, relaxed),
+        ..Suggestion::empty(community, &graph, &sizes)
+    };
+    let Some(start) = start else {
+        let locked: Vec<String> = request.locked.keys().cloned().collect();
+        answer.blocking.push(Blocking {
+            constraint: "locked",
+            grids: locked,
+            reason: "no contiguous plan keeps the locked grids in their parts".to_owned(),
+        });
+        return Ok(answer);
+    };
+    if relaxed && answer.blocking.is_empty() {
+        answer.blocking.push(out_of_balance(k, lo, hi));
+    }
+    let score_of = |a: &[usize]| score(&graph, a, k, (lo, hi), &request.weights);
+    let search = Search {
+        graph: &graph,
+        constraints: &constraints,
+        k,
+        score_of: &score_of,
+    };
+    let (ranked, seen) = search.run(start, &mut rng, request.count);
+    answer.method = method(request.seed, seen, relaxed);
+    for (i, plan) in ranked.into_iter().take(request.count).enumerate() {
+        let plan = relabel(&plan, k, &constraints.locks, &label_parts);
+        answer.candidates.push(candidate(
+            registry,
+            guidelines,
+            community,
+            &graph,
+            &plan,
+            k,
+            i + 1,
+            score_of(&plan),
+        )?);
+    }
+    conclude(&mut answer, community);
+    Ok(answer)
+}
+
+impl Suggestion {
+    /// The answer for `community` before parts are chosen and plans searched.
+    fn empty(community: &Community, graph: &GridGraph, sizes: &Sizes) -> Suggestion {
+        let (lo, hi) = (sizes.lo, sizes.hi);
+        Suggestion {
+            mode: "split",
+            community: community.code.clone(),
+            name: community.name.clone(),
+            households: sizes.total,
+            population: graph.population.iter().sum(),
+            grids: graph.len(),
+            band: Band {
+                min: lo.is_finite().then_some(lo).filter(|v| *v > 0.0),
+                max: hi.is_finite().then_some(hi),
+                kind: community.kind.as_str(),
+            },
+            parts: 0,
+            auto: false,
+            feasible: false,
+            blocking: Vec::new(),
+            notes: Vec::new(),
+            method: method(0, 0, false),
+            candidates: Vec::new(),
+        }
+    }
+}
+
+/// `k` parts are too few to hold the households within the band maximum.
+fn too_few_parts(k: usize, sizes: &Sizes) -> Option<Blocking> {
+    (k < sizes.least).then(|| Blocking {
+        constraint: "parts",
+        grids: Vec::new(),
+        reason: format!(
+            "{k} parts of at most {} households cannot hold {} households: at least {} are needed",
+            sizes.hi, sizes.total, sizes.least
+        ),
+    })
+}
+
+/// No plan within the band was found; the candidates are the closest.
+fn out_of_balance(k: usize, lo: f64, hi: f64) -> Blocking {
+    Blocking {
+        constraint: "balance",
+        grids: Vec::new(),
+        reason: format!(
+            "no contiguous plan of {k} parts within {lo}–{hi} households was found (spanning-tree seeds, then {REPAIR_ROUNDS} rounds of repair by recombination); the plans below are the closest found"
+        ),
+    }
+}
+
+/// The requested community, if it exists, has territory and grids, and the request's weights
+/// and count are valid.
+fn requested_community<'r>(
+    registry: &'r Registry,
+    request: &SuggestRequest,
+) -> Result<&'r Community, SuggestError> {
     let code = &request.community;
     let ci = registry
         .community_by_code(code)
@@ -274,117 +408,153 @@ pub fn suggest(
             format!("must be between 1 and {MAX_COUNT}"),
         ));
     }
-    let graph = GridGraph::new(registry, &community.grids);
-    let (lo, hi) = band(guidelines, community);
-    let total: u64 = graph.households.iter().sum();
-    let n = graph.len();
+    Ok(community)
+}
 
-    // What the band allows per connected piece of the community.
-    let mut blocking = Vec::new();
-    let codes = |nodes: &[usize]| -> Vec<String> {
-        nodes
-            .iter()
-            .map(|&v| registry.grids[graph.grids[v]].code.clone())
-            .collect()
-    };
-    let big: Vec<usize> = (0..n)
+/// The codes of graph nodes.
+fn node_codes(registry: &Registry, graph: &GridGraph, nodes: &[usize]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|&v| registry.grids[graph.grids[v]].code.clone())
+        .collect()
+}
+
+/// Grids above the band maximum: any part holding one is too big.
+fn oversized_grids(registry: &Registry, graph: &GridGraph, hi: f64) -> Option<Blocking> {
+    let big: Vec<usize> = (0..graph.len())
         .filter(|&v| graph.households[v] as f64 > hi)
         .collect();
-    if !big.is_empty() {
-        let list: Vec<String> = big
-            .iter()
-            .map(|&v| {
-                format!(
-                    "{} ({} households)",
-                    registry.grids[graph.grids[v]].code, graph.households[v]
-                )
-            })
-            .collect();
-        blocking.push(Blocking {
-            constraint: "households",
-            grids: codes(&big),
-            reason: format!(
-                "a grid above the band maximum of {hi} households makes any part holding it too big: {}",
-                list.join(", ")
-            ),
-        });
+    if big.is_empty() {
+        return None;
     }
-    let components = graph.components(|_| true);
-    let mut bounds = Vec::new();
-    for component in &components {
-        let h: u64 = component.iter().map(|&v| graph.households[v]).sum();
-        let (least, most) = component_bounds(h, component.len(), lo, hi);
-        if least > most && components.len() > 1 {
-            blocking.push(Blocking {
-                constraint: "contiguity",
-                grids: codes(component),
-                reason: format!(
-                    "these {} grids share no boundary with the rest of the community; their {h} households cannot make parts of {lo}–{hi}",
-                    component.len()
-                ),
-            });
-        }
-        bounds.push((least, most.max(1), h));
-    }
-    let least: usize = bounds.iter().map(|b| b.0).sum();
-    let most: usize = bounds.iter().map(|b| b.1).sum();
+    let list: Vec<String> = big
+        .iter()
+        .map(|&v| {
+            format!(
+                "{} ({} households)",
+                registry.grids[graph.grids[v]].code, graph.households[v]
+            )
+        })
+        .collect();
+    Some(Blocking {
+        constraint: "households",
+        grids: node_codes(registry, graph, &big),
+        reason: format!(
+            "a grid above the band maximum of {hi} households makes any part holding it too big: {}",
+            list.join(", ")
+        ),
+    })
+}
 
-    let (k, auto) = match request.parts {
+/// The community's households against the band, and what the band allows per connected piece.
+struct Sizes {
+    lo: f64,
+    hi: f64,
+    total: u64,
+    grids: usize,
+    /// Per connected piece: the fewest and the most parts it can make, and its households.
+    bounds: Vec<(usize, usize, u64)>,
+    /// The fewest and the most parts of the whole community.
+    least: usize,
+    most: usize,
+}
+
+impl Sizes {
+    /// Reports pieces that share no boundary with the rest and cannot make parts in the band.
+    fn of(
+        registry: &Registry,
+        graph: &GridGraph,
+        components: &[Vec<usize>],
+        (lo, hi): (f64, f64),
+        blocking: &mut Vec<Blocking>,
+    ) -> Sizes {
+        let mut bounds = Vec::new();
+        for component in components {
+            let h: u64 = component.iter().map(|&v| graph.households[v]).sum();
+            let (least, most) = component_bounds(h, component.len(), lo, hi);
+            if least > most && components.len() > 1 {
+                blocking.push(Blocking {
+                    constraint: "contiguity",
+                    grids: node_codes(registry, graph, component),
+                    reason: format!(
+                        "these {} grids share no boundary with the rest of the community; their {h} households cannot make parts of {lo}–{hi}",
+                        component.len()
+                    ),
+                });
+            }
+            bounds.push((least, most.max(1), h));
+        }
+        Sizes {
+            lo,
+            hi,
+            total: graph.households.iter().sum(),
+            grids: graph.len(),
+            least: bounds.iter().map(|b| b.0).sum(),
+            most: bounds.iter().map(|b| b.1).sum(),
+            bounds,
+        }
+    }
+}
+
+/// How many parts to make, and whether that was chosen automatically.
+fn part_count(
+    request: &SuggestRequest,
+    sizes: &Sizes,
+    pieces: usize,
+    unblocked: bool,
+) -> Result<(usize, bool), SuggestError> {
+    let Sizes {
+        lo,
+        hi,
+        total,
+        grids: n,
+        least,
+        most,
+        ..
+    } = *sizes;
+    let code = &request.community;
+    let invalid = |message: String| Err(SuggestError::Invalid("parts", message));
+    match request.parts {
         Parts::Auto => {
             if (total as f64) < lo {
-                return Err(SuggestError::Invalid(
-                    "parts",
-                    format!(
-                        "{code} has {total} households, below the band minimum of {lo}: it needs a merge or grids from a neighbour, not a split"
-                    ),
+                return invalid(format!(
+                    "{code} has {total} households, below the band minimum of {lo}: it needs a merge or grids from a neighbour, not a split"
                 ));
             }
-            if total as f64 <= hi && components.len() == 1 {
-                return Err(SuggestError::Invalid(
-                    "parts",
-                    format!(
-                        "{code} has {total} households, within the band {lo}–{hi}: give a number of parts to split it anyway"
-                    ),
+            if total as f64 <= hi && pieces == 1 {
+                return invalid(format!(
+                    "{code} has {total} households, within the band {lo}–{hi}: give a number of parts to split it anyway"
                 ));
             }
-            (least.max(2), true)
+            Ok((least.max(2), true))
         }
         Parts::Exactly(k) => {
             if k < 2 {
-                return Err(SuggestError::Invalid(
-                    "parts",
-                    "a split needs at least 2 parts".to_owned(),
-                ));
+                return invalid("a split needs at least 2 parts".to_owned());
             }
             if k > n {
-                return Err(SuggestError::Invalid(
-                    "parts",
-                    format!("{k} parts, but {code} has only {n} grids"),
+                return invalid(format!("{k} parts, but {code} has only {n} grids"));
+            }
+            if k > most && unblocked {
+                return invalid(format!(
+                    "{k} parts are too many: {total} households make at most {most} parts of at least {lo}"
                 ));
             }
-            if k > most && blocking.is_empty() {
-                return Err(SuggestError::Invalid(
-                    "parts",
-                    format!(
-                        "{k} parts are too many: {total} households make at most {most} parts of at least {lo}"
-                    ),
-                ));
-            }
-            (k, false)
+            Ok((k, false))
         }
-    };
-    if k < least {
-        blocking.push(Blocking {
-            constraint: "parts",
-            grids: Vec::new(),
-            reason: format!(
-                "{k} parts of at most {hi} households cannot hold {total} households: at least {least} are needed"
-            ),
-        });
     }
+}
 
-    // Locks: grid → label, labels in order of part number.
-    let mut locks = vec![None; n];
+/// Locks: per graph node the label it is locked to, and the part number of each label, in
+/// order.
+fn locks(
+    registry: &Registry,
+    graph: &GridGraph,
+    request: &SuggestRequest,
+    k: usize,
+) -> Result<(Vec<Option<usize>>, Vec<usize>), SuggestError> {
+    let code = &request.community;
+    let mut locks = vec![None; graph.len()];
     let mut label_parts: Vec<usize> = request.locked.values().copied().collect();
     label_parts.sort_unstable();
     label_parts.dedup();
@@ -403,9 +573,16 @@ pub fn suggest(
         }
         locks[node] = label_parts.iter().position(|&p| p == part);
     }
+    Ok((locks, label_parts))
+}
 
-    // Parts per component: the fewest each needs, then one more at a time where the mean part
-    // is largest.
+/// Parts per connected piece: the fewest each needs, then one more at a time where the mean
+/// part is largest (or one fewer where there are most), until they add up to `k` if they can.
+fn parts_per_component(
+    bounds: &[(usize, usize, u64)],
+    components: &[Vec<usize>],
+    k: usize,
+) -> Vec<usize> {
     let mut per: Vec<usize> = bounds.iter().map(|b| b.0.min(b.1)).collect();
     while per.iter().sum::<usize>() < k {
         let next = (0..per.len())
@@ -428,163 +605,129 @@ pub fn suggest(
             None => break,
         }
     }
-    let k = per.iter().sum::<usize>();
-    if k < 2 {
-        return Err(SuggestError::Invalid(
-            "parts",
-            "a split needs at least 2 parts".to_owned(),
-        ));
-    }
+    per
+}
 
-    let mut constraints = Constraints {
-        lo,
-        hi,
-        locks,
-        labels: label_parts.len(),
-    };
-    let mut rng = Rng::new(request.seed);
-    let strict = constraints.clone();
-    let band_pair = (lo, hi);
-    let score_of = |a: &[usize]| score(&graph, a, k, band_pair, &request.weights);
-    let score_total = |a: &[usize]| score_of(a).total;
-    let mut start = if blocking.is_empty() {
-        seed_plan(
-            &graph,
-            &components,
-            &per,
-            &strict,
-            &mut rng,
-            SEED_ATTEMPTS,
-            false,
-        )
-    } else {
-        None
-    };
-    if start.is_none() {
-        // Repair: a seed near balance with the band relaxed, then recombination that moves the
-        // excess households around until the plan is inside the band ([`repair`]).
-        constraints.lo = 0.0;
-        constraints.hi = f64::INFINITY;
-        if let Some(mut plan) = seed_plan(
-            &graph,
-            &components,
-            &per,
-            &constraints,
-            &mut rng,
-            SEED_ATTEMPTS,
-            true,
-        ) {
-            let inside = repair(&graph, &mut plan, k, &strict, &mut rng, REPAIR_ROUNDS);
-            if blocking.is_empty() && inside {
-                constraints = strict.clone();
-            }
-            start = Some(plan);
-        }
+/// A first plan within `strict` (when nothing blocks), else one repaired towards it from a seed
+/// with the band relaxed, and the constraints the search then runs under.
+fn starting_plan(
+    graph: &GridGraph,
+    components: &[Vec<usize>],
+    per: &[usize],
+    strict: Constraints,
+    rng: &mut Rng,
+    unblocked: bool,
+) -> (Option<Vec<usize>>, Constraints) {
+    if unblocked
+        && let Some(plan) = seed_plan(graph, components, per, &strict, rng, SEED_ATTEMPTS, false)
+    {
+        return (Some(plan), strict);
     }
-    let relaxed = constraints.hi.is_infinite() && hi.is_finite();
-    let method = |seen| Method {
+    // Repair: a seed near balance with the band relaxed, then recombination that moves the
+    // excess households around until the plan is inside the band ([`repair`]).
+    let relaxed = Constraints {
+        lo: 0.0,
+        hi: f64::INFINITY,
+        ..strict.clone()
+    };
+    let Some(mut plan) = seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
+    else {
+        return (None, relaxed);
+    };
+    let k = per.iter().sum();
+    let inside = repair(graph, &mut plan, k, &strict, rng, REPAIR_ROUNDS);
+    if unblocked && inside {
+        (Some(plan), strict)
+    } else {
+        (Some(plan), relaxed)
+    }
+}
+
+fn method(seed: u64, seen: usize, relaxed: bool) -> Method {
+    Method {
         name: "ReCom (spanning-tree recombination) optimised by short bursts, then boundary-grid hill climbing",
-        seed: request.seed,
+        seed,
         steps: STEPS,
         burst: BURST,
         distinct_plans_seen: seen,
         relaxed,
-    };
-    let mut answer = Suggestion {
-        mode: "split",
-        community: community.code.clone(),
-        name: community.name.clone(),
-        households: total,
-        population: graph.population.iter().sum(),
-        grids: n,
-        band: Band {
-            min: lo.is_finite().then_some(lo).filter(|v| *v > 0.0),
-            max: hi.is_finite().then_some(hi),
-            kind: community.kind.as_str(),
-        },
-        parts: k,
-        auto,
-        feasible: false,
-        blocking,
-        notes: Vec::new(),
-        method: method(0),
-        candidates: Vec::new(),
-    };
-    let Some(start) = start else {
-        let locked: Vec<String> = request.locked.keys().cloned().collect();
-        answer.blocking.push(Blocking {
-            constraint: "locked",
-            grids: locked,
-            reason: "no contiguous plan keeps the locked grids in their parts".to_owned(),
-        });
-        return Ok(answer);
-    };
-    if relaxed && answer.blocking.is_empty() {
-        answer.blocking.push(Blocking {
-            constraint: "balance",
-            grids: Vec::new(),
-            reason: format!(
-                "no contiguous plan of {k} parts within {lo}–{hi} households was found (spanning-tree seeds, then {REPAIR_ROUNDS} rounds of repair by recombination); the plans below are the closest found"
-            ),
-        });
+    }
+}
+
+/// Distinct plans by canonical form, with their scores.
+type Pool = BTreeMap<Vec<u8>, (f64, Vec<usize>)>;
+
+/// The search for good plans: short bursts of recombination, then local improvement.
+struct Search<'a> {
+    graph: &'a GridGraph,
+    constraints: &'a Constraints,
+    k: usize,
+    score_of: &'a dyn Fn(&[usize]) -> Score,
+}
+
+impl Search<'_> {
+    /// Adds `plan` to the pool (once per canonical form) and returns its score.
+    fn remember(&self, plan: &[usize], pool: &mut Pool) -> f64 {
+        let s = (self.score_of)(plan).total;
+        pool.entry(canonical(plan, self.k))
+            .or_insert_with(|| (s, plan.to_vec()));
+        s
     }
 
-    let mut pool: BTreeMap<Vec<u8>, (f64, Vec<usize>)> = BTreeMap::new();
-    let remember = |a: &[usize], pool: &mut BTreeMap<Vec<u8>, (f64, Vec<usize>)>| -> f64 {
-        let s = score_of(a).total;
-        pool.entry(canonical(a, k))
-            .or_insert_with(|| (s, a.to_vec()));
-        s
-    };
-    // Short bursts: each burst starts from the best plan seen so far.
-    let mut best = start.clone();
-    let mut best_score = remember(&best, &mut pool);
-    let mut scratch = Vec::new();
-    for _ in 0..STEPS / BURST {
-        let mut plan = best.clone();
-        for _ in 0..BURST {
-            if recombine(
-                &graph,
-                &mut plan,
-                &constraints,
-                &mut rng,
-                &mut scratch,
-                false,
-            ) {
-                let s = remember(&plan, &mut pool);
-                if s > best_score {
-                    best_score = s;
-                    best.clone_from(&plan);
-                }
-            }
-        }
-    }
-    let seen = pool.len();
-    let ranked = |pool: &BTreeMap<Vec<u8>, (f64, Vec<usize>)>| -> Vec<Vec<usize>> {
+    /// The pool's plans, best first.
+    fn ranked(pool: &Pool) -> Vec<Vec<usize>> {
         let mut all: Vec<_> = pool.iter().collect();
         all.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
         all.into_iter().map(|(_, (_, a))| a.clone()).collect()
-    };
-    // Local improvement of the best plans; improved plans join the pool.
-    for mut plan in ranked(&pool).into_iter().take(request.count * 2) {
-        improve(&graph, &mut plan, k, &constraints, &score_total, 4 * n);
-        remember(&plan, &mut pool);
     }
-    answer.method = method(seen);
 
-    for (i, plan) in ranked(&pool).into_iter().take(request.count).enumerate() {
-        let plan = relabel(&plan, k, &constraints.locks, &label_parts);
-        answer.candidates.push(candidate(
-            registry,
-            guidelines,
-            community,
-            &graph,
-            &plan,
-            k,
-            i + 1,
-            score_of(&plan),
-        )?);
+    /// Every plan found from `start`, best first, and how many distinct plans the bursts saw.
+    fn run(&self, start: Vec<usize>, rng: &mut Rng, count: usize) -> (Vec<Vec<usize>>, usize) {
+        let mut pool = Pool::new();
+        // Short bursts: each burst starts from the best plan seen so far.
+        let mut best_score = self.remember(&start, &mut pool);
+        let mut best = start;
+        let mut scratch = Vec::new();
+        for _ in 0..STEPS / BURST {
+            let mut plan = best.clone();
+            for _ in 0..BURST {
+                if recombine(
+                    self.graph,
+                    &mut plan,
+                    self.constraints,
+                    rng,
+                    &mut scratch,
+                    false,
+                ) {
+                    let s = self.remember(&plan, &mut pool);
+                    if s > best_score {
+                        best_score = s;
+                        best.clone_from(&plan);
+                    }
+                }
+            }
+        }
+        let seen = pool.len();
+        // Local improvement of the best plans; improved plans join the pool.
+        let total = |a: &[usize]| (self.score_of)(a).total;
+        for mut plan in Self::ranked(&pool).into_iter().take(count * 2) {
+            let moves = 4 * self.graph.len();
+            improve(
+                self.graph,
+                &mut plan,
+                self.k,
+                self.constraints,
+                &total,
+                moves,
+            );
+            self.remember(&plan, &mut pool);
+        }
+        (Self::ranked(&pool), seen)
     }
+}
+
+/// Whether a candidate passes, why not, and the notes on staffing and names.
+fn conclude(answer: &mut Suggestion, community: &Community) {
     answer.feasible = answer.blocking.is_empty() && answer.candidates.iter().any(|c| c.passes);
     if answer.blocking.is_empty()
         && !answer.feasible
@@ -612,7 +755,6 @@ pub fn suggest(
     answer.notes.push(
         "the part holding the parent's office keeps the parent's name and code; other parts have placeholder names to edit".to_owned(),
     );
-    Ok(answer)
 }
 
 /// The plan with locked labels on their part numbers and the other parts in order of their
@@ -652,78 +794,35 @@ fn candidate(
 ) -> Result<Candidate, SuggestError> {
     let groups: Vec<Vec<String>> = (0..k)
         .map(|p| {
-            (0..graph.len())
-                .filter(|&v| plan[v] == p)
-                .map(|v| registry.grids[graph.grids[v]].code.clone())
-                .collect()
+            let nodes: Vec<usize> = (0..graph.len()).filter(|&v| plan[v] == p).collect();
+            node_codes(registry, graph, &nodes)
         })
         .collect();
     let mut proposal = split_by_groups(registry, &community.code, &groups)
         .map_err(|e| SuggestError::Invalid("community", e.to_string()))?;
     let sums = score::PartSums::of(graph, plan, k);
-    // The part whose grids hold the parent's office keeps the parent; else the biggest part.
-    let office_part = community
-        .office
-        .and_then(|o| (0..graph.len()).find(|&v| registry.grids[graph.grids[v]].area.contains(&o)))
-        .map(|v| plan[v])
-        .unwrap_or_else(|| {
-            (0..k)
-                .max_by_key(|&p| (sums.households[p], std::cmp::Reverse(p)))
-                .unwrap_or(0)
-        });
-    let (lo, hi) = band(guidelines, community);
-    let mut parts = Vec::new();
-    let mut new_number = 0;
+    let parts = PlanParts {
+        guidelines,
+        community,
+        office_part: office_part(registry, community, graph, plan, &sums),
+        band: band(guidelines, community),
+        sums,
+    };
     let features = proposal
         .get_mut("features")
         .and_then(Value::as_array_mut)
         .map(std::mem::take)
         .unwrap_or_default();
-    let mut out = Vec::new();
+    let (mut summaries, mut out) = (Vec::new(), Vec::new());
+    let mut new_number = 0;
     for (p, mut feature) in features.into_iter().enumerate() {
-        let keeps = p == office_part;
-        let name = if keeps {
-            community.name.clone()
-        } else {
+        if p != parts.office_part {
             new_number += 1;
-            format!("{}（新{new_number}）", community.name)
-        };
-        let need = needs(
-            guidelines,
-            community,
-            sums.households[p],
-            sums.population[p],
-        );
-        if let Some(props) = feature.get_mut("properties").and_then(Value::as_object_mut) {
-            props.insert("name".into(), json!(name));
-            props.insert("workers".into(), json!(need.workers));
-            props.insert("office_area_m2".into(), json!(need.office_area_m2));
-            props.insert("staffing".into(), json!("required"));
-            if keeps {
-                props.insert("code".into(), json!(community.code));
-                if let Some(o) = community.office {
-                    props.insert("office".into(), json!([o.x(), o.y()]));
-                }
-            }
         }
+        let summary = parts.summary(p, new_number, &groups[p]);
+        parts.fill(&mut feature, &summary);
         out.push(feature);
-        let pp = if sums.perimeter_m[p] > 0.0 {
-            4.0 * std::f64::consts::PI * sums.area_m2[p] / sums.perimeter_m[p].powi(2)
-        } else {
-            0.0
-        };
-        let h = sums.households[p];
-        parts.push(PartSummary {
-            name,
-            code: keeps.then(|| community.code.clone()),
-            keeps_parent: keeps,
-            grids: groups[p].clone(),
-            households: h,
-            population: sums.population[p],
-            needs: need,
-            polsby_popper: pp,
-            in_band: (h as f64) >= lo && (h as f64) <= hi,
-        });
+        summaries.push(summary);
     }
     if let Some(obj) = proposal.as_object_mut() {
         obj.insert("features".into(), Value::Array(out));
@@ -738,8 +837,85 @@ fn candidate(
         passes: problems.is_empty(),
         verdict: report.verdict,
         problems,
-        parts,
+        parts: summaries,
         proposal,
         report: report.to_json(),
     })
+}
+
+/// The part whose grids hold the parent's office keeps the parent; else the biggest part.
+fn office_part(
+    registry: &Registry,
+    community: &Community,
+    graph: &GridGraph,
+    plan: &[usize],
+    sums: &score::PartSums,
+) -> usize {
+    community
+        .office
+        .and_then(|o| (0..graph.len()).find(|&v| registry.grids[graph.grids[v]].area.contains(&o)))
+        .map(|v| plan[v])
+        .unwrap_or_else(|| {
+            (0..sums.households.len())
+                .max_by_key(|&p| (sums.households[p], std::cmp::Reverse(p)))
+                .unwrap_or(0)
+        })
+}
+
+/// The parts of one plan: their sums and which keeps the parent.
+struct PlanParts<'a> {
+    guidelines: &'a Guidelines,
+    community: &'a Community,
+    office_part: usize,
+    band: (f64, f64),
+    sums: score::PartSums,
+}
+
+impl PlanParts<'_> {
+    /// Part `p` (the `new_number`-th new part, unless it keeps the parent) with its grids.
+    fn summary(&self, p: usize, new_number: usize, grids: &[String]) -> PartSummary {
+        let c = self.community;
+        let keeps = p == self.office_part;
+        let name = if keeps {
+            c.name.clone()
+        } else {
+            format!("{}（新{new_number}）", c.name)
+        };
+        let (h, population) = (self.sums.households[p], self.sums.population[p]);
+        let pp = if self.sums.perimeter_m[p] > 0.0 {
+            4.0 * std::f64::consts::PI * self.sums.area_m2[p] / self.sums.perimeter_m[p].powi(2)
+        } else {
+            0.0
+        };
+        let (lo, hi) = self.band;
+        PartSummary {
+            name,
+            code: keeps.then(|| c.code.clone()),
+            keeps_parent: keeps,
+            grids: grids.to_vec(),
+            households: h,
+            population,
+            needs: needs(self.guidelines, c, h, population),
+            polsby_popper: pp,
+            in_band: (h as f64) >= lo && (h as f64) <= hi,
+        }
+    }
+
+    /// Writes the part's name and required staffing and space (and, on the part that keeps the
+    /// parent, its code and office) into its proposal feature.
+    fn fill(&self, feature: &mut Value, part: &PartSummary) {
+        let Some(props) = feature.get_mut("properties").and_then(Value::as_object_mut) else {
+            return;
+        };
+        props.insert("name".into(), json!(part.name));
+        props.insert("workers".into(), json!(part.needs.workers));
+        props.insert("office_area_m2".into(), json!(part.needs.office_area_m2));
+        props.insert("staffing".into(), json!("required"));
+        if part.keeps_parent {
+            props.insert("code".into(), json!(self.community.code));
+            if let Some(o) = self.community.office {
+                props.insert("office".into(), json!([o.x(), o.y()]));
+            }
+        }
+    }
 }

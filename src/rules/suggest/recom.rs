@@ -376,10 +376,6 @@ pub fn repair(
     rng: &mut Rng,
     rounds: usize,
 ) -> bool {
-    let excess = |h: u64| {
-        let h = h as f64;
-        (h - c.hi).max(0.0) + (c.lo - h).max(0.0)
-    };
     let open = Constraints {
         lo: 0.0,
         hi: f64::INFINITY,
@@ -387,26 +383,13 @@ pub fn repair(
     };
     let mut s = Scratch::new(graph.len());
     for _ in 0..rounds {
-        let mut households = vec![0u64; k];
-        for (n, &p) in assignment.iter().enumerate() {
-            households[p] += graph.households[n];
-        }
-        let outside: Vec<usize> = (0..k).filter(|&p| excess(households[p]) > 0.0).collect();
+        let households = part_households(graph, assignment, k);
+        let outside: Vec<usize> = (0..k).filter(|&p| excess(c, households[p]) > 0.0).collect();
         if outside.is_empty() {
             return true;
         }
         let a = outside[rng.below(outside.len())];
-        let mut neighbours: Vec<usize> = graph
-            .edges
-            .iter()
-            .filter_map(|&(x, y, _)| match (assignment[x], assignment[y]) {
-                (p, q) if p == a && q != a => Some(q),
-                (q, p) if p == a && q != a => Some(q),
-                _ => None,
-            })
-            .collect();
-        neighbours.sort_unstable();
-        neighbours.dedup();
+        let neighbours = neighbouring_parts(graph, assignment, a);
         if neighbours.is_empty() {
             return false;
         }
@@ -414,42 +397,90 @@ pub fn repair(
         let nodes: Vec<usize> = (0..graph.len())
             .filter(|&n| assignment[n] == a || assignment[n] == b)
             .collect();
-        let total = households[a] + households[b];
-        let now = excess(households[a]) + excess(households[b]);
-        let mut best: Option<(f64, Vec<bool>)> = None;
-        for _ in 0..8 {
-            let Some(tree) = spanning_tree(graph, &nodes, rng, &mut s) else {
-                return false;
-            };
-            let cuts = balanced_cuts(
-                graph,
-                &tree,
-                &open,
-                (0.0, f64::INFINITY),
-                (0.0, f64::INFINITY),
-                1,
-                1,
-            );
-            if let Some(&(v, h)) = cuts.iter().min_by(|x, y| {
-                (excess(x.1) + excess(total - x.1)).total_cmp(&(excess(y.1) + excess(total - y.1)))
-            }) {
-                let e = excess(h) + excess(total - h);
-                if e <= now && best.as_ref().is_none_or(|(be, _)| e < *be) {
-                    best = Some((e, subtree(&tree, v, graph.len())));
-                }
-            }
-        }
-        if let Some((_, inside)) = best {
+        let pair = [households[a], households[b]];
+        let Some(best) = least_excess_recut(graph, &nodes, pair, c, &open, rng, &mut s) else {
+            return false;
+        };
+        if let Some(inside) = best {
             for &n in &nodes {
                 assignment[n] = if inside[n] { a } else { b };
             }
         }
     }
+    part_households(graph, assignment, k)
+        .iter()
+        .all(|&h| excess(c, h) == 0.0)
+}
+
+/// Households outside the band of `c`: above its maximum or below its minimum.
+fn excess(c: &Constraints, h: u64) -> f64 {
+    let h = h as f64;
+    (h - c.hi).max(0.0) + (c.lo - h).max(0.0)
+}
+
+/// Households per part.
+fn part_households(graph: &GridGraph, assignment: &[usize], k: usize) -> Vec<u64> {
     let mut households = vec![0u64; k];
     for (n, &p) in assignment.iter().enumerate() {
         households[p] += graph.households[n];
     }
-    households.iter().all(|&h| excess(h) == 0.0)
+    households
+}
+
+/// The parts that share a boundary with part `a`, in order.
+fn neighbouring_parts(graph: &GridGraph, assignment: &[usize], a: usize) -> Vec<usize> {
+    let mut neighbours: Vec<usize> = graph
+        .edges
+        .iter()
+        .filter_map(|&(x, y, _)| match (assignment[x], assignment[y]) {
+            (p, q) if p == a && q != a => Some(q),
+            (q, p) if p == a && q != a => Some(q),
+            _ => None,
+        })
+        .collect();
+    neighbours.sort_unstable();
+    neighbours.dedup();
+    neighbours
+}
+
+/// Of eight random spanning trees over `nodes` (two parts holding `households`), the cut that
+/// leaves the least excess, if it leaves no more than now: the nodes on the cut-off side.
+/// `None` when the nodes have no spanning tree.
+fn least_excess_recut(
+    graph: &GridGraph,
+    nodes: &[usize],
+    households: [u64; 2],
+    c: &Constraints,
+    open: &Constraints,
+    rng: &mut Rng,
+    s: &mut Scratch,
+) -> Option<Option<Vec<bool>>> {
+    let total = households[0] + households[1];
+    let now = excess(c, households[0]) + excess(c, households[1]);
+    let split_excess = |h: u64| excess(c, h) + excess(c, total - h);
+    let mut best: Option<(f64, Vec<bool>)> = None;
+    for _ in 0..8 {
+        let tree = spanning_tree(graph, nodes, rng, s)?;
+        let cuts = balanced_cuts(
+            graph,
+            &tree,
+            open,
+            (0.0, f64::INFINITY),
+            (0.0, f64::INFINITY),
+            1,
+            1,
+        );
+        if let Some(&(v, h)) = cuts
+            .iter()
+            .min_by(|x, y| split_excess(x.1).total_cmp(&split_excess(y.1)))
+        {
+            let e = split_excess(h);
+            if e <= now && best.as_ref().is_none_or(|(be, _)| e < *be) {
+                best = Some((e, subtree(&tree, v, graph.len())));
+            }
+        }
+    }
+    Some(best.map(|(_, inside)| inside))
 }
 
 /// The plan's parts renumbered in order of their first grid, so that plans equal up to
@@ -479,10 +510,7 @@ pub fn improve(
     score: &dyn Fn(&[usize]) -> f64,
     max_moves: usize,
 ) {
-    let mut households = vec![0u64; k];
-    for (n, &p) in assignment.iter().enumerate() {
-        households[p] += graph.households[n];
-    }
+    let mut households = part_households(graph, assignment, k);
     let mut current = score(assignment);
     let mut moves = 0;
     'outer: while moves < max_moves {
