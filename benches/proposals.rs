@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("parse + validate the 2-part split", |b| {
         b.iter(|| {
-            let p = parse(black_box(&value), r).ok();
+            let p = parse(black_box(&value), r, &snapshot.guidelines.plausible).ok();
             black_box(p.map(|p| validate(&p, r, &snapshot.guidelines)))
         })
     });

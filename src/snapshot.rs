@@ -42,7 +42,6 @@ impl Snapshot {
     /// Loads and indexes a boundary directory, its `guidelines.toml` and its `addresses.csv`
     /// (each optional beyond the three boundary files); reports the problems of all together.
     pub fn load(dir: &Path) -> Result<Self, LoadError> {
-        let registry = load_dir(dir);
         let guidelines = Guidelines::load_dir(dir).map_err(|e| Problem {
             file: "guidelines.toml".to_owned(),
             feature: None,
@@ -50,6 +49,12 @@ impl Snapshot {
             field: None,
             message: e.message,
         });
+        // Unreadable guidelines are reported; the boundaries are still checked, with the
+        // default maxima.
+        let plausible = guidelines
+            .as_ref()
+            .map_or_else(|_| Default::default(), |g| g.plausible);
+        let registry = load_dir(dir, &plausible);
         let entries = AddressBook::read_dir(dir);
         match (registry, guidelines, entries) {
             (Ok(registry), Ok(guidelines), Ok(entries)) => Ok(Self::with_addresses(

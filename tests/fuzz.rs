@@ -257,7 +257,7 @@ fn fuzz_proposals() {
     let validated = std::sync::atomic::AtomicUsize::new(0);
     fuzz("proposals", 3000, strategy, |doc| {
         let registry = &mini().registry;
-        if let Ok(proposal) = shequ::rules::parse(doc, registry)
+        if let Ok(proposal) = shequ::rules::parse(doc, registry, &mini().guidelines.plausible)
             && vertices(doc) <= 200
         {
             validated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -298,7 +298,8 @@ fn fuzz_boundary_features() {
                     .cloned()
                     .unwrap_or_default()
             };
-            let _ = shequ::registry::load_features([layer(0), layer(1), layer(2)]);
+            let _ =
+                shequ::registry::load_features([layer(0), layer(1), layer(2)], &Default::default());
             Ok(())
         },
     );

@@ -626,6 +626,67 @@ fn registry_counts_beyond_the_plausible_maximum_are_refused_at_load() {
     );
 }
 
+/// The mini city in a temporary directory with the shipped guidelines, their `[plausible]`
+/// maxima replaced by `plausible` (TOML lines).
+fn mini_with_plausible(plausible: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["towns.geojson", "communities.geojson", "grids.geojson"] {
+        std::fs::copy(common::mini_dir().join(name), dir.path().join(name)).expect("copy");
+    }
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boundaries/guidelines.toml"),
+    )
+    .expect("shipped guidelines");
+    let start = shipped.find("[plausible]").expect("a [plausible] table");
+    let end = start + shipped[start..].find("\n[").expect("a table after it");
+    let text = format!(
+        "{}[plausible]\n{plausible}\n{}",
+        &shipped[..start],
+        &shipped[end..]
+    );
+    std::fs::write(dir.path().join("guidelines.toml"), text).expect("write");
+    dir
+}
+
+#[tokio::test]
+async fn the_plausible_maxima_come_from_the_guidelines() {
+    // Lowered in guidelines.toml, the maxima refuse what the defaults accept, naming the field,
+    // the maximum and where it is set.
+    let dir = mini_with_plausible("workers = 50\noffice_area_m2 = 400.0");
+    let app = common::app(dir.path());
+    let post = |body: Value| {
+        let app = app.clone();
+        async move { common::post_json(&app, "/api/v1/proposals/validate", body.to_string()).await }
+    };
+    post(split(json!({"workers": 51}), "t")).await.assert_problem(
+        422,
+        "features[0].properties.workers: 51 is implausibly large; at most 50 (plausible.workers \
+         in guidelines.toml)",
+    );
+    post(split(json!({"office_area_m2": 401.0}), "t"))
+        .await
+        .assert_problem(422, "give 0 to 400 m²");
+    assert_eq!(post(split(json!({"workers": 50}), "t")).await.status, 200);
+
+    // Boundary data: a count above the configured maximum is a load problem.
+    let dir = mini_with_plausible("count = 1");
+    let e = shequ::Snapshot::load(dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("households") && e.contains("implausibly large; at most 1 (plausible"),
+        "{e}"
+    );
+    // A maximum that is no number of anything is refused with the guidelines.
+    let dir = mini_with_plausible("workers = 0");
+    let e = shequ::Snapshot::load(dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("plausible.workers = 0: must be above 0"), "{e}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Host header, internal errors
 

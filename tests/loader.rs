@@ -32,7 +32,7 @@ impl Files {
         for (file, value) in FILES.iter().zip(&self.0) {
             std::fs::write(dir.path().join(file), value.to_string()).expect("write");
         }
-        match load_dir(dir.path()) {
+        match load_dir(dir.path(), &Default::default()) {
             Ok(_) => Vec::new(),
             Err(e) => e.problems.iter().map(ToString::to_string).collect(),
         }
@@ -46,7 +46,7 @@ fn assert_single(files: &Files, expected: &str) {
 
 #[test]
 fn the_mini_city_loads_with_counts_from_its_grids() {
-    let r = load_dir(&common::mini_dir()).expect("mini city loads");
+    let r = load_dir(&common::mini_dir(), &Default::default()).expect("mini city loads");
     assert_eq!(
         (r.towns.len(), r.communities.len(), r.grids.len()),
         (1, 3, 4)
@@ -367,7 +367,7 @@ fn numbers_beyond_f64_are_rejected_with_their_line() {
         grids.replacen("113.0", "1e999", 1),
     )
     .expect("write");
-    let problems: Vec<String> = match load_dir(dir.path()) {
+    let problems: Vec<String> = match load_dir(dir.path(), &Default::default()) {
         Ok(_) => panic!("must not load"),
         Err(e) => e.problems.iter().map(ToString::to_string).collect(),
     };
@@ -391,7 +391,7 @@ fn unreadable_and_malformed_files() {
         "{\"type\": \"Feature\"}",
     )
     .expect("write");
-    let problems: Vec<String> = match load_dir(dir.path()) {
+    let problems: Vec<String> = match load_dir(dir.path(), &Default::default()) {
         Ok(_) => panic!("must not load"),
         Err(e) => e.problems.iter().map(ToString::to_string).collect(),
     };

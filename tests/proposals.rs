@@ -38,7 +38,7 @@ fn proposal(kind: &str, parents: &[&str], parts: Vec<Value>) -> Value {
 
 fn run_with(p: &Value, guidelines: &Guidelines) -> Report {
     let snapshot = common::load(&common::mini_dir());
-    let proposal = match parse(p, &snapshot.registry) {
+    let proposal = match parse(p, &snapshot.registry, &guidelines.plausible) {
         Ok(p) => p,
         Err(e) => panic!("proposal must parse: {e}"),
     };
@@ -685,7 +685,8 @@ fn every_example_proposal_has_its_verdict() {
             &std::fs::read_to_string(examples_dir().join(file)).expect("example"),
         )
         .expect("JSON");
-        let proposal = parse(&p, &snapshot.registry).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let proposal = parse(&p, &snapshot.registry, &snapshot.guidelines.plausible)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         let r = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
         match example["verdict"].as_str() {
             Some("pass-or-warn") => {
@@ -714,7 +715,7 @@ fn the_chengnan_split_reproduces_the_article() {
     )
     .expect("JSON");
     let r = validate(
-        &parse(&p, &snapshot.registry).expect("parses"),
+        &parse(&p, &snapshot.registry, &snapshot.guidelines.plausible).expect("parses"),
         &snapshot.registry,
         &snapshot.guidelines,
     );

@@ -68,7 +68,7 @@ async fn validate(app: &axum::Router, proposal: &Value) -> Vec<String> {
 /// each grid's interior point (so that relabelled plans compare equal).
 fn assignment(proposal: &Value, community: &str) -> BTreeSet<BTreeSet<String>> {
     let r = &common::sample().registry;
-    let p = match parse(proposal, r) {
+    let p = match parse(proposal, r, &common::sample().guidelines.plausible) {
         Ok(p) => p,
         Err(e) => panic!("proposal does not parse: {e}"),
     };
@@ -231,7 +231,8 @@ async fn locked_grids_stay_in_their_parts_and_answers_repeat() {
     let v = first.json();
     assert!(!v["candidates"].as_array().expect("candidates").is_empty());
     for cand in v["candidates"].as_array().expect("candidates") {
-        let p = parse(&cand["proposal"], r).expect("parses");
+        let p =
+            parse(&cand["proposal"], r, &common::sample().guidelines.plausible).expect("parses");
         for (code, part) in [(a, 2), (b, 4)] {
             let g = r.grid_by_code(code).expect("grid");
             let point = r.grids[g].area.interior_point().expect("point");

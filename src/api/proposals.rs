@@ -26,17 +26,18 @@ pub async fn validate_proposal(
         .run_json(body, move |body| {
             limits.check_proposal(&body)?;
             let snapshot = published.snapshot();
-            let proposal = parse(&body, &snapshot.registry).map_err(|e| {
-                if e.malformed {
-                    ApiError::bad_request(e.to_string())
-                } else {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid-proposal",
-                        e.to_string(),
-                    )
-                }
-            })?;
+            let proposal = parse(&body, &snapshot.registry, &snapshot.guidelines.plausible)
+                .map_err(|e| {
+                    if e.malformed {
+                        ApiError::bad_request(e.to_string())
+                    } else {
+                        ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid-proposal",
+                            e.to_string(),
+                        )
+                    }
+                })?;
             let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
             Ok(json_response(&report.to_json()))
         })

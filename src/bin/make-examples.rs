@@ -66,7 +66,7 @@ fn set(p: &mut Value, part: usize, key: &str, value: Value) {
 /// Staffing and space that meet the guidelines for a part's estimated counts.
 fn staff(p: &mut Value, snapshot: &Snapshot) -> Result<(), String> {
     let report = validate(
-        &parse(p, &snapshot.registry).map_err(|e| e.to_string())?,
+        &parse(p, &snapshot.registry, &snapshot.guidelines.plausible).map_err(|e| e.to_string())?,
         &snapshot.registry,
         &snapshot.guidelines,
     );
@@ -90,7 +90,7 @@ fn staff(p: &mut Value, snapshot: &Snapshot) -> Result<(), String> {
 
 fn verdict_of(p: &Value, s: &Snapshot) -> Result<(Verdict, Vec<String>), String> {
     let report = validate(
-        &parse(p, &s.registry).map_err(|e| e.to_string())?,
+        &parse(p, &s.registry, &s.guidelines.plausible).map_err(|e| e.to_string())?,
         &s.registry,
         &s.guidelines,
     );

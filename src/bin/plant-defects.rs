@@ -118,7 +118,8 @@ impl Planter<'_> {
 }
 
 fn plant(from: &Path, out: &Path) -> Result<usize, String> {
-    let registry = load_dir(from).map_err(|e| e.to_string())?;
+    let guidelines = shequ::rules::Guidelines::load_dir(from).map_err(|e| e.to_string())?;
+    let registry = load_dir(from, &guidelines.plausible).map_err(|e| e.to_string())?;
     let town = registry
         .town_by_code(TOWN)
         .ok_or(format!("town {TOWN} not in {}", from.display()))?;

@@ -17,7 +17,7 @@ pub fn run(file: &Path, json: bool, source: &Source) -> Result<(), CliError> {
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::input(format!("{}: not valid JSON: {e}", file.display())))?;
     let snapshot = load_source(source)?;
-    let proposal = shequ::rules::parse(&value, &snapshot.registry)
+    let proposal = shequ::rules::parse(&value, &snapshot.registry, &snapshot.guidelines.plausible)
         .map_err(|e| CliError::input(format!("{}: {e}", file.display())))?;
     let report = shequ::rules::validate(&proposal, &snapshot.registry, &snapshot.guidelines);
     if json {

@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn lookups_match_a_brute_force_check_on_and_between_every_boundary() {
-        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let r = load_features(test_city::city(), &Default::default()).expect("the tiny city loads");
         let index = SpatialIndex::new(&r);
         let mut answered = [0; 4];
         // Quarter steps from outside the city to outside it: vertices, edges and interiors.
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_point_on_a_shared_edge_belongs_to_the_east_and_north_side() {
-        let r = load_features(test_city::city()).expect("the tiny city loads");
+        let r = load_features(test_city::city(), &Default::default()).expect("the tiny city loads");
         let index = SpatialIndex::new(&r);
         let code = |hit: Hit| hit.grid.map(|g| r.grids[g].code.as_str());
         // x = 1 is the edge between C1's grid and C2's first grid.

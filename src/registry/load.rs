@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
+use super::plausible::Plausible;
 use super::problem::{LoadError, Problem};
 use crate::geometry::check_polygon_rings;
 
@@ -21,43 +22,50 @@ const GRIDS: &str = Level::Grid.file();
 const TOWN_DIGITS: usize = Level::Town.code_digits();
 const COMMUNITY_DIGITS: usize = Level::Community.code_digits();
 const GRID_DIGITS: usize = Level::Grid.code_digits();
-/// Largest count (households, population, workers) a feature may give: more than any city has
-/// people, so only typos and absurd input are refused, and sums over a city's features stay far
-/// from `u64`'s range.
-pub const MAX_COUNT: u64 = 100_000_000;
-/// Largest area (office and service space) a feature may give, in m² (1 km²).
-pub const MAX_AREA_M2: f64 = 1_000_000.0;
 
 const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households"];
 
-/// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`.
-pub fn load_dir(dir: &Path) -> Result<Registry, LoadError> {
+/// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`, refusing
+/// counts and areas beyond `plausible` (the guidelines' maxima).
+pub fn load_dir(dir: &Path, plausible: &Plausible) -> Result<Registry, LoadError> {
     let mut problems = Vec::new();
     let collections = FILES.map(|file| read_features(dir, file, &mut problems));
-    load_parts(collections, problems)
+    load_parts(collections, problems, plausible)
 }
 
 /// Checks and assembles the features of the three layers (towns, communities, grids, each in
 /// the boundary files' format) as they come from elsewhere, e.g. the store. Problems name the
 /// file the features would be in.
-pub fn load_features(collections: [Vec<Value>; 3]) -> Result<Registry, LoadError> {
-    load_parts(collections.map(Some), Vec::new())
+pub fn load_features(
+    collections: [Vec<Value>; 3],
+    plausible: &Plausible,
+) -> Result<Registry, LoadError> {
+    load_parts(collections.map(Some), Vec::new(), plausible)
 }
 
 fn load_parts(
     collections: [Option<Vec<Value>>; 3],
     mut problems: Vec<Problem>,
+    plausible: &Plausible,
 ) -> Result<Registry, LoadError> {
     let [towns, communities, grids] = collections;
-    let towns = parse_features(TOWNS, towns, "code", parse_town, &mut problems);
+    let towns = parse_features(TOWNS, towns, "code", parse_town, plausible, &mut problems);
     let communities = parse_features(
         COMMUNITIES,
         communities,
         "town_code",
         parse_community,
+        plausible,
         &mut problems,
     );
-    let grids = parse_features(GRIDS, grids, "community_code", parse_grid, &mut problems);
+    let grids = parse_features(
+        GRIDS,
+        grids,
+        "community_code",
+        parse_grid,
+        plausible,
+        &mut problems,
+    );
     let registry = assemble(towns, communities, grids, &mut problems);
     match registry {
         Some(registry) if problems.is_empty() => Ok(registry),
@@ -80,6 +88,7 @@ fn parse_features<T>(
     features: Option<Vec<Value>>,
     parent_field: &str,
     parse: impl Fn(&mut Ctx) -> Option<T>,
+    plausible: &Plausible,
     problems: &mut Vec<Problem>,
 ) -> Option<Parsed<T>> {
     let features = features?;
@@ -89,7 +98,7 @@ fn parse_features<T>(
         parents_of_broken: HashSet::new(),
     };
     for (index, feature) in features.iter().enumerate() {
-        let mut ctx = Ctx::new(file, index, feature, problems);
+        let mut ctx = Ctx::new(file, index, feature, plausible, problems);
         let record = parse(&mut ctx);
         if let Some(code) = &ctx.code {
             parsed.codes.insert(code.clone());
@@ -174,6 +183,7 @@ struct Ctx<'a> {
     feature: &'a Value,
     props: Option<&'a Map<String, Value>>,
     code: Option<String>,
+    plausible: &'a Plausible,
     problems: &'a mut Vec<Problem>,
 }
 
@@ -182,6 +192,7 @@ impl<'a> Ctx<'a> {
         file: &'static str,
         index: usize,
         feature: &'a Value,
+        plausible: &'a Plausible,
         problems: &'a mut Vec<Problem>,
     ) -> Self {
         let props = feature.get("properties").and_then(Value::as_object);
@@ -195,6 +206,7 @@ impl<'a> Ctx<'a> {
             feature,
             props,
             code,
+            plausible,
             problems,
         };
         if feature.get("type").and_then(Value::as_str) != Some("Feature") {
@@ -262,8 +274,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A non-negative integer; `None` without a problem when absent and not `required`.
-    fn count(&mut self, field: &str, required: bool) -> Option<u64> {
+    /// A non-negative integer up to `max`; `None` without a problem when absent and not
+    /// `required`.
+    fn count(&mut self, field: &str, required: bool, max: u64) -> Option<u64> {
         if !required
             && self
                 .props
@@ -273,11 +286,11 @@ impl<'a> Ctx<'a> {
         }
         let value = self.required(field)?;
         match value.as_u64() {
-            Some(n) if n <= MAX_COUNT => Some(n),
+            Some(n) if n <= max => Some(n),
             Some(n) => {
                 self.problem(
                     Some(field),
-                    format!("{n} is implausibly large; at most {MAX_COUNT}"),
+                    format!("{n} is implausibly large; at most {max} (plausible maxima in guidelines.toml)"),
                 );
                 None
             }
@@ -288,14 +301,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn non_negative(&mut self, field: &str) -> Option<f64> {
+    /// A non-negative number up to `max`.
+    fn non_negative(&mut self, field: &str, max: f64) -> Option<f64> {
         let value = self.required(field)?;
         match value.as_f64() {
-            Some(x) if (0.0..=MAX_AREA_M2).contains(&x) => Some(x),
-            Some(x) if x > MAX_AREA_M2 => {
+            Some(x) if (0.0..=max).contains(&x) => Some(x),
+            Some(x) if x > max => {
                 self.problem(
                     Some(field),
-                    format!("{x} is implausibly large; at most {MAX_AREA_M2}"),
+                    format!("{x} is implausibly large; at most {max} (plausible maxima in guidelines.toml)"),
                 );
                 None
             }
@@ -490,12 +504,13 @@ fn parse_community(f: &mut Ctx) -> Option<RawCommunity> {
     let name = f.string("name");
     let town_code = f.code("town_code", TOWN_DIGITS);
     let kind = f.kind();
-    let workers = f.count("workers", true);
-    let office_area_m2 = f.non_negative("office_area_m2");
+    let workers = f.count("workers", true, f.plausible.workers);
+    let office_area_m2 = f.non_negative("office_area_m2", f.plausible.office_area_m2);
     let office = f.position("office");
     let territory = f.geometry(true);
     let without_territory = matches!(territory, Ok(None));
-    let counts = COUNT_FIELDS.map(|field| f.count(field, without_territory));
+    let max = f.plausible.count;
+    let counts = COUNT_FIELDS.map(|field| f.count(field, without_territory, max));
     let workers = match workers.map(u32::try_from) {
         Some(Ok(w)) => Some(w),
         Some(Err(_)) => {
@@ -523,7 +538,7 @@ fn parse_grid(f: &mut Ctx) -> Option<RawGrid> {
     let name = f.string("name");
     let community_code = f.code("community_code", COMMUNITY_DIGITS);
     let [households, population, service_households] =
-        COUNT_FIELDS.map(|field| f.count(field, true));
+        COUNT_FIELDS.map(|field| f.count(field, true, f.plausible.count));
     let area = f.geometry(false);
     Some(RawGrid {
         index: f.index,
@@ -848,7 +863,7 @@ mod tests {
     use serde_json::json;
 
     fn problems(collections: [Vec<Value>; 3]) -> Vec<Problem> {
-        match load_features(collections) {
+        match load_features(collections, &Default::default()) {
             Ok(_) => Vec::new(),
             Err(e) => e.problems,
         }
@@ -866,7 +881,7 @@ mod tests {
 
     #[test]
     fn the_tiny_city_loads_with_parents_and_summed_counts() {
-        let r = load_features(city()).expect("the tiny city loads");
+        let r = load_features(city(), &Default::default()).expect("the tiny city loads");
         assert_eq!(
             (r.towns.len(), r.communities.len(), r.grids.len()),
             (2, 3, 3)

@@ -6,6 +6,7 @@
 mod level;
 mod load;
 mod model;
+mod plausible;
 mod problem;
 #[cfg(test)]
 pub(crate) mod test_city;
@@ -13,4 +14,5 @@ pub(crate) mod test_city;
 pub use level::{Level, UnknownLevel};
 pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
+pub use plausible::Plausible;
 pub use problem::{LoadError, Problem};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 // `RuleId` was defined here before the rule table; `rules::suggest` still names it here.
 use super::catalogue::Class;
 pub(super) use super::catalogue::RuleId;
-use crate::registry::CommunityKind;
+use crate::registry::{CommunityKind, Plausible};
 
 /// The guidelines shipped with the sample city; the defaults when a data directory has none.
 const SHIPPED: &str = include_str!("../../boundaries/guidelines.toml");
@@ -106,6 +106,8 @@ struct File {
     audit: AuditTolerances,
     #[serde(default)]
     vote: VoteRule,
+    #[serde(default)]
+    plausible: Plausible,
     rules: BTreeMap<RuleId, Rule>,
     #[serde(default)]
     kinds: BTreeMap<CommunityKind, BTreeMap<RuleId, RuleOverride>>,
@@ -116,6 +118,8 @@ struct File {
 pub struct Guidelines {
     pub audit: AuditTolerances,
     pub vote: VoteRule,
+    /// The largest counts and areas boundary data and proposals may give.
+    pub plausible: Plausible,
     rules: BTreeMap<(CommunityKind, RuleId), Rule>,
 }
 
@@ -139,6 +143,7 @@ impl Default for Guidelines {
                 sliver_max_width_m: 0.0,
             },
             vote: VoteRule::default(),
+            plausible: Plausible::default(),
             rules: BTreeMap::new(),
         })
     }
@@ -164,7 +169,7 @@ fn check_tolerances(parsed: &File) -> Result<(), String> {
             v.pass_share
         ));
     }
-    Ok(())
+    parsed.plausible.check()
 }
 
 /// Rule `id` for communities of `kind`: the base rule with the kind's override, checked.
@@ -248,6 +253,7 @@ impl Guidelines {
         Ok(Guidelines {
             audit: parsed.audit,
             vote: parsed.vote,
+            plausible: parsed.plausible,
             rules,
         })
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::crs::Crs;
-use crate::registry::{CommunityKind, Registry, parse_area};
+use crate::registry::{CommunityKind, Plausible, Registry, parse_area};
 
 /// What a proposal does to the parents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,20 +59,17 @@ struct Problems {
     invalid: Vec<String>,
 }
 
-/// Most workers a proposed community may list. A residents' committee has tens of workers; the
-/// bound only catches typos and absurd input (and keeps every sum of workers far from `u32`'s
-/// range).
-pub const MAX_PART_WORKERS: u64 = 10_000;
-/// Largest office and service area of a proposed community, in m² (1 km²: far beyond any office
-/// building, but finite, so that sums and ratios stay finite).
-pub const MAX_PART_OFFICE_AREA_M2: f64 = 1_000_000.0;
-
 fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
-/// Parses a proposal against `registry` (parents must exist and have territory).
-pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalError> {
+/// Parses a proposal against `registry` (parents must exist and have territory); workers and
+/// office areas beyond `plausible` (the guidelines' maxima) are refused naming the field.
+pub fn parse(
+    value: &Value,
+    registry: &Registry,
+    plausible: &Plausible,
+) -> Result<Proposal, ProposalError> {
     let mut p = Problems::default();
     if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         p.malformed
@@ -104,9 +101,9 @@ pub fn parse(value: &Value, registry: &Registry) -> Result<Proposal, ProposalErr
         .flatten()
         .enumerate()
         .filter_map(|(i, f)| match &crs {
-            None => parse_part(i, f, registry, &parents, &mut p),
+            None => parse_part(i, f, (registry, plausible), &parents, &mut p),
             Some(crs) => match to_wgs84(f, crs) {
-                Ok(f) => parse_part(i, &f, registry, &parents, &mut p),
+                Ok(f) => parse_part(i, &f, (registry, plausible), &parents, &mut p),
                 Err(e) => {
                     p.invalid.push(format!("features[{i}]: {e}"));
                     None
@@ -243,7 +240,7 @@ fn to_wgs84(feature: &Value, crs: &Crs) -> Result<Value, String> {
 fn parse_part(
     i: usize,
     f: &Value,
-    registry: &Registry,
+    (registry, plausible): (&Registry, &Plausible),
     parents: &[usize],
     p: &mut Problems,
 ) -> Option<Part> {
@@ -253,8 +250,8 @@ fn parse_part(
         return None;
     };
     let name = part_name(props, &at, p);
-    let workers = part_workers(props, &at, p);
-    let office_area = part_office_area(props, &at, p);
+    let workers = part_workers(props, &at, plausible.workers, p);
+    let office_area = part_office_area(props, &at, plausible.office_area_m2, p);
     let office = part_office(props, &at, p);
     let kind = match field(props, "kind").and_then(Value::as_str) {
         Some(k) => CommunityKind::parse(k).or_else(|| {
@@ -312,17 +309,18 @@ fn part_name<'v>(props: &'v Value, at: At, p: &mut Problems) -> Option<&'v str> 
     name
 }
 
-fn part_workers(props: &Value, at: At, p: &mut Problems) -> Option<u32> {
+fn part_workers(props: &Value, at: At, max: u64, p: &mut Problems) -> Option<u32> {
     let Some(w) = field(props, "workers") else {
         p.malformed
             .push(at("properties.workers: missing (a non-negative integer)"));
         return None;
     };
     match w.as_u64() {
-        Some(n) if n <= MAX_PART_WORKERS => u32::try_from(n).ok(),
+        Some(n) if n <= max => u32::try_from(n).ok(),
         Some(n) => {
             p.invalid.push(at(&format!(
-                "properties.workers: {n} is implausibly large; at most {MAX_PART_WORKERS}"
+                "properties.workers: {n} is implausibly large; at most {max} (plausible.workers \
+                 in guidelines.toml)"
             )));
             None
         }
@@ -340,7 +338,7 @@ fn part_workers(props: &Value, at: At, p: &mut Problems) -> Option<u32> {
     }
 }
 
-fn part_office_area(props: &Value, at: At, p: &mut Problems) -> Option<f64> {
+fn part_office_area(props: &Value, at: At, max: f64, p: &mut Problems) -> Option<f64> {
     let Some(a) = field(props, "office_area_m2") else {
         p.malformed.push(at(
             "properties.office_area_m2: missing (a non-negative number)",
@@ -348,10 +346,10 @@ fn part_office_area(props: &Value, at: At, p: &mut Problems) -> Option<f64> {
         return None;
     };
     match a.as_f64() {
-        Some(x) if (0.0..=MAX_PART_OFFICE_AREA_M2).contains(&x) => Some(x),
+        Some(x) if (0.0..=max).contains(&x) => Some(x),
         Some(x) => {
             p.invalid.push(at(&format!(
-                "properties.office_area_m2: {x} m² is {}; give 0 to {MAX_PART_OFFICE_AREA_M2} m²",
+                "properties.office_area_m2: {x} m² is {}; give 0 to {max} m²",
                 if x < 0.0 {
                     "negative"
                 } else {
@@ -433,16 +431,25 @@ mod tests {
     #[test]
     fn part_fields_sort_problems_into_malformed_and_invalid() {
         let mut p = Problems::default();
-        assert_eq!(part_workers(&json!({"workers": 12}), &at, &mut p), Some(12));
-        assert_eq!(part_workers(&json!({"workers": 1.5}), &at, &mut p), None);
-        assert_eq!(part_workers(&json!({"workers": "12"}), &at, &mut p), None);
+        assert_eq!(
+            part_workers(&json!({"workers": 12}), &at, 10_000, &mut p),
+            Some(12)
+        );
+        assert_eq!(
+            part_workers(&json!({"workers": 1.5}), &at, 10_000, &mut p),
+            None
+        );
+        assert_eq!(
+            part_workers(&json!({"workers": "12"}), &at, 10_000, &mut p),
+            None
+        );
         assert_eq!(part_office(&json!({}), &at, &mut p), Some(None));
         assert_eq!(
             part_office(&json!({"office": [200.0, 0.0]}), &at, &mut p),
             None
         );
         assert_eq!(
-            part_office_area(&json!({"office_area_m2": -1}), &at, &mut p),
+            part_office_area(&json!({"office_area_m2": -1}), &at, 1e6, &mut p),
             None
         );
         assert_eq!(

@@ -274,7 +274,7 @@ fn tolerance_m2(snapshot: &Snapshot) -> f64 {
 
 fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
     let registry = &snapshot.registry;
-    let proposal = rules::parse(body, registry)?;
+    let proposal = rules::parse(body, registry, &snapshot.guidelines.plausible)?;
     let towns = rules::touched_towns(&proposal, registry, tolerance_m2(snapshot));
     let town = match proposal.parents.first() {
         Some(&p) => registry.towns[registry.communities[p].town].code.clone(),

@@ -199,14 +199,14 @@ impl StoredSnapshot {
     /// reported rather than served.
     pub fn build(self) -> Result<Snapshot, StoreError> {
         let version = self.version;
-        let registry = load_features(self.collections).map_err(|e| {
-            StoreError::Damaged(format!("registry version {version} does not load: {e}"))
-        })?;
         let guidelines = match &self.guidelines {
             Some(text) => Guidelines::parse(text, GUIDELINES),
             None => Ok(Guidelines::default()),
         }
         .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
+        let registry = load_features(self.collections, &guidelines.plausible).map_err(|e| {
+            StoreError::Damaged(format!("registry version {version} does not load: {e}"))
+        })?;
         let entries = match &self.addresses {
             Some(text) => address::parse_register(text)
                 .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE)))?,

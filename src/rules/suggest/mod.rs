@@ -827,7 +827,7 @@ fn candidate(
     if let Some(obj) = proposal.as_object_mut() {
         obj.insert("features".into(), Value::Array(out));
     }
-    let parsed = parse(&proposal, registry)
+    let parsed = parse(&proposal, registry, &guidelines.plausible)
         .map_err(|e| SuggestError::Invalid("community", e.to_string()))?;
     let report = validate(&parsed, registry, guidelines);
     let problems = required_problems(&report);
