@@ -24,6 +24,8 @@ pub const MIN_SCORE: f64 = 0.6;
 const SELECTIVE_FLOOR: usize = 1000;
 /// Candidates rescored exactly per query.
 const CANDIDATES: usize = 64;
+/// Posting entries a fuzzy query counts beyond its three rarest features.
+const CANDIDATE_POSTINGS: usize = 2000;
 /// Score factor when the query names a different town than the entry's.
 const OTHER_TOWN: f64 = 0.85;
 /// Score of an address that starts with the query (a road, a compound: 翠乐路 → 翠乐路12号).
@@ -361,11 +363,26 @@ impl SearchIndex {
         let mut unique = qf.to_vec();
         unique.dedup();
         let selective = (self.entries.len() / 10).max(SELECTIVE_FLOOR);
-        let lists: Vec<&[u32]> = unique
+        let mut lists: Vec<&[u32]> = unique
             .iter()
             .filter_map(|f| Some(self.postings.get(f)?.as_slice()))
             .filter(|list| list.len() <= selective)
             .collect();
+        // The rarest features first, and only as many entries as the budget allows beyond the
+        // first three lists: a typo leaves most of the rare features intact, and the common ones
+        // (digits of the house number, 路) would only add entries that share little else.
+        lists.sort_unstable_by_key(|list| list.len());
+        let mut budget = CANDIDATE_POSTINGS;
+        let taken = lists
+            .iter()
+            .enumerate()
+            .take_while(|&(i, list)| {
+                let fits = i < 3 || list.len() <= budget;
+                budget = budget.saturating_sub(list.len());
+                fits
+            })
+            .count();
+        lists.truncate(taken);
         COUNTS.with_borrow_mut(|counts| {
             if counts.len() < self.entries.len() {
                 counts.resize(self.entries.len(), 0);
