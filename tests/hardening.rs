@@ -16,7 +16,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shequ::accounts::{NewUser, Role, credentials};
 use shequ::api::{self, ApiConfig, AppState, Clock, ServerLimits};
@@ -81,7 +80,12 @@ impl Env {
     }
 
     /// A login attempt from `client` (none: no socket, as in-process).
-    async fn login(&self, user: &str, password: &str, client: Option<&str>) -> (Reply, HeaderMap) {
+    async fn login(
+        &self,
+        user: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> (common::Reply, HeaderMap) {
         let mut request = common::request(
             "POST",
             "/api/v1/login",
@@ -95,17 +99,7 @@ impl Env {
             let addr: SocketAddr = format!("{ip}:40000").parse().expect("address");
             request.extensions_mut().insert(ConnectInfo(addr));
         }
-        let response = self.app.clone().oneshot(request).await.expect("infallible");
-        let headers = response.headers().clone();
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        (Reply { status, body }, headers)
+        common::send_with_headers(&self.app, request).await
     }
 
     fn log_actions(&self) -> Vec<(String, String, Value)> {
@@ -115,17 +109,6 @@ impl Env {
             .into_iter()
             .map(|e| (e.action, e.subject, e.detail))
             .collect()
-    }
-}
-
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 

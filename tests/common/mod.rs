@@ -60,6 +60,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body as text (lossy), for failure messages.
+    pub fn text(&self) -> String {
+        text(&self.body)
+    }
+
     pub fn json(&self) -> Value {
         match serde_json::from_slice(&self.body) {
             Ok(v) => v,
