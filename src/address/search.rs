@@ -196,11 +196,11 @@ impl SearchIndex {
     /// Entries whose core contains `core` (at least two characters, not only digits), scored
     /// [`PREFIX_SCORE`] or [`PART_SCORE`]. Candidates come from the rarest of the query's
     /// features, so a road costs a few hundred substring checks, not one per entry.
-    fn containing(&self, core: &str) -> Vec<Scored> {
+    fn containing(&self, core: &str, qf: &[Feature]) -> Vec<Scored> {
         if core.chars().count() < 2 || core.chars().all(|c| c.is_ascii_digit()) {
             return Vec::new();
         }
-        let mut wanted = features(core);
+        let mut wanted = qf.to_vec();
         wanted.dedup();
         let Some(rarest) = wanted
             .iter()
@@ -286,14 +286,15 @@ impl SearchIndex {
             out.truncate(limit);
             return out;
         }
-        out.extend(self.containing(&q.core).into_iter().map(|s| Scored {
+        let qf = features(&q.core);
+        out.extend(self.containing(&q.core, &qf).into_iter().map(|s| Scored {
             score: s.score * town_factor(&self.entries[s.entry]),
             ..s
         }));
         if out.len() < limit {
             let known: std::collections::HashSet<usize> = out.iter().map(|s| s.entry).collect();
             let mut fuzzy: Vec<Scored> = self
-                .fuzzy(&q, limit + known.len(), &town_factor)
+                .fuzzy(&q, &qf, limit + known.len(), &town_factor)
                 .into_iter()
                 .filter(|s| !known.contains(&s.entry) && s.score >= MIN_SCORE)
                 .collect();
@@ -314,14 +315,19 @@ impl SearchIndex {
     /// from above (the edit similarity is at most 1), so the edit distance, the costly half, is
     /// computed in order of that bound only until no remaining candidate can reach the
     /// `want`-th best score or [`MIN_SCORE`]: the same answer as rescoring all of them.
-    fn fuzzy(&self, q: &Normalized, want: usize, factor: &dyn Fn(&Indexed) -> f64) -> Vec<Scored> {
-        let qf = features(&q.core);
+    fn fuzzy(
+        &self,
+        q: &Normalized,
+        qf: &[Feature],
+        want: usize,
+        factor: &dyn Fn(&Indexed) -> f64,
+    ) -> Vec<Scored> {
         let mut bounded: Vec<(f64, f64, u32)> = self
-            .candidates(&qf)
+            .candidates(qf)
             .into_iter()
             .map(|e| {
                 let entry = &self.entries[e as usize];
-                let dice = 2.0 * common(&qf, &entry.features) as f64
+                let dice = 2.0 * common(qf, &entry.features) as f64
                     / (qf.len() + entry.features.len()) as f64;
                 let f = factor(entry);
                 (f * (0.5 * dice + 0.5).min(0.999), dice, e)
