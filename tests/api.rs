@@ -377,3 +377,62 @@ async fn responses_are_compressed_and_cors_enabled_on_request() {
         Some(&b"*"[..])
     );
 }
+
+/// Issue 19: a 10,000-point batch answer compressed with gzip and with brotli decompresses to the
+/// very bytes sent plain, and is several times smaller (the fast level still compresses).
+#[tokio::test]
+async fn a_large_batch_answer_compresses_to_the_same_bytes_with_gzip_and_br() {
+    use std::io::Read;
+    let app = common::app(&common::sample_dir());
+    let mut state = 7u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let points: Vec<[f64; 2]> = (0..MAX_BATCH_POINTS)
+        .map(|_| [113.15 + next() * 0.5, 22.20 + next() * 0.58])
+        .collect();
+    let body = json!({ "points": points }).to_string();
+    let ask = |encoding: Option<&'static str>| {
+        let mut r = request("POST", "/api/v1/lookup", Body::from(body.clone()));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        if let Some(e) = encoding {
+            r.headers_mut()
+                .insert(header::ACCEPT_ENCODING, header::HeaderValue::from_static(e));
+        }
+        common::send_with_headers(&app, r)
+    };
+    let (plain, headers) = ask(None).await;
+    assert_eq!(plain.status, 200, "{}", plain.text());
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert!(plain.body.len() > 1_000_000, "{} bytes", plain.body.len());
+    for encoding in ["gzip", "br"] {
+        let (packed, headers) = ask(Some(encoding)).await;
+        assert_eq!(packed.status, 200);
+        assert_eq!(
+            headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()),
+            Some(encoding.as_bytes())
+        );
+        let mut unpacked = Vec::new();
+        let read = match encoding {
+            "gzip" => {
+                flate2::read::GzDecoder::new(packed.body.as_slice()).read_to_end(&mut unpacked)
+            }
+            _ => brotli_decompressor::Decompressor::new(packed.body.as_slice(), 4096)
+                .read_to_end(&mut unpacked),
+        };
+        assert!(read.is_ok(), "{encoding}: {read:?}");
+        assert!(unpacked == plain.body, "{encoding}: not the plain bytes");
+        assert!(
+            packed.body.len() * 4 < plain.body.len(),
+            "{encoding}: {} of {} bytes",
+            packed.body.len(),
+            plain.body.len()
+        );
+    }
+}

@@ -8,6 +8,7 @@ pub mod args;
 mod audit;
 mod data;
 mod error;
+mod log_writer;
 mod lookup;
 mod render;
 mod serve;

@@ -109,7 +109,7 @@ impl Server<'_> {
         let _one_server = store::ServerLock::acquire(db).map_err(CliError::input)?;
         // Request logs go through a background writer thread, so a slow terminal or disk never
         // stalls request handling; the guard flushes what is buffered when `serve` returns.
-        let _flush_on_exit = init_logging();
+        let _flush_on_exit = init_logging()?;
         let started = Instant::now();
         let store = Arc::new(Store::open(db)?);
         let (snapshot, version, seeded) =
@@ -148,10 +148,11 @@ impl Server<'_> {
     }
 }
 
-/// Logs to stderr at `RUST_LOG` (default `info`) through a background writer; the guard
-/// flushes when dropped.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+/// Logs to stderr at `RUST_LOG` (default `info`) through a background writer
+/// ([`super::log_writer`]); the guard writes what is pending when dropped.
+fn init_logging() -> Result<super::log_writer::FlushOnDrop, CliError> {
+    let (writer, guard) = super::log_writer::spawn(std::io::stderr())
+        .map_err(|e| CliError::internal(format!("cannot start the log writer: {e}")))?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -159,7 +160,7 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    guard
+    Ok(guard)
 }
 
 /// A way in for a new database: with `name`, creates that admin when no active admin exists
