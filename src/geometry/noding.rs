@@ -11,6 +11,7 @@
 //! tolerance) keeps it O(n log n).
 
 use geo::{Coord, LineString, MultiPolygon};
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
@@ -44,13 +45,20 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
     if !(tolerance_m > 0.0) {
         return 0;
     }
-    let mut edges = Vec::new();
+    // The R-tree holds only boxes and positions (small nodes query fast); the edges live here.
+    let mut edges: Vec<(EdgeId, geo::Line<f64>)> = Vec::new();
+    let mut boxes = Vec::new();
     for (a, area) in areas.iter().enumerate() {
         for (p, polygon) in area.iter().enumerate() {
             for (r, ring) in rings(polygon).enumerate() {
+                // The tolerance in degrees at the ring's first vertex: a ring spans a few km, so
+                // the scale hardly changes along it, and the exact test below is in metres.
+                let Some(first) = ring.0.first() else {
+                    continue;
+                };
+                let (kx, ky) = metres_per_degree(first.y);
+                let (gx, gy) = (1.01 * tolerance_m / kx, 1.01 * tolerance_m / ky);
                 for (i, line) in ring.lines().enumerate() {
-                    let (kx, ky) = metres_per_degree((line.start.y + line.end.y) / 2.0);
-                    let (gx, gy) = (tolerance_m / kx, tolerance_m / ky);
                     let lower = [
                         line.start.x.min(line.end.x) - gx,
                         line.start.y.min(line.end.y) - gy,
@@ -65,55 +73,75 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
                         ring: r,
                         start: i,
                     };
-                    edges.push(GeomWithData::new(
+                    boxes.push(GeomWithData::new(
                         Rectangle::from_corners(lower, upper),
-                        (id, line),
+                        edges.len(),
                     ));
+                    edges.push((id, line));
                 }
             }
         }
     }
-    let tree = RTree::bulk_load(edges);
-    let mut insertions = Vec::new();
+    let tree = RTree::bulk_load(boxes);
+    // Each distinct point once, with the areas it is a vertex of (a shared vertex is in two or
+    // three rings): its own areas' edges are never split by it.
+    let mut points: Vec<(u64, u64, usize)> = Vec::new();
     for (a, area) in areas.iter().enumerate() {
         for polygon in area.iter() {
             for ring in rings(polygon) {
                 let n = ring.0.len().saturating_sub(1);
-                for &v in &ring.0[..n] {
-                    let (kx, ky) = metres_per_degree(v.y);
-                    let at = AABB::from_point([v.x, v.y]);
-                    for edge in tree.locate_in_envelope_intersecting(&at) {
-                        let (id, line) = edge.data;
-                        if id.area == a {
-                            continue;
-                        }
-                        // Local metres around the vertex.
-                        let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
-                        let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
-                        let d = (e.0 - s.0, e.1 - s.1);
-                        let len2 = d.0 * d.0 + d.1 * d.1;
-                        let near =
-                            |q: (f64, f64)| q.0 * q.0 + q.1 * q.1 <= tolerance_m * tolerance_m;
-                        if len2 == 0.0 || near(s) || near(e) {
-                            continue;
-                        }
-                        let t = -(s.0 * d.0 + s.1 * d.1) / len2;
-                        if !(0.0..=1.0).contains(&t) {
-                            continue;
-                        }
-                        if near((s.0 + t * d.0, s.1 + t * d.1)) {
-                            insertions.push(Insertion {
-                                edge: id,
-                                t,
-                                point: v,
-                            });
-                        }
-                    }
-                }
+                points.extend(
+                    ring.0[..n]
+                        .iter()
+                        .map(|c| (c.x.to_bits(), c.y.to_bits(), a)),
+                );
             }
         }
     }
-    // The same point reaches an edge once per ring it is a vertex of: keep one.
+    points.sort_unstable();
+    points.dedup();
+    let groups: Vec<&[(u64, u64, usize)]> =
+        points.chunk_by(|p, q| p.0 == q.0 && p.1 == q.1).collect();
+    // Queries are independent: spread them over the cores (rayon), then put them in order.
+    let mut insertions: Vec<Insertion> = groups
+        .par_iter()
+        .flat_map_iter(|group| {
+            let own: Vec<usize> = group.iter().map(|p| p.2).collect();
+            let v = Coord {
+                x: f64::from_bits(group[0].0),
+                y: f64::from_bits(group[0].1),
+            };
+            let (kx, ky) = metres_per_degree(v.y);
+            let at = AABB::from_point([v.x, v.y]);
+            let (tree, edges) = (&tree, &edges);
+            tree.locate_in_envelope_intersecting(&at)
+                .filter_map(move |edge| {
+                    let (id, line) = edges[edge.data];
+                    if own.contains(&id.area) {
+                        return None;
+                    }
+                    // Local metres around the vertex.
+                    let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
+                    let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
+                    let d = (e.0 - s.0, e.1 - s.1);
+                    let len2 = d.0 * d.0 + d.1 * d.1;
+                    let near = |q: (f64, f64)| q.0 * q.0 + q.1 * q.1 <= tolerance_m * tolerance_m;
+                    if len2 == 0.0 || near(s) || near(e) {
+                        return None;
+                    }
+                    let t = -(s.0 * d.0 + s.1 * d.1) / len2;
+                    ((0.0..=1.0).contains(&t) && near((s.0 + t * d.0, s.1 + t * d.1))).then_some(
+                        Insertion {
+                            edge: id,
+                            t,
+                            point: v,
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Along each edge in order; a point given twice (e.g. -0.0 and 0.0) once.
     insertions.sort_by(|x, y| {
         x.edge
             .cmp(&y.edge)
