@@ -42,7 +42,7 @@ fn rings(p: &geo::Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
 /// junctions (distinct vertex–edge pairs) were resolved. Areas are left valid as far as the
 /// tolerance is small against their edges: no vertex moves, edges bend by ≤ `tolerance_m`.
 pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
-    if !(tolerance_m > 0.0) {
+    if tolerance_m.is_nan() || tolerance_m <= 0.0 {
         return 0;
     }
     // The R-tree holds only boxes and positions (small nodes query fast); the edges live here.
