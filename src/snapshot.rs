@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::address::{self, AddressBook, AddressBookError, Entry};
 use crate::index::{Hit, SpatialIndex};
-use crate::registry::{LoadError, Problem, Registry, load_dir};
+use crate::registry::{LoadError, Noding, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
 
 pub struct Snapshot {
@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub guidelines: Guidelines,
     /// The address register (empty when the directory has none).
     pub addresses: AddressBook,
+    /// The T-junctions resolved when the snapshot was built (`Registry::node`).
+    pub noding: Noding,
 }
 
 impl Snapshot {
@@ -23,8 +25,14 @@ impl Snapshot {
         Self::with_addresses(registry, guidelines, Vec::new())
     }
 
-    /// Indexes `registry` and resolves every register entry through it.
-    pub fn with_addresses(registry: Registry, guidelines: Guidelines, entries: Vec<Entry>) -> Self {
+    /// Nodes `registry` (T-junctions within the guidelines' `node_tolerance_m`), indexes it and
+    /// resolves every register entry through it.
+    pub fn with_addresses(
+        mut registry: Registry,
+        guidelines: Guidelines,
+        entries: Vec<Entry>,
+    ) -> Self {
+        let noding = registry.node(guidelines.audit.node_tolerance_m);
         let index = SpatialIndex::new(&registry);
         let addresses = AddressBook::new(
             entries,
@@ -36,6 +44,7 @@ impl Snapshot {
             index,
             guidelines,
             addresses,
+            noding,
         }
     }
 

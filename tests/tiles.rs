@@ -3,84 +3,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::f64::consts::PI;
-
+use common::tiles::{polygons, prop, prop_str, reassembly, render, tile_of, tile_units};
 use geo::{
-    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Geometry, LineString,
-    MapCoords, MultiPolygon, Point, Polygon, Validation,
+    Area, BoundingRect, Contains, Coord, Distance, Euclidean, Geometry, LineString, MapCoords,
+    Point, Polygon, Validation,
 };
-use mvt_reader::Reader;
 use mvt_reader::feature::{Feature, Value};
-use shequ::Snapshot;
+use shequ::registry::Level;
 use shequ::tiles::{LayerSet, TileId, TileSource};
-
-/// Web Mercator written out again here, so the tests do not trust the code under test.
-fn tile_units(lon_lat: Coord<f64>, z: u8, x: u32, y: u32) -> Coord<f64> {
-    let n = f64::from(1u32 << z);
-    let lat = lon_lat.y.to_radians();
-    let wx = (lon_lat.x + 180.0) / 360.0;
-    let wy = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0;
-    Coord {
-        x: (wx * n - f64::from(x)) * 4096.0,
-        y: (wy * n - f64::from(y)) * 4096.0,
-    }
-}
-
-fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
-    let c = tile_units(Coord { x: lon, y: lat }, z, 0, 0);
-    ((c.x / 4096.0).floor() as u32, (c.y / 4096.0).floor() as u32)
-}
-
-type Decoded = BTreeMap<String, Vec<Feature<f64>>>;
-
-fn decode(bytes: &[u8]) -> Decoded {
-    let reader = Reader::new(bytes.to_vec()).expect("a second decoder reads the tile");
-    let names = reader.get_layer_names().expect("layer names");
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| (name, reader.get_features_as::<f64>(i).expect("features")))
-        .collect()
-}
-
-fn render(
-    snapshot: &Snapshot,
-    source: &TileSource,
-    layers: &str,
-    z: u8,
-    x: u32,
-    y: u32,
-) -> Decoded {
-    let id = TileId::new(u32::from(z), x, y).expect("tile in range");
-    let layers = LayerSet::parse(layers).expect("known layers");
-    match source
-        .render(&snapshot.registry, id, &layers)
-        .expect("renders")
-    {
-        Some(bytes) => decode(&bytes),
-        None => Decoded::new(),
-    }
-}
-
-fn prop<'a>(f: &'a Feature<f64>, key: &str) -> Option<&'a Value> {
-    f.properties.as_ref()?.get(key)
-}
-
-fn prop_str<'a>(f: &'a Feature<f64>, key: &str) -> &'a str {
-    match prop(f, key) {
-        Some(Value::String(s)) => s,
-        other => panic!("property {key} should be a string, is {other:?}"),
-    }
-}
-
-fn polygons(f: &Feature<f64>) -> MultiPolygon<f64> {
-    match &f.geometry {
-        Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
-        Geometry::MultiPolygon(mp) => mp.clone(),
-        other => panic!("expected a polygon, got {other:?}"),
-    }
-}
 
 /// Twice the signed shoelace area, computed on the raw (y-down) tile coordinates as MVT defines.
 fn shoelace(ring: &LineString<f64>) -> f64 {
@@ -299,60 +229,11 @@ fn sample_tiles_are_valid_and_close_to_the_source() {
 fn communities_reassemble_into_their_town_at_z8_z11_z14() {
     let snapshot = common::sample();
     let source = TileSource::new(&snapshot.registry);
-    let registry = &snapshot.registry;
-    let t = 5;
-    let town = &registry.towns[t];
-    let rect = town.area.bounding_rect().expect("town has bounds");
+    let town = &snapshot.registry.towns[5];
     for z in [8u8, 11, 14] {
-        let (x0, y0) = tile_of(rect.min().x, rect.max().y, z);
-        let (x1, y1) = tile_of(rect.max().x, rect.min().y, z);
-        let (mut town_area, mut overlap, mut gap, mut outside) = (0.0, 0.0, 0.0, 0.0);
-        for x in x0..=x1 {
-            for y in y0..=y1 {
-                let tile = render(snapshot, &source, "towns,communities", z, x, y);
-                // Only the tile proper: buffers overlap with the neighbouring tiles.
-                let square = MultiPolygon(vec![
-                    geo::Rect::new(
-                        Coord { x: 0.0, y: 0.0 },
-                        Coord {
-                            x: 4096.0,
-                            y: 4096.0,
-                        },
-                    )
-                    .to_polygon(),
-                ]);
-                let outline = tile
-                    .get("towns")
-                    .into_iter()
-                    .flatten()
-                    .filter(|f| prop_str(f, "code") == town.code)
-                    .map(polygons)
-                    .fold(MultiPolygon(vec![]), |a, b| a.union(&b))
-                    .intersection(&square);
-                let parts: Vec<MultiPolygon<f64>> = tile
-                    .get("communities")
-                    .into_iter()
-                    .flatten()
-                    .filter(|f| prop_str(f, "town_code") == town.code)
-                    .map(|f| polygons(f).intersection(&square))
-                    .collect();
-                let sum: f64 = parts.iter().map(|p| p.unsigned_area()).sum();
-                let union = parts.iter().fold(MultiPolygon(vec![]), |a, b| a.union(b));
-                town_area += outline.unsigned_area();
-                overlap += sum - union.unsigned_area();
-                gap += outline.difference(&union).unsigned_area();
-                outside += union.difference(&outline).unsigned_area();
-            }
-        }
-        assert!(town_area > 0.0, "z{z}: town not found");
-        let share = |a: f64| a / town_area * 100.0;
-        assert!(
-            share(overlap) < 0.5,
-            "z{z}: overlaps {:.3}%",
-            share(overlap)
-        );
-        assert!(share(gap) < 0.5, "z{z}: gaps {:.3}%", share(gap));
-        assert!(share(outside) < 0.5, "z{z}: outside {:.3}%", share(outside));
+        let c = reassembly(snapshot, &source, Level::Town, &town.code, z);
+        assert!(c.parent > 0.0, "z{z}: town not found");
+        c.assert_within(0.5, &format!("z{z}"));
     }
 }
 

@@ -54,9 +54,10 @@ pub fn check_data(dir: &Path) -> Result<(), CliError> {
     let snapshot = Snapshot::load(dir)
         .map_err(|e| CliError::findings(format!("cannot load {}: {e}", dir.display())))?;
     println!(
-        "{}: ok — {}",
+        "{}: ok — {}; {}",
         dir.display(),
-        render::summary(&snapshot.registry)
+        render::summary(&snapshot.registry),
+        render::noding(&snapshot.noding)
     );
     Ok(())
 }

@@ -15,6 +15,14 @@ pub fn pad(text: &str, width: usize) -> String {
 }
 
 /// One line: towns, communities by kind, grids, households and residents.
+/// What noding did at load, e.g. "T-junctions resolved: 312 (tolerance 0.005 m, 4 ms)".
+pub fn noding(n: &shequ::registry::Noding) -> String {
+    format!(
+        "T-junctions resolved: {} (tolerance {} m, {:.0} ms)",
+        n.junctions, n.tolerance_m, n.millis
+    )
+}
+
 pub fn summary(r: &Registry) -> String {
     let kinds: Vec<String> = CommunityKind::ALL
         .iter()

@@ -115,7 +115,7 @@ impl Server<'_> {
         let (snapshot, version, seeded) =
             registry_store::open_or_seed(&store, self.data).map_err(CliError::input)?;
         tracing::info!(
-            "{} registry version {} in {:.0} ms: {}",
+            "{} registry version {} in {:.0} ms: {}; {}",
             if seeded {
                 format!("seeded {} from {} as", db.display(), self.data.display())
             } else {
@@ -123,7 +123,8 @@ impl Server<'_> {
             },
             version.id,
             started.elapsed().as_secs_f64() * 1e3,
-            render::summary(&snapshot.registry)
+            render::summary(&snapshot.registry),
+            render::noding(&snapshot.noding)
         );
         first_admin(&store, db, self.init_admin)?;
         let runtime = tokio::runtime::Runtime::new()

@@ -8,6 +8,7 @@ pub mod crossings;
 pub mod dissolve;
 pub mod geojson;
 pub mod measure;
+pub mod noding;
 pub mod point_in_polygon;
 pub mod validity;
 

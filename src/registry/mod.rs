@@ -6,6 +6,7 @@
 mod level;
 mod load;
 mod model;
+mod noded;
 mod plausible;
 mod problem;
 #[cfg(test)]
@@ -14,5 +15,6 @@ pub(crate) mod test_city;
 pub use level::{Level, UnknownLevel};
 pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
+pub use noded::Noding;
 pub use plausible::Plausible;
 pub use problem::{LoadError, Problem};

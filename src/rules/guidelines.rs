@@ -70,6 +70,24 @@ pub struct AuditTolerances {
     pub gap_tolerance_m2: f64,
     pub sliver_max_area_m2: f64,
     pub sliver_max_width_m: f64,
+    /// A vertex this close (metres) to another feature's edge is a T-junction: noding inserts it
+    /// into that edge when a snapshot is built (`Registry::node`). Files written before it get
+    /// the default, 5 mm.
+    #[serde(default = "default_node_tolerance_m")]
+    pub node_tolerance_m: f64,
+}
+
+/// 5 mm: survey noise, well below any real gap between neighbours.
+fn default_node_tolerance_m() -> f64 {
+    0.005
+}
+
+impl AuditTolerances {
+    /// The area (m²) below which an overlap, gap or part outside is noise to every check alike:
+    /// the audit, proposal validation, jurisdiction and the approval gate.
+    pub fn area_m2(&self) -> f64 {
+        self.overlap_tolerance_m2.max(self.gap_tolerance_m2)
+    }
 }
 
 /// Which residents' votes a proposal needs (民主表决): more than `pass_share` of the votes cast
@@ -141,6 +159,7 @@ impl Default for Guidelines {
                 gap_tolerance_m2: 1.0,
                 sliver_max_area_m2: 0.0,
                 sliver_max_width_m: 0.0,
+                node_tolerance_m: default_node_tolerance_m(),
             },
             vote: VoteRule::default(),
             plausible: Plausible::default(),
@@ -157,10 +176,17 @@ fn check_tolerances(parsed: &File) -> Result<(), String> {
         ("audit.gap_tolerance_m2", a.gap_tolerance_m2),
         ("audit.sliver_max_area_m2", a.sliver_max_area_m2),
         ("audit.sliver_max_width_m", a.sliver_max_width_m),
+        ("audit.node_tolerance_m", a.node_tolerance_m),
     ] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(format!("{name} = {value}: must be a non-negative number"));
         }
+    }
+    if a.node_tolerance_m > 1.0 {
+        return Err(format!(
+            "audit.node_tolerance_m = {}: at most 1 m (it is survey noise; larger gaps are findings, not junctions)",
+            a.node_tolerance_m
+        ));
     }
     let v = parsed.vote;
     if !(0.0..1.0).contains(&v.pass_share) {

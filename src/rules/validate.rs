@@ -216,10 +216,7 @@ fn rule_check(part: &Part, id: RuleId, rule: Rule, subject: &Subject) -> Option<
 
 /// Validates `proposal` against the registry and the guidelines.
 pub fn validate(proposal: &Proposal, registry: &Registry, guidelines: &Guidelines) -> Report {
-    let tolerance = guidelines
-        .audit
-        .overlap_tolerance_m2
-        .max(guidelines.audit.gap_tolerance_m2);
+    let tolerance = guidelines.audit.area_m2();
     let mut offences = Vec::new();
     let (parts, totals): (Vec<PartReport>, Vec<Totals>) = proposal
         .parts

@@ -269,7 +269,7 @@ struct Checked {
 /// validation).
 fn tolerance_m2(snapshot: &Snapshot) -> f64 {
     let audit = &snapshot.guidelines.audit;
-    audit.overlap_tolerance_m2.max(audit.gap_tolerance_m2)
+    audit.area_m2()
 }
 
 fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {

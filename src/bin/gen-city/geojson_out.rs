@@ -45,6 +45,18 @@ impl Props {
         self
     }
 
+    /// A value already written as JSON.
+    pub fn raw(mut self, key: &str, json: &str) -> Self {
+        self.key(key);
+        self.body.push_str(json);
+        self
+    }
+
+    /// The properties object without its closing brace (as `feature` writes it).
+    pub fn finish(self) -> String {
+        self.body
+    }
+
     /// A [lon, lat] position.
     pub fn position(mut self, key: &str, p: Fixed) -> Self {
         self.key(key);

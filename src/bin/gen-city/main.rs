@@ -26,6 +26,7 @@ mod projection;
 mod rings;
 mod rng;
 mod seeds;
+mod tjunctions;
 mod towns;
 mod wiggle;
 
@@ -60,6 +61,23 @@ struct Args {
     /// Random seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
+    /// Write instead a small city drawn like surveyed data (3 towns, 12 communities, 144
+    /// grids): grid corners fall on community edges without matching vertices (T-junctions).
+    #[arg(long, conflicts_with = "scale")]
+    t_junctions: bool,
+    /// Survey noise of the T-junction city: every point moves by up to this many millimetres.
+    #[arg(long, default_value_t = 0.0, requires = "t_junctions", value_parser = jitter_mm)]
+    jitter_mm: f64,
+}
+
+/// A jitter of 0 to 1,000 mm.
+fn jitter_mm(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s}: expected a number of millimetres from 0 to 1000"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -102,6 +120,23 @@ fn run(args: &Args) -> Result<(), String> {
     let mut towns = CollectionWriter::create(&path("towns.geojson"))?;
     let mut communities = CollectionWriter::create(&path("communities.geojson"))?;
     let mut grids = CollectionWriter::create(&path("grids.geojson"))?;
+    if args.t_junctions {
+        let options = tjunctions::Options {
+            seed: args.seed,
+            jitter_mm: args.jitter_mm,
+        };
+        let (t, c, g) = tjunctions::write(&options, &mut towns, &mut communities, &mut grids)?;
+        towns.finish()?;
+        communities.finish()?;
+        grids.finish()?;
+        println!(
+            "gen-city: T-junction city, seed {}, jitter up to {} mm -> {}: {t} towns, {c} communities, {g} grids",
+            args.seed,
+            args.jitter_mm,
+            args.out.display()
+        );
+        return Ok(());
+    }
     let mut register = String::from("code,address,lon,lat\n");
     let mut stats = Stats::default();
     for k in 0..args.scale {

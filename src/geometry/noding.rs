@@ -1,0 +1,241 @@
+//! Noding: T-junctions resolved, so every level sees one topology.
+//!
+//! Surveyed boundaries meet at T-junctions: a grid drawn inside a community puts a corner *on*
+//! the community's edge where that edge has no vertex (and survey noise puts it a few
+//! millimetres off). Overlays then find hair-thin slivers between the edge and the grid edges
+//! along it, shared-arc detection (tiles, dissolve) finds no shared arc, and the audit and the
+//! rules see gaps that are not there. Noding inserts every vertex that lies within the
+//! tolerance of another feature's edge (and not within it of that edge's ends) into that edge,
+//! at the vertex's own position, so both features then carry the same vertices. Edges move by
+//! at most the tolerance; nothing is removed. An R-tree of the edges (boxes grown by the
+//! tolerance) keeps it O(n log n).
+
+use geo::{Coord, LineString, MultiPolygon};
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use super::measure::metres_per_degree;
+
+/// One edge: which area, polygon and ring (0 the exterior, k the hole k − 1), and its start.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct EdgeId {
+    area: usize,
+    polygon: usize,
+    ring: usize,
+    start: usize,
+}
+
+/// A vertex to insert into an edge: where along it (0…1) and the point.
+struct Insertion {
+    edge: EdgeId,
+    t: f64,
+    point: Coord<f64>,
+}
+
+fn rings(p: &geo::Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
+    std::iter::once(p.exterior()).chain(p.interiors())
+}
+
+/// Inserts into the edges of `areas` every vertex of another area lying within `tolerance_m`
+/// metres of the edge (but farther than that from both of its ends); returns how many
+/// junctions (distinct vertex–edge pairs) were resolved. Areas are left valid as far as the
+/// tolerance is small against their edges: no vertex moves, edges bend by ≤ `tolerance_m`.
+pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
+    if tolerance_m.is_nan() || tolerance_m <= 0.0 {
+        return 0;
+    }
+    // The R-tree holds only boxes and positions (small nodes query fast); the edges live here.
+    let mut edges: Vec<(EdgeId, geo::Line<f64>)> = Vec::new();
+    let mut boxes = Vec::new();
+    for (a, area) in areas.iter().enumerate() {
+        for (p, polygon) in area.iter().enumerate() {
+            for (r, ring) in rings(polygon).enumerate() {
+                // The tolerance in degrees at the ring's first vertex: a ring spans a few km, so
+                // the scale hardly changes along it, and the exact test below is in metres.
+                let Some(first) = ring.0.first() else {
+                    continue;
+                };
+                let (kx, ky) = metres_per_degree(first.y);
+                let (gx, gy) = (1.01 * tolerance_m / kx, 1.01 * tolerance_m / ky);
+                for (i, line) in ring.lines().enumerate() {
+                    let lower = [
+                        line.start.x.min(line.end.x) - gx,
+                        line.start.y.min(line.end.y) - gy,
+                    ];
+                    let upper = [
+                        line.start.x.max(line.end.x) + gx,
+                        line.start.y.max(line.end.y) + gy,
+                    ];
+                    let id = EdgeId {
+                        area: a,
+                        polygon: p,
+                        ring: r,
+                        start: i,
+                    };
+                    boxes.push(GeomWithData::new(
+                        Rectangle::from_corners(lower, upper),
+                        edges.len(),
+                    ));
+                    edges.push((id, line));
+                }
+            }
+        }
+    }
+    let tree = RTree::bulk_load(boxes);
+    // Each distinct point once, with the areas it is a vertex of (a shared vertex is in two or
+    // three rings): its own areas' edges are never split by it.
+    let mut points: Vec<(u64, u64, usize)> = Vec::new();
+    for (a, area) in areas.iter().enumerate() {
+        for polygon in area.iter() {
+            for ring in rings(polygon) {
+                let n = ring.0.len().saturating_sub(1);
+                points.extend(
+                    ring.0[..n]
+                        .iter()
+                        .map(|c| (c.x.to_bits(), c.y.to_bits(), a)),
+                );
+            }
+        }
+    }
+    points.sort_unstable();
+    points.dedup();
+    let groups: Vec<&[(u64, u64, usize)]> =
+        points.chunk_by(|p, q| p.0 == q.0 && p.1 == q.1).collect();
+    // Queries are independent: spread them over the cores (rayon), then put them in order.
+    let mut insertions: Vec<Insertion> = groups
+        .par_iter()
+        .flat_map_iter(|group| {
+            let own: Vec<usize> = group.iter().map(|p| p.2).collect();
+            let v = Coord {
+                x: f64::from_bits(group[0].0),
+                y: f64::from_bits(group[0].1),
+            };
+            let (kx, ky) = metres_per_degree(v.y);
+            let at = AABB::from_point([v.x, v.y]);
+            let (tree, edges) = (&tree, &edges);
+            tree.locate_in_envelope_intersecting(&at)
+                .filter_map(move |edge| {
+                    let (id, line) = edges[edge.data];
+                    if own.contains(&id.area) {
+                        return None;
+                    }
+                    // Local metres around the vertex.
+                    let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
+                    let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
+                    let d = (e.0 - s.0, e.1 - s.1);
+                    let len2 = d.0 * d.0 + d.1 * d.1;
+                    let near = |q: (f64, f64)| q.0 * q.0 + q.1 * q.1 <= tolerance_m * tolerance_m;
+                    if len2 == 0.0 || near(s) || near(e) {
+                        return None;
+                    }
+                    let t = -(s.0 * d.0 + s.1 * d.1) / len2;
+                    ((0.0..=1.0).contains(&t) && near((s.0 + t * d.0, s.1 + t * d.1))).then_some(
+                        Insertion {
+                            edge: id,
+                            t,
+                            point: v,
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Along each edge in order; a point given twice (e.g. -0.0 and 0.0) once.
+    insertions.sort_by(|x, y| {
+        x.edge
+            .cmp(&y.edge)
+            .then(x.t.total_cmp(&y.t))
+            .then(x.point.x.total_cmp(&y.point.x))
+            .then(x.point.y.total_cmp(&y.point.y))
+    });
+    insertions.dedup_by(|x, y| x.edge == y.edge && x.point == y.point);
+    let junctions = insertions.len();
+    // Rebuild each ring that gained vertices, edge by edge.
+    let mut k = 0;
+    while k < insertions.len() {
+        let ring_of = |e: EdgeId| (e.area, e.polygon, e.ring);
+        let key = ring_of(insertions[k].edge);
+        let end = insertions[k..]
+            .iter()
+            .position(|x| ring_of(x.edge) != key)
+            .map_or(insertions.len(), |n| k + n);
+        let (a, p, r) = key;
+        let polygon = &mut areas[a].0[p];
+        let rebuild = |ring: &mut LineString<f64>| {
+            let mut out = Vec::with_capacity(ring.0.len() + end - k);
+            let mut next = k;
+            for (i, &c) in ring.0.iter().enumerate() {
+                out.push(c);
+                while next < end && insertions[next].edge.start == i {
+                    if out.last() != Some(&insertions[next].point) {
+                        out.push(insertions[next].point);
+                    }
+                    next += 1;
+                }
+            }
+            ring.0 = out;
+        };
+        if r == 0 {
+            polygon.exterior_mut(rebuild);
+        } else {
+            polygon.interiors_mut(|holes| {
+                if let Some(hole) = holes.get_mut(r - 1) {
+                    rebuild(hole);
+                }
+            });
+        }
+        k = end;
+    }
+    junctions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{BooleanOps, polygon};
+
+    use crate::geometry::measure::area_m2;
+
+    #[test]
+    fn a_grid_corner_on_a_community_edge_becomes_a_vertex_of_both() {
+        // The community's south edge runs 113.30 → 113.34 with no vertex between; two grids
+        // meet at 113.32 on it, 1 mm north of the segment.
+        let mut community: MultiPolygon<f64> =
+            polygon![(x: 113.30, y: 22.40), (x: 113.34, y: 22.40), (x: 113.34, y: 22.43), (x: 113.30, y: 22.43)].into();
+        let mm = 0.001 / metres_per_degree(22.4).1;
+        let mid = 22.40 + mm;
+        let mut west: MultiPolygon<f64> =
+            polygon![(x: 113.30, y: 22.40), (x: 113.32, y: mid), (x: 113.32, y: 22.43), (x: 113.30, y: 22.43)].into();
+        let mut east: MultiPolygon<f64> =
+            polygon![(x: 113.32, y: mid), (x: 113.34, y: 22.40), (x: 113.34, y: 22.43), (x: 113.32, y: 22.43)].into();
+        let gap_before = area_m2(&community.difference(&west.union(&east)));
+        assert!(gap_before > 1.0, "{gap_before}");
+        let junctions = node(&mut [&mut community, &mut west, &mut east], 0.005);
+        // (113.32, mid) into the community's south edge; (113.32, 22.43) into its north edge.
+        assert_eq!(junctions, 2);
+        assert_eq!(community.0[0].exterior().0.len(), 7);
+        assert!(
+            community.0[0]
+                .exterior()
+                .0
+                .contains(&Coord { x: 113.32, y: mid })
+        );
+        assert_eq!(west.0[0].exterior().0.len(), 5);
+        let gap_after = area_m2(&community.difference(&west.union(&east)));
+        assert!(gap_after < 1e-3, "{gap_after}");
+    }
+
+    #[test]
+    fn vertices_beyond_the_tolerance_or_at_an_end_stay_out() {
+        let mut a: MultiPolygon<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 0.01, y: 0.0), (x: 0.01, y: 0.01), (x: 0.0, y: 0.01)]
+                .into();
+        // 1 cm south of a's south edge, and a vertex 1 mm from a's corner.
+        let cm = 0.01 / metres_per_degree(0.0).1;
+        let mut b: MultiPolygon<f64> =
+            polygon![(x: 0.001, y: -cm), (x: 0.005, y: -0.01), (x: 0.01 - 1e-8, y: 0.0)].into();
+        assert_eq!(node(&mut [&mut a, &mut b], 0.005), 0);
+        assert_eq!(a.0[0].exterior().0.len(), 5);
+    }
+}
