@@ -318,3 +318,24 @@ async fn bad_requests_name_their_field() {
         .await
         .assert_problem(422, "no defined territory");
 }
+
+/// The band leaves 城南 only 400 households of slack (23,600 for 8 parts of at most 3,000):
+/// whatever the seed, the assistant finds plans inside it (seeds 1 and 2 once did not).
+#[test]
+fn chengnan_is_feasible_for_every_seed() {
+    use shequ::rules::suggest::{SuggestRequest, suggest};
+    let s = common::sample();
+    for seed in 1..=12 {
+        let request = SuggestRequest {
+            count: 1,
+            seed,
+            ..SuggestRequest::new(CHENGNAN)
+        };
+        let answer = suggest(&s.registry, &s.guidelines, &request).expect("an answer");
+        assert!(
+            answer.feasible && !answer.method.relaxed,
+            "seed {seed}: {:?}",
+            answer.blocking
+        );
+    }
+}

@@ -44,6 +44,8 @@ const BURST: usize = 10;
 const SEED_ATTEMPTS: usize = 20;
 /// Rounds of local search repairing a plan into the band when no seed plan meets it.
 const REPAIR_ROUNDS: usize = 3_000;
+/// Rounds of (seed, else repair) before a band that nothing blocks is declared out of reach.
+const START_ROUNDS: usize = 4;
 
 /// How many parts to split into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -617,6 +619,11 @@ fn parts_per_component(
 
 /// A first plan within `strict` (when nothing blocks), else one repaired towards it from a seed
 /// with the band relaxed, and the constraints the search then runs under.
+///
+/// Up to [`START_ROUNDS`] rounds of (balanced seed, else repair) when nothing blocks, each
+/// drawing on the same seeded stream: a band with little slack can defeat one round's trees,
+/// and a feasible community should get plans whatever the seed. When something blocks, one
+/// round gives the closest plan.
 fn starting_plan(
     graph: &GridGraph,
     components: &[Vec<usize>],
@@ -625,11 +632,6 @@ fn starting_plan(
     rng: &mut Rng,
     unblocked: bool,
 ) -> (Option<Vec<usize>>, Constraints) {
-    if unblocked
-        && let Some(plan) = seed_plan(graph, components, per, &strict, rng, SEED_ATTEMPTS, false)
-    {
-        return (Some(plan), strict);
-    }
     // Repair: a seed near balance with the band relaxed, then recombination that moves the
     // excess households around until the plan is inside the band ([`repair`]).
     let relaxed = Constraints {
@@ -637,17 +639,27 @@ fn starting_plan(
         hi: f64::INFINITY,
         ..strict.clone()
     };
-    let Some(mut plan) = seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
-    else {
-        return (None, relaxed);
-    };
     let k = per.iter().sum();
-    let inside = repair(graph, &mut plan, k, &strict, rng, REPAIR_ROUNDS);
-    if unblocked && inside {
-        (Some(plan), strict)
-    } else {
-        (Some(plan), relaxed)
+    let mut closest = None;
+    for _ in 0..if unblocked { START_ROUNDS } else { 1 } {
+        if unblocked
+            && let Some(plan) =
+                seed_plan(graph, components, per, &strict, rng, SEED_ATTEMPTS, false)
+        {
+            return (Some(plan), strict);
+        }
+        let Some(mut plan) =
+            seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
+        else {
+            break;
+        };
+        let inside = repair(graph, &mut plan, k, &strict, rng, REPAIR_ROUNDS);
+        if unblocked && inside {
+            return (Some(plan), strict);
+        }
+        closest.get_or_insert(plan);
     }
+    (closest, relaxed)
 }
 
 fn method(seed: u64, seen: usize, relaxed: bool) -> Method {
