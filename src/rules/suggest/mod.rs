@@ -14,6 +14,7 @@
 
 mod candidate;
 mod graph;
+mod merge;
 mod recom;
 mod score;
 
@@ -55,10 +56,21 @@ pub enum Parts {
     Exactly(usize),
 }
 
+/// What to propose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A split above the band's minimum, merges and adjustments below it.
+    Auto,
+    Split,
+    /// Merges with a neighbour of the same town, or grids moved from one ([`merge`]).
+    Merge,
+}
+
 /// What the official asks for.
 #[derive(Debug, Clone)]
 pub struct SuggestRequest {
     pub community: String,
+    pub kind: Kind,
     pub parts: Parts,
     /// Grid code → part number (1-based): the grid stays in that part.
     pub locked: BTreeMap<String, usize>,
@@ -71,6 +83,7 @@ impl SuggestRequest {
     pub fn new(community: &str) -> Self {
         SuggestRequest {
             community: community.to_owned(),
+            kind: Kind::Auto,
             parts: Parts::Auto,
             locked: BTreeMap::new(),
             weights: Weights::default(),
@@ -127,6 +140,8 @@ pub struct PartSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub rank: usize,
+    /// The proposal's kind: `split`, `merge` or `adjust`.
+    pub kind: &'static str,
     pub score: Score,
     /// Every households, territory, staffing and office check of the validation report passes
     /// (warnings such as compactness or grid sizes aside).
@@ -256,8 +271,20 @@ pub fn suggest(
     request: &SuggestRequest,
 ) -> Result<Suggestion, SuggestError> {
     let community = requested_community(registry, request)?;
-    let graph = GridGraph::new(registry, &community.grids);
     let (lo, hi) = band(guidelines, community);
+    let below = (community
+        .grids
+        .iter()
+        .map(|&g| registry.grids[g].counts.households)
+        .sum::<u64>() as f64)
+        < lo;
+    if request.kind == Kind::Merge || (request.kind == Kind::Auto && below) {
+        let ci = registry
+            .community_by_code(&community.code)
+            .ok_or_else(|| SuggestError::UnknownCommunity(community.code.clone()))?;
+        return merge::suggest_merges(registry, guidelines, request, ci);
+    }
+    let graph = GridGraph::new(registry, &community.grids);
     let components = graph.components(|_| true);
     let mut blocking: Vec<Blocking> = oversized_grids(registry, &graph, hi).into_iter().collect();
     let sizes = Sizes::of(registry, &graph, &components, (lo, hi), &mut blocking);
@@ -327,7 +354,8 @@ pub fn suggest(
     let context = candidate::Context {
         registry,
         guidelines,
-        community,
+        parents: vec![community],
+        kind: "split",
         graph: &graph,
         k,
         boxes: &boxes,
@@ -335,7 +363,12 @@ pub fn suggest(
     answer.candidates = plans
         .par_iter()
         .enumerate()
-        .map(|(i, plan)| context.candidate(plan, i + 1, score_of(plan)))
+        .map(|(i, plan)| {
+            let sums = score::PartSums::of(&graph, plan, k);
+            let office = candidate::office_part(registry, community, &graph, plan, &sums);
+            let keeps: Vec<Option<usize>> = (0..k).map(|p| (p == office).then_some(0)).collect();
+            context.candidate(plan, &keeps, i + 1, score_of(plan))
+        })
         .collect::<Result<_, _>>()?;
     conclude(&mut answer, community);
     Ok(answer)
@@ -648,8 +681,7 @@ fn starting_plan(
         {
             return (Some(plan), strict);
         }
-        let Some(mut plan) =
-            seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
+        let Some(mut plan) = seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
         else {
             break;
         };
