@@ -4,9 +4,14 @@
 //! A community's grids form a graph (grids sharing a boundary of positive length are
 //! neighbours, [`graph`]). Parts are unions of whole grids, connected in that graph. Plans are
 //! found by ReCom over the graph, optimised by short bursts and finished by local boundary
-//! moves ([`recom`]), scored on the graph alone ([`score`]), and the best distinct plans are
-//! built into ordinary split proposals (by [`super::split_by_groups`]) and checked by the
-//! ordinary validation engine, whose report each candidate carries.
+//! moves ([`recom`]), scored on the graph alone ([`score`]), and only the best `count` distinct
+//! plans are built into ordinary split proposals from whole grids ([`candidate`]) and checked by
+//! the ordinary validation engine, whose report each candidate carries — in parallel, with the
+//! registry's boxes built once and repeated parts validated once
+//! ([`super::validate::RegistryBoxes`]).
+//!
+//! A community below the band gets merges with and grids from its neighbours instead
+//! ([`merge`]), as ordinary `merge` and `adjust` proposals.
 //!
 //! Staffing and office space are not invented: each part states what the guidelines require
 //! for it (workers from residents, office space from households), marked `"staffing":
