@@ -318,3 +318,83 @@ async fn bad_requests_name_their_field() {
         .await
         .assert_problem(422, "no defined territory");
 }
+
+/// The band leaves 城南 only 400 households of slack (23,600 for 8 parts of at most 3,000):
+/// whatever the seed, the assistant finds plans inside it (seeds 1 and 2 once did not).
+#[test]
+fn chengnan_is_feasible_for_every_seed() {
+    use shequ::rules::suggest::{SuggestRequest, suggest};
+    let s = common::sample();
+    for seed in 1..=12 {
+        let request = SuggestRequest {
+            count: 1,
+            seed,
+            ..SuggestRequest::new(CHENGNAN)
+        };
+        let answer = suggest(&s.registry, &s.guidelines, &request).expect("an answer");
+        assert!(
+            answer.feasible && !answer.method.relaxed,
+            "seed {seed}: {:?}",
+            answer.blocking
+        );
+    }
+}
+
+/// 东田村 (986 households) is below the band: the assistant proposes merges with and grids from
+/// neighbours of its town, each an ordinary merge or adjust proposal; the best passes `/validate`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_community_below_the_band_gets_merges_or_grids_from_a_neighbour() {
+    const DONGTIAN: &str = "442000007214";
+    let app = app();
+    let reply = suggest(&app, json!({"community": DONGTIAN, "count": 4})).await;
+    assert_eq!(
+        reply.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let v = reply.json();
+    assert_eq!(v["mode"], "merge");
+    assert_eq!(v["feasible"], true, "{}", v["blocking"]);
+    let r = &common::sample().registry;
+    let town = &r.towns[r.communities[r.community_by_code(DONGTIAN).expect("东田村")].town];
+    let candidates = v["candidates"].as_array().expect("candidates");
+    assert!(!candidates.is_empty());
+    for c in candidates {
+        let meta = &c["proposal"]["proposal"];
+        assert!(
+            meta["kind"] == "merge" || meta["kind"] == "adjust",
+            "{meta}"
+        );
+        assert_eq!(meta["parents"][0], DONGTIAN);
+        // The neighbour is of the same town.
+        let other = meta["parents"][1].as_str().expect("a neighbour");
+        assert!(
+            other.starts_with(&town.code),
+            "{other} not in {}",
+            town.code
+        );
+        let problems = validate(&app, &c["proposal"]).await;
+        assert_eq!(
+            problems.is_empty(),
+            c["passes"] == true,
+            "rank {}: {problems:?}",
+            c["rank"]
+        );
+    }
+    assert_eq!(candidates[0]["passes"], true);
+    let again = suggest(&app, json!({"community": DONGTIAN, "count": 4})).await;
+    assert_eq!(reply.body, again.body, "same input, same answer");
+    // Asked of 城南 (far above the band), no merge fits: said so, with the closest options.
+    let v = suggest(
+        &app,
+        json!({"community": CHENGNAN, "kind": "merge", "count": 2}),
+    )
+    .await
+    .json();
+    assert_eq!(v["feasible"], false);
+    assert_eq!(v["blocking"][0]["constraint"], "households");
+    suggest(&app, json!({"community": CHENGNAN, "kind": "join"}))
+        .await
+        .assert_problem(400, "kind");
+}

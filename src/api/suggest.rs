@@ -13,14 +13,18 @@ use super::error::ApiError;
 use super::extract::JsonBytes;
 use super::lookup::json_response;
 use crate::rules::suggest::{
-    DEFAULT_COUNT, DEFAULT_SEED, Parts, SuggestError, SuggestRequest, Weights, suggest as run,
+    DEFAULT_COUNT, DEFAULT_SEED, Kind, Parts, SuggestError, SuggestRequest, Weights, suggest as run,
 };
 
-/// `{community, parts?: k | "auto", locked?: {grid: part}, weights?, count?, seed?}`.
+/// `{community, kind?: "auto" | "split" | "merge", parts?: k | "auto", locked?: {grid: part},
+/// weights?, count?, seed?}`. `kind` defaults to `auto`: a split for a community above the
+/// band's minimum, merges with and grids from its neighbours below it.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Body {
     community: String,
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     parts: Option<Value>,
     #[serde(default)]
@@ -47,8 +51,19 @@ fn request_of(body: Body) -> Result<SuggestRequest, ApiError> {
             }
         },
     };
+    let kind = match body.kind.as_deref() {
+        None | Some("auto") => Kind::Auto,
+        Some("split") => Kind::Split,
+        Some("merge") => Kind::Merge,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`kind`: expected \"auto\", \"split\" or \"merge\"",
+            ));
+        }
+    };
     Ok(SuggestRequest {
         community: body.community,
+        kind,
         parts,
         locked: body.locked,
         weights: body.weights,

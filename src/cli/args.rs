@@ -253,6 +253,10 @@ pub struct LookupArgs {
 pub struct SuggestArgs {
     /// Community code (omit with --all).
     pub code: Option<String>,
+    /// What to propose: split, merge (merges with or grids from a neighbour of the same
+    /// town), or auto (a split above the band's minimum, merges below it).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "split", "merge"])]
+    pub kind: String,
     /// Number of parts, or auto (the fewest that can meet the band).
     #[arg(long, default_value = "auto")]
     pub parts: String,

@@ -232,15 +232,18 @@ pub fn suggestion_text(a: &shequ::rules::suggest::Suggestion) -> String {
         (Some(lo), None) => format!("≥ {lo}"),
         (None, None) => "any".to_owned(),
     };
+    let parts = if a.mode == "merge" {
+        "merges and adjustments with its neighbours".to_owned()
+    } else {
+        format!("{} parts{}", a.parts, if a.auto { " (auto)" } else { "" })
+    };
     let _ = writeln!(
         out,
-        "{} {}: {} households in {} grids, band {band}: {} parts{} — {}",
+        "{} {}: {} households in {} grids, band {band}: {parts} — {}",
         a.community,
         a.name,
         a.households,
         a.grids,
-        a.parts,
-        if a.auto { " (auto)" } else { "" },
         if a.feasible {
             "feasible"
         } else {
@@ -264,8 +267,9 @@ fn candidate_text(c: &shequ::rules::suggest::Candidate) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n#{} score {:.3} (compactness {:.3}, balance {:.3}, boundary {:.3}, new boundary {:.0} m){}",
+        "\n#{} {} score {:.3} (compactness {:.3}, balance {:.3}, boundary {:.3}, new boundary {:.0} m){}",
         c.rank,
+        c.kind,
         c.score.total,
         c.score.compactness,
         c.score.balance,

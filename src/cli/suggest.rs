@@ -8,7 +8,7 @@ use shequ::Snapshot;
 use shequ::registry::Community;
 use shequ::rules::RuleId;
 use shequ::rules::suggest::{
-    DEFAULT_COUNT, DEFAULT_SEED, Parts, SuggestError, SuggestRequest, Suggestion, suggest,
+    DEFAULT_COUNT, DEFAULT_SEED, Kind, Parts, SuggestError, SuggestRequest, Suggestion, suggest,
 };
 
 use super::args::SuggestArgs;
@@ -34,7 +34,13 @@ pub fn run(args: &SuggestArgs) -> Result<(), CliError> {
     } else {
         args.count
     };
+    let kind = match args.kind.as_str() {
+        "split" => Kind::Split,
+        "merge" => Kind::Merge,
+        _ => Kind::Auto,
+    };
     let request = |code: &str| SuggestRequest {
+        kind,
         parts,
         count,
         seed: args.seed.unwrap_or(DEFAULT_SEED),

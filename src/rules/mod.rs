@@ -21,5 +21,6 @@ pub use proposal::{Part, Proposal, ProposalError, ProposalKind, parse};
 pub use split::{SNAP_WIDTH_M, SplitError, split_by_groups, split_by_line};
 pub use town::{home_town, touched_towns, towns_of};
 pub use validate::{
-    BeforeAfter, Check, CutGrid, Measures, Offence, PartReport, Report, Totals, Verdict, validate,
+    BeforeAfter, Check, CutGrid, Measures, Offence, PartReport, RegistryBoxes, Report, Totals,
+    Verdict, validate, validate_with,
 };

@@ -4,32 +4,37 @@
 //! A community's grids form a graph (grids sharing a boundary of positive length are
 //! neighbours, [`graph`]). Parts are unions of whole grids, connected in that graph. Plans are
 //! found by ReCom over the graph, optimised by short bursts and finished by local boundary
-//! moves ([`recom`]), scored on the graph alone ([`score`]), and the best distinct plans are
-//! built into ordinary split proposals (by [`super::split_by_groups`]) and checked by the
-//! ordinary validation engine, whose report each candidate carries.
+//! moves ([`recom`]), scored on the graph alone ([`score`]), and only the best `count` distinct
+//! plans are built into ordinary split proposals from whole grids ([`candidate`]) and checked by
+//! the ordinary validation engine, whose report each candidate carries — in parallel, with the
+//! registry's boxes built once and repeated parts validated once
+//! ([`super::validate::RegistryBoxes`]).
+//!
+//! A community below the band gets merges with and grids from its neighbours instead
+//! ([`merge`]), as ordinary `merge` and `adjust` proposals.
 //!
 //! Staffing and office space are not invented: each part states what the guidelines require
 //! for it (workers from residents, office space from households), marked `"staffing":
 //! "required"`, and the answer says how far that is from what the parent has.
 
+mod candidate;
 mod graph;
+mod merge;
 mod recom;
 mod score;
 
 use std::collections::BTreeMap;
 
-use geo::Contains;
+use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use graph::GridGraph;
 pub use recom::{Constraints, Rng, canonical, improve, recombine, repair, seed_plan};
 pub use score::{Score, Weights, score};
 
 use super::guidelines::{Guidelines, RuleId};
-use super::proposal::parse;
-use super::split::split_by_groups;
-use super::validate::{Report, Verdict, validate};
+use super::validate::{RegistryBoxes, Report, Verdict};
 use crate::registry::{Community, Registry};
 
 /// The seed used when the request gives none.
@@ -45,6 +50,8 @@ const BURST: usize = 10;
 const SEED_ATTEMPTS: usize = 20;
 /// Rounds of local search repairing a plan into the band when no seed plan meets it.
 const REPAIR_ROUNDS: usize = 3_000;
+/// Rounds of (seed, else repair) before a band that nothing blocks is declared out of reach.
+const START_ROUNDS: usize = 4;
 
 /// How many parts to split into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +61,21 @@ pub enum Parts {
     Exactly(usize),
 }
 
+/// What to propose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A split above the band's minimum, merges and adjustments below it.
+    Auto,
+    Split,
+    /// Merges with a neighbour of the same town, or grids moved from one ([`merge`]).
+    Merge,
+}
+
 /// What the official asks for.
 #[derive(Debug, Clone)]
 pub struct SuggestRequest {
     pub community: String,
+    pub kind: Kind,
     pub parts: Parts,
     /// Grid code → part number (1-based): the grid stays in that part.
     pub locked: BTreeMap<String, usize>,
@@ -70,6 +88,7 @@ impl SuggestRequest {
     pub fn new(community: &str) -> Self {
         SuggestRequest {
             community: community.to_owned(),
+            kind: Kind::Auto,
             parts: Parts::Auto,
             locked: BTreeMap::new(),
             weights: Weights::default(),
@@ -126,6 +145,8 @@ pub struct PartSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub rank: usize,
+    /// The proposal's kind: `split`, `merge` or `adjust`.
+    pub kind: &'static str,
     pub score: Score,
     /// Every households, territory, staffing and office check of the validation report passes
     /// (warnings such as compactness or grid sizes aside).
@@ -255,8 +276,20 @@ pub fn suggest(
     request: &SuggestRequest,
 ) -> Result<Suggestion, SuggestError> {
     let community = requested_community(registry, request)?;
-    let graph = GridGraph::new(registry, &community.grids);
     let (lo, hi) = band(guidelines, community);
+    let below = (community
+        .grids
+        .iter()
+        .map(|&g| registry.grids[g].counts.households)
+        .sum::<u64>() as f64)
+        < lo;
+    if request.kind == Kind::Merge || (request.kind == Kind::Auto && below) {
+        let ci = registry
+            .community_by_code(&community.code)
+            .ok_or_else(|| SuggestError::UnknownCommunity(community.code.clone()))?;
+        return merge::suggest_merges(registry, guidelines, request, ci);
+    }
+    let graph = GridGraph::new(registry, &community.grids);
     let components = graph.components(|_| true);
     let mut blocking: Vec<Blocking> = oversized_grids(registry, &graph, hi).into_iter().collect();
     let sizes = Sizes::of(registry, &graph, &components, (lo, hi), &mut blocking);
@@ -315,19 +348,33 @@ pub fn suggest(
     };
     let (ranked, seen) = search.run(start, &mut rng, request.count);
     answer.method = method(request.seed, seen, relaxed);
-    for (i, plan) in ranked.into_iter().take(request.count).enumerate() {
-        let plan = relabel(&plan, k, &constraints.locks, &label_parts);
-        answer.candidates.push(candidate(
-            registry,
-            guidelines,
-            community,
-            &graph,
-            &plan,
-            k,
-            i + 1,
-            score_of(&plan),
-        )?);
-    }
+    let plans: Vec<Vec<usize>> = ranked
+        .into_iter()
+        .take(request.count)
+        .map(|plan| relabel(&plan, k, &constraints.locks, &label_parts))
+        .collect();
+    // Building and validating a candidate is most of a request's time and candidates are
+    // independent: they run on rayon's pool, collected in rank order (same answer).
+    let boxes = RegistryBoxes::new(registry).remembering_parts();
+    let context = candidate::Context {
+        registry,
+        guidelines,
+        parents: vec![community],
+        kind: "split",
+        graph: &graph,
+        k,
+        boxes: &boxes,
+    };
+    answer.candidates = plans
+        .par_iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            let sums = score::PartSums::of(&graph, plan, k);
+            let office = candidate::office_part(registry, community, &graph, plan, &sums);
+            let keeps: Vec<Option<usize>> = (0..k).map(|p| (p == office).then_some(0)).collect();
+            context.candidate(plan, &keeps, i + 1, score_of(plan))
+        })
+        .collect::<Result<_, _>>()?;
     conclude(&mut answer, community);
     Ok(answer)
 }
@@ -610,6 +657,11 @@ fn parts_per_component(
 
 /// A first plan within `strict` (when nothing blocks), else one repaired towards it from a seed
 /// with the band relaxed, and the constraints the search then runs under.
+///
+/// Up to [`START_ROUNDS`] rounds of (balanced seed, else repair) when nothing blocks, each
+/// drawing on the same seeded stream: a band with little slack can defeat one round's trees,
+/// and a feasible community should get plans whatever the seed. When something blocks, one
+/// round gives the closest plan.
 fn starting_plan(
     graph: &GridGraph,
     components: &[Vec<usize>],
@@ -618,11 +670,6 @@ fn starting_plan(
     rng: &mut Rng,
     unblocked: bool,
 ) -> (Option<Vec<usize>>, Constraints) {
-    if unblocked
-        && let Some(plan) = seed_plan(graph, components, per, &strict, rng, SEED_ATTEMPTS, false)
-    {
-        return (Some(plan), strict);
-    }
     // Repair: a seed near balance with the band relaxed, then recombination that moves the
     // excess households around until the plan is inside the band ([`repair`]).
     let relaxed = Constraints {
@@ -630,17 +677,26 @@ fn starting_plan(
         hi: f64::INFINITY,
         ..strict.clone()
     };
-    let Some(mut plan) = seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
-    else {
-        return (None, relaxed);
-    };
     let k = per.iter().sum();
-    let inside = repair(graph, &mut plan, k, &strict, rng, REPAIR_ROUNDS);
-    if unblocked && inside {
-        (Some(plan), strict)
-    } else {
-        (Some(plan), relaxed)
+    let mut closest = None;
+    for _ in 0..if unblocked { START_ROUNDS } else { 1 } {
+        if unblocked
+            && let Some(plan) =
+                seed_plan(graph, components, per, &strict, rng, SEED_ATTEMPTS, false)
+        {
+            return (Some(plan), strict);
+        }
+        let Some(mut plan) = seed_plan(graph, components, per, &relaxed, rng, SEED_ATTEMPTS, true)
+        else {
+            break;
+        };
+        let inside = repair(graph, &mut plan, k, &strict, rng, REPAIR_ROUNDS);
+        if unblocked && inside {
+            return (Some(plan), strict);
+        }
+        closest.get_or_insert(plan);
     }
+    (closest, relaxed)
 }
 
 fn method(seed: u64, seen: usize, relaxed: bool) -> Method {
@@ -776,146 +832,4 @@ fn relabel(plan: &[usize], k: usize, locks: &[Option<usize>], label_parts: &[usi
         }
     }
     plan.iter().map(|&p| map[p]).collect()
-}
-
-/// One plan as a candidate: a proposal built by the split helper from the grid groups, with
-/// names, the parent's code and office on the part holding the office, and required staffing
-/// and space; then validated.
-#[allow(clippy::too_many_arguments)]
-fn candidate(
-    registry: &Registry,
-    guidelines: &Guidelines,
-    community: &Community,
-    graph: &GridGraph,
-    plan: &[usize],
-    k: usize,
-    rank: usize,
-    score: Score,
-) -> Result<Candidate, SuggestError> {
-    let groups: Vec<Vec<String>> = (0..k)
-        .map(|p| {
-            let nodes: Vec<usize> = (0..graph.len()).filter(|&v| plan[v] == p).collect();
-            node_codes(registry, graph, &nodes)
-        })
-        .collect();
-    let mut proposal = split_by_groups(registry, &community.code, &groups)
-        .map_err(|e| SuggestError::Invalid("community", e.to_string()))?;
-    let sums = score::PartSums::of(graph, plan, k);
-    let parts = PlanParts {
-        guidelines,
-        community,
-        office_part: office_part(registry, community, graph, plan, &sums),
-        band: band(guidelines, community),
-        sums,
-    };
-    let features = proposal
-        .get_mut("features")
-        .and_then(Value::as_array_mut)
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let (mut summaries, mut out) = (Vec::new(), Vec::new());
-    let mut new_number = 0;
-    for (p, mut feature) in features.into_iter().enumerate() {
-        if p != parts.office_part {
-            new_number += 1;
-        }
-        let summary = parts.summary(p, new_number, &groups[p]);
-        parts.fill(&mut feature, &summary);
-        out.push(feature);
-        summaries.push(summary);
-    }
-    if let Some(obj) = proposal.as_object_mut() {
-        obj.insert("features".into(), Value::Array(out));
-    }
-    let parsed = parse(&proposal, registry, &guidelines.plausible)
-        .map_err(|e| SuggestError::Invalid("community", e.to_string()))?;
-    let report = validate(&parsed, registry, guidelines);
-    let problems = required_problems(&report);
-    Ok(Candidate {
-        rank,
-        score,
-        passes: problems.is_empty(),
-        verdict: report.verdict,
-        problems,
-        parts: summaries,
-        proposal,
-        report: report.to_json(),
-    })
-}
-
-/// The part whose grids hold the parent's office keeps the parent; else the biggest part.
-fn office_part(
-    registry: &Registry,
-    community: &Community,
-    graph: &GridGraph,
-    plan: &[usize],
-    sums: &score::PartSums,
-) -> usize {
-    community
-        .office
-        .and_then(|o| (0..graph.len()).find(|&v| registry.grids[graph.grids[v]].area.contains(&o)))
-        .map(|v| plan[v])
-        .unwrap_or_else(|| {
-            (0..sums.households.len())
-                .max_by_key(|&p| (sums.households[p], std::cmp::Reverse(p)))
-                .unwrap_or(0)
-        })
-}
-
-/// The parts of one plan: their sums and which keeps the parent.
-struct PlanParts<'a> {
-    guidelines: &'a Guidelines,
-    community: &'a Community,
-    office_part: usize,
-    band: (f64, f64),
-    sums: score::PartSums,
-}
-
-impl PlanParts<'_> {
-    /// Part `p` (the `new_number`-th new part, unless it keeps the parent) with its grids.
-    fn summary(&self, p: usize, new_number: usize, grids: &[String]) -> PartSummary {
-        let c = self.community;
-        let keeps = p == self.office_part;
-        let name = if keeps {
-            c.name.clone()
-        } else {
-            format!("{}（新{new_number}）", c.name)
-        };
-        let (h, population) = (self.sums.households[p], self.sums.population[p]);
-        let pp = if self.sums.perimeter_m[p] > 0.0 {
-            4.0 * std::f64::consts::PI * self.sums.area_m2[p] / self.sums.perimeter_m[p].powi(2)
-        } else {
-            0.0
-        };
-        let (lo, hi) = self.band;
-        PartSummary {
-            name,
-            code: keeps.then(|| c.code.clone()),
-            keeps_parent: keeps,
-            grids: grids.to_vec(),
-            households: h,
-            population,
-            needs: needs(self.guidelines, c, h, population),
-            polsby_popper: pp,
-            in_band: (h as f64) >= lo && (h as f64) <= hi,
-        }
-    }
-
-    /// Writes the part's name and required staffing and space (and, on the part that keeps the
-    /// parent, its code and office) into its proposal feature.
-    fn fill(&self, feature: &mut Value, part: &PartSummary) {
-        let Some(props) = feature.get_mut("properties").and_then(Value::as_object_mut) else {
-            return;
-        };
-        props.insert("name".into(), json!(part.name));
-        props.insert("workers".into(), json!(part.needs.workers));
-        props.insert("office_area_m2".into(), json!(part.needs.office_area_m2));
-        props.insert("staffing".into(), json!("required"));
-        if part.keeps_parent {
-            props.insert("code".into(), json!(self.community.code));
-            if let Some(o) = self.community.office {
-                props.insert("office".into(), json!([o.x(), o.y()]));
-            }
-        }
-    }
 }

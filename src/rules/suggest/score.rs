@@ -136,7 +136,9 @@ pub fn score(
         .iter()
         .filter(|&&(a, b, _)| assignment[a] != assignment[b])
         .map(|e| e.2)
-        .sum();
+        .sum::<f64>()
+        // An empty sum is −0.0: a plan with no new boundary has 0 m of it.
+        + 0.0;
     let all_perimeter: f64 = sums.perimeter_m.iter().sum();
     let outline = all_perimeter - 2.0 * new_boundary;
     let boundary = if all_perimeter > 0.0 {

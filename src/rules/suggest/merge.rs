@@ -1,0 +1,298 @@
+//! Merges and boundary adjustments for a community below the household band: the assistant's
+//! answer when splitting is the wrong way round.
+//!
+//! For each community of the same town that shares a boundary of positive length with it (over
+//! the grids' shared edges, as the split graph counts adjacency):
+//!
+//! * **Merge:** the two become one community (`"kind": "merge"`), offered when the sum is
+//!   within the band. The part keeps the bigger parent's name, code and office.
+//! * **Adjustment:** grids move from the neighbour to the community (`"kind": "adjust"`), one
+//!   boundary grid at a time, greedily the move that scores best ([`super::score`]: compactness,
+//!   balance, short new boundary, band penalties), never cutting the neighbour in two nor
+//!   taking it below the band minimum, until the community reaches the minimum; from a
+//!   neighbour above the maximum, moves continue while the neighbour is still above it and the
+//!   community has room. Both parts keep their parent's name and code.
+//!
+//! Every option is built into an ordinary proposal from whole grids and validated like a split
+//! candidate; options within the band come first, then by score. Nothing is random: the answer
+//! is a function of the registry and the guidelines.
+
+use geo::{BoundingRect, Intersects};
+use rayon::prelude::*;
+
+use super::graph::GridGraph;
+use super::score::{Score, Weights, score};
+use super::{
+    Band, Blocking, Candidate, Method, SuggestError, SuggestRequest, Suggestion, band, candidate,
+};
+use crate::registry::{Community, Registry};
+use crate::rules::guidelines::Guidelines;
+use crate::rules::validate::RegistryBoxes;
+
+/// One merge or adjustment before it is built and validated.
+struct Choice {
+    kind: &'static str,
+    /// Registry indices of the parents: the community, then the neighbour.
+    parents: [usize; 2],
+    graph: GridGraph,
+    plan: Vec<usize>,
+    k: usize,
+    keeps: Vec<Option<usize>>,
+    in_band: bool,
+    score: Score,
+}
+
+/// Merges with and grids from the neighbours of `community` (registry index `ci`), best first.
+pub(super) fn suggest_merges(
+    registry: &Registry,
+    guidelines: &Guidelines,
+    request: &SuggestRequest,
+    ci: usize,
+) -> Result<Suggestion, SuggestError> {
+    let c = &registry.communities[ci];
+    let (lo, hi) = band(guidelines, c);
+    let own = GridGraph::new(registry, &c.grids);
+    let households: u64 = own.households.iter().sum();
+    let mut options = Vec::new();
+    let neighbours = neighbours(registry, ci);
+    for &ni in &neighbours {
+        let graph = GridGraph::new(
+            registry,
+            &[c.grids.clone(), registry.communities[ni].grids.clone()].concat(),
+        );
+        let n_own = c.grids.len();
+        let shared = graph
+            .edges
+            .iter()
+            .any(|&(a, b, _)| (a < n_own) != (b < n_own));
+        if !shared {
+            continue;
+        }
+        options.push(merge(
+            registry,
+            &graph,
+            [ci, ni],
+            (lo, hi),
+            &request.weights,
+        ));
+        if let Some(adjust) = adjust(&graph, n_own, [ci, ni], (lo, hi), &request.weights) {
+            options.push(adjust);
+        }
+    }
+    let adjacent: Vec<usize> = options.iter().map(|o| o.parents[1]).collect();
+    options.sort_by(|a, b| {
+        b.in_band
+            .cmp(&a.in_band)
+            .then(b.score.total.total_cmp(&a.score.total))
+            .then(a.parents[1].cmp(&b.parents[1]))
+            .then(a.kind.cmp(b.kind))
+    });
+    options.truncate(request.count);
+    let boxes = RegistryBoxes::new(registry).remembering_parts();
+    let candidates: Vec<Candidate> = options
+        .par_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let context = candidate::Context {
+                registry,
+                guidelines,
+                parents: o
+                    .parents
+                    .iter()
+                    .map(|&p| &registry.communities[p])
+                    .collect(),
+                kind: o.kind,
+                graph: &o.graph,
+                k: o.k,
+                boxes: &boxes,
+            };
+            context.candidate(&o.plan, &o.keeps, i + 1, o.score)
+        })
+        .collect::<Result<_, _>>()?;
+    let feasible = candidates.iter().any(|c| c.passes);
+    let mut blocking = Vec::new();
+    if !feasible {
+        blocking.push(no_neighbour_fits(
+            registry,
+            c,
+            households,
+            (lo, hi),
+            &adjacent,
+        ));
+    }
+    Ok(Suggestion {
+        mode: "merge",
+        community: c.code.clone(),
+        name: c.name.clone(),
+        households,
+        population: own.population.iter().sum(),
+        grids: own.len(),
+        band: Band {
+            min: (lo > 0.0).then_some(lo),
+            max: hi.is_finite().then_some(hi),
+            kind: c.kind.as_str(),
+        },
+        parts: candidates.first().map_or(0, |c| c.parts.len()),
+        auto: false,
+        feasible,
+        blocking,
+        notes: vec![
+            if (households as f64) < lo {
+                format!("{} has {households} households, below the band minimum of {lo}: merges with a neighbour of the same town, or grids moved from one, are proposed instead of a split", c.name)
+            } else {
+                format!("{} has {households} households; merges with and grids from its neighbours of the same town were asked for", c.name)
+            },
+            "staffing: required — each part's workers and office_area_m2 are what the guidelines require for it, not staff or space that exists".to_owned(),
+        ],
+        method: Method {
+            name: "merges with each neighbour of the same town, and greedy boundary-grid transfers from it, scored and validated",
+            seed: request.seed,
+            steps: 0,
+            burst: 0,
+            distinct_plans_seen: adjacent.len(),
+            relaxed: false,
+        },
+        candidates,
+    })
+}
+
+/// Communities of `ci`'s town, with territory and grids, whose boxes touch its territory's.
+fn neighbours(registry: &Registry, ci: usize) -> Vec<usize> {
+    let c = &registry.communities[ci];
+    let Some(bounds) = c.territory.as_ref().and_then(BoundingRect::bounding_rect) else {
+        return Vec::new();
+    };
+    registry.towns[c.town]
+        .communities
+        .iter()
+        .copied()
+        .filter(|&o| o != ci)
+        .filter(|&o| {
+            let other = &registry.communities[o];
+            !other.grids.is_empty()
+                && other
+                    .territory
+                    .as_ref()
+                    .and_then(BoundingRect::bounding_rect)
+                    .is_some_and(|b| b.intersects(&bounds))
+        })
+        .collect()
+}
+
+/// The two communities as one; the bigger keeps its name and code.
+fn merge(
+    registry: &Registry,
+    graph: &GridGraph,
+    parents: [usize; 2],
+    (lo, hi): (f64, f64),
+    weights: &Weights,
+) -> Choice {
+    let plan = vec![0; graph.len()];
+    let h: u64 = graph.households.iter().sum();
+    let size = |i: usize| registry.communities[parents[i]].counts.households;
+    let keeper = usize::from(size(1) > size(0));
+    Choice {
+        kind: "merge",
+        parents,
+        score: score(graph, &plan, 1, (lo, hi), weights),
+        graph: graph.clone(),
+        plan,
+        k: 1,
+        keeps: vec![Some(keeper)],
+        in_band: (h as f64) >= lo && (h as f64) <= hi,
+    }
+}
+
+/// Grids moved one at a time from the neighbour (nodes `n_own..`) to the community (nodes
+/// `..n_own`); `None` when no move is possible.
+fn adjust(
+    graph: &GridGraph,
+    n_own: usize,
+    parents: [usize; 2],
+    (lo, hi): (f64, f64),
+    weights: &Weights,
+) -> Option<Choice> {
+    let mut plan: Vec<usize> = (0..graph.len()).map(|v| usize::from(v >= n_own)).collect();
+    let mut h = [0u64; 2];
+    for (v, &p) in plan.iter().enumerate() {
+        h[p] += graph.households[v];
+    }
+    let wants_more = |h: &[u64; 2]| (h[0] as f64) < lo || (h[1] as f64) > hi;
+    let mut moved = 0;
+    while wants_more(&h) {
+        let mut best: Option<(f64, usize)> = None;
+        for v in n_own..graph.len() {
+            let gv = graph.households[v];
+            let borders = graph.adjacency[v].iter().any(|&(m, _)| plan[m] == 0);
+            let room = (h[0] as f64) < lo || ((h[0] + gv) as f64) <= hi;
+            if plan[v] != 1 || !borders || h[1] == gv || ((h[1] - gv) as f64) < lo || !room {
+                continue;
+            }
+            plan[v] = 0;
+            if graph.is_connected(&plan, 1) {
+                let s = score(graph, &plan, 2, (lo, hi), weights).total;
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, v));
+                }
+            }
+            plan[v] = 1;
+        }
+        let Some((_, v)) = best else { break };
+        plan[v] = 0;
+        h[0] += graph.households[v];
+        h[1] -= graph.households[v];
+        moved += 1;
+    }
+    if moved == 0 {
+        return None;
+    }
+    let in_band = |x: u64| (x as f64) >= lo && (x as f64) <= hi;
+    Some(Choice {
+        kind: "adjust",
+        parents,
+        score: score(graph, &plan, 2, (lo, hi), weights),
+        graph: graph.clone(),
+        plan,
+        k: 2,
+        keeps: vec![Some(0), Some(1)],
+        in_band: in_band(h[0]) && in_band(h[1]),
+    })
+}
+
+/// Why no merge or adjustment fits the band.
+fn no_neighbour_fits(
+    registry: &Registry,
+    c: &Community,
+    households: u64,
+    (lo, hi): (f64, f64),
+    adjacent: &[usize],
+) -> Blocking {
+    let mut codes: Vec<String> = adjacent
+        .iter()
+        .map(|&n| registry.communities[n].code.clone())
+        .collect();
+    codes.dedup();
+    if codes.is_empty() {
+        return Blocking {
+            constraint: "town",
+            grids: c
+                .grids
+                .iter()
+                .map(|&g| registry.grids[g].code.clone())
+                .collect(),
+            reason: format!(
+                "no community of town {} shares a boundary with {}: a merge or adjustment would cross the town boundary",
+                registry.towns[c.town].name, c.name
+            ),
+        };
+    }
+    Blocking {
+        constraint: "households",
+        grids: Vec::new(),
+        reason: format!(
+            "{} ({households} households) merged with, or given grids by, any of its neighbours {} does not make parts of {lo}–{hi} households; the options below are the closest",
+            c.name,
+            codes.join(", ")
+        ),
+    }
+}
