@@ -13,6 +13,7 @@ mod limits;
 mod log;
 mod lookup;
 mod proposals;
+mod select;
 mod server;
 mod suggest;
 mod tiles;
