@@ -12,6 +12,7 @@ mod health;
 mod limits;
 mod log;
 mod lookup;
+mod ogc;
 mod proposals;
 mod select;
 mod server;
@@ -514,6 +515,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/health", get(health::health))
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
+        .nest(ogc::PREFIX, ogc::routes())
         .route("/style.json", get(tiles::style))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
