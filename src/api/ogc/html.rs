@@ -59,7 +59,12 @@ fn cell(v: &Value) -> String {
 
 /// A page: `title`, a description, its links, and (for items) a table of the features'
 /// ids and properties.
-pub fn page(title: &str, description: &str, links: &[Link], features: Option<&[Value]>) -> Response {
+pub fn page(
+    title: &str,
+    description: &str,
+    links: &[Link],
+    features: Option<&[Value]>,
+) -> Response {
     let mut body = format!(
         "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>{d}</p><ul>",
         t = escape(title),
@@ -71,7 +76,9 @@ pub fn page(title: &str, description: &str, links: &[Link], features: Option<&[V
             escape(&link.href),
             escape(link.title.as_deref().unwrap_or(link.rel)),
             link.rel,
-            link.media_type.map(|t| format!(", {t}")).unwrap_or_default()
+            link.media_type
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
         ));
     }
     body.push_str("</ul>");

@@ -168,7 +168,11 @@ pub async fn items(
             Link::new(
                 "next",
                 select::next_href(public, &uri, window),
-                if html { "text/html" } else { "application/geo+json" },
+                if html {
+                    "text/html"
+                } else {
+                    "application/geo+json"
+                },
             )
             .titled("next page"),
         );
@@ -176,7 +180,12 @@ pub async fn items(
     let time_stamp = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .ok();
-    let body = serialise(&page::page(features, matched.len(), time_stamp, links.clone()))?;
+    let body = serialise(&page::page(
+        features,
+        matched.len(),
+        time_stamp,
+        links.clone(),
+    ))?;
     if html {
         let value: serde_json::Value = serde_json::from_slice(&body).map_err(ApiError::internal)?;
         let features = value["features"].as_array().cloned().unwrap_or_default();
@@ -186,7 +195,12 @@ pub async fn items(
             matched.len(),
             window.offset
         );
-        return Ok(html::page(collection.title(), &description, &links, Some(&features)));
+        return Ok(html::page(
+            collection.title(),
+            &description,
+            &links,
+            Some(&features),
+        ));
     }
     Ok(geo_json(body, crs_uri))
 }
@@ -233,7 +247,12 @@ pub async fn item(
             "application/json",
         )
         .titled(collection.title())];
-        return Ok(html::page(&feature, collection.title(), &links, Some(&[value])));
+        return Ok(html::page(
+            &feature,
+            collection.title(),
+            &links,
+            Some(&[value]),
+        ));
     }
     Ok(geo_json(body, crs_uri))
 }

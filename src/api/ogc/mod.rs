@@ -43,7 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/collections", get(collections))
         .route("/collections/{collection}", get(collection))
         .route("/collections/{collection}/items", get(items::items))
-        .route("/collections/{collection}/items/{feature}", get(items::item))
+        .route(
+            "/collections/{collection}/items/{feature}",
+            get(items::item),
+        )
 }
 
 /// A collection: the features of one level, or the audit's findings.
@@ -79,11 +82,15 @@ impl Collection {
 
     fn description(self) -> &'static str {
         match self {
-            Collection::Level(Level::Town) => "Towns and streets (镇街) with their counts; id is the 9-digit code.",
+            Collection::Level(Level::Town) => {
+                "Towns and streets (镇街) with their counts; id is the 9-digit code."
+            }
             Collection::Level(Level::Community) => {
                 "Communities (社区) and villages; id is the 12-digit code; those without territory have a null geometry."
             }
-            Collection::Level(Level::Grid) => "Grids (网格), the unit of counts; id is the 15-digit code.",
+            Collection::Level(Level::Grid) => {
+                "Grids (网格), the unit of counts; id is the 15-digit code."
+            }
             Collection::Findings => {
                 "Findings of the coverage audit (overlaps, gaps, no territory, guideline misses); id is the finding's place in the report."
             }
@@ -158,8 +165,12 @@ pub async fn landing(
             "text/html",
         )
         .titled("the API documentation"),
-        Link::new("conformance", format!("{base}/conformance"), "application/json")
-            .titled("conformance classes implemented"),
+        Link::new(
+            "conformance",
+            format!("{base}/conformance"),
+            "application/json",
+        )
+        .titled("conformance classes implemented"),
         Link::new("data", format!("{base}/collections"), "application/json")
             .titled("the collections"),
     ]);
@@ -178,7 +189,11 @@ pub async fn conformance(
     ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> Result<Response, ApiError> {
     let html = html::wanted(query.f.as_deref(), &headers)?;
-    let mut links = self_links(&format!("{}/conformance", base(&state)), "application/json", html);
+    let mut links = self_links(
+        &format!("{}/conformance", base(&state)),
+        "application/json",
+        html,
+    );
     links.extend(
         CONFORMANCE
             .iter()
@@ -194,8 +209,12 @@ fn describe(state: &AppState, collection: Collection) -> (Value, Vec<Link>) {
     let href = format!("{}/collections/{}", base(state), collection.id());
     let mut links = self_links(&href, "application/json", false);
     links.extend([
-        Link::new("items", format!("{href}/items?f=json"), "application/geo+json")
-            .titled("the features as GeoJSON"),
+        Link::new(
+            "items",
+            format!("{href}/items?f=json"),
+            "application/geo+json",
+        )
+        .titled("the features as GeoJSON"),
         Link::new("items", format!("{href}/items?f=html"), "text/html")
             .titled("the features as HTML"),
     ]);
@@ -227,12 +246,7 @@ pub async fn collections(
         .collect();
     if html {
         links.extend(Collection::ALL.into_iter().map(|c| {
-            Link::new(
-                "data",
-                format!("{href}/{}?f=html", c.id()),
-                "text/html",
-            )
-            .titled(c.title())
+            Link::new("data", format!("{href}/{}?f=html", c.id()), "text/html").titled(c.title())
         }));
     }
     let doc = json!({"links": links, "collections": described, "crs": crs::OFFERED});
