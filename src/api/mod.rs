@@ -12,6 +12,7 @@ mod health;
 mod limits;
 mod log;
 mod lookup;
+mod metrics;
 mod ogc;
 mod proposals;
 mod select;
@@ -145,6 +146,8 @@ pub struct Published {
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
+    /// When it was published (Unix seconds), for `/metrics`.
+    published_at: u64,
 }
 
 impl Published {
@@ -157,6 +160,9 @@ impl Published {
             collections: Default::default(),
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
+            published_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         })
     }
 
@@ -167,6 +173,11 @@ impl Published {
     /// The process-local version (distinct per published snapshot).
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// When this snapshot was published (Unix seconds).
+    pub fn published_at(&self) -> u64 {
+        self.published_at
     }
 
     /// The stored registry version this snapshot shows, if it came from the store.
@@ -229,6 +240,8 @@ pub struct AppState {
     logins: Arc<crate::accounts::throttle::Throttle>,
     /// The time the login back-off counts in; a manual clock in tests.
     clock: Arc<dyn Clock>,
+    /// Counters for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// Past versions kept built at once (each is a whole snapshot: ~100 MB for the sample city).
@@ -274,6 +287,7 @@ impl AppState {
             limits: config.limits,
             logins: Arc::default(),
             clock: Arc::new(SystemClock::default()),
+            metrics: Arc::new(metrics::Metrics::new()),
         }
     }
 
@@ -513,6 +527,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .merge(account_routes());
     let mut app = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
         .nest(ogc::PREFIX, ogc::routes())
@@ -528,6 +543,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             )
         })
         .with_state(state.clone());
+    // Per route (axum wraps each route in the router's layers), so the route template is known.
+    app = app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ));
     if config.read_access == ReadAccess::Token {
         // Inside CORS, so that preflight requests (which carry no credential) are answered.
         app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));

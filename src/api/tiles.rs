@@ -4,6 +4,8 @@
 //! Tiles are rendered off the async workers (`spawn_blocking`: a cold tile takes milliseconds)
 //! and kept in the shared [`TileCache`] under the snapshot's version.
 
+use std::sync::atomic::Ordering;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -139,9 +141,14 @@ pub async fn tile(
         x: id.x,
         y: id.y,
     };
+    let metrics = &state.metrics;
     let cached = match state.tile_settings().cache.get(&key) {
-        Some(hit) => hit,
+        Some(hit) => {
+            metrics.tile_hits.fetch_add(1, Ordering::Relaxed);
+            hit
+        }
         None => {
+            metrics.tile_misses.fetch_add(1, Ordering::Relaxed);
             let worker = published.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let registry = &worker.snapshot().registry;
