@@ -1,11 +1,16 @@
 //! The standard protocols checked with independent clients against the real `shequ serve` on
 //! loopback (the shipped sample city): GDAL's OAPIF driver reads OGC API – Features
 //! (`ogrinfo`, `ogr2ogr` with a bounding box, paging and EPSG:4547 through PROJ), GDAL's MVT
-//! driver reads the tile set through its TileJSON.
+//! driver reads the tile set through its TileJSON; npm `@seriousme/openapi-schema-validator`
+//! validates the OpenAPI document, which must list every route registered in `src/api`
+//! (found by reading the source, not by asking the document); npm
+//! PyPI `prometheus-client` (the official client's parser) parses `/metrics`, whose counters must move with traffic.
 //!
-//! Without GDAL (`ogrinfo`, `ogr2ogr` on PATH) these tests are reported as *ignored*, never as
-//! passed; with `CI=true` they always run, so a missing tool is a failure (`.ci/run` installs
-//! `gdal-bin`). Like `tests/browser.rs`, this binary has its own harness (libtest-mimic) to say
+//! Without GDAL (`ogrinfo`, `ogr2ogr` on PATH), Node with `npm ci` in `tests/e2e`, or Python
+//! with `prometheus-client`, the tests
+//! that need them are reported as *ignored*, never as passed; with `CI=true` they always run, so
+//! a missing tool is a failure (`.ci/run` installs `gdal-bin` and
+//! `prometheus-client` and runs `npm ci`). Like `tests/browser.rs`, this binary has its own harness (libtest-mimic) to say
 //! so at run time.
 
 mod common;
@@ -18,7 +23,273 @@ use geo::{Intersects, Rect};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
-/// What is missing to run the tests, if anything.
+/// What is missing to run the Node tests, if anything.
+fn missing_node() -> Option<String> {
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("no `node` on PATH".to_owned());
+    }
+    let modules = common::root().join("tests/e2e/node_modules");
+    let package = "@seriousme/openapi-schema-validator";
+    if !modules.join(package).is_dir() {
+        return Some(format!(
+            "no {package} in {} (run `npm ci` there)",
+            modules.display()
+        ));
+    }
+    None
+}
+
+/// What is missing to run the metrics test: Python with PyPI `prometheus-client`.
+fn missing_python() -> Option<String> {
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then(|| "no python3 with prometheus-client (pip install prometheus-client)".to_owned())
+}
+
+/// Runs a script of `tests/e2e` with `input` on stdin; its stdout.
+fn node(script: &str, args: &[&str], input: &[u8]) -> Result<String, Failed> {
+    script_output(
+        "node",
+        &common::root().join("tests/e2e"),
+        script,
+        args,
+        input,
+    )
+}
+
+/// Runs `program dir/script args` in `dir` with `input` on stdin; its stdout.
+fn script_output(
+    program: &str,
+    e2e: &std::path::Path,
+    script: &str,
+    args: &[&str],
+    input: &[u8],
+) -> Result<String, Failed> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .arg(e2e.join(script))
+        .args(args)
+        .current_dir(e2e)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{program} {script} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(stdout)
+}
+
+/// The routes registered in `src/api` as (method, OpenAPI path), read from the source: every
+/// `.route("…", get(…).post(…))` in a router-building function, under the prefix that
+/// function's router is nested at. A new route group fails here until it is given a prefix.
+fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Failed> {
+    let prefixes: BTreeMap<&str, &str> = [
+        ("registry_routes", "/api/v1"),
+        ("proposal_routes", "/api/v1"),
+        ("account_routes", "/api/v1"),
+        ("tiles_router", "/tiles"),
+        ("routes", "/ogc"),
+        ("router", ""),
+    ]
+    .into();
+    let mut out = std::collections::BTreeSet::new();
+    for file in ["src/api/mod.rs", "src/api/ogc/mod.rs"] {
+        let text = std::fs::read_to_string(common::root().join(file)).map_err(|e| e.to_string())?;
+        let mut at = 0;
+        while let Some(found) = text[at..].find(".route(") {
+            let start = at + found + ".route(".len();
+            // The call's arguments: up to the matching parenthesis.
+            let mut depth = 1;
+            let mut end = start;
+            for (i, c) in text[start..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = start + i;
+                    break;
+                }
+            }
+            let args = &text[start..end];
+            let path = args
+                .split('"')
+                .nth(1)
+                .ok_or(format!("{file}: route without a path"))?;
+            let function = text[..start]
+                .rfind("fn ")
+                .map(|f| text[f + 3..].split(['(', '<']).next().unwrap_or_default())
+                .ok_or("route outside a function")?;
+            let prefix = prefixes.get(function).ok_or(format!(
+                "{file}: routes in fn {function}, which has no known prefix"
+            ))?;
+            let full = match (path, *prefix) {
+                ("/", p) if !p.is_empty() => p.to_owned(),
+                (path, p) => format!("{p}{path}"),
+            };
+            let mut methods = 0;
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let needle = format!("{method}(");
+                let mut from = 0;
+                while let Some(i) = args[from..].find(&needle) {
+                    let before = args[..from + i].chars().next_back();
+                    if before.is_none_or(|b| !(b.is_alphanumeric() || b == '_')) {
+                        out.insert((method.to_owned(), full.replace("{*", "{")));
+                        methods += 1;
+                    }
+                    from += i + needle.len();
+                }
+            }
+            if methods == 0 {
+                return Err(format!("{file}: no method for route {full}").into());
+            }
+            at = end;
+        }
+    }
+    Ok(out)
+}
+
+/// The OpenAPI document validates against the OpenAPI 3.1 schema and lists every route of the
+/// router (and nothing else).
+fn openapi_validates_and_lists_every_route(url: &str) -> Result<(), Failed> {
+    let body = fetch(&format!("{url}/api/v1/openapi.json"))?;
+    let doc: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &body).map_err(|e| e.to_string())?;
+    let verdict = node("openapi-validate.mjs", &[&file.to_string_lossy()], b"")?;
+    let verdict: Value = serde_json::from_str(verdict.trim()).map_err(|e| e.to_string())?;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert!(
+        verdict["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{verdict}"
+    );
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().ok_or("paths")? {
+        for method in item.as_object().ok_or("path item")?.keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let routes = source_routes()?;
+    assert!(
+        routes.len() > 40,
+        "{} routes found in the source",
+        routes.len()
+    );
+    let missing: Vec<_> = routes.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
+    let extra: Vec<_> = documented.difference(&routes).collect();
+    assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    let page = String::from_utf8_lossy(&fetch(&format!("{url}/api/v1/docs"))?).into_owned();
+    assert!(
+        page.contains("openapi.json") && !page.contains("https://"),
+        "{page}"
+    );
+    Ok(())
+}
+
+/// The value of sample `name{labels}` among those parsed by the independent parser.
+fn sample(samples: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][k] == *v))?["value"]
+        .as_f64()
+}
+
+/// `/metrics` parses as Prometheus text and its counters move with traffic: five lookups add
+/// five to the lookup route's requests and to its latency histogram's count; a tile asked twice
+/// is one cache miss and one hit.
+fn metrics_parse_and_move(url: &str) -> Result<(), Failed> {
+    let parse = || -> Result<Value, Failed> {
+        let text = fetch(&format!("{url}/metrics"))?;
+        let scripts = common::root().join("tests/scripts");
+        let json = script_output("python3", &scripts, "prometheus_parse.py", &[], &text)?;
+        serde_json::from_str(json.trim()).map_err(|e| e.to_string().into())
+    };
+    let lookup = [
+        ("route", "/api/v1/lookup"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    let before = parse()?;
+    let requests = sample(&before, "shequ_http_requests_total", &lookup).unwrap_or(0.0);
+    let observed = sample(
+        &before,
+        "shequ_http_request_duration_seconds_count",
+        &lookup,
+    )
+    .unwrap_or(0.0);
+    let hits = sample(&before, "shequ_tile_cache_hits_total", &[]).ok_or("no hits")?;
+    let misses = sample(&before, "shequ_tile_cache_misses_total", &[]).ok_or("no misses")?;
+    for i in 0..5 {
+        fetch(&format!("{url}/api/v1/lookup?lon=113.3{i}&lat=22.5"))?;
+    }
+    for _ in 0..2 {
+        fetch(&format!("{url}/tiles/towns/9/417/223.mvt"))?;
+    }
+    let after = parse()?;
+    assert_eq!(
+        sample(&after, "shequ_http_requests_total", &lookup),
+        Some(requests + 5.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_http_request_duration_seconds_count", &lookup),
+        Some(observed + 5.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_tile_cache_misses_total", &[]),
+        Some(misses + 1.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_tile_cache_hits_total", &[]),
+        Some(hits + 1.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_snapshot_registry_version", &[]),
+        Some(1.0)
+    );
+    for name in [
+        "shequ_approvals_total",
+        "shequ_logins_failed_total",
+        "shequ_tile_cache_tiles",
+        "shequ_snapshot_published_timestamp_seconds",
+    ] {
+        assert!(sample(&after, name, &[]).is_some(), "{name}");
+    }
+    assert!(
+        sample(
+            &after,
+            "shequ_admission_rejections_total",
+            &[("pool", "cpu")]
+        )
+        .is_some()
+    );
+    Ok(())
+}
+
+/// What is missing to run the GDAL tests, if anything.
 fn missing() -> Option<String> {
     for tool in ["ogrinfo", "ogr2ogr"] {
         if Command::new(tool).arg("--version").output().is_err() {
@@ -106,6 +377,12 @@ fn oapif_lists_the_collections(url: &str) -> Result<(), Failed> {
 
 /// A URL's JSON by a plain HTTP/1.0 GET (no client library in the way).
 fn fetch_json(url: &str) -> Result<Value, Failed> {
+    let body = fetch(url)?;
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}").into())
+}
+
+/// A URL's body by a plain HTTP/1.0 GET; an answer other than 200 is an error.
+fn fetch(url: &str) -> Result<Vec<u8>, Failed> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").ok_or("http URL")?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -121,7 +398,7 @@ fn fetch_json(url: &str) -> Result<Value, Failed> {
     if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
         return Err(format!("GET {url}: {head}").into());
     }
-    serde_json::from_slice(&reply[at + 4..]).map_err(|e| format!("{url}: {e}").into())
+    Ok(reply[at + 4..].to_vec())
 }
 
 /// The bounding box (lon/lat) of the ogr2ogr test: a corner of 石岐/东区 with a few hundred
@@ -286,21 +563,43 @@ fn mvt_reads_the_tile_set(url: &str) -> Result<(), Failed> {
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = missing().filter(|_| !ci);
-    if let Some(what) = &missing {
+    let gdal = missing().filter(|_| !ci);
+    let npm = missing_node().filter(|_| !ci);
+    let python = missing_python().filter(|_| !ci);
+    for what in gdal.iter().chain(&npm).chain(&python) {
         eprintln!("protocol tests ignored: {what} (CI=true requires it)");
     }
-    let tests: [(&str, fn(&str) -> Result<(), Failed>); 3] = [
-        ("oapif_lists_the_collections", oapif_lists_the_collections),
+    type Test = fn(&str) -> Result<(), Failed>;
+    let tests: [(&str, Test, bool); 5] = [
+        (
+            "oapif_lists_the_collections",
+            oapif_lists_the_collections,
+            gdal.is_some(),
+        ),
         (
             "ogr2ogr_downloads_grids_in_epsg4547",
             ogr2ogr_downloads_grids_in_epsg4547,
+            gdal.is_some(),
         ),
-        ("mvt_reads_the_tile_set", mvt_reads_the_tile_set),
+        (
+            "mvt_reads_the_tile_set",
+            mvt_reads_the_tile_set,
+            gdal.is_some(),
+        ),
+        (
+            "openapi_validates_and_lists_every_route",
+            openapi_validates_and_lists_every_route,
+            npm.is_some(),
+        ),
+        (
+            "metrics_parse_and_move",
+            metrics_parse_and_move,
+            python.is_some(),
+        ),
     ];
     // One server for all (the sample city takes seconds to load), started only when a test runs.
-    let wanted = tests.iter().any(|(name, _)| {
-        missing.is_none() && args.filter.as_deref().is_none_or(|f| name.contains(f))
+    let wanted = tests.iter().any(|(name, _, ignored)| {
+        !ignored && args.filter.as_deref().is_none_or(|f| name.contains(f))
     }) && !args.list;
     let dir = tempfile::tempdir().expect("tempdir");
     let server = wanted.then(|| {
@@ -319,9 +618,9 @@ fn main() -> ExitCode {
     let url = server.as_ref().map(|(_, u)| u.clone()).unwrap_or_default();
     let trials = tests
         .into_iter()
-        .map(|(name, test)| {
+        .map(|(name, test, ignored)| {
             let url = url.clone();
-            Trial::test(name, move || test(&url)).with_ignored_flag(missing.is_some())
+            Trial::test(name, move || test(&url)).with_ignored_flag(ignored)
         })
         .collect();
     let status = libtest_mimic::run(&args, trials).exit_code();

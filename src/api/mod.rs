@@ -14,6 +14,7 @@ mod log;
 mod lookup;
 mod metrics;
 mod ogc;
+mod openapi;
 mod proposals;
 mod select;
 mod server;
@@ -60,6 +61,8 @@ pub struct ApiConfig {
     pub tile_cache: usize,
     /// Style options: raster basemap and glyph URL templates.
     pub style: StyleOptions,
+    /// Whether `/metrics` is served and requests are counted for it.
+    pub metrics: bool,
     /// Whether reads (registry, lookups, tiles, audit) are open or need a credential.
     pub read_access: ReadAccess,
     /// Caps on the work one request may ask for (413 beyond).
@@ -89,6 +92,7 @@ impl Default for ApiConfig {
             tile_cache: 20_000,
             style: StyleOptions::default(),
             read_access: ReadAccess::Open,
+            metrics: true,
             limits: Limits::default(),
             cpu_pool: PoolConfig::cpu_default(),
             hash_pool: PoolConfig::hash_default(),
@@ -490,6 +494,8 @@ fn registry_routes() -> Router<AppState> {
         .route("/{layer}/{code}/history", get(versions::history))
         .route("/audit", get(audit::report))
         .route("/audit.geojson", get(audit::geojson))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/docs", get(openapi::docs))
 }
 
 /// `/api/v1/proposals…`: stored proposals and their procedure, validation, splits, suggestions.
@@ -527,7 +533,6 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .merge(account_routes());
     let mut app = Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
         .nest(ogc::PREFIX, ogc::routes())
@@ -543,11 +548,15 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             )
         })
         .with_state(state.clone());
-    // Per route (axum wraps each route in the router's layers), so the route template is known.
-    app = app.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        metrics::track,
-    ));
+    if config.metrics {
+        // Per route (axum wraps each route in the router's layers), so the template is known.
+        app = app
+            .route("/metrics", get(metrics::metrics).with_state(state.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                metrics::track,
+            ));
+    }
     if config.read_access == ReadAccess::Token {
         // Inside CORS, so that preflight requests (which carry no credential) are answered.
         app = app.layer(axum::middleware::from_fn_with_state(state, auth::read_gate));

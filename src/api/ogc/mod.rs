@@ -8,6 +8,8 @@ mod crs;
 mod html;
 mod items;
 
+pub use items::{ItemQuery, ItemsQuery};
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
