@@ -234,6 +234,9 @@ async fn tilejson_follows_tilejson_3_and_pbf_is_mvt() {
     let mvt = common::get(&app, "/tiles/towns/9/416/223.mvt").await;
     let pbf = common::get(&app, "/tiles/towns/9/416/223.pbf").await;
     assert_eq!((mvt.status, &mvt.body), (pbf.status, &pbf.body));
+    // The web map's cache-busting generation after an approval is accepted.
+    let busted = common::get(&app, "/tiles/towns/9/416/223.mvt?v=2").await;
+    assert_ne!(busted.status, 400, "{}", busted.text());
     common::get(&app, "/tiles/towns/9/416/223.png")
         .await
         .assert_problem(404, ".pbf");

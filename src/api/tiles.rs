@@ -33,15 +33,18 @@ impl From<TileError> for ApiError {
     }
 }
 
-/// The query a tile request may carry: `as_of` (read by [`Current`]) and `crs`, which is
-/// refused: tiles are Web Mercator over WGS84 and shifting them to GCJ-02 is not offered, so
-/// a GCJ-02 basemap client is told so rather than given tiles that sit ~500 m off. Any other
+/// The query a tile request may carry: `as_of` (read by [`Current`]), `v` (a cache-busting
+/// generation the web map adds after an approval; its value does not matter) and `crs`, which
+/// is refused: tiles are Web Mercator over WGS84 and shifting them to GCJ-02 is not offered,
+/// so a GCJ-02 basemap client is told so rather than given tiles that sit ~500 m off. Any other
 /// parameter is a 400 naming it (never silently ignored).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TileQuery {
     #[serde(rename = "as_of")]
     _as_of: Option<String>,
+    #[serde(rename = "v")]
+    _generation: Option<String>,
     crs: Option<String>,
 }
 
