@@ -106,7 +106,7 @@ impl Op {
     const fn query(self, query: fn() -> &'static [&'static str]) -> Op {
         Op { query, ..self }
     }
-    const fn as_of(self) -> Op {
+    const fn reads_as_of(self) -> Op {
         Op {
             as_of: true,
             ..self
@@ -143,21 +143,21 @@ fn operations() -> Vec<Op> {
         op("get", "/web/{*path}", "web", "Static files of the web map").ok("200", "application/octet-stream"),
         op("get", "/api/v1/openapi.json", "service", "This OpenAPI document"),
         op("get", "/api/v1/docs", "service", "A page to browse this document").ok("200", "text/html"),
-        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(query_fields::<lookup::LookupQuery>).as_of(),
-        op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
-        op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).as_of(),
-        op("post", "/api/v1/address", "lookup", "Batch address search").as_of().body("{\"queries\": [\"…\", …]}"),
-        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON (bbox, paging, filters)").query(collection).as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON (bbox, paging, filters)").query(collection).as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON (bbox, paging, filters)").query(collection).as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(query_fields::<lookup::LookupQuery>).reads_as_of(),
+        op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
+        op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of(),
+        op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body("{\"queries\": [\"…\", …]}"),
+        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
         op("get", "/api/v1/versions", "registry", "Stored registry versions"),
         op("get", "/api/v1/versions/{a}/diff/{b}", "registry", "What changed between two versions"),
         op("get", "/api/v1/{layer}/{code}/history", "registry", "The versions of one record"),
-        op("get", "/api/v1/audit", "audit", "Coverage audit report").as_of(),
-        op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/audit", "audit", "Coverage audit report").reads_as_of(),
+        op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").reads_as_of().ok("200", GEOJSON),
         op("get", "/api/v1/proposals", "proposals", "Stored proposals").query(query_fields::<workflow::ListQuery>),
         op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body("a proposal: GeoJSON FeatureCollection with a `proposal` member").ok("201", JSON),
         op("get", "/api/v1/proposals/{id}", "proposals", "One stored proposal with its procedure"),
@@ -182,7 +182,7 @@ fn operations() -> Vec<Op> {
         op("get", "/tiles/catalog", "tiles", "Tile layers with their TileJSON and tile URLs").query(query_fields::<tile_api::NoQuery>),
         op("get", "/tiles/{file}", "tiles", "TileJSON 3.0.0 of a layer or composite (`{layers}.json`)").query(query_fields::<tile_api::TileQuery>),
         op("get", "/tiles/{layers}/{z}/{x}/{y}", "tiles", "A vector tile (`{y}.mvt` or `{y}.pbf`)").query(query_fields::<tile_api::TileQuery>).ok("200", super::tiles::MVT_CONTENT_TYPE),
-        op("get", "/style.json", "tiles", "MapLibre style").as_of(),
+        op("get", "/style.json", "tiles", "MapLibre style").reads_as_of(),
         op("get", "/ogc", "ogc", "OGC API – Features landing page").query(format),
         op("get", "/ogc/conformance", "ogc", "Conformance classes").query(format),
         op("get", "/ogc/collections", "ogc", "Collections").query(format),

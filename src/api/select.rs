@@ -30,9 +30,9 @@ pub fn parse_bbox(name: &str, text: &str, crs: &Crs) -> Result<Polygon<f64>, Api
                 "parameter `{name}`: {text:?} is not a list of numbers minx,miny,maxx,maxy"
             ))
         })?;
-    let [x0, y0, x1, y1] = match numbers.as_slice() {
-        &[a, b, c, d] => [a, b, c, d],
-        &[a, b, _, c, d, _] => [a, b, c, d],
+    let [x0, y0, x1, y1] = match *numbers.as_slice() {
+        [a, b, c, d] => [a, b, c, d],
+        [a, b, _, c, d, _] => [a, b, c, d],
         _ => {
             return Err(ApiError::bad_request(format!(
                 "parameter `{name}`: {} numbers given; give 4 (minx,miny,maxx,maxy) or 6",
