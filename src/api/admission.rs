@@ -180,6 +180,8 @@ pub struct Pool {
     refusal: Refusal,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// Requests refused so far (`/metrics`).
+    refused: std::sync::atomic::AtomicU64,
     workers: Workers,
 }
 
@@ -203,6 +205,7 @@ impl Pool {
             refusal,
             permits: Arc::new(Semaphore::new(config.permits)),
             waiting: AtomicUsize::new(0),
+            refused: Default::default(),
             workers: Workers::start(name, config.permits, nice),
         }
     }
@@ -218,7 +221,13 @@ impl Pool {
         Self::new("password checks", config, Refusal::TooManyLogins, 0)
     }
 
+    /// Requests this pool has refused.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
     fn refuse(&self, why: &str) -> ApiError {
+        self.refused.fetch_add(1, Ordering::Relaxed);
         let detail = format!(
             "the server is busy: {why} ({} {} at once, {} waiting at most, {} ms wait at most); \
              retry in {RETRY_AFTER_SECS} s",

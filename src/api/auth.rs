@@ -302,6 +302,10 @@ pub async fn login(
             session
         }
         Err(AccountError::BadCredentials) => {
+            state
+                .metrics
+                .logins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let recorded = state
                 .logins
                 .failure(&user, client.as_deref(), state.clock.now());

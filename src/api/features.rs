@@ -1,24 +1,25 @@
 //! `GET /api/v1/{towns,communities,grids}[/{code}]`: the registry as GeoJSON (RFC 7946).
 //!
-//! Unfiltered collections are rendered once per snapshot and then served from memory. `?crs=`
+//! Unfiltered collections are rendered once per snapshot and then served from memory; `bbox`,
+//! `limit`/`offset`, `town` and `community` select a page of one ([`super::select`]). `?crs=`
 //! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
 //! Tencent) shows in the right place; such renderings are made per request.
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Published;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::extract::Current;
 use super::lookup::parse_crs;
+use super::select;
+use super::{AppState, Published};
 use crate::crs::Crs;
-use crate::output::geojson::{
-    self, Out, collection, community_feature, grid_feature, town_feature,
-};
+use crate::output::geojson::{self, Out, community_feature, grid_feature, town_feature};
+use crate::output::page::{self, Link};
 use crate::registry::{Level, Registry};
 
 /// Renders a full collection to bytes in the output CRS; fails only if a position is outside
@@ -68,78 +69,110 @@ pub(super) fn geojson_value(value: &impl Serialize) -> Result<Response, ApiError
     Ok(geo_json(Bytes::from(body)))
 }
 
+/// The query of one feature: the output CRS (and `as_of`, read by [`Current`]).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutputCrs {
     crs: Option<String>,
+    #[serde(rename = "as_of")]
+    _as_of: Option<String>,
+}
+
+/// The query of a collection: output CRS, `bbox` (lon/lat WGS84), `limit`/`offset` paging and
+/// the parent filters. Any other parameter is a 400 naming it: a client that sends `bbox` to a
+/// server that ignored it would download the whole layer thinking it had a part.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionQuery {
+    crs: Option<String>,
+    bbox: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    town: Option<String>,
+    community: Option<String>,
+    #[serde(rename = "as_of")]
+    _as_of: Option<String>,
+}
+
+impl CollectionQuery {
+    fn selects(&self) -> bool {
+        self.bbox.is_some()
+            || self.limit.is_some()
+            || self.offset.is_some()
+            || self.town.is_some()
+            || self.community.is_some()
+    }
+}
+
+/// A whole layer (cached), or the page of it the query selects.
+fn layer(
+    state: &AppState,
+    published: &Published,
+    level: Level,
+    query: &CollectionQuery,
+    uri: &axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let crs = output_crs(query.crs.as_deref())?;
+    let out = crs.as_ref();
+    if !query.selects() {
+        return whole_layer(published, level, out);
+    }
+    let r = &published.snapshot().registry;
+    let mut filter = select::parent_filter(
+        r,
+        Some(level),
+        query.town.as_deref(),
+        query.community.as_deref(),
+    )?;
+    filter.area = query
+        .bbox
+        .as_deref()
+        .map(|b| select::parse_bbox("bbox", b, &Crs::Wgs84))
+        .transpose()?;
+    let window = select::parse_window(query.limit.as_deref(), query.offset.as_deref(), usize::MAX)?;
+    let matched = crate::output::select::records(r, level, &filter);
+    let features = window
+        .of(&matched)
+        .iter()
+        .map(|&i| page::record(r, level, i, out))
+        .collect();
+    let mut links = Vec::new();
+    if window.has_next(matched.len()) {
+        links.push(Link::new(
+            "next",
+            select::next_href(&state.tile_settings().public_url, uri, window),
+            "application/geo+json",
+        ));
+    }
+    geojson_value(&page::page(features, matched.len(), None, links))
 }
 
 pub async fn towns(
+    State(state): State<AppState>,
     Current(published): Current,
-    ApiQuery(query): ApiQuery<OutputCrs>,
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    whole_layer(
-        &published,
-        Level::Town,
-        output_crs(query.crs.as_deref())?.as_ref(),
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CommunityFilter {
-    town: Option<String>,
-    crs: Option<String>,
+    layer(&state, &published, Level::Town, &query, &uri)
 }
 
 pub async fn communities(
+    State(state): State<AppState>,
     Current(published): Current,
-    ApiQuery(filter): ApiQuery<CommunityFilter>,
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(filter.crs.as_deref())?;
-    let out = crs.as_ref();
-    let Some(town_code) = filter.town else {
-        return whole_layer(&published, Level::Community, out);
-    };
-    let snapshot = published.snapshot();
-    let r = &snapshot.registry;
-    let town = r.town_by_code(&town_code).ok_or_else(|| {
-        ApiError::not_found(format!("filter `town`: no town with code {town_code:?}"))
-    })?;
-    let features = r.towns[town]
-        .communities
-        .iter()
-        .map(|&c| community_feature(r, &r.communities[c], out));
-    geojson_value(&collection(features))
-}
-
-#[derive(Deserialize)]
-pub struct GridFilter {
-    community: Option<String>,
-    crs: Option<String>,
+    layer(&state, &published, Level::Community, &query, &uri)
 }
 
 pub async fn grids(
+    State(state): State<AppState>,
     Current(published): Current,
-    ApiQuery(filter): ApiQuery<GridFilter>,
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    let crs = output_crs(filter.crs.as_deref())?;
-    let out = crs.as_ref();
-    let Some(community_code) = filter.community else {
-        return whole_layer(&published, Level::Grid, out);
-    };
-    let snapshot = published.snapshot();
-    let r = &snapshot.registry;
-    let community = r.community_by_code(&community_code).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "filter `community`: no community with code {community_code:?}"
-        ))
-    })?;
-    let features = r.communities[community]
-        .grids
-        .iter()
-        .map(|&g| grid_feature(r, &r.grids[g], out));
-    geojson_value(&collection(features))
+    layer(&state, &published, Level::Grid, &query, &uri)
 }
-
 /// The record of `level` with `code` as a Feature in the output CRS of `query`, or 404 naming
 /// what was not found.
 fn one_feature(

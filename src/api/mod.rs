@@ -12,7 +12,11 @@ mod health;
 mod limits;
 mod log;
 mod lookup;
+mod metrics;
+mod ogc;
+mod openapi;
 mod proposals;
+mod select;
 mod server;
 mod suggest;
 mod tiles;
@@ -57,6 +61,8 @@ pub struct ApiConfig {
     pub tile_cache: usize,
     /// Style options: raster basemap and glyph URL templates.
     pub style: StyleOptions,
+    /// Whether `/metrics` is served and requests are counted for it.
+    pub metrics: bool,
     /// Whether reads (registry, lookups, tiles, audit) are open or need a credential.
     pub read_access: ReadAccess,
     /// Caps on the work one request may ask for (413 beyond).
@@ -86,6 +92,7 @@ impl Default for ApiConfig {
             tile_cache: 20_000,
             style: StyleOptions::default(),
             read_access: ReadAccess::Open,
+            metrics: true,
             limits: Limits::default(),
             cpu_pool: PoolConfig::cpu_default(),
             hash_pool: PoolConfig::hash_default(),
@@ -143,6 +150,8 @@ pub struct Published {
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
+    /// When it was published (Unix seconds), for `/metrics`.
+    published_at: u64,
 }
 
 impl Published {
@@ -155,6 +164,9 @@ impl Published {
             collections: Default::default(),
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
+            published_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         })
     }
 
@@ -165,6 +177,11 @@ impl Published {
     /// The process-local version (distinct per published snapshot).
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// When this snapshot was published (Unix seconds).
+    pub fn published_at(&self) -> u64 {
+        self.published_at
     }
 
     /// The stored registry version this snapshot shows, if it came from the store.
@@ -233,6 +250,8 @@ pub struct Shared {
     logins: Arc<crate::accounts::throttle::Throttle>,
     /// The time the login back-off counts in; a manual clock in tests.
     clock: Arc<dyn Clock>,
+    /// Counters for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl std::ops::Deref for AppState {
@@ -286,6 +305,7 @@ impl AppState {
             limits: config.limits,
             logins: Arc::default(),
             clock: Arc::new(SystemClock::default()),
+            metrics: Arc::new(metrics::Metrics::new()),
         }))
     }
 
@@ -488,6 +508,8 @@ fn registry_routes() -> Router<AppState> {
         .route("/{layer}/{code}/history", get(versions::history))
         .route("/audit", get(audit::report))
         .route("/audit.geojson", get(audit::geojson))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/docs", get(openapi::docs))
 }
 
 /// `/api/v1/proposals…`: stored proposals and their procedure, validation, splits, suggestions.
@@ -527,6 +549,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/health", get(health::health))
         .nest("/api/v1", api)
         .nest("/tiles", tiles_router())
+        .nest(ogc::PREFIX, ogc::routes())
         .route("/style.json", get(tiles::style))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
@@ -539,6 +562,17 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             )
         })
         .with_state(state.clone());
+    let routes = if config.metrics {
+        // Per route (axum wraps each route in the router's layers), so the template is known.
+        routes
+            .route("/metrics", get(metrics::metrics).with_state(state.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                metrics::track,
+            ))
+    } else {
+        routes
+    };
     let routes = if config.read_access == ReadAccess::Token {
         // Inside CORS, so that preflight requests (which carry no credential) are answered.
         routes.layer(axum::middleware::from_fn_with_state(state, auth::read_gate))

@@ -4,13 +4,15 @@
 //! Tiles are rendered off the async workers (`spawn_blocking`: a cold tile takes milliseconds)
 //! and kept in the shared [`TileCache`] under the snapshot's version.
 
+use std::sync::atomic::Ordering;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Current;
+use super::extract::{ApiQuery, Current};
 use super::lookup::json_response;
 use crate::tiles::{self, CachedTile, LayerSet, TileError, TileId, TileKey};
 
@@ -31,16 +33,57 @@ impl From<TileError> for ApiError {
     }
 }
 
-pub async fn catalog(State(state): State<AppState>) -> Response {
+/// The query a tile request may carry: `as_of` (read by [`Current`]), `v` (a cache-busting
+/// generation the web map adds after an approval; its value does not matter) and `crs`, which
+/// is refused: tiles are Web Mercator over WGS84 and shifting them to GCJ-02 is not offered,
+/// so a GCJ-02 basemap client is told so rather than given tiles that sit ~500 m off. Any other
+/// parameter is a 400 naming it (never silently ignored).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileQuery {
+    #[serde(rename = "as_of")]
+    _as_of: Option<String>,
+    #[serde(rename = "v")]
+    _generation: Option<String>,
+    crs: Option<String>,
+}
+
+impl TileQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        match self.crs.as_deref() {
+            None => Ok(()),
+            Some(c) if c.eq_ignore_ascii_case("wgs84") || c.eq_ignore_ascii_case("EPSG:4326") => {
+                Ok(())
+            }
+            Some(c) => Err(ApiError::bad_request(format!(
+                "parameter `crs`: tiles are served in Web Mercator over WGS84 only, not {c:?}; \
+                 GCJ-02 (Amap, Tencent) basemaps need GeoJSON with ?crs=gcj02 from /api/v1"
+            ))),
+        }
+    }
+}
+
+pub async fn catalog(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<NoQuery>,
+) -> Response {
+    let NoQuery {} = query;
     json_response(&tiles::catalog(&state.tile_settings().public_url))
 }
+
+/// A route that takes no query parameters: any is a 400 naming it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
 
 /// `/tiles/{layers}.json`: TileJSON of one layer or a composite.
 pub async fn tilejson(
     State(state): State<AppState>,
     Current(published): Current,
     Path(file): Path<String>,
+    ApiQuery(query): ApiQuery<TileQuery>,
 ) -> Result<Response, ApiError> {
+    query.check()?;
     let Some(spec) = file.strip_suffix(".json") else {
         return Err(ApiError::not_found(format!(
             "no such route /tiles/{file}; TileJSON is at /tiles/{{layer}}.json"
@@ -52,6 +95,7 @@ pub async fn tilejson(
         registry,
         &state.tile_settings().public_url,
         layers.layers(),
+        published.registry_version(),
     )))
 }
 
@@ -72,16 +116,19 @@ fn parse_coordinate(name: &str, value: &str) -> Result<u32, ApiError> {
     })
 }
 
-/// `/tiles/{layers}/{z}/{x}/{y}.mvt`.
+/// `/tiles/{layers}/{z}/{x}/{y}.mvt`, or `.pbf` (the same tile: GDAL, tippecanoe and
+/// tileserver-gl name tiles `.pbf`).
 pub async fn tile(
     State(state): State<AppState>,
     Current(published): Current,
     Path((spec, z, x, y)): Path<(String, String, String, String)>,
+    ApiQuery(query): ApiQuery<TileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(y) = y.strip_suffix(".mvt") else {
+    query.check()?;
+    let Some(y) = y.strip_suffix(".mvt").or_else(|| y.strip_suffix(".pbf")) else {
         return Err(ApiError::not_found(format!(
-            "no such route: tiles end in .mvt, not {y:?}"
+            "no such route: tiles end in .mvt or .pbf, not {y:?}"
         )));
     };
     let layers = LayerSet::parse(&spec)?;
@@ -97,9 +144,14 @@ pub async fn tile(
         x: id.x,
         y: id.y,
     };
+    let metrics = &state.metrics;
     let cached = match state.tile_settings().cache.get(&key) {
-        Some(hit) => hit,
+        Some(hit) => {
+            metrics.tile_hits.fetch_add(1, Ordering::Relaxed);
+            hit
+        }
         None => {
+            metrics.tile_misses.fetch_add(1, Ordering::Relaxed);
             let worker = published.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let registry = &worker.snapshot().registry;

@@ -224,6 +224,10 @@ pub async fn transition(
     })
     .await?;
     if let Some(approval) = approval {
+        state
+            .metrics
+            .approvals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
             "proposal {id} approved: registry version {} published",
             approval.version.id

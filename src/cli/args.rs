@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// Rendered vector tiles kept in memory (0 disables the tile cache).
     #[arg(long, default_value_t = ApiConfig::default().tile_cache)]
     pub tile_cache: usize,
+    /// Serve no /metrics and count nothing per request (the counting costs about 1 % of
+    /// lookup throughput; see BENCHMARKS.md).
+    #[arg(long)]
+    pub no_metrics: bool,
     /// Raster basemap URL template ({z}/{x}/{y}) added under the layers of /style.json.
     #[arg(long)]
     pub basemap: Option<String>,

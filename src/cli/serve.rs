@@ -53,6 +53,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             glyphs: args.glyphs,
         },
         read_access: args.read_access,
+        metrics: !args.no_metrics,
         request_timeout: seconds("request-timeout", args.request_timeout)?,
         ..args.limits.config()
     };

@@ -27,12 +27,18 @@ pub enum Crs {
     Gcj02,
     Bd09,
     Projected(Arc<Projected>),
+    /// Another CRS with its two axes the other way round: north first, as the EPSG registry
+    /// orders EPSG:4490 (latitude, longitude) and EPSG:4547 (northing, easting). OGC API
+    /// Features Part 2 writes coordinates in the authority's order for these URIs; the rest of
+    /// shequ speaks x (east) first and never builds this from a name.
+    NorthFirst(Arc<Crs>),
 }
 
 impl PartialEq for Crs {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Crs::Projected(a), Crs::Projected(b)) => a.code() == b.code(),
+            (Crs::NorthFirst(a), Crs::NorthFirst(b)) => a == b,
             _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
     }
@@ -87,6 +93,7 @@ impl fmt::Display for Crs {
             Crs::Gcj02 => f.write_str("gcj02"),
             Crs::Bd09 => f.write_str("bd09"),
             Crs::Projected(p) => write!(f, "EPSG:{}", p.code()),
+            Crs::NorthFirst(inner) => write!(f, "{inner} (north first)"),
         }
     }
 }
@@ -104,6 +111,7 @@ impl Crs {
             Crs::Gcj02 => gcj02::to_wgs84(check_lon_lat(p)?),
             Crs::Bd09 => bd09::to_wgs84(check_lon_lat(p)?),
             Crs::Projected(proj) => proj.to_wgs84(p)?,
+            Crs::NorthFirst(inner) => inner.to_wgs84([p[1], p[0]])?,
         };
         Ok(check_lon_lat(out)?)
     }
@@ -115,7 +123,13 @@ impl Crs {
             Crs::Gcj02 => Ok(gcj02::from_wgs84(p)),
             Crs::Bd09 => Ok(bd09::from_wgs84(p)),
             Crs::Projected(proj) => proj.from_wgs84(p),
+            Crs::NorthFirst(inner) => inner.from_wgs84(p).map(|[x, y]| [y, x]),
         }
+    }
+
+    /// The same CRS with its axes swapped (see [`Crs::NorthFirst`]).
+    pub fn north_first(self) -> Crs {
+        Crs::NorthFirst(Arc::new(self))
     }
 }
 

@@ -4,11 +4,15 @@
 //!
 //! - [`place`]: where a point is (town, community, grid) — the lookup answer;
 //! - [`address`]: address register matches — the address answer;
-//! - [`geojson`]: registry features, feature collections and audit findings as GeoJSON.
+//! - [`geojson`]: registry features, feature collections and audit findings as GeoJSON;
+//! - [`select`]: which records a bounding box and parent filters keep;
+//! - [`page`]: a page of such features with its counts and links.
 
 pub mod address;
 pub mod geojson;
+pub mod page;
 pub mod place;
+pub mod select;
 
 pub use address::{AddressAnswer, AddressMatch, address_answer};
 pub use place::{Place, PointPlace};

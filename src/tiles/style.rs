@@ -69,19 +69,38 @@ fn vector_layer(layer: TileLayer) -> Value {
     v
 }
 
-/// TileJSON 3.0.0 of one layer (or of a composite `a,b`).
-pub fn tilejson(registry: &Registry, base: &str, layers: &[TileLayer]) -> Value {
+/// Who the tiles come from, as TileJSON's `attribution` says it (shown by map clients).
+pub const ATTRIBUTION: &str = "shequ community boundary registry";
+
+/// The zoom a client opens a tile set at when it has no view of its own: 10 (the city in a
+/// window), raised to the set's `minzoom` (TileJSON 3.0.0 §3.6: `center`'s zoom lies between
+/// `minzoom` and `maxzoom`; the grids start at 12).
+const CENTER_ZOOM: u8 = 10;
+
+/// TileJSON 3.0.0 of one layer (or of a composite `a,b`). `version` is the semantic version
+/// TileJSON asks for: the stored registry version as its minor number (`1.<v>.0`; `1.0.0` when
+/// served from files), so a client caching tiles sees a new version after an approval.
+pub fn tilejson(
+    registry: &Registry,
+    base: &str,
+    layers: &[TileLayer],
+    registry_version: Option<i64>,
+) -> Value {
     let names: Vec<&str> = layers.iter().map(|l| l.name()).collect();
     let [w, s, e, n] = city_bounds(registry);
     let minzoom = layers.iter().map(|l| l.spec().minzoom).min().unwrap_or(0);
+    let center_zoom = CENTER_ZOOM.clamp(minzoom, MAX_ZOOM);
     json!({
         "tilejson": "3.0.0",
         "name": format!("shequ {}", names.join(",")),
+        "description": layers.iter().map(|l| l.spec().description).collect::<Vec<_>>().join("; "),
+        "version": format!("1.{}.0", registry_version.unwrap_or(0)),
+        "attribution": ATTRIBUTION,
         "scheme": "xyz",
         "tiles": [tile_url(base, &names.join(","))],
         "vector_layers": layers.iter().map(|&l| vector_layer(l)).collect::<Vec<_>>(),
         "bounds": [w, s, e, n],
-        "center": [(w + e) / 2.0, (s + n) / 2.0, 10],
+        "center": [(w + e) / 2.0, (s + n) / 2.0, center_zoom],
         "minzoom": minzoom,
         "maxzoom": MAX_ZOOM,
     })
@@ -97,9 +116,17 @@ pub fn catalog(base: &str) -> Value {
             v
         })
         .collect();
+    // A composite is any comma-separated list of layer ids; the example lists the style's
+    // main layers, so its URLs work as they stand.
+    let all: Vec<&str> = MAP_LAYERS.iter().map(|l| l.name()).collect();
+    let all = all.join(",");
     json!({
         "layers": layers,
-        "composite": tile_url(base, "{layer},{layer}"),
+        "composite": {
+            "description": "several layers in one tile: list their ids separated by commas, in the order wanted",
+            "tilejson": format!("{base}/tiles/{all}.json"),
+            "tiles": tile_url(base, &all),
+        },
         "style": format!("{base}/style.json"),
     })
 }

@@ -1,0 +1,266 @@
+//! `GET /metrics`: Prometheus text format (version 0.0.4). Requests and their latency by route
+//! (the matched path template, never the raw path: `/api/v1/grids/{code}`, not one series per
+//! code), method and status; the tile cache; the published snapshot; approvals, failed logins
+//! and admission refusals.
+//!
+//! Cheap on the request path: a series is a few atomics; each worker thread keeps its own map
+//! from (route, method, status) to the series, so a request takes no lock once its series has
+//! been seen on that thread (the global map is locked only for a new series and at a scrape).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+/// Upper bounds of the latency histogram, in seconds (a lookup takes tens of µs, an approval
+/// seconds).
+const BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
+];
+
+/// One (route, method, status): a count and a latency histogram.
+#[derive(Default)]
+struct Series {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    /// Sum of latencies in nanoseconds.
+    sum_ns: AtomicU64,
+}
+
+impl Series {
+    fn observe(&self, seconds: f64) {
+        if let Some(i) = BUCKETS.iter().position(|&b| seconds <= b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ns
+            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+    }
+}
+
+type Key = (Arc<str>, &'static str, u16);
+
+/// The counters of one server (shared by every clone of its state).
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<Key, Arc<Series>>>,
+    /// Distinguishes servers in one process (tests run several), so a thread's cached series
+    /// are never those of another server's metrics.
+    id: u64,
+    pub tile_hits: AtomicU64,
+    pub tile_misses: AtomicU64,
+    pub approvals: AtomicU64,
+    pub logins_failed: AtomicU64,
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<(u64, Key), Arc<Series>>> = RefCell::new(HashMap::new());
+}
+
+fn method_name(m: &axum::http::Method) -> &'static str {
+    match *m {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::HEAD => "HEAD",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        axum::http::Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Metrics {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            ..Metrics::default()
+        }
+    }
+
+    fn series(&self, key: Key) -> Arc<Series> {
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(s) = cache.get(&(self.id, key.clone())) {
+                return s.clone();
+            }
+            let s = self
+                .series
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            cache.insert((self.id, key), s.clone());
+            s
+        })
+    }
+}
+
+/// Counts a request under its route template (`unmatched` for none) once it is answered.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route: Arc<str> = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| Arc::from("unmatched"), |m| Arc::from(m.as_str()));
+    let method = method_name(request.method());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .series((route, method, status))
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The text exposition of every metric.
+pub fn render(state: &AppState) -> String {
+    let m = &state.metrics;
+    let mut out = String::new();
+    let series: Vec<(Key, Arc<Series>)> = m
+        .series
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.push_str("# HELP shequ_http_requests_total HTTP requests answered, by route template, method and status.\n");
+    out.push_str("# TYPE shequ_http_requests_total counter\n");
+    for ((route, method, status), s) in &series {
+        let _ = writeln!(
+            out,
+            "shequ_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {}",
+            escape(route),
+            s.count.load(Ordering::Relaxed)
+        );
+    }
+    out.push_str("# HELP shequ_http_request_duration_seconds Time to answer a request, by route template, method and status.\n");
+    out.push_str("# TYPE shequ_http_request_duration_seconds histogram\n");
+    for ((route, method, status), s) in &series {
+        let labels = format!(
+            "route=\"{}\",method=\"{method}\",status=\"{status}\"",
+            escape(route)
+        );
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(&s.buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "shequ_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = s.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "shequ_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "shequ_http_request_duration_seconds_sum{{{labels}}} {}",
+            s.sum_ns.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        let _ = writeln!(
+            out,
+            "shequ_http_request_duration_seconds_count{{{labels}}} {count}"
+        );
+    }
+    let published = state.published();
+    let simple: [(&str, &str, &str, String); 8] = [
+        (
+            "shequ_tile_cache_hits_total",
+            "counter",
+            "Tiles answered from the tile cache.",
+            m.tile_hits.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_tile_cache_misses_total",
+            "counter",
+            "Tiles rendered because the cache did not hold them.",
+            m.tile_misses.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_tile_cache_tiles",
+            "gauge",
+            "Tiles held in the tile cache (all snapshot versions).",
+            state.cached_tiles().to_string(),
+        ),
+        (
+            "shequ_snapshot_registry_version",
+            "gauge",
+            "The stored registry version the published snapshot shows (0: served from files).",
+            published.registry_version().unwrap_or(0).to_string(),
+        ),
+        (
+            "shequ_snapshot_published_timestamp_seconds",
+            "gauge",
+            "When the published snapshot was built and swapped in (Unix time).",
+            published.published_at().to_string(),
+        ),
+        (
+            "shequ_approvals_total",
+            "counter",
+            "Proposals approved (each publishes a new snapshot).",
+            m.approvals.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_logins_failed_total",
+            "counter",
+            "Sign-ins refused for a wrong user name or password.",
+            m.logins_failed.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_snapshot_grids",
+            "gauge",
+            "Grids in the published snapshot.",
+            published.snapshot().registry.grids.len().to_string(),
+        ),
+    ];
+    for (name, kind, help, value) in simple {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    out.push_str("# HELP shequ_admission_rejections_total Requests refused because an admission pool was full (503 heavy requests, 429 password checks).\n");
+    out.push_str("# TYPE shequ_admission_rejections_total counter\n");
+    let admission = state.admission();
+    for (pool, n) in [
+        ("cpu", admission.cpu.refused()),
+        ("hash", admission.hashing.refused()),
+    ] {
+        let _ = writeln!(
+            out,
+            "shequ_admission_rejections_total{{pool=\"{pool}\"}} {n}"
+        );
+    }
+    out
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&state),
+    )
+        .into_response()
+}

@@ -1,0 +1,378 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of every route, and `GET
+//! /api/v1/docs`, a page that shows it (self-written, no script from elsewhere).
+//!
+//! Built from the code: each operation's query parameters are the fields of the very struct
+//! its handler deserialises the query into (read through serde, see [`query_fields`]), so a
+//! parameter added to a handler appears here; path parameters come from the route template;
+//! error answers are the one problem+json type. `tests/protocols.rs` checks the document
+//! against the OpenAPI 3.1 schema and that every route registered in `src/api` is in it.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde_json::{Map, Value, json};
+
+use super::lookup::json_response;
+
+/// Collects the field names a struct's `Deserialize` asks for, then stops.
+struct Probe<'a>(&'a mut &'static [&'static str]);
+
+#[derive(Debug)]
+struct Stop;
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("probe")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl de::Error for Stop {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Stop
+    }
+}
+
+impl<'de> Deserializer<'de> for Probe<'_> {
+    type Error = Stop;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+        Err(Stop)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Stop> {
+        *self.0 = fields;
+        Err(Stop)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+/// The query parameters `T` accepts: the names (after `rename`) its derived `Deserialize`
+/// knows.
+pub fn query_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
+}
+
+fn none() -> &'static [&'static str] {
+    &[]
+}
+
+/// One operation: method, path template (axum's), tag, summary, its query struct's fields,
+/// whether `as_of` is read (the snapshot of a day), the request body (a description), and the
+/// success answer (status, media type).
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    query: fn() -> &'static [&'static str],
+    as_of: bool,
+    body: Option<&'static str>,
+    ok: (&'static str, &'static str),
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+) -> Op {
+    Op {
+        method,
+        path,
+        tag,
+        summary,
+        query: none,
+        as_of: false,
+        body: None,
+        ok: ("200", "application/json"),
+    }
+}
+
+impl Op {
+    const fn query(self, query: fn() -> &'static [&'static str]) -> Op {
+        Op { query, ..self }
+    }
+    const fn reads_as_of(self) -> Op {
+        Op {
+            as_of: true,
+            ..self
+        }
+    }
+    const fn body(self, body: &'static str) -> Op {
+        Op {
+            body: Some(body),
+            ..self
+        }
+    }
+    const fn ok(self, status: &'static str, media: &'static str) -> Op {
+        Op {
+            ok: (status, media),
+            ..self
+        }
+    }
+}
+
+use super::{address, features, log as audit_log, lookup, ogc, tiles as tile_api, workflow};
+
+const JSON: &str = "application/json";
+const GEOJSON: &str = "application/geo+json";
+
+/// Every operation the router serves. A route missing here fails `tests/protocols.rs`.
+fn operations() -> Vec<Op> {
+    let collection = query_fields::<features::CollectionQuery>;
+    let one = query_fields::<features::OutputCrs>;
+    let format = query_fields::<ogc::FormatQuery>;
+    vec![
+        op("get", "/health", "service", "Liveness and the registry's size").ok("200", JSON),
+        op("get", "/metrics", "service", "Prometheus metrics (text format 0.0.4)").ok("200", "text/plain"),
+        op("get", "/", "web", "The web map").ok("200", "text/html"),
+        op("get", "/web/{*path}", "web", "Static files of the web map").ok("200", "application/octet-stream"),
+        op("get", "/api/v1/openapi.json", "service", "This OpenAPI document"),
+        op("get", "/api/v1/docs", "service", "A page to browse this document").ok("200", "text/html"),
+        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(query_fields::<lookup::LookupQuery>).reads_as_of(),
+        op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
+        op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of(),
+        op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body("{\"queries\": [\"…\", …]}"),
+        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/versions", "registry", "Stored registry versions"),
+        op("get", "/api/v1/versions/{a}/diff/{b}", "registry", "What changed between two versions"),
+        op("get", "/api/v1/{layer}/{code}/history", "registry", "The versions of one record"),
+        op("get", "/api/v1/audit", "audit", "Coverage audit report").reads_as_of(),
+        op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/proposals", "proposals", "Stored proposals").query(query_fields::<workflow::ListQuery>),
+        op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body("a proposal: GeoJSON FeatureCollection with a `proposal` member").ok("201", JSON),
+        op("get", "/api/v1/proposals/{id}", "proposals", "One stored proposal with its procedure"),
+        op("put", "/api/v1/proposals/{id}", "proposals", "Edit a draft").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
+        op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body("{\"text\": …}"),
+        op("post", "/api/v1/proposals/{id}/vote", "proposals", "Record the residents' vote").body("{\"for\": n, \"against\": n, \"abstain\": n}"),
+        op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body("{\"to\": status, \"reason\"?: …, \"effective\"?: YYYY-MM-DD}"),
+        op("post", "/api/v1/proposals/validate", "proposals", "Validate a proposal against the guidelines").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
+        op("post", "/api/v1/proposals/split", "proposals", "Split a community by a line or by groups of grids").body("{\"community\": code, \"line\": GeoJSON LineString} or {\"community\": code, \"groups\": [[grid codes]…]}"),
+        op("post", "/api/v1/proposals/suggest", "proposals", "Suggest splits of a community").body("{\"community\": code, …}"),
+        op("post", "/api/v1/login", "accounts", "Sign in (session cookie)").body("{\"user\": …, \"password\": …}"),
+        op("post", "/api/v1/logout", "accounts", "Sign out").ok("204", JSON),
+        op("get", "/api/v1/me", "accounts", "Who is signed in"),
+        op("get", "/api/v1/users", "accounts", "Users (admin)"),
+        op("post", "/api/v1/users", "accounts", "Add a user (admin)").body("{\"name\": …, \"role\": …, \"towns\": […], \"password\"?: …}").ok("201", JSON),
+        op("post", "/api/v1/users/{name}/disable", "accounts", "Disable a user (admin)"),
+        op("get", "/api/v1/tokens", "accounts", "API tokens"),
+        op("post", "/api/v1/tokens", "accounts", "Create an API token").body("{\"user\"?: …, \"label\": …}").ok("201", JSON),
+        op("delete", "/api/v1/tokens/{id}", "accounts", "Revoke an API token").ok("204", JSON),
+        op("get", "/api/v1/log", "accounts", "The hash-chained audit log").query(query_fields::<audit_log::LogQuery>),
+        op("get", "/api/v1/log/verify", "accounts", "Verify the audit log's chain"),
+        op("get", "/tiles/catalog", "tiles", "Tile layers with their TileJSON and tile URLs").query(query_fields::<tile_api::NoQuery>),
+        op("get", "/tiles/{file}", "tiles", "TileJSON 3.0.0 of a layer or composite (`{layers}.json`)").query(query_fields::<tile_api::TileQuery>),
+        op("get", "/tiles/{layers}/{z}/{x}/{y}", "tiles", "A vector tile (`{y}.mvt` or `{y}.pbf`)").query(query_fields::<tile_api::TileQuery>).ok("200", super::tiles::MVT_CONTENT_TYPE),
+        op("get", "/style.json", "tiles", "MapLibre style").reads_as_of(),
+        op("get", "/ogc", "ogc", "OGC API – Features landing page").query(format),
+        op("get", "/ogc/conformance", "ogc", "Conformance classes").query(format),
+        op("get", "/ogc/collections", "ogc", "Collections").query(format),
+        op("get", "/ogc/collections/{collection}", "ogc", "One collection").query(format),
+        op("get", "/ogc/collections/{collection}/items", "ogc", "Features of a collection").query(query_fields::<ogc::ItemsQuery>).ok("200", GEOJSON),
+        op("get", "/ogc/collections/{collection}/items/{feature}", "ogc", "One feature").query(query_fields::<ogc::ItemQuery>).ok("200", GEOJSON),
+    ]
+}
+
+/// The problem answers every operation may give, and those of writes.
+const PROBLEMS: [(&str, &str); 6] = [
+    (
+        "400",
+        "malformed input or an unknown parameter (the detail names it)",
+    ),
+    (
+        "401",
+        "a credential is needed (reads with --read-access token; writes)",
+    ),
+    ("404", "no such code, collection or route"),
+    ("413", "the request asks for too much"),
+    ("500", "internal error (a reference to the server log)"),
+    (
+        "503",
+        "busy (admission pool full) or timed out; see Retry-After",
+    ),
+];
+const WRITE_PROBLEMS: [(&str, &str); 4] = [
+    ("403", "the user's role or towns do not allow it"),
+    ("409", "the proposal's state does not allow it"),
+    ("415", "the body is not JSON"),
+    (
+        "422",
+        "well-formed but invalid (e.g. a self-intersecting polygon)",
+    ),
+];
+
+/// OpenAPI's form of an axum template: `{*path}` is `{path}`.
+pub fn openapi_path(axum_path: &str) -> String {
+    axum_path.replace("{*", "{")
+}
+
+fn parameters(op: &Op) -> Vec<Value> {
+    let mut out = Vec::new();
+    let path = openapi_path(op.path);
+    let mut rest = path.as_str();
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        out.push(
+            json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+        );
+        rest = &rest[start + len..];
+    }
+    let mut query: Vec<&str> = (op.query)().to_vec();
+    if op.as_of && !query.contains(&"as_of") {
+        query.push("as_of");
+    }
+    for name in query {
+        let description = match name {
+            "as_of" => "the registry as it stood on this day (YYYY-MM-DD)",
+            "crs" => "coordinate reference system (output for features, input for lookups)",
+            "bbox" => "minx,miny,maxx,maxy: features meeting this box",
+            "limit" => "largest number of results",
+            "offset" => "results to skip (paging; follow the `next` link)",
+            "datetime" => "the registry as it stood on this day (a date or RFC 3339 date-time)",
+            "f" => "json or html",
+            _ => "",
+        };
+        let schema = match name {
+            "limit" | "offset" | "after" => json!({"type": "integer", "minimum": 0}),
+            "lon" | "lat" => json!({"type": "number"}),
+            _ => json!({"type": "string"}),
+        };
+        out.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema}));
+    }
+    out
+}
+
+fn operation(op: &Op) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        op.ok.0.to_owned(),
+        if op.ok.0 == "204" {
+            json!({"description": "done"})
+        } else {
+            json!({"description": "success", "content": {op.ok.1: {"schema": {}}}})
+        },
+    );
+    let problem = |text: &str| json!({"description": text, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    for (status, text) in PROBLEMS {
+        responses.insert(status.to_owned(), problem(text));
+    }
+    if op.method != "get" {
+        for (status, text) in WRITE_PROBLEMS {
+            responses.insert(status.to_owned(), problem(text));
+        }
+    }
+    let mut o = json!({
+        "tags": [op.tag],
+        "summary": op.summary,
+        "operationId": format!("{}{}", op.method, openapi_path(op.path).replace(['/', '{', '}', '.', '*'], "_")),
+        "parameters": parameters(op),
+        "responses": responses,
+    });
+    if let Some(body) = op.body {
+        o["requestBody"] = json!({"required": true, "description": body,
+            "content": {"application/json": {"schema": {"type": "object"}}}});
+    }
+    o
+}
+
+/// The whole document.
+pub fn document(public_url: &str) -> Value {
+    let mut paths = Map::new();
+    for op in operations() {
+        let item = paths
+            .entry(openapi_path(op.path))
+            .or_insert_with(|| json!({}));
+        item[op.method] = operation(&op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "shequ",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Community boundary service: towns, communities and grids; lookups, vector tiles, proposals and their procedure, audit; OGC API – Features under /ogc. Errors are RFC 9457 problem details.",
+            "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
+        },
+        "servers": [{"url": public_url}],
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string", "description": "/problems/<slug>"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string", "description": "what was wrong and where"},
+                    },
+                },
+            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`shequ token`)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": super::SESSION_COOKIE},
+            },
+        },
+        "security": [{}, {"bearer": []}, {"session": []}],
+    })
+}
+
+pub async fn openapi(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+) -> Response {
+    json_response(&document(&state.tile_settings().public_url))
+}
+
+/// The browsing page: fetches the document and lists the operations with their parameters
+/// and answers. Plain HTML and a few lines of script, served from here.
+pub async fn docs() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("openapi.html"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_fields_are_the_structs_own() {
+        assert_eq!(
+            query_fields::<features::CollectionQuery>(),
+            [
+                "crs",
+                "bbox",
+                "limit",
+                "offset",
+                "town",
+                "community",
+                "as_of"
+            ]
+        );
+        assert!(query_fields::<ogc::ItemsQuery>().contains(&"bbox-crs"));
+    }
+}

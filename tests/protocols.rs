@@ -1,0 +1,629 @@
+//! The standard protocols checked with independent clients against the real `shequ serve` on
+//! loopback (the shipped sample city): GDAL's OAPIF driver reads OGC API – Features
+//! (`ogrinfo`, `ogr2ogr` with a bounding box, paging and EPSG:4547 through PROJ), GDAL's MVT
+//! driver reads the tile set through its TileJSON; npm `@seriousme/openapi-schema-validator`
+//! validates the OpenAPI document, which must list every route registered in `src/api`
+//! (found by reading the source, not by asking the document); npm
+//! PyPI `prometheus-client` (the official client's parser) parses `/metrics`, whose counters must move with traffic.
+//!
+//! Without GDAL (`ogrinfo`, `ogr2ogr` on PATH), Node with `npm ci` in `tests/e2e`, or Python
+//! with `prometheus-client`, the tests
+//! that need them are reported as *ignored*, never as passed; with `CI=true` they always run, so
+//! a missing tool is a failure (`.ci/run` installs `gdal-bin` and
+//! `prometheus-client` and runs `npm ci`). Like `tests/browser.rs`, this binary has its own harness (libtest-mimic) to say
+//! so at run time.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use geo::{Intersects, Rect};
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+
+/// What is missing to run the Node tests, if anything.
+fn missing_node() -> Option<String> {
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("no `node` on PATH".to_owned());
+    }
+    let modules = common::root().join("tests/e2e/node_modules");
+    let package = "@seriousme/openapi-schema-validator";
+    if !modules.join(package).is_dir() {
+        return Some(format!(
+            "no {package} in {} (run `npm ci` there)",
+            modules.display()
+        ));
+    }
+    None
+}
+
+/// What is missing to run the metrics test: Python with PyPI `prometheus-client`.
+fn missing_python() -> Option<String> {
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then(|| "no python3 with prometheus-client (pip install prometheus-client)".to_owned())
+}
+
+/// Runs a script of `tests/e2e` with `input` on stdin; its stdout.
+fn node(script: &str, args: &[&str], input: &[u8]) -> Result<String, Failed> {
+    script_output(
+        "node",
+        &common::root().join("tests/e2e"),
+        script,
+        args,
+        input,
+    )
+}
+
+/// Runs `program dir/script args` in `dir` with `input` on stdin; its stdout.
+fn script_output(
+    program: &str,
+    e2e: &std::path::Path,
+    script: &str,
+    args: &[&str],
+    input: &[u8],
+) -> Result<String, Failed> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .arg(e2e.join(script))
+        .args(args)
+        .current_dir(e2e)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{program} {script} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(stdout)
+}
+
+/// The routes registered in `src/api` as (method, OpenAPI path), read from the source: every
+/// `.route("…", get(…).post(…))` in a router-building function, under the prefix that
+/// function's router is nested at. A new route group fails here until it is given a prefix.
+fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Failed> {
+    let prefixes: BTreeMap<&str, &str> = [
+        ("registry_routes", "/api/v1"),
+        ("proposal_routes", "/api/v1"),
+        ("account_routes", "/api/v1"),
+        ("tiles_router", "/tiles"),
+        ("routes", "/ogc"),
+        ("router", ""),
+    ]
+    .into();
+    let mut out = std::collections::BTreeSet::new();
+    for file in ["src/api/mod.rs", "src/api/ogc/mod.rs"] {
+        let text = std::fs::read_to_string(common::root().join(file)).map_err(|e| e.to_string())?;
+        let mut at = 0;
+        while let Some(found) = text[at..].find(".route(") {
+            let start = at + found + ".route(".len();
+            // The call's arguments: up to the matching parenthesis.
+            let mut depth = 1;
+            let mut end = start;
+            for (i, c) in text[start..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = start + i;
+                    break;
+                }
+            }
+            let args = &text[start..end];
+            let path = args
+                .split('"')
+                .nth(1)
+                .ok_or(format!("{file}: route without a path"))?;
+            let function = text[..start]
+                .rfind("fn ")
+                .map(|f| text[f + 3..].split(['(', '<']).next().unwrap_or_default())
+                .ok_or("route outside a function")?;
+            let prefix = prefixes.get(function).ok_or(format!(
+                "{file}: routes in fn {function}, which has no known prefix"
+            ))?;
+            let full = match (path, *prefix) {
+                ("/", p) if !p.is_empty() => p.to_owned(),
+                (path, p) => format!("{p}{path}"),
+            };
+            let mut methods = 0;
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let needle = format!("{method}(");
+                let mut from = 0;
+                while let Some(i) = args[from..].find(&needle) {
+                    let before = args[..from + i].chars().next_back();
+                    if before.is_none_or(|b| !(b.is_alphanumeric() || b == '_')) {
+                        out.insert((method.to_owned(), full.replace("{*", "{")));
+                        methods += 1;
+                    }
+                    from += i + needle.len();
+                }
+            }
+            if methods == 0 {
+                return Err(format!("{file}: no method for route {full}").into());
+            }
+            at = end;
+        }
+    }
+    Ok(out)
+}
+
+/// The OpenAPI document validates against the OpenAPI 3.1 schema and lists every route of the
+/// router (and nothing else).
+fn openapi_validates_and_lists_every_route(url: &str) -> Result<(), Failed> {
+    let body = fetch(&format!("{url}/api/v1/openapi.json"))?;
+    let doc: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &body).map_err(|e| e.to_string())?;
+    let verdict = node("openapi-validate.mjs", &[&file.to_string_lossy()], b"")?;
+    let verdict: Value = serde_json::from_str(verdict.trim()).map_err(|e| e.to_string())?;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert!(
+        verdict["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{verdict}"
+    );
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().ok_or("paths")? {
+        for method in item.as_object().ok_or("path item")?.keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let routes = source_routes()?;
+    assert!(
+        routes.len() > 40,
+        "{} routes found in the source",
+        routes.len()
+    );
+    let missing: Vec<_> = routes.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
+    let extra: Vec<_> = documented.difference(&routes).collect();
+    assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    let page = String::from_utf8_lossy(&fetch(&format!("{url}/api/v1/docs"))?).into_owned();
+    assert!(
+        page.contains("openapi.json") && !page.contains("https://"),
+        "{page}"
+    );
+    Ok(())
+}
+
+/// The value of sample `name{labels}` among those parsed by the independent parser.
+fn sample(samples: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][k] == *v))?["value"]
+        .as_f64()
+}
+
+/// `/metrics` parses as Prometheus text and its counters move with traffic: five lookups add
+/// five to the lookup route's requests and to its latency histogram's count; a tile asked twice
+/// is one cache miss and one hit.
+fn metrics_parse_and_move(url: &str) -> Result<(), Failed> {
+    let parse = || -> Result<Value, Failed> {
+        let text = fetch(&format!("{url}/metrics"))?;
+        let scripts = common::root().join("tests/scripts");
+        let json = script_output("python3", &scripts, "prometheus_parse.py", &[], &text)?;
+        serde_json::from_str(json.trim()).map_err(|e| e.to_string().into())
+    };
+    let lookup = [
+        ("route", "/api/v1/lookup"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    let before = parse()?;
+    let requests = sample(&before, "shequ_http_requests_total", &lookup).unwrap_or(0.0);
+    let observed = sample(
+        &before,
+        "shequ_http_request_duration_seconds_count",
+        &lookup,
+    )
+    .unwrap_or(0.0);
+    let hits = sample(&before, "shequ_tile_cache_hits_total", &[]).ok_or("no hits")?;
+    let misses = sample(&before, "shequ_tile_cache_misses_total", &[]).ok_or("no misses")?;
+    for i in 0..5 {
+        fetch(&format!("{url}/api/v1/lookup?lon=113.3{i}&lat=22.5"))?;
+    }
+    for _ in 0..2 {
+        fetch(&format!("{url}/tiles/towns/9/417/223.mvt"))?;
+    }
+    let after = parse()?;
+    assert_eq!(
+        sample(&after, "shequ_http_requests_total", &lookup),
+        Some(requests + 5.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_http_request_duration_seconds_count", &lookup),
+        Some(observed + 5.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_tile_cache_misses_total", &[]),
+        Some(misses + 1.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_tile_cache_hits_total", &[]),
+        Some(hits + 1.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_snapshot_registry_version", &[]),
+        Some(1.0)
+    );
+    for name in [
+        "shequ_approvals_total",
+        "shequ_logins_failed_total",
+        "shequ_tile_cache_tiles",
+        "shequ_snapshot_published_timestamp_seconds",
+    ] {
+        assert!(sample(&after, name, &[]).is_some(), "{name}");
+    }
+    assert!(
+        sample(
+            &after,
+            "shequ_admission_rejections_total",
+            &[("pool", "cpu")]
+        )
+        .is_some()
+    );
+    Ok(())
+}
+
+/// What is missing to run the GDAL tests, if anything.
+fn missing() -> Option<String> {
+    for tool in ["ogrinfo", "ogr2ogr"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Some(format!("no `{tool}` on PATH (Debian package gdal-bin)"));
+        }
+    }
+    None
+}
+
+fn run(tool: &str, args: &[&str]) -> Result<String, Failed> {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{tool}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{tool} {args:?} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(stdout)
+}
+
+/// `Layer name: …` → `Feature Count: n` of `ogrinfo -so` output.
+fn counts(summary: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut layer = None;
+    for line in summary.lines() {
+        if let Some(name) = line.strip_prefix("Layer name: ") {
+            layer = Some(name.trim().to_owned());
+        } else if let (Some(n), Some(l)) = (line.strip_prefix("Feature Count: "), &layer) {
+            out.insert(l.clone(), n.trim().parse().unwrap_or(u64::MAX));
+        }
+    }
+    out
+}
+
+/// `ogrinfo OAPIF:` lists the four collections; each count is the registry's (the audit's
+/// count for findings), and every collection offers the documented CRS list.
+fn oapif_lists_the_collections(url: &str) -> Result<(), Failed> {
+    let summary = run(
+        "ogrinfo",
+        &["-ro", "-al", "-so", &format!("OAPIF:{url}/ogc")],
+    )?;
+    let r = &common::sample().registry;
+    let got = counts(&summary);
+    assert_eq!(got.get("towns"), Some(&(r.towns.len() as u64)), "{summary}");
+    assert_eq!(
+        got.get("communities"),
+        Some(&(r.communities.len() as u64)),
+        "{summary}"
+    );
+    assert_eq!(got.get("grids"), Some(&(r.grids.len() as u64)), "{summary}");
+    let audit = shequ::audit::audit(r, &common::sample().guidelines, &|_, _| {});
+    assert_eq!(
+        got.get("findings"),
+        Some(&(audit.findings.len() as u64)),
+        "{summary}"
+    );
+    let crs_list = [
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "http://www.opengis.net/def/crs/EPSG/0/4326",
+        "http://www.opengis.net/def/crs/EPSG/0/4490",
+        "http://www.opengis.net/def/crs/EPSG/0/4547",
+        "urn:shequ:def:crs:GCJ-02",
+    ];
+    // GDAL 3.6 does not print a collection's CRS list; read it as any client sees it.
+    let doc: Value = fetch_json(&format!("{url}/ogc/collections"))?;
+    let listed = doc["collections"].as_array().ok_or("no collections")?;
+    assert_eq!(listed.len(), 4);
+    for c in listed {
+        let crs: Vec<&str> = c["crs"]
+            .as_array()
+            .ok_or("no crs")?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(crs, crs_list, "{}", c["id"]);
+    }
+    Ok(())
+}
+
+/// A URL's JSON by a plain HTTP/1.0 GET (no client library in the way).
+fn fetch_json(url: &str) -> Result<Value, Failed> {
+    let body = fetch(url)?;
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}").into())
+}
+
+/// A URL's body by a plain HTTP/1.0 GET; an answer other than 200 is an error.
+fn fetch(url: &str) -> Result<Vec<u8>, Failed> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").ok_or("http URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).map_err(|e| e.to_string())?;
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no header end")?;
+    let head = String::from_utf8_lossy(&reply[..at]);
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("GET {url}: {head}").into());
+    }
+    Ok(reply[at + 4..].to_vec())
+}
+
+/// The bounding box (lon/lat) of the ogr2ogr test: a corner of 石岐/东区 with a few hundred
+/// grids.
+const BBOX: [f64; 4] = [113.35, 22.50, 113.40, 22.55];
+
+/// `ogr2ogr` downloads the grids meeting a bounding box in EPSG:4547 (reprojected by GDAL's
+/// PROJ) in pages of 50: the codes are those of the registry whose polygon meets the box
+/// (geo's `Intersects`), and every vertex is the registry's, transformed by shequ's own
+/// EPSG:4547 (proj4rs), within 1 mm. The server's own EPSG:4547 output (OGC API Part 2,
+/// northing first) agrees with GDAL's too.
+fn ogr2ogr_downloads_grids_in_epsg4547(url: &str) -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = dir.path().join("grids.geojson");
+    let spat: Vec<String> = BBOX.iter().map(|v| v.to_string()).collect();
+    run(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GeoJSON",
+            &out.to_string_lossy(),
+            &format!("OAPIF:{url}/ogc"),
+            "grids",
+            "-spat",
+            &spat[0],
+            &spat[1],
+            &spat[2],
+            &spat[3],
+            "-t_srs",
+            "EPSG:4547",
+            "-oo",
+            "PAGE_SIZE=50",
+        ],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+    let got: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let features = got["features"].as_array().ok_or("no features")?;
+    let r = &common::sample().registry;
+    let rect = Rect::new((BBOX[0], BBOX[1]), (BBOX[2], BBOX[3]));
+    let expected: Vec<&str> = r
+        .grids
+        .iter()
+        .filter(|g| g.area.intersects(&rect))
+        .map(|g| g.code.as_str())
+        .collect();
+    assert!(expected.len() > 100, "{} grids in the box", expected.len());
+    let codes: Vec<&str> = features
+        .iter()
+        .map(|f| f["properties"]["code"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        codes, expected,
+        "the grids meeting the box, in registry order"
+    );
+    let epsg4547: shequ::crs::Crs = "EPSG:4547".parse().map_err(|e| format!("{e:?}"))?;
+    let mut worst: f64 = 0.0;
+    for f in features {
+        let code = f["properties"]["code"].as_str().unwrap_or_default();
+        let g = &r.grids[r.grid_by_code(code).ok_or("code")?];
+        let polygon = &g.area.0[0];
+        let ring = f["geometry"]["coordinates"][0].as_array().ok_or("ring")?;
+        assert_eq!(
+            ring.len(),
+            polygon.exterior().0.len(),
+            "{code}: vertex count"
+        );
+        for (p, c) in ring.iter().zip(polygon.exterior().coords()) {
+            let [e, n] = epsg4547.from_wgs84([c.x, c.y]).map_err(|e| e.to_string())?;
+            let (ge, gn) = (
+                p[0].as_f64().unwrap_or(f64::NAN),
+                p[1].as_f64().unwrap_or(f64::NAN),
+            );
+            worst = worst.max((ge - e).abs()).max((gn - n).abs());
+        }
+    }
+    assert!(worst < 1e-3, "worst vertex difference {worst} m");
+    println!(
+        "{} grids, worst vertex difference {worst:.2e} m",
+        features.len()
+    );
+
+    // The server's Part 2 output, read by GDAL's GeoJSON driver as plain numbers.
+    let items = format!(
+        "{url}/ogc/collections/grids/items?bbox={},{},{},{}&limit=1000&crs=http://www.opengis.net/def/crs/EPSG/0/4547",
+        BBOX[0], BBOX[1], BBOX[2], BBOX[3]
+    );
+    let served = fetch_json(&items)?;
+    let served = served["features"].as_array().ok_or("features")?;
+    assert_eq!(served.len(), features.len());
+    let mut worst: f64 = 0.0;
+    for (s, f) in served.iter().zip(features) {
+        assert_eq!(s["id"], f["properties"]["code"]);
+        let a = s["geometry"]["coordinates"][0].as_array().ok_or("ring")?;
+        let b = f["geometry"]["coordinates"][0].as_array().ok_or("ring")?;
+        for (p, q) in a.iter().zip(b) {
+            // Served northing first, GDAL easting first.
+            let d = (p[1].as_f64().unwrap_or(f64::NAN) - q[0].as_f64().unwrap_or(f64::NAN))
+                .abs()
+                .max((p[0].as_f64().unwrap_or(f64::NAN) - q[1].as_f64().unwrap_or(f64::NAN)).abs());
+            worst = worst.max(d);
+        }
+    }
+    assert!(
+        worst < 1e-3,
+        "served EPSG:4547 differs from PROJ by {worst} m"
+    );
+    Ok(())
+}
+
+/// GDAL's MVT driver opens the communities tile set at zoom 12 from the server: it reads the
+/// TileJSON (`/tiles/communities.json`, tileserver-gl's convention for `…/communities/12`)
+/// for the layer and its fields, and fetches `.pbf` tiles. Every feature it reads is a
+/// community of the registry.
+fn mvt_reads_the_tile_set(url: &str) -> Result<(), Failed> {
+    let dataset = format!("MVT:{url}/tiles/communities/12");
+    let summary = run("ogrinfo", &["-ro", "-al", "-so", &dataset])?;
+    let got = counts(&summary);
+    let n = *got
+        .get("communities")
+        .ok_or(format!("no layer:\n{summary}"))?;
+    assert!(
+        n >= common::sample().registry.communities.len() as u64,
+        "{summary}"
+    );
+    let tilejson = fetch_json(&format!("{url}/tiles/communities.json"))?;
+    for field in tilejson["vector_layers"][0]["fields"]
+        .as_object()
+        .ok_or("fields")?
+        .keys()
+    {
+        assert!(
+            summary.contains(&format!("\n{field}: ")),
+            "field {field} missing:\n{summary}"
+        );
+    }
+    let all = run(
+        "ogrinfo",
+        &["-ro", "-al", "-q", &dataset, "-fields=YES", "-geom=NO"],
+    )?;
+    let r = &common::sample().registry;
+    let (mut features, mut coded) = (0, 0);
+    for line in all.lines() {
+        if line.starts_with("OGRFeature(communities)") {
+            features += 1;
+        } else if let Some(code) = line.trim().strip_prefix("code (String) = ") {
+            assert!(r.community_by_code(code).is_some(), "{code}");
+            coded += 1;
+        }
+    }
+    // Features cut by tile edges come once per tile (GDAL does not stitch them).
+    assert!(
+        features
+            >= r.communities
+                .iter()
+                .filter(|c| c.territory.is_some())
+                .count()
+    );
+    assert_eq!(coded, features, "every feature read has a community code");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let gdal = missing().filter(|_| !ci);
+    let npm = missing_node().filter(|_| !ci);
+    let python = missing_python().filter(|_| !ci);
+    for what in gdal.iter().chain(&npm).chain(&python) {
+        eprintln!("protocol tests ignored: {what} (CI=true requires it)");
+    }
+    type Test = fn(&str) -> Result<(), Failed>;
+    let tests: [(&str, Test, bool); 5] = [
+        (
+            "oapif_lists_the_collections",
+            oapif_lists_the_collections,
+            gdal.is_some(),
+        ),
+        (
+            "ogr2ogr_downloads_grids_in_epsg4547",
+            ogr2ogr_downloads_grids_in_epsg4547,
+            gdal.is_some(),
+        ),
+        (
+            "mvt_reads_the_tile_set",
+            mvt_reads_the_tile_set,
+            gdal.is_some(),
+        ),
+        (
+            "openapi_validates_and_lists_every_route",
+            openapi_validates_and_lists_every_route,
+            npm.is_some(),
+        ),
+        (
+            "metrics_parse_and_move",
+            metrics_parse_and_move,
+            python.is_some(),
+        ),
+    ];
+    // One server for all (the sample city takes seconds to load), started only when a test runs.
+    let wanted = tests.iter().any(|(name, _, ignored)| {
+        !ignored && args.filter.as_deref().is_none_or(|f| name.contains(f))
+    }) && !args.list;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = wanted.then(|| {
+        let data = common::copy_boundaries(&common::sample_dir(), dir.path());
+        let server = common::Server::spawn(
+            common::shequ_command()
+                .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+                .arg(dir.path().join("shequ.db"))
+                .arg("--data")
+                .arg(data)
+                .env("RUST_LOG", "warn,shequ=info"),
+        );
+        let addr = server.address(Duration::from_secs(120));
+        (server, format!("http://{addr}"))
+    });
+    let url = server.as_ref().map(|(_, u)| u.clone()).unwrap_or_default();
+    let trials = tests
+        .into_iter()
+        .map(|(name, test, ignored)| {
+            let url = url.clone();
+            Trial::test(name, move || test(&url)).with_ignored_flag(ignored)
+        })
+        .collect();
+    let status = libtest_mimic::run(&args, trials).exit_code();
+    drop(server);
+    status
+}
