@@ -208,6 +208,17 @@ impl Published {
             .clone()
     }
 
+    /// Builds now what is otherwise built on first use (tile topology, audit, the three
+    /// collections), so that no request waits for it: the first tile after start-up took
+    /// 196–365 ms when the topology was built on the request path.
+    pub fn warm(&self) {
+        self.tile_source();
+        self.audit();
+        for level in Level::ALL {
+            self.collection(level);
+        }
+    }
+
     /// The full GeoJSON collection of `layer`, rendered on first use.
     fn collection(&self, layer: Level) -> Bytes {
         self.collections[layer.index()]
@@ -319,9 +330,18 @@ impl AppState {
     /// Publishes a new snapshot: requests that start from now on see it; requests already
     /// running finish on the one they started with. Cached tiles of older snapshots are no
     /// longer served (the cache is keyed by the process-local version).
+    /// What is built lazily per snapshot is then built on a background thread ([`Published::warm`]),
+    /// so that it is ready before the first requests for it arrive.
     pub fn publish(&self, snapshot: Snapshot, registry_version: Option<i64>) {
         let published = Published::new(snapshot, registry_version);
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = published;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
+        let warming = std::thread::Builder::new()
+            .name("warm-snapshot".into())
+            .spawn(move || published.warm());
+        if let Err(e) = warming {
+            // Not fatal: everything is still built on first use.
+            tracing::warn!("cannot start a thread to prepare the new snapshot: {e}");
+        }
     }
 
     /// The snapshot being served now.
@@ -618,4 +638,46 @@ fn with_layers(routes: Router, config: &ApiConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .service(routes);
     Router::new().fallback_service(stack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mini() -> Snapshot {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
+        match Snapshot::load(&dir) {
+            Ok(s) => s,
+            Err(e) => panic!("the mini city must load: {e}"),
+        }
+    }
+
+    fn is_warm(p: &Published) -> bool {
+        p.tiles.get().is_some()
+            && p.audit.get().is_some()
+            && p.collections.iter().all(|c| c.get().is_some())
+    }
+
+    #[test]
+    fn warming_builds_what_requests_would_otherwise_build() {
+        let state = AppState::new(mini());
+        assert!(!is_warm(&state.published()));
+        state.published().warm();
+        assert!(is_warm(&state.published()));
+    }
+
+    #[test]
+    fn a_published_snapshot_is_warmed_without_any_request() {
+        let state = AppState::new(mini());
+        state.publish(mini(), None);
+        let published = state.published();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !is_warm(&published) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the new snapshot was not prepared within 60 s"
+            );
+            std::thread::yield_now();
+        }
+    }
 }

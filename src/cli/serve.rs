@@ -139,6 +139,13 @@ impl Server<'_> {
             let bound = listener.local_addr().map_err(cannot_listen)?;
             config.public_url = public_url.unwrap_or_else(|| api::default_public_url(bound));
             let state = AppState::with_store(snapshot, version.id, store, &config);
+            // Before listening: no request should wait for the tile topology or the audit.
+            let warming = Instant::now();
+            state.published().warm();
+            tracing::info!(
+                "tile topology, audit and collections built in {:.0} ms",
+                warming.elapsed().as_secs_f64() * 1e3
+            );
             let shutdown = api::shutdown_signal();
             tracing::info!("public URL (TileJSON, style): {}", config.public_url);
             tracing::info!("serving on http://{bound}");
