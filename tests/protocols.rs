@@ -561,7 +561,10 @@ fn mvt_reads_the_tile_set(url: &str) -> Result<(), Failed> {
 }
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // One at a time: the tests share one server, and the metrics test counts the tile cache's
+    // hits and misses, which GDAL's tile reads would move if they ran alongside.
+    args.test_threads = Some(1);
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let gdal = missing().filter(|_| !ci);
     let npm = missing_node().filter(|_| !ci);

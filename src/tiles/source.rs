@@ -146,7 +146,8 @@ impl TileSource {
         })
     }
 
-    /// Builds the simplified shapes of every zoom up front (benchmarks; servers warm lazily).
+    /// Builds the simplified shapes of every zoom up front (the server does when it publishes a
+    /// snapshot, so that no tile request waits for them).
     pub fn prepare_all_zooms(&self) {
         for z in 0..=MAX_SIMPLIFIED_ZOOM {
             self.zoom(z);
