@@ -40,7 +40,11 @@ fn router(c: &mut Criterion) {
         Ok(s) => s,
         Err(e) => panic!("the sample city must load: {e}"),
     };
-    let config = ApiConfig::default();
+    // `ROUTER_NO_METRICS=1`: as `serve --no-metrics`, to count what `/metrics` costs a lookup.
+    let config = ApiConfig {
+        metrics: std::env::var_os("ROUTER_NO_METRICS").is_none(),
+        ..ApiConfig::default()
+    };
     let shequ = api::router(AppState::with_config(snapshot, &config), &config);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
