@@ -334,7 +334,21 @@ impl AppState {
     /// What is built lazily per snapshot is then built on a background thread ([`Published::warm`]),
     /// so that it is ready before the first requests for it arrive.
     pub fn publish(&self, snapshot: Snapshot, registry_version: Option<i64>) {
+        self.publish_with_audit(snapshot, registry_version, None);
+    }
+
+    /// [`AppState::publish`] with the snapshot's audit when the caller has computed it already
+    /// (an approval's gate does), so that it is not computed again.
+    pub fn publish_with_audit(
+        &self,
+        snapshot: Snapshot,
+        registry_version: Option<i64>,
+        audit: Option<AuditReport>,
+    ) {
         let published = Published::new(snapshot, registry_version);
+        if let Some(audit) = audit {
+            let _ = published.audit.set(Arc::new(audit));
+        }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
         let warming = std::thread::Builder::new()
             .name("warm-snapshot".into())
@@ -665,6 +679,17 @@ mod tests {
         assert!(!is_warm(&state.published()));
         state.published().warm();
         assert!(is_warm(&state.published()));
+    }
+
+    #[test]
+    fn an_audit_handed_to_publish_is_served_not_recomputed() {
+        let state = AppState::new(mini());
+        let snapshot = mini();
+        let mut audit = crate::audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
+        // A mark no recomputation would produce.
+        audit.summary.findings = 123_456;
+        state.publish_with_audit(snapshot, None, Some(audit));
+        assert_eq!(state.published().audit().summary.findings, 123_456);
     }
 
     #[test]

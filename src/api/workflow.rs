@@ -219,7 +219,12 @@ pub async fn transition(
     let today = today();
     let (summary, approval) = blocking(move || {
         store.write(|tx| {
-            proposals::transition(tx, &actor, id, &mv, (published.snapshot(), version), today)
+            let current = proposals::Current {
+                snapshot: published.snapshot(),
+                audit: &published.audit(),
+                version,
+            };
+            proposals::transition(tx, &actor, id, &mv, current, today)
         })
     })
     .await?;
@@ -232,7 +237,7 @@ pub async fn transition(
             "proposal {id} approved: registry version {} published",
             approval.version.id
         );
-        state.publish(approval.snapshot, Some(approval.version.id));
+        state.publish_with_audit(approval.snapshot, Some(approval.version.id), approval.audit);
     }
     Ok(json_response(&summary))
 }

@@ -15,6 +15,7 @@ use super::registry::{Version, insert_features, latest};
 use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
+use crate::audit::AuditReport;
 use crate::registry::Level;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
 pub use crate::workflow::Move;
@@ -517,6 +518,19 @@ pub struct Approval {
     pub version: Version,
     /// The snapshot of the new version, to publish.
     pub snapshot: Snapshot,
+    /// Its coverage audit, computed for the approval gate, to publish with it rather than audit
+    /// the city again (`None` if the gate judged it under other guidelines than the snapshot's).
+    pub audit: Option<AuditReport>,
+}
+
+/// The registry an approval is judged against: the published snapshot, its audit (already
+/// computed for serving, so the approval gate does not audit the whole city again) and its
+/// stored version.
+#[derive(Clone, Copy)]
+pub struct Current<'a> {
+    pub snapshot: &'a Snapshot,
+    pub audit: &'a AuditReport,
+    pub version: i64,
 }
 
 /// Test hook: called inside an approval's transaction once all its rows are written, before
@@ -539,10 +553,10 @@ pub fn transition(
     actor: &Actor,
     id: i64,
     request: &Move,
-    current: (&Snapshot, i64),
+    current: Current,
     today: time::Date,
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
-    let snapshot = current.0;
+    let snapshot = current.snapshot;
     let (towns, from) = towns_and_status(tx, id)?;
     let to = request.to;
     workflow::may_move(actor, &towns, from, to)?;
@@ -632,10 +646,10 @@ fn approve(
     id: i64,
     c: &Checked,
     request: &Move,
-    current: (&Snapshot, i64),
+    current: Current,
     today: time::Date,
 ) -> Result<Approval, ProcedureError> {
-    let (snapshot, registry_version) = current;
+    let (snapshot, registry_version) = (current.snapshot, current.version);
     let last =
         latest(tx)?.ok_or_else(|| StoreError::Damaged("the store holds no registry".into()))?;
     workflow::same_registry(registry_version, last.id)?;
@@ -678,7 +692,7 @@ fn approve(
         .map_err(|e| {
             ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
         })?;
-    refuse_worse(snapshot, &new_snapshot)?;
+    let audit = refuse_worse(current, &new_snapshot)?;
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
     log::append(
@@ -695,18 +709,16 @@ fn approve(
     )?;
     Ok(Approval {
         version,
+        audit: (new_snapshot.guidelines == snapshot.guidelines).then_some(audit),
         snapshot: new_snapshot,
     })
 }
 
 /// The approval gate (see [`workflow::refuse_worse`]): the audits of the current and the new
-/// version compared.
-fn refuse_worse(current: &Snapshot, new: &Snapshot) -> Result<(), ProcedureError> {
-    let before = crate::audit::audit(&current.registry, &current.guidelines, &|_, _| {});
-    let after = crate::audit::audit(&new.registry, &current.guidelines, &|_, _| {});
-    Ok(workflow::refuse_worse(
-        &before,
-        &after,
-        tolerance_m2(current),
-    )?)
+/// version compared. Returns the new version's audit.
+fn refuse_worse(current: Current, new: &Snapshot) -> Result<AuditReport, ProcedureError> {
+    let guidelines = &current.snapshot.guidelines;
+    let after = crate::audit::audit(&new.registry, guidelines, &|_, _| {});
+    workflow::refuse_worse(current.audit, &after, tolerance_m2(current.snapshot))?;
+    Ok(after)
 }
