@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use geo::{Intersects, Rect};
-use serde_json::{Value, json};
+use serde_json::Value;
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
 use shequ::store::{Store, registry};
@@ -263,26 +263,7 @@ async fn datetime_answers_as_of_that_day() {
     )
     .expect("read");
     let proposal: Value = serde_json::from_str(&text).expect("json");
-    let created = common::call_ok(&app, "POST", "/api/v1/proposals", &street, Some(proposal)).await;
-    let id = created["id"].as_i64().expect("id");
-    for (path, body) in [
-        ("transition", json!({"to": "consultation"})),
-        ("transition", json!({"to": "vote"})),
-        ("vote", json!({"for": 300, "against": 20, "abstain": 5})),
-        ("transition", json!({"to": "submitted"})),
-    ] {
-        let uri = format!("/api/v1/proposals/{id}/{path}");
-        common::call_ok(&app, "POST", &uri, &street, Some(body)).await;
-    }
-    let uri = format!("/api/v1/proposals/{id}/transition");
-    common::call_ok(
-        &app,
-        "POST",
-        &uri,
-        &reviewer,
-        Some(json!({"to": "approved"})),
-    )
-    .await;
+    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
 
     let yesterday = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
         .date()

@@ -279,27 +279,8 @@ async fn an_approved_whole_grid_split_dissolves_without_slivers() {
         .map(|(g, _, _)| g)
         .collect();
     let proposal = split(&app, parent, &grids, 6).await;
-    let created = common::call_ok(&app, "POST", "/api/v1/proposals", &street, Some(proposal)).await;
-    let id = created["id"].as_i64().expect("id");
-    for (path, body) in [
-        ("transition", json!({"to": "consultation"})),
-        ("transition", json!({"to": "vote"})),
-        ("vote", json!({"for": 300, "against": 20, "abstain": 5})),
-        ("transition", json!({"to": "submitted"})),
-    ] {
-        let uri = format!("/api/v1/proposals/{id}/{path}");
-        common::call_ok(&app, "POST", &uri, &street, Some(body)).await;
-    }
     // The approval gate refuses any new structural failure, so this passing is the first check.
-    let uri = format!("/api/v1/proposals/{id}/transition");
-    common::call_ok(
-        &app,
-        "POST",
-        &uri,
-        &reviewer,
-        Some(json!({"to": "approved"})),
-    )
-    .await;
+    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
 
     let report = common::get(&app, "/api/v1/audit").await.json();
     assert_eq!(structural_failures(&report), Vec::<String>::new());

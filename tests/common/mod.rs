@@ -384,6 +384,31 @@ pub async fn call_ok(
     }
 }
 
+/// Stores `proposal` as `street`, carries it through consultation and a passing vote to
+/// submission, and has `reviewer` approve it; each step must succeed. Returns its id.
+pub async fn carry_to_approval(app: &Router, street: &str, reviewer: &str, proposal: Value) -> i64 {
+    let created = call_ok(app, "POST", "/api/v1/proposals", street, Some(proposal)).await;
+    let Some(id) = created["id"].as_i64() else {
+        panic!("no id in {created}");
+    };
+    for (path, body) in [
+        ("transition", serde_json::json!({"to": "consultation"})),
+        ("transition", serde_json::json!({"to": "vote"})),
+        (
+            "vote",
+            serde_json::json!({"for": 300, "against": 20, "abstain": 5}),
+        ),
+        ("transition", serde_json::json!({"to": "submitted"})),
+    ] {
+        let uri = format!("/api/v1/proposals/{id}/{path}");
+        call_ok(app, "POST", &uri, street, Some(body)).await;
+    }
+    let uri = format!("/api/v1/proposals/{id}/transition");
+    let approved = serde_json::json!({"to": "approved"});
+    call_ok(app, "POST", &uri, reviewer, Some(approved)).await;
+    id
+}
+
 /// Copies the boundary files and guidelines of `from` (those it has; not the address register,
 /// which approvals do not need and which is slow to load in debug builds) into `into/boundaries`,
 /// the directory a store is seeded from; returns that directory.
