@@ -94,21 +94,15 @@ fn script_output(
 }
 
 /// The routes registered in `src/api` as (method, OpenAPI path), read from the source: every
-/// `.route("…", get(…).post(…))` in a router-building function, under the prefix that
-/// function's router is nested at. A new route group fails here until it is given a prefix.
+/// `.route("…", get(…).post(…))`. Routes are registered at their full paths (nesting a router
+/// costs every request a rewrite of its URI), so the path in the source is the path served.
 fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Failed> {
-    let prefixes: BTreeMap<&str, &str> = [
-        ("registry_routes", "/api/v1"),
-        ("proposal_routes", "/api/v1"),
-        ("account_routes", "/api/v1"),
-        ("tiles_router", "/tiles"),
-        ("routes", "/ogc"),
-        ("router", ""),
-    ]
-    .into();
     let mut out = std::collections::BTreeSet::new();
     for file in ["src/api/mod.rs", "src/api/ogc/mod.rs"] {
         let text = std::fs::read_to_string(common::root().join(file)).map_err(|e| e.to_string())?;
+        if text.contains(".nest(") {
+            return Err(format!("{file}: a nested router; register routes at full paths").into());
+        }
         let mut at = 0;
         while let Some(found) = text[at..].find(".route(") {
             let start = at + found + ".route(".len();
@@ -131,17 +125,9 @@ fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Faile
                 .split('"')
                 .nth(1)
                 .ok_or(format!("{file}: route without a path"))?;
-            let function = text[..start]
-                .rfind("fn ")
-                .map(|f| text[f + 3..].split(['(', '<']).next().unwrap_or_default())
-                .ok_or("route outside a function")?;
-            let prefix = prefixes.get(function).ok_or(format!(
-                "{file}: routes in fn {function}, which has no known prefix"
-            ))?;
-            let full = match (path, *prefix) {
-                ("/", p) if !p.is_empty() => p.to_owned(),
-                (path, p) => format!("{p}{path}"),
-            };
+            if !path.starts_with('/') {
+                return Err(format!("{file}: route {path:?} is not a full path").into());
+            }
             let mut methods = 0;
             for method in ["get", "post", "put", "delete", "patch"] {
                 let needle = format!("{method}(");
@@ -149,14 +135,14 @@ fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Faile
                 while let Some(i) = args[from..].find(&needle) {
                     let before = args[..from + i].chars().next_back();
                     if before.is_none_or(|b| !(b.is_alphanumeric() || b == '_')) {
-                        out.insert((method.to_owned(), full.replace("{*", "{")));
+                        out.insert((method.to_owned(), path.replace("{*", "{")));
                         methods += 1;
                     }
                     from += i + needle.len();
                 }
             }
             if methods == 0 {
-                return Err(format!("{file}: no method for route {full}").into());
+                return Err(format!("{file}: no method for route {path}").into());
             }
             at = end;
         }
@@ -220,7 +206,8 @@ fn sample(samples: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 /// `/metrics` parses as Prometheus text and its counters move with traffic: five lookups add
 /// five to the lookup route's requests and to its latency histogram's count; a tile asked twice
-/// is one cache miss and one hit.
+/// is one cache miss and one hit, counted under the tile route's template; a path no route
+/// serves is counted as `unmatched`.
 fn metrics_parse_and_move(url: &str) -> Result<(), Failed> {
     let parse = || -> Result<Value, Failed> {
         let text = fetch(&format!("{url}/metrics"))?;
@@ -241,6 +228,14 @@ fn metrics_parse_and_move(url: &str) -> Result<(), Failed> {
         &lookup,
     )
     .unwrap_or(0.0);
+    let tile = [
+        ("route", "/tiles/{layers}/{z}/{x}/{y}"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    let unmatched = [("route", "unmatched"), ("method", "GET"), ("status", "404")];
+    let tiles = sample(&before, "shequ_http_requests_total", &tile).unwrap_or(0.0);
+    let lost = sample(&before, "shequ_http_requests_total", &unmatched).unwrap_or(0.0);
     let hits = sample(&before, "shequ_tile_cache_hits_total", &[]).ok_or("no hits")?;
     let misses = sample(&before, "shequ_tile_cache_misses_total", &[]).ok_or("no misses")?;
     for i in 0..5 {
@@ -249,7 +244,18 @@ fn metrics_parse_and_move(url: &str) -> Result<(), Failed> {
     for _ in 0..2 {
         fetch(&format!("{url}/tiles/towns/9/417/223.mvt"))?;
     }
+    if fetch(&format!("{url}/no/such/route")).is_ok() {
+        return Err("/no/such/route answered".into());
+    }
     let after = parse()?;
+    assert_eq!(
+        sample(&after, "shequ_http_requests_total", &tile),
+        Some(tiles + 2.0)
+    );
+    assert_eq!(
+        sample(&after, "shequ_http_requests_total", &unmatched),
+        Some(lost + 1.0)
+    );
     assert_eq!(
         sample(&after, "shequ_http_requests_total", &lookup),
         Some(requests + 5.0)

@@ -6,18 +6,20 @@
 //! Cheap on the request path: a series is a few atomics; each worker thread keeps its own map
 //! from (route, method, status) to the series, so a request takes no lock once its series has
 //! been seen on that thread (the global map is locked only for a new series and at a scrape).
+//! The route template comes from the [edge](super::edge), which counts every request.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use axum::http::Method;
 
 use super::AppState;
 
@@ -37,17 +39,26 @@ struct Series {
 }
 
 impl Series {
-    fn observe(&self, seconds: f64) {
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
         if let Some(i) = BUCKETS.iter().position(|&b| seconds <= b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_ns
-            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+        self.sum_ns.fetch_add(
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 }
 
-type Key = (Arc<str>, &'static str, u16);
+type Key = (&'static str, &'static str, u16);
+
+/// A thread's key for a series: the metrics' id, the route template by address and length (the
+/// templates are string constants, so this hashes two words rather than the text), method and
+/// status. Two copies of one template text at different addresses give two keys for the same
+/// series, which is harmless.
+type ThreadKey = (u64, usize, usize, &'static str, u16);
 
 /// The counters of one server (shared by every clone of its state).
 #[derive(Default)]
@@ -63,18 +74,18 @@ pub struct Metrics {
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<(u64, Key), Arc<Series>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<ThreadKey, Arc<Series>>> = RefCell::new(HashMap::new());
 }
 
-fn method_name(m: &axum::http::Method) -> &'static str {
+fn method_name(m: &Method) -> &'static str {
     match *m {
-        axum::http::Method::GET => "GET",
-        axum::http::Method::POST => "POST",
-        axum::http::Method::PUT => "PUT",
-        axum::http::Method::DELETE => "DELETE",
-        axum::http::Method::HEAD => "HEAD",
-        axum::http::Method::OPTIONS => "OPTIONS",
-        axum::http::Method::PATCH => "PATCH",
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
         _ => "other",
     }
 }
@@ -88,40 +99,32 @@ impl Metrics {
         }
     }
 
-    fn series(&self, key: Key) -> Arc<Series> {
+    /// Counts one answered request under its route template (`unmatched` for none).
+    pub fn observe(&self, route: &'static str, method: &Method, status: u16, elapsed: Duration) {
+        let method = method_name(method);
+        let key = (
+            self.id,
+            route.as_ptr() as usize,
+            route.len(),
+            method,
+            status,
+        );
         CACHE.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if let Some(s) = cache.get(&(self.id, key.clone())) {
-                return s.clone();
+            if let Some(s) = cache.borrow().get(&key) {
+                s.observe(elapsed);
+                return;
             }
             let s = self
                 .series
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .entry(key.clone())
+                .entry((route, method, status))
                 .or_default()
                 .clone();
-            cache.insert((self.id, key), s.clone());
-            s
+            s.observe(elapsed);
+            cache.borrow_mut().insert(key, s);
         })
     }
-}
-
-/// Counts a request under its route template (`unmatched` for none) once it is answered.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route: Arc<str> = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| Arc::from("unmatched"), |m| Arc::from(m.as_str()));
-    let method = method_name(request.method());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    state
-        .metrics
-        .series((route, method, status))
-        .observe(started.elapsed().as_secs_f64());
-    response
 }
 
 fn escape(label: &str) -> String {
@@ -140,7 +143,7 @@ pub fn render(state: &AppState) -> String {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (*k, v.clone()))
         .collect();
     out.push_str("# HELP shequ_http_requests_total HTTP requests answered, by route template, method and status.\n");
     out.push_str("# TYPE shequ_http_requests_total counter\n");

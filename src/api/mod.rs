@@ -5,6 +5,7 @@ mod address;
 mod admission;
 mod audit;
 mod auth;
+mod edge;
 mod error;
 mod extract;
 mod features;
@@ -16,6 +17,7 @@ mod metrics;
 mod ogc;
 mod openapi;
 mod proposals;
+mod route_table;
 mod select;
 mod server;
 mod suggest;
@@ -30,11 +32,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, Method, header};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
 
 pub use address::MAX_BATCH_QUERIES;
 pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
@@ -45,6 +44,8 @@ pub use extract::parse_date;
 pub use limits::Limits;
 pub use lookup::MAX_BATCH_POINTS;
 pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
+
+use route_table::RouteTable;
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
@@ -450,11 +451,11 @@ impl AppState {
 }
 
 /// `/tiles/…`: catalog, TileJSON and tiles.
-fn tiles_router() -> Router<AppState> {
-    Router::new()
-        .route("/catalog", get(tiles::catalog))
-        .route("/{file}", get(tiles::tilejson))
-        .route("/{layers}/{z}/{x}/{y}", get(tiles::tile))
+fn tiles_router() -> RouteTable {
+    RouteTable::new()
+        .route("/tiles/catalog", get(tiles::catalog))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
 }
 
 /// Who made a request, as the request log names it: filled in by the credential check
@@ -473,121 +474,102 @@ impl LoggedUser {
     pub(crate) fn name(&self, user: &str) {
         let _ = self.0.set(user.to_owned());
     }
-}
 
-/// Logs one line per request at INFO: client address, user (`-` when anonymous), method, path,
-/// status, time. A single event rather than a span per request: at 40,000 requests a second,
-/// span bookkeeping costs a fifth of the throughput.
-async fn log_request(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let client = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
-    let user = LoggedUser::default();
-    request.extensions_mut().insert(user.clone());
-    let response = next.run(request).await;
-    tracing::info!(
-        "{client} {} {method} {path} {} {:.0} µs",
-        user.0.get().map_or("-", String::as_str),
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1e6
-    );
-    response
-}
-
-/// Answers 503 `timeout` when the request (body included) takes longer than `limit`.
-async fn time_limit(
-    State(limit): State<std::time::Duration>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!(
-                "the request took longer than {} s (sending the body included) and was abandoned",
-                limit.as_secs_f64()
-            ),
-        )
-        .into_response(),
+    /// The user named, if any.
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
     }
 }
 
 /// `/api/v1/…` reads of the registry: lookups, addresses, features, versions and history.
-fn registry_routes() -> Router<AppState> {
-    Router::new()
+fn registry_routes() -> RouteTable {
+    RouteTable::new()
         .route(
-            "/lookup",
+            "/api/v1/lookup",
             get(lookup::lookup_one).post(lookup::lookup_batch),
         )
         .route(
-            "/address",
+            "/api/v1/address",
             get(address::address_one).post(address::address_batch),
         )
-        .route("/towns", get(features::towns))
-        .route("/towns/{code}", get(features::town))
-        .route("/communities", get(features::communities))
-        .route("/communities/{code}", get(features::community))
-        .route("/grids", get(features::grids))
-        .route("/grids/{code}", get(features::grid))
-        .route("/versions", get(versions::list))
-        .route("/versions/{a}/diff/{b}", get(versions::diff))
-        .route("/{layer}/{code}/history", get(versions::history))
-        .route("/audit", get(audit::report))
-        .route("/audit.geojson", get(audit::geojson))
-        .route("/openapi.json", get(openapi::openapi))
-        .route("/docs", get(openapi::docs))
+        .route("/api/v1/towns", get(features::towns))
+        .route("/api/v1/towns/{code}", get(features::town))
+        .route("/api/v1/communities", get(features::communities))
+        .route("/api/v1/communities/{code}", get(features::community))
+        .route("/api/v1/grids", get(features::grids))
+        .route("/api/v1/grids/{code}", get(features::grid))
+        .route("/api/v1/versions", get(versions::list))
+        .route("/api/v1/versions/{a}/diff/{b}", get(versions::diff))
+        .route("/api/v1/{layer}/{code}/history", get(versions::history))
+        .route("/api/v1/audit", get(audit::report))
+        .route("/api/v1/audit.geojson", get(audit::geojson))
+        .route("/api/v1/openapi.json", get(openapi::openapi))
+        .route("/api/v1/docs", get(openapi::docs))
 }
 
 /// `/api/v1/proposals…`: stored proposals and their procedure, validation, splits, suggestions.
-fn proposal_routes() -> Router<AppState> {
-    Router::new()
-        .route("/proposals", get(workflow::list).post(workflow::create))
-        .route("/proposals/{id}", get(workflow::show).put(workflow::edit))
-        .route("/proposals/{id}/comments", post(workflow::comment))
-        .route("/proposals/{id}/vote", post(workflow::vote))
-        .route("/proposals/{id}/transition", post(workflow::transition))
-        .route("/proposals/validate", post(proposals::validate_proposal))
-        .route("/proposals/split", post(proposals::split))
-        .route("/proposals/suggest", post(suggest::suggest))
+fn proposal_routes() -> RouteTable {
+    RouteTable::new()
+        .route(
+            "/api/v1/proposals",
+            get(workflow::list).post(workflow::create),
+        )
+        .route(
+            "/api/v1/proposals/{id}",
+            get(workflow::show).put(workflow::edit),
+        )
+        .route("/api/v1/proposals/{id}/comments", post(workflow::comment))
+        .route("/api/v1/proposals/{id}/vote", post(workflow::vote))
+        .route(
+            "/api/v1/proposals/{id}/transition",
+            post(workflow::transition),
+        )
+        .route(
+            "/api/v1/proposals/validate",
+            post(proposals::validate_proposal),
+        )
+        .route("/api/v1/proposals/split", post(proposals::split))
+        .route("/api/v1/proposals/suggest", post(suggest::suggest))
 }
 
 /// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.
-fn account_routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/me", get(auth::me))
-        .route("/users", get(users::list).post(users::add))
-        .route("/users/{name}/disable", post(users::disable))
-        .route("/tokens", get(users::tokens).post(users::create_token))
-        .route("/tokens/{id}", delete(users::revoke_token))
-        .route("/log", get(log::entries))
-        .route("/log/verify", get(log::verify))
+fn account_routes() -> RouteTable {
+    RouteTable::new()
+        .route("/api/v1/login", post(auth::login))
+        .route("/api/v1/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/users", get(users::list).post(users::add))
+        .route("/api/v1/users/{name}/disable", post(users::disable))
+        .route(
+            "/api/v1/tokens",
+            get(users::tokens).post(users::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(users::revoke_token))
+        .route("/api/v1/log", get(log::entries))
+        .route("/api/v1/log/verify", get(log::verify))
 }
 
 /// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
-/// [`ReadAccess::Token`]), CORS, compression and request logging.
+/// [`ReadAccess::Token`]), and the [edge](edge) around it all (request log, metrics, CORS,
+/// compression, time limit).
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
-    let api = registry_routes()
-        .merge(proposal_routes())
-        .merge(account_routes());
-    let routes = Router::new()
+    let table = RouteTable::new()
         .route("/health", get(health::health))
-        .nest("/api/v1", api)
-        .nest("/tiles", tiles_router())
-        .nest(ogc::PREFIX, ogc::routes())
+        .merge(registry_routes())
+        .merge(proposal_routes())
+        .merge(account_routes())
+        .merge(tiles_router())
+        .merge(ogc::routes())
         .route("/style.json", get(tiles::style))
         .route("/", get(web::index))
-        .route("/web/{*path}", get(web::file))
+        .route("/web/{*path}", get(web::file));
+    let table = if config.metrics {
+        table.route("/metrics", get(metrics::metrics))
+    } else {
+        table
+    };
+    let (routes, templates) = table.build();
+    let routes = routes
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -595,64 +577,30 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
                 "method-not-allowed",
                 "this route does not accept that method",
             )
-        })
-        .with_state(state.clone());
-    let routes = if config.metrics {
-        // Per route (axum wraps each route in the router's layers), so the template is known.
-        routes
-            .route("/metrics", get(metrics::metrics).with_state(state.clone()))
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                metrics::track,
-            ))
-    } else {
-        routes
-    };
+        });
     let routes = if config.read_access == ReadAccess::Token {
-        // Inside CORS, so that preflight requests (which carry no credential) are answered.
-        routes.layer(axum::middleware::from_fn_with_state(state, auth::read_gate))
+        routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::read_gate,
+        ))
     } else {
         routes
     };
-    with_layers(routes, config)
-}
-
-/// The layers around the routes: request log, CORS, compression, time limit, body limit
-/// (outermost first). Wrapped once around the whole router rather than with `Router::layer`,
-/// which gives every route its own copy of the stack: axum clones the matched route's stack for
-/// each request, and each layer clones what is inside it again, so a lookup paid for 37
-/// boxed-service clones and 66 string copies (callgrind: 58,000 instructions a lookup with the
-/// layers per route against 27,000 without any; BENCHMARKS.md, issue 19).
-fn with_layers(routes: Router, config: &ApiConfig) -> Router {
-    let stack = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(log_request))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([
-                    Method::GET,
-                    Method::POST,
-                    Method::PUT,
-                    Method::PATCH,
-                    Method::DELETE,
-                ])
-                .allow_headers([
-                    header::CONTENT_TYPE,
-                    header::AUTHORIZATION,
-                    HeaderName::from_static(CSRF_HEADER),
-                ]),
-        )
-        // The fastest level: a 10,000-point batch answer (1.2 MB of JSON) compressed at the
-        // default level took 18–27 ms longer than sent plain; at the fastest it still shrinks
-        // several times over (BENCHMARKS.md, issue 19).
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
-        .layer(axum::middleware::from_fn_with_state(
-            config.request_timeout,
-            time_limit,
-        ))
-        .layer(DefaultBodyLimit::max(config.body_limit))
-        .service(routes);
-    Router::new().fallback_service(stack)
+    let metrics = config.metrics.then(|| state.metrics.clone());
+    let routes = routes.with_state(state);
+    // Wrapped once around the whole router rather than with `Router::layer`, which gives every
+    // route its own copy of the stack: axum clones the matched route's stack for each request,
+    // and each layer clones what is inside it again (callgrind: 58,000 instructions a lookup
+    // with the layers per route against 27,000 without any; BENCHMARKS.md, issue 19).
+    let inner = tower::Layer::layer(&DefaultBodyLimit::max(config.body_limit), routes);
+    Router::new().fallback_service(edge::Edge::new(
+        inner,
+        edge::EdgeConfig {
+            templates,
+            metrics,
+            time_limit: config.request_timeout,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ mod items;
 
 pub use items::{ItemQuery, ItemsQuery};
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -22,6 +21,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::lookup::json_response;
+use super::route_table::RouteTable;
 use crate::output::page::Link;
 use crate::registry::Level;
 
@@ -38,15 +38,15 @@ const CONFORMANCE: [&str; 5] = [
 ];
 
 /// The routes under [`PREFIX`].
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(landing))
-        .route("/conformance", get(conformance))
-        .route("/collections", get(collections))
-        .route("/collections/{collection}", get(collection))
-        .route("/collections/{collection}/items", get(items::items))
+pub fn routes() -> RouteTable {
+    RouteTable::new()
+        .route("/ogc", get(landing))
+        .route("/ogc/conformance", get(conformance))
+        .route("/ogc/collections", get(collections))
+        .route("/ogc/collections/{collection}", get(collection))
+        .route("/ogc/collections/{collection}/items", get(items::items))
         .route(
-            "/collections/{collection}/items/{feature}",
+            "/ogc/collections/{collection}/items/{feature}",
             get(items::item),
         )
 }
