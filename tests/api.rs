@@ -138,6 +138,37 @@ async fn lookup_errors_are_problems() {
         .assert_problem(400, "");
 }
 
+/// Issue 17: a parameter a route does not know is a 400 naming it, never silently ignored (a
+/// client that writes `lng` or `bbox` would otherwise get an answer to another question).
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_not_ignored() {
+    let app = app(&common::mini_dir());
+    for (method, uri, name) in [
+        ("GET", "/api/v1/lookup?lng=113.3&lat=22.5", "lng"),
+        ("GET", "/api/v1/lookup?lon=113.3&lat=22.5&bbox=1,2,3,4", "bbox"),
+        ("GET", "/api/v1/address?q=%E5%B2%90%E6%B1%9F&limt=3", "limt"),
+        ("GET", "/api/v1/audit?town=442000005", "town"),
+        ("GET", "/api/v1/audit.geojson?limit=10", "limit"),
+        ("POST", "/api/v1/lookup?crs=gcj02", "crs"),
+        ("POST", "/api/v1/address?limit=3", "limit"),
+    ] {
+        let reply = if method == "GET" {
+            get(&app, uri).await
+        } else {
+            post_json(&app, uri, r#"{"points": [], "queries": []}"#).await
+        };
+        reply.assert_problem(400, &format!("`{name}`"));
+    }
+    get(&app, "/api/v1/lookup?lon=113&lon=114&lat=22")
+        .await
+        .assert_problem(400, "parameter `lon` is given more than once");
+    // The known ones, `as_of` included, still pass the parameter check (this server keeps no
+    // history, which is the next thing it says).
+    get(&app, "/api/v1/lookup?lon=113&lat=22&as_of=2026-01-01")
+        .await
+        .assert_problem(400, "keeps no history");
+}
+
 #[tokio::test]
 async fn batch_lookup_keeps_input_order_and_nulls_outside() {
     let app = app(&common::mini_dir());

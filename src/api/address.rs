@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Current;
-use super::extract::{ApiQuery, JsonBytes};
+use super::extract::{ApiQuery, Current, CurrentOnly, JsonBytes};
 use super::lookup::json_response;
 use crate::output::{AddressAnswer, address_answer as answer};
 
@@ -29,9 +28,13 @@ fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AddressQuery {
     q: Option<String>,
     limit: Option<usize>,
+    /// Read by [`Current`].
+    #[serde(rename = "as_of")]
+    _as_of: Option<serde::de::IgnoredAny>,
 }
 
 pub async fn address_one(
@@ -61,7 +64,7 @@ struct BatchAnswer<'a> {
 /// for.
 pub async fn address_batch(
     State(state): State<AppState>,
-    Current(published): Current,
+    CurrentOnly(published): CurrentOnly,
     body: JsonBytes<AddressBatch>,
 ) -> Result<Response, ApiError> {
     let limits = *state.limits();

@@ -4,16 +4,16 @@
 use axum::response::Response;
 
 use super::error::ApiError;
-use super::extract::Current;
+use super::extract::CurrentOnly;
 use super::features::geojson_value;
 use super::lookup::json_response;
 use crate::output::geojson;
 
-pub async fn report(Current(published): Current) -> Response {
+pub async fn report(CurrentOnly(published): CurrentOnly) -> Response {
     json_response(&*published.audit())
 }
 
-pub async fn geojson(Current(published): Current) -> Result<Response, ApiError> {
+pub async fn geojson(CurrentOnly(published): CurrentOnly) -> Result<Response, ApiError> {
     let report = published.audit();
     geojson_value(&geojson::findings(&report.findings))
 }

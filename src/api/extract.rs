@@ -1,5 +1,6 @@
 //! Extractors whose rejections are problem+json like every other API error.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -113,16 +114,66 @@ impl FromRequestParts<AppState> for Current {
         } else {
             None
         };
-        match as_of {
-            None => Ok(Current(state.published())),
-            Some(text) => {
-                let date = parse_date("as_of", &text)?;
-                // Boxed: building a past snapshot is a large future, and inline it would make
-                // every handler's future (moved and allocated per request) as large.
-                Box::pin(state.published_as_of(date)).await.map(Current)
-            }
+        published_as_of(state, as_of.as_deref()).await.map(Current)
+    }
+}
+
+/// [`Current`] for routes that take no query parameter but `as_of`: any other is a 400 (an
+/// unknown parameter is never silently ignored).
+pub struct CurrentOnly(pub Arc<Published>);
+
+impl FromRequestParts<AppState> for CurrentOnly {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let [as_of] = query_params(parts.uri.query(), ["as_of"])?;
+        published_as_of(state, as_of.as_deref())
+            .await
+            .map(CurrentOnly)
+    }
+}
+
+/// The published snapshot, or with `as_of` (a `YYYY-MM-DD` date) the registry as it stood on
+/// that day.
+pub async fn published_as_of(
+    state: &AppState,
+    as_of: Option<&str>,
+) -> Result<Arc<Published>, ApiError> {
+    match as_of {
+        None => Ok(state.published()),
+        Some(text) => {
+            let date = parse_date("as_of", text)?;
+            // Boxed: building a past snapshot is a large future, and inline it would make
+            // every handler's future (moved and allocated per request) as large.
+            Box::pin(state.published_as_of(date)).await
         }
     }
+}
+
+/// The values of the parameters `known` in a query string (percent-decoded), in that order.
+/// Strict, so that a typo is not silently ignored: a name not in `known`, or one given twice,
+/// is a 400 naming it. Parsed by hand rather than through serde: a lookup is answered in a few
+/// microseconds, and `serde_urlencoded` with `serde_path_to_error` took 4,400 instructions of
+/// it (BENCHMARKS.md, issue 19).
+pub fn query_params<'q, const N: usize>(
+    query: Option<&'q str>,
+    known: [&str; N],
+) -> Result<[Option<Cow<'q, str>>; N], ApiError> {
+    let mut values: [Option<Cow<'q, str>>; N] = std::array::from_fn(|_| None);
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let Some(at) = known.iter().position(|k| *k == name) else {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter `{name}`; this route takes {}",
+                known.map(|k| format!("`{k}`")).join(", ")
+            )));
+        };
+        if values[at].replace(value).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "parameter `{name}` is given more than once"
+            )));
+        }
+    }
+    Ok(values)
 }
 
 /// A calendar date `YYYY-MM-DD`, or a 400 naming the parameter.
@@ -152,5 +203,27 @@ mod tests {
         assert!(!with("application/jsonx"));
         assert!(!with("text/plain"));
         assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_unknown_or_repeated_names_refused() {
+        let [lon, lat, crs] = query_params(
+            Some("lat=22.5&lon=113%2E3&crs=EPSG%3A4547"),
+            ["lon", "lat", "crs"],
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (lon.as_deref(), lat.as_deref(), crs.as_deref()),
+            (Some("113.3"), Some("22.5"), Some("EPSG:4547"))
+        );
+        let [none] = query_params(None, ["as_of"]).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(none, None);
+        let unknown = query_params(Some("lon=1&lng=2"), ["lon", "lat"]).err();
+        assert!(
+            format!("{unknown:?}").contains("unknown parameter `lng`"),
+            "{unknown:?}"
+        );
+        let twice = query_params(Some("lon=1&lon=2"), ["lon"]).err();
+        assert!(format!("{twice:?}").contains("more than once"), "{twice:?}");
     }
 }

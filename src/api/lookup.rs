@@ -1,14 +1,13 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Current;
-use super::extract::{ApiQuery, JsonBytes};
+use super::extract::{CurrentOnly, JsonBytes, published_as_of, query_params};
 use crate::crs::Crs;
 use crate::output::{Place, PointPlace};
 
@@ -35,13 +34,6 @@ pub(super) fn parse_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
     })
 }
 
-#[derive(Deserialize)]
-pub struct LookupQuery {
-    lon: Option<String>,
-    lat: Option<String>,
-    crs: Option<String>,
-}
-
 fn coordinate(name: &str, value: Option<&str>) -> Result<f64, ApiError> {
     let value =
         value.ok_or_else(|| ApiError::bad_request(format!("parameter `{name}` is missing")))?;
@@ -53,14 +45,17 @@ fn coordinate(name: &str, value: Option<&str>) -> Result<f64, ApiError> {
     }
 }
 
-pub async fn lookup_one(
-    Current(published): Current,
-    ApiQuery(query): ApiQuery<LookupQuery>,
-) -> Result<Response, ApiError> {
-    let crs = parse_crs(query.crs.as_deref())?;
+/// The query parameters of `GET /api/v1/lookup` (any other is a 400).
+pub const QUERY: [&str; 4] = ["lon", "lat", "crs", "as_of"];
+
+/// `GET /api/v1/lookup?lon=&lat=[&crs=][&as_of=]`.
+pub async fn lookup_one(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let [lon, lat, crs, as_of] = query_params(uri.query(), QUERY)?;
+    let published = published_as_of(&state, as_of.as_deref()).await?;
+    let crs = parse_crs(crs.as_deref())?;
     let input = [
-        coordinate("lon", query.lon.as_deref())?,
-        coordinate("lat", query.lat.as_deref())?,
+        coordinate("lon", lon.as_deref())?,
+        coordinate("lat", lat.as_deref())?,
     ];
     let point = crs
         .to_wgs84(input)
@@ -98,7 +93,7 @@ struct BatchResponse<'a> {
 /// pool.
 pub async fn lookup_batch(
     State(state): State<AppState>,
-    Current(published): Current,
+    CurrentOnly(published): CurrentOnly,
     body: JsonBytes<BatchRequest>,
 ) -> Result<Response, ApiError> {
     state

@@ -143,7 +143,7 @@ fn operations() -> Vec<Op> {
         op("get", "/web/{*path}", "web", "Static files of the web map").ok("200", "application/octet-stream"),
         op("get", "/api/v1/openapi.json", "service", "This OpenAPI document"),
         op("get", "/api/v1/docs", "service", "A page to browse this document").ok("200", "text/html"),
-        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(query_fields::<lookup::LookupQuery>).reads_as_of(),
+        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(|| &lookup::QUERY).reads_as_of(),
         op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
         op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of(),
         op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body("{\"queries\": [\"…\", …]}"),
