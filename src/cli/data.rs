@@ -40,6 +40,7 @@ pub fn load_source(source: &Source) -> Result<Snapshot, CliError> {
 /// Opens the database at `path`; only `create` may make a new one (so a mistyped `--db` is
 /// reported rather than answered from an empty database).
 pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
+    sqlite_only(path)?;
     if !create && !path.exists() {
         return Err(CliError::input(format!(
             "no database at {} (check --db; `serve` or `user add` creates one)",
@@ -47,6 +48,19 @@ pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
         )));
     }
     Ok(Store::open(path)?)
+}
+
+/// Refuses a PostgreSQL `--db` in the commands that do not work on one yet, rather than taking
+/// the URL for a file name (which used to create an SQLite file called `postgres:`).
+pub fn sqlite_only(db: &Path) -> Result<(), CliError> {
+    match store::Location::parse(db) {
+        store::Location::Sqlite(_) => Ok(()),
+        postgres @ store::Location::Postgres(_) => Err(CliError::input(format!(
+            "--db {}: this command does not work on a PostgreSQL store yet; only `log verify` \
+             reads one and `migrate-store --to` fills one (README, *PostgreSQL*)",
+            postgres.display()
+        ))),
+    }
 }
 
 /// `shequ check-data DIR`: a summary, or every problem found (findings: exit 1).
