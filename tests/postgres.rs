@@ -29,7 +29,8 @@ use shequ::store::{Store, log, registry};
 /// The directory holding `initdb` and `postgres`, if PostgreSQL is installed.
 fn bin_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("SHEQU_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        return dir.join("initdb").is_file().then_some(dir);
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
