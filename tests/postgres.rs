@@ -290,6 +290,34 @@ fn migrate_store_keeps_history_geometry_and_log(cluster: &Cluster) -> Result<(),
         from_sqlite.collections[1].len()
     );
 
+    // `export` writes the same files from either store, for the newest and an older version.
+    for version in [None, Some("1")] {
+        let mut written = Vec::new();
+        for (name, source) in [("sqlite", db), ("pg", url.as_str())] {
+            let out = dir.path().join(format!("export-{name}-{version:?}"));
+            let mut args = vec!["export", out.to_str().ok_or("path")?, "--db", source];
+            args.extend(version.iter().flat_map(|v| ["--version", *v]));
+            let run = common::shequ(&args);
+            assert!(run.status.success(), "{}", common::text(&run.stderr));
+            written.push(out);
+        }
+        for file in [
+            "towns.geojson",
+            "communities.geojson",
+            "grids.geojson",
+            "guidelines.toml",
+        ] {
+            let a = std::fs::read(written[0].join(file))?;
+            assert!(!a.is_empty(), "{file}");
+            assert!(
+                a == std::fs::read(written[1].join(file))?,
+                "{file} {version:?}"
+            );
+        }
+    }
+    let missing = common::shequ(&["export", "x", "--db", &url, "--version", "9"]);
+    assert_eq!(missing.status.code(), Some(2));
+
     // PostGIS geometry: one per current feature, EPSG:4326, valid, polygonal.
     let (current, good): (i64, i64) = target.with(|c| {
         let r = c.query_one(
@@ -448,7 +476,7 @@ fn a_postgres_url_is_not_taken_for_a_file() -> Result<(), Failed> {
             "127.0.0.1:0",
         ],
         vec!["user", "list", "--db", url],
-        vec!["export", "out", "--db", url],
+        vec!["token", "list", "--db", url],
     ] {
         let out = common::shequ_command()
             .args(&args)

@@ -49,6 +49,29 @@ pub fn verify_pg_log(url: &str) -> Result<LogCheck, CliError> {
         .map_err(|e| CliError::from(pg::PgError::from(e)).context(location))
 }
 
+/// `shequ export DIR --db postgres://…`: a registry version of the PostgreSQL store as boundary
+/// files, the same bytes `export` writes from the SQLite file it was copied from.
+pub fn export(dir: &Path, url: &str, version: Option<i64>) -> Result<(), CliError> {
+    let store = connect(url)?;
+    let location = store.location().to_owned();
+    let found = store.with(|c| match version {
+        Some(v) => pg::read::version(c, v),
+        None => pg::read::latest(c),
+    });
+    let chosen = found.map_err(pg::PgError::from)?.ok_or_else(|| {
+        CliError::input(match version {
+            Some(v) => format!("no registry version {v} in {location}"),
+            None => format!("{location} holds no registry yet"),
+        })
+    })?;
+    let files = store
+        .with(|c| pg::read::stored_snapshot(c, chosen.id))?
+        .write_files(dir)
+        .map_err(CliError::internal)?;
+    super::data::print_written(chosen.id, dir, &files);
+    Ok(())
+}
+
 /// Connects to a `postgres://` URL (anything else is refused: `--to` names no file).
 fn connect(url: &str) -> Result<PgStore, CliError> {
     match Location::parse(Path::new(url)) {

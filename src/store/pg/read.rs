@@ -11,11 +11,25 @@ use crate::store::registry::{GUIDELINES, StoredSnapshot, Version};
 
 /// The newest registry version (`None` before one was stored).
 pub fn latest(client: &mut Client) -> Result<Option<Version>, postgres::Error> {
+    version_where(client, "ORDER BY id DESC LIMIT 1", &[])
+}
+
+/// Registry version `id`, if there is one.
+pub fn version(client: &mut Client, id: i64) -> Result<Option<Version>, postgres::Error> {
+    version_where(client, "WHERE id = $1", &[&id])
+}
+
+fn version_where(
+    client: &mut Client,
+    clause: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Option<Version>, postgres::Error> {
     Ok(client
         .query_opt(
-            "SELECT id, effective, created_at, description, proposal_id
-             FROM versions ORDER BY id DESC LIMIT 1",
-            &[],
+            &format!(
+                "SELECT id, effective, created_at, description, proposal_id FROM versions {clause}"
+            ),
+            params,
         )?
         .map(|r| Version {
             id: r.get(0),
