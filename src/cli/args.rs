@@ -143,6 +143,18 @@ pub enum Command {
         #[arg(default_value = DEFAULT_DATA)]
         dir: PathBuf,
     },
+    /// Copy an SQLite store into an empty PostgreSQL + PostGIS database with its whole history
+    /// (registry versions, proposals, accounts, the audit log), then check the copy: row counts
+    /// and the audit log's chain. Stop the server on the SQLite file first.
+    MigrateStore {
+        /// The SQLite store to copy.
+        #[arg(long, default_value = shequ::store::DEFAULT_PATH)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://user@host/dbname (a Unix socket directory as
+        /// ?host=/path). Its schema is created; it must hold no rows of a store yet.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(clap::Args)]

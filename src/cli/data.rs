@@ -40,6 +40,7 @@ pub fn load_source(source: &Source) -> Result<Snapshot, CliError> {
 /// Opens the database at `path`; only `create` may make a new one (so a mistyped `--db` is
 /// reported rather than answered from an empty database).
 pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
+    sqlite_only(path)?;
     if !create && !path.exists() {
         return Err(CliError::input(format!(
             "no database at {} (check --db; `serve` or `user add` creates one)",
@@ -47,6 +48,19 @@ pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
         )));
     }
     Ok(Store::open(path)?)
+}
+
+/// Refuses a PostgreSQL `--db` in the commands that do not work on one yet, rather than taking
+/// the URL for a file name (which used to create an SQLite file called `postgres:`).
+pub fn sqlite_only(db: &Path) -> Result<(), CliError> {
+    match store::Location::parse(db) {
+        store::Location::Sqlite(_) => Ok(()),
+        postgres @ store::Location::Postgres(_) => Err(CliError::input(format!(
+            "--db {}: this command does not work on a PostgreSQL store yet; only `log verify` \
+             and `export` read one and `migrate-store --to` fills one (README, *PostgreSQL*)",
+            postgres.display()
+        ))),
+    }
 }
 
 /// `shequ check-data DIR`: a summary, or every problem found (findings: exit 1).
@@ -64,6 +78,9 @@ pub fn check_data(dir: &Path) -> Result<(), CliError> {
 
 /// `shequ export DIR`: a registry version of the database as boundary files.
 pub fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), CliError> {
+    if let store::Location::Postgres(url) = store::Location::parse(db) {
+        return super::migrate::export(dir, &url, version);
+    }
     let store = open_db(db, false)?;
     let version = store.read(|c| match version {
         Some(v) => registry_store::version(c, v)?
@@ -74,15 +91,16 @@ pub fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), CliErro
     let files = store
         .read(|c| registry_store::export(c, version.id, dir))
         .map_err(CliError::internal)?;
-    println!(
-        "registry version {} written to {}:",
-        version.id,
-        dir.display()
-    );
+    print_written(version.id, dir, &files);
+    Ok(())
+}
+
+/// What `export` says it wrote.
+pub fn print_written(version: i64, dir: &Path, files: &[String]) {
+    println!("registry version {version} written to {}:", dir.display());
     for file in files {
         println!("  {file}");
     }
-    Ok(())
 }
 
 /// Files at least this large report progress (on a terminal only).

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use shequ::store::StoreError;
 use shequ::store::accounts::AccountError;
+use shequ::store::pg::PgError;
 use shequ::store::registry::AsOfError;
 
 /// The exit codes, as `shequ --help` lists them.
@@ -85,6 +86,22 @@ impl From<StoreError> for CliError {
                 CliError::input(e.to_string())
             }
             StoreError::Directory { .. } | StoreError::Migration { .. } | StoreError::Sqlite(_) => {
+                CliError::internal(e)
+            }
+        }
+    }
+}
+
+impl From<PgError> for CliError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::Sqlite(e) => e.into(),
+            // Unreachable, refused, newer or used elsewhere: the database given is not usable.
+            PgError::Connect { .. }
+            | PgError::TooNew { .. }
+            | PgError::NotEmpty(_)
+            | PgError::Damaged(_) => CliError::input(e.to_string()),
+            PgError::Migration { .. } | PgError::Postgres(_) | PgError::Mismatch(_) => {
                 CliError::internal(e)
             }
         }

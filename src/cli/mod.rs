@@ -10,6 +10,7 @@ mod data;
 mod error;
 mod log_writer;
 mod lookup;
+mod migrate;
 mod render;
 mod serve;
 mod suggest;
@@ -44,5 +45,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => data::import(&file, &crs, layer, &out),
         Command::Export { dir, db, version } => data::export(&dir, &db.db, version),
         Command::CheckData { dir } => data::check_data(&dir),
+        Command::MigrateStore { from, to } => migrate::run(&from, &to),
     }
 }

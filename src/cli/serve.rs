@@ -106,6 +106,7 @@ struct Server<'a> {
 impl Server<'_> {
     fn serve(self, mut config: ApiConfig) -> Result<(), CliError> {
         let db = self.db;
+        super::data::sqlite_only(db)?;
         // Before the database is touched: a second server on it stops here, changing nothing.
         let _one_server = store::ServerLock::acquire(db).map_err(CliError::input)?;
         // Request logs go through a background writer thread, so a slow terminal or disk never

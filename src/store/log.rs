@@ -136,51 +136,78 @@ pub enum Broken {
     Head { last: i64, head_seq: i64 },
 }
 
+/// One stored entry as its columns hold it (the detail as stored text), as [`verify_chain`]
+/// reads it: the SQLite and PostgreSQL stores feed it the same rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
 /// Recomputes the whole chain. `Ok(n)`: `n` entries, all intact.
 pub fn verify(conn: &Connection) -> Result<Result<i64, Broken>, rusqlite::Error> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM log ORDER BY seq",
     )?;
-    let mut rows = stmt.query([])?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StoredEntry {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            detail: r.get(5)?,
+            prev_hash: r.get(6)?,
+            hash: r.get(7)?,
+        })
+    })?;
+    verify_chain(rows, || head(conn))
+}
+
+/// Checks `entries` (in number order) and then the head `head` reads: the chain rule of
+/// [`verify`], shared by every store so that a log copied from one to the other verifies the
+/// same way.
+pub fn verify_chain<E>(
+    entries: impl IntoIterator<Item = Result<StoredEntry, E>>,
+    head: impl FnOnce() -> Result<(i64, String), E>,
+) -> Result<Result<i64, Broken>, E> {
     let (mut last, mut last_hash) = (0_i64, GENESIS.to_owned());
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let (at, actor, action, subject, detail, prev, recorded): (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        ) = (
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-        );
-        if seq != last + 1 {
+    for entry in entries {
+        let e = entry?;
+        if e.seq != last + 1 {
             return Ok(Err(Broken::Missing {
                 seq: last + 1,
                 previous: last,
-                seq_found: seq,
+                seq_found: e.seq,
             }));
         }
-        if hash(seq, &at, &actor, &action, &subject, &detail, &prev) != recorded {
-            return Ok(Err(Broken::Altered { seq }));
+        let computed = hash(
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.subject,
+            &e.detail,
+            &e.prev_hash,
+        );
+        if computed != e.hash {
+            return Ok(Err(Broken::Altered { seq: e.seq }));
         }
-        if prev != last_hash {
+        if e.prev_hash != last_hash {
             return Ok(Err(Broken::Unchained {
-                seq,
+                seq: e.seq,
                 previous: last,
             }));
         }
-        (last, last_hash) = (seq, recorded);
+        (last, last_hash) = (e.seq, e.hash);
     }
-    let (head_seq, head_hash) = head(conn)?;
+    let (head_seq, head_hash) = head()?;
     if head_seq != last || head_hash != last_hash {
         return Ok(Err(Broken::Head { last, head_seq }));
     }

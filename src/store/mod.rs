@@ -6,8 +6,10 @@
 //! crash leaves either the old state or the new one, never a mixture.
 
 pub mod accounts;
+mod location;
 pub mod log;
 mod migrations;
+pub mod pg;
 pub mod proposals;
 pub mod registry;
 
@@ -15,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use location::Location;
 
 /// Where the server keeps its database unless told otherwise (`--db`).
 pub const DEFAULT_PATH: &str = "data/shequ.db";

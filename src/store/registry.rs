@@ -493,32 +493,45 @@ pub fn open_or_seed(
 /// Writes `version` of the registry as boundary files (one feature per line) into `dir`, with
 /// the guidelines and address register, so the files load again (`check-data`, `serve --data`).
 pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut written = Vec::new();
-    let write = |name: &str, content: &str| -> Result<String, String> {
-        let path = dir.join(name);
-        std::fs::write(&path, content)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(path.display().to_string())
-    };
-    for level in Level::ALL {
-        let features = features_at(conn, level, version).map_err(|e| e.to_string())?;
-        let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-        for (i, f) in features.iter().enumerate() {
-            if i > 0 {
-                text.push_str(",\n");
+    StoredSnapshot::read(conn, version)
+        .map_err(|e| e.to_string())?
+        .write_files(dir)
+}
+
+impl StoredSnapshot {
+    /// Writes these layers, guidelines and address register as boundary files into `dir` (see
+    /// [`export`]); the same bytes whichever store they were read from.
+    pub fn write_files(&self, dir: &Path) -> Result<Vec<String>, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut written = Vec::new();
+        let write = |name: &str, content: &str| -> Result<String, String> {
+            let path = dir.join(name);
+            std::fs::write(&path, content)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(path.display().to_string())
+        };
+        for (level, features) in Level::ALL.into_iter().zip(&self.collections) {
+            let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+            for (i, f) in features.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(",\n");
+                }
+                text.push_str(&f.to_string());
             }
-            text.push_str(&f.to_string());
+            text.push_str("\n]}\n");
+            written.push(write(level.file(), &text)?);
         }
-        text.push_str("\n]}\n");
-        written.push(write(level.file(), &text)?);
-    }
-    for name in [GUIDELINES, address::FILE] {
-        if let Some(content) = document(conn, name).map_err(|e| e.to_string())? {
-            written.push(write(name, &content)?);
+        for (name, content) in [
+            (GUIDELINES, &self.guidelines),
+            (address::FILE, &self.addresses),
+        ] {
+            if let Some(content) = content {
+                written.push(write(name, content)?);
+            }
         }
+        Ok(written)
     }
-    Ok(written)
 }
 
 /// One stored state of a feature: what it was, and from/until which version (and date).

@@ -1,0 +1,561 @@
+//! The PostgreSQL + PostGIS store (issue 20) against a real server: each run starts a private
+//! cluster in a temporary directory, listening only on a Unix socket there (no TCP, no system
+//! service), and each test works in a database of its own in it.
+//!
+//! PostgreSQL refuses to run as root, and CI runs as root: the cluster then runs as the
+//! unprivileged user `nobody` (through `setpriv`, which execs the server itself, so stopping it
+//! stops the server), owning its temporary directory. Without PostgreSQL's binaries
+//! (`initdb`, `postgres`: Debian's `postgresql-15-postgis-3`, which `.ci/run` installs; or
+//! the directory in `SHEQU_PG_BIN`) the tests are reported as *ignored*; with `CI=true` they
+//! always run, so a missing PostgreSQL fails. Own harness (libtest-mimic), as in
+//! `tests/topology_gdal.rs`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+use shequ::accounts::Role;
+use shequ::api::{self, ApiConfig, AppState};
+use shequ::store::pg::watch::{Event, Watcher};
+use shequ::store::pg::{self, PgStore};
+use shequ::store::{Store, log, registry};
+
+/// The directory holding `initdb` and `postgres`, if PostgreSQL is installed.
+fn bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SHEQU_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return dir.join("initdb").is_file().then_some(dir);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").is_file() && bin.join("postgres").is_file())
+        .collect();
+    // The newest major version (directory names are version numbers).
+    found.sort_by_key(|bin| {
+        bin.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+    });
+    found.pop()
+}
+
+/// The uid and gid a root process runs PostgreSQL as (`nobody`).
+fn unprivileged() -> Result<Option<(u32, u32)>, Failed> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = c"nobody";
+    // SAFETY: a NUL-terminated name; the returned record is read at once, before any other
+    // getpw* call on this thread.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err("running as root and there is no user nobody to run PostgreSQL as".into());
+    }
+    // SAFETY: non-null, from getpwnam just above.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Ok(Some((uid, gid)))
+}
+
+/// A private PostgreSQL server on a Unix socket in a temporary directory; stopped (fast
+/// shutdown) and removed when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
+    server: Option<Child>,
+    databases: AtomicUsize,
+}
+
+impl Cluster {
+    fn start(bin: &Path) -> Result<Cluster, Failed> {
+        let user = unprivileged()?;
+        let dir = tempfile::Builder::new().prefix("shequ-pg-").tempdir()?;
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        }
+        let mut cluster = Cluster {
+            dir,
+            bin: bin.to_owned(),
+            user,
+            server: None,
+            databases: AtomicUsize::new(0),
+        };
+        let init = cluster
+            .command("initdb")
+            .arg("-D")
+            .arg(cluster.data())
+            .args([
+                "-U",
+                "shequ",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .output()?;
+        if !init.status.success() {
+            return Err(format!("initdb: {}", common::text(&init.stderr)).into());
+        }
+        cluster.run()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A PostgreSQL program, as the unprivileged user when we are root.
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        let mut cmd = match self.user {
+            Some((uid, gid)) => {
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={gid}"))
+                    .arg("--clear-groups")
+                    .arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        cmd.env("LC_ALL", "C").current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    fn run(&mut self) -> Result<(), Failed> {
+        let log = std::fs::File::create(self.dir.path().join("server.log"))?;
+        let child = self
+            .command("postgres")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-k")
+            .arg(self.dir.path())
+            // No TCP at all; no fsync (a test cluster need not survive a power cut).
+            .args(["-c", "listen_addresses=", "-p", "5432", "-F"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match postgres::Client::connect(&self.url("postgres"), postgres::NoTls) {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    let log = std::fs::read_to_string(self.dir.path().join("server.log"))
+                        .unwrap_or_default();
+                    return Err(format!("PostgreSQL did not start: {e}\n{log}").into());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Fast shutdown (SIGINT), waiting for the server to exit.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: signalling our own child process.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// The URL of `database` on this cluster's socket.
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgresql:///{database}?host={}&port=5432&user=shequ",
+            self.dir.path().display()
+        )
+    }
+
+    /// A new, empty database; its URL.
+    fn database(&self) -> Result<String, Failed> {
+        let n = self.databases.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{n}");
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        Ok(self.url(&name))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A SQLite store seeded with the sample city and one approved split (two registry versions,
+/// a proposal with its events, users, tokens, log entries).
+fn sqlite_store_with_history(dir: &Path) -> Result<PathBuf, Failed> {
+    let data = common::copy_boundaries(&common::sample_dir(), dir);
+    let path = dir.join("shequ.db");
+    let store = Arc::new(Store::open(&path)?);
+    let (snapshot, version, _) = registry::open_or_seed(&store, &data)?;
+    let street = common::user_token(&store, "street", Role::Street, &["442000001"]);
+    let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
+    let text = std::fs::read_to_string(
+        common::sample_dir().join("examples/proposals/compliant-split.geojson"),
+    )?;
+    let proposal: Value = serde_json::from_str(&text)?;
+    let config = ApiConfig::default();
+    let app = api::router(
+        AppState::with_store(snapshot, version.id, store.clone(), &config),
+        &config,
+    );
+    tokio::runtime::Runtime::new()?.block_on(common::carry_to_approval(
+        &app, &street, &reviewer, proposal,
+    ));
+    Ok(path)
+}
+
+/// Replicas starting together on a new database: each connects, the schema is made once.
+fn migrations_apply_once_under_concurrent_connects(cluster: &Cluster) -> Result<(), Failed> {
+    let url = cluster.database()?;
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let connects: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                PgStore::connect(&url, "test").map(|_| ())
+            })
+        })
+        .collect();
+    for c in connects {
+        c.join().map_err(|_| "connect thread panicked")??;
+    }
+    let store = PgStore::connect(&url, "test")?;
+    let (rows, version, postgis): (i64, i64, String) = store.with(|c| {
+        let r = c.query_one(
+            "SELECT COUNT(*), MAX(version), postgis_lib_version() FROM shequ_schema",
+            &[],
+        )?;
+        Ok::<_, postgres::Error>((r.get(0), r.get(1), r.get(2)))
+    })?;
+    assert_eq!((rows, version), (1, 1));
+    assert!(postgis.starts_with('3'), "PostGIS {postgis}");
+    Ok(())
+}
+
+/// `migrate-store` moves a store with its history: every row, the same snapshot, PostGIS
+/// geometries in EPSG:4326 that PostGIS finds valid, and an audit log that verifies to the
+/// same head; it refuses a second copy onto the filled database, and a tampered log entry is
+/// found on PostgreSQL as on SQLite.
+fn migrate_store_keeps_history_geometry_and_log(cluster: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let path = sqlite_store_with_history(dir.path())?;
+    let url = cluster.database()?;
+    let db = path.to_str().ok_or("path")?;
+
+    let out = common::shequ(&["migrate-store", "--from", db, "--to", &url]);
+    let stdout = common::text(&out.stdout);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(stdout.contains("versions 2,"), "{stdout}");
+    assert!(stdout.contains("audit log verified"), "{stdout}");
+
+    // The same snapshot from both stores, feature for feature.
+    let sqlite = Store::open(&path)?;
+    let latest = sqlite.read(registry::latest)?.ok_or("no version")?;
+    assert_eq!(latest.id, 2);
+    let from_sqlite = sqlite.read(|c| registry::StoredSnapshot::read(c, latest.id))?;
+    let target = PgStore::connect(&url, "test")?;
+    let pg_latest = target
+        .with(pg::read::latest)?
+        .ok_or("no version on PostgreSQL")?;
+    assert_eq!(pg_latest, latest);
+    for v in [1, 2] {
+        let a = sqlite.read(|c| registry::StoredSnapshot::read(c, v))?;
+        let b = target.with(|c| pg::read::stored_snapshot(c, v))?;
+        assert_eq!(a.collections, b.collections, "version {v}");
+        assert_eq!(a.guidelines, b.guidelines);
+        assert_eq!(a.addresses, b.addresses);
+    }
+    let built = target.with(|c| pg::read::stored_snapshot(c, 2))?.build()?;
+    assert_eq!(
+        built.registry.communities.len(),
+        from_sqlite.collections[1].len()
+    );
+
+    // `export` writes the same files from either store, for the newest and an older version.
+    for version in [None, Some("1")] {
+        let mut written = Vec::new();
+        for (name, source) in [("sqlite", db), ("pg", url.as_str())] {
+            let out = dir.path().join(format!("export-{name}-{version:?}"));
+            let mut args = vec!["export", out.to_str().ok_or("path")?, "--db", source];
+            args.extend(version.iter().flat_map(|v| ["--version", *v]));
+            let run = common::shequ(&args);
+            assert!(run.status.success(), "{}", common::text(&run.stderr));
+            written.push(out);
+        }
+        for file in [
+            "towns.geojson",
+            "communities.geojson",
+            "grids.geojson",
+            "guidelines.toml",
+        ] {
+            let a = std::fs::read(written[0].join(file))?;
+            assert!(!a.is_empty(), "{file}");
+            assert!(
+                a == std::fs::read(written[1].join(file))?,
+                "{file} {version:?}"
+            );
+        }
+    }
+    let missing = common::shequ(&["export", "x", "--db", &url, "--version", "9"]);
+    assert_eq!(missing.status.code(), Some(2));
+
+    // PostGIS geometry: one per current feature, EPSG:4326, valid, polygonal.
+    let (current, good): (i64, i64) = target.with(|c| {
+        let r = c.query_one(
+            "SELECT COUNT(*),
+                    COUNT(*) FILTER (WHERE ST_SRID(geom) = 4326 AND ST_IsValid(geom)
+                                     AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON'))
+             FROM current_features",
+            &[],
+        )?;
+        Ok::<_, postgres::Error>((r.get(0), r.get(1)))
+    })?;
+    let expected: usize = from_sqlite.collections.iter().map(Vec::len).sum();
+    assert_eq!(current, i64::try_from(expected)?);
+    // Communities drawn as the union of their grids are stored without geometry.
+    let drawn = from_sqlite
+        .collections
+        .iter()
+        .flatten()
+        .filter(|f| f["geometry"].is_object())
+        .count();
+    assert!(drawn > 5000, "{drawn} features with geometry");
+    assert_eq!(good, i64::try_from(drawn)?);
+
+    // The log verifies to the same head on both, and by the command line.
+    let head = sqlite.read(log::head)?;
+    assert_eq!(target.with(pg::read::log_head)?, head);
+    assert_eq!(target.with(pg::read::verify_log)?, Ok(head.0));
+    let out = common::shequ(&["log", "verify", "--db", &url]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stdout).contains(&head.1));
+
+    // New rows take ids after the copied ones.
+    let (max_user, new_user): (i64, i64) = target.with(|c| {
+        let max = c.query_one("SELECT MAX(id) FROM users", &[])?.get(0);
+        let new = c
+            .query_one(
+                "INSERT INTO users (name, role, created_at) VALUES ('late', 'viewer', 'now')
+                 RETURNING id",
+                &[],
+            )?
+            .get(0);
+        Ok::<_, postgres::Error>((max, new))
+    })?;
+    assert!(new_user > max_user);
+
+    // A second copy onto the filled database is refused and changes nothing.
+    let again = common::shequ(&["migrate-store", "--from", db, "--to", &url]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(common::text(&again.stderr).contains("already holds"));
+
+    // Tampering is found on PostgreSQL too.
+    target.with(|c| c.execute("UPDATE log SET actor = 'mallory' WHERE seq = 2", &[]))?;
+    let out = common::shequ(&["log", "verify", "--db", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::text(&out.stderr).contains("entry 2"));
+    Ok(())
+}
+
+/// Inserts a registry version row as an approval would (the rest of an approval does not matter
+/// to a watcher); its id.
+fn commit_version(url: &str) -> Result<i64, Failed> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls)?;
+    let id = c
+        .query_one(
+            "INSERT INTO versions (effective, created_at, description)
+             VALUES ('2026-01-01', '2026-01-01T00:00:00Z', 'test') RETURNING id",
+            &[],
+        )?
+        .get(0);
+    Ok(id)
+}
+
+/// Waits (at most `within`) for the watcher to report `wanted`, skipping other events.
+fn expect_event(
+    events: &std::sync::mpsc::Receiver<Event>,
+    wanted: &Event,
+    within: Duration,
+) -> Result<Duration, Failed> {
+    let start = Instant::now();
+    loop {
+        let left = within
+            .checked_sub(start.elapsed())
+            .ok_or_else(|| format!("no {wanted:?} within {within:?}"))?;
+        match events.recv_timeout(left) {
+            Ok(e) if &e == wanted => return Ok(start.elapsed()),
+            Ok(_) => {}
+            Err(_) => return Err(format!("no {wanted:?} within {within:?}").into()),
+        }
+    }
+}
+
+/// A version committed by anyone is learnt through NOTIFY well within a second (the poll is
+/// set to a minute here, so only the notification can be that quick), and the watcher starts
+/// from what the caller already knows.
+fn a_watcher_learns_each_committed_version_within_a_second(
+    cluster: &Cluster,
+) -> Result<(), Failed> {
+    let url = cluster.database()?;
+    drop(PgStore::connect(&url, "test")?);
+    let first = commit_version(&url)?;
+    let (tx, events) = std::sync::mpsc::channel();
+    let _watcher = Watcher::start(url.clone(), first, Duration::from_secs(60), move |e| {
+        let _ = tx.send(e);
+    })?;
+    for _ in 0..3 {
+        let id = commit_version(&url)?;
+        let took = expect_event(&events, &Event::Newest(id), Duration::from_secs(1))?;
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+    assert!(
+        events.try_recv().is_err(),
+        "nothing but the three versions is reported"
+    );
+    Ok(())
+}
+
+/// With its database stopped a watcher says so once, keeps retrying, and once the database is
+/// back learns the version committed meanwhile (here: right after the restart).
+fn a_watcher_catches_up_after_the_database_restarts(_: &Cluster) -> Result<(), Failed> {
+    let bin = bin_dir().ok_or("no PostgreSQL")?;
+    let mut own = Cluster::start(&bin)?;
+    let url = own.database()?;
+    drop(PgStore::connect(&url, "test")?);
+    let (tx, events) = std::sync::mpsc::channel();
+    let _watcher = Watcher::start(url.clone(), 0, Duration::from_millis(200), move |e| {
+        let _ = tx.send(e);
+    })?;
+    let id = commit_version(&url)?;
+    expect_event(&events, &Event::Newest(id), Duration::from_secs(1))?;
+    own.stop();
+    match events.recv_timeout(Duration::from_secs(5))? {
+        Event::Lost(_) => {}
+        other => return Err(format!("expected Lost, got {other:?}").into()),
+    }
+    own.run()?;
+    let id = commit_version(&url)?;
+    expect_event(&events, &Event::Newest(id), Duration::from_secs(3))?;
+    Ok(())
+}
+
+/// A `postgres://` --db is no longer taken for a file name: commands that cannot use one say
+/// so (exit 2) and create nothing (before, `serve` made an SQLite file under `postgres:/`).
+fn a_postgres_url_is_not_taken_for_a_file() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let url = "postgres://shequ@localhost/shequ";
+    let data = common::sample_dir();
+    let data = data.to_str().ok_or("path")?;
+    for args in [
+        vec![
+            "serve",
+            "--db",
+            url,
+            "--data",
+            data,
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        vec!["user", "list", "--db", url],
+        vec!["token", "list", "--db", url],
+    ] {
+        let out = common::shequ_command()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()?;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = common::text(&out.stderr);
+        assert!(stderr.contains("PostgreSQL store"), "{args:?}: {stderr}");
+        assert_eq!(
+            std::fs::read_dir(dir.path())?.count(),
+            0,
+            "{args:?} created files"
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let bin = bin_dir();
+    let missing = bin.is_none() && !ci;
+    if missing {
+        eprintln!(
+            "PostgreSQL tests ignored: no initdb/postgres under /usr/lib/postgresql/*/bin or \
+             SHEQU_PG_BIN; they need postgresql-15-postgis-3 (CI=true requires it)"
+        );
+    }
+    let wants_cluster = !missing && !args.list;
+    let cluster = match (wants_cluster, &bin) {
+        (true, Some(bin)) => match Cluster::start(bin) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                eprintln!(
+                    "cannot start the test cluster: {}",
+                    e.message().unwrap_or("?")
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        (true, None) => {
+            eprintln!("CI=true and no PostgreSQL binaries");
+            return ExitCode::FAILURE;
+        }
+        (false, _) => None,
+    };
+    let with_cluster = |name: &str, test: fn(&Cluster) -> Result<(), Failed>| {
+        let cluster = cluster.clone();
+        Trial::test(name, move || match &cluster {
+            Some(c) => test(c),
+            None => Err("no cluster".into()),
+        })
+        .with_ignored_flag(missing)
+    };
+    let trials = vec![
+        with_cluster(
+            "migrations_apply_once_under_concurrent_connects",
+            migrations_apply_once_under_concurrent_connects,
+        ),
+        with_cluster(
+            "migrate_store_keeps_history_geometry_and_log",
+            migrate_store_keeps_history_geometry_and_log,
+        ),
+        with_cluster(
+            "a_watcher_learns_each_committed_version_within_a_second",
+            a_watcher_learns_each_committed_version_within_a_second,
+        ),
+        with_cluster(
+            "a_watcher_catches_up_after_the_database_restarts",
+            a_watcher_catches_up_after_the_database_restarts,
+        ),
+        Trial::test(
+            "a_postgres_url_is_not_taken_for_a_file",
+            a_postgres_url_is_not_taken_for_a_file,
+        ),
+    ];
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Stop the cluster before exiting (process::exit would skip its Drop).
+    drop(cluster);
+    conclusion.exit_code()
+}
