@@ -40,8 +40,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             file,
             crs,
             layer,
+            map,
             out,
-        } => data::import(&file, &crs, layer, &out),
+        } => data::import(&file, crs.as_deref(), layer, map.as_deref(), &out),
         Command::Export { dir, db, version } => data::export(&dir, &db.db, version),
         Command::CheckData { dir } => data::check_data(&dir),
     }
