@@ -1,7 +1,7 @@
 //! One source layer into the registry's form: fields renamed by the [`Mapping`] and given the
 //! loader's types (a `.dbf` stores counts as `48.0` and codes as numbers), positions converted
-//! from the source CRS to WGS84 and rounded to 7 decimals (≈ 1 cm, the boundary files'
-//! precision), Z and M dropped, and rings oriented as RFC 7946 asks (exterior counter-clockwise,
+//! from the source CRS to WGS84 and rounded to 9 decimals (≈ 0.1 mm, finer than any survey),
+//! Z and M dropped, and rings oriented as RFC 7946 asks (exterior counter-clockwise,
 //! holes clockwise; Shapefiles store them the other way round).
 
 use geo::orient::{Direction, Orient};
@@ -138,7 +138,7 @@ impl<'a> Run<'a> {
                 ];
                 match self.crs.to_wgs84(p) {
                     Ok([lon, lat]) => {
-                        properties.insert("office".into(), json!([round7(lon), round7(lat)]));
+                        properties.insert("office".into(), json!([round9(lon), round9(lat)]));
                     }
                     Err(e) => self.problem(index, code.clone(), "office", e.to_string()),
                 }
@@ -194,8 +194,8 @@ impl<'a> Run<'a> {
             self.crs
                 .to_wgs84([c.x, c.y])
                 .map(|[x, y]| geo::Coord {
-                    x: round7(x),
-                    y: round7(y),
+                    x: round9(x),
+                    y: round9(y),
                 })
                 .map_err(|e| format!("position ({}, {}): {e}", c.x, c.y))
         })?;
@@ -218,8 +218,8 @@ impl<'a> Run<'a> {
     }
 }
 
-fn round7(x: f64) -> f64 {
-    (x * 1e7).round() / 1e7
+fn round9(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
 }
 
 fn kind(g: &Geometry<f64>) -> &'static str {

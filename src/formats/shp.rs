@@ -115,11 +115,24 @@ pub fn open(path: &Path) -> Result<ShpLayer, FormatError> {
         .with_encoding(dbase::encoding::EncodingRs::from(encoding))
         .build(BufReader::new(dbf))
         .map_err(|e| fail(format!("{}: {e}", dbf_path.display())))?;
-    let fields = records
+    let fields: Vec<String> = records
         .fields()
         .iter()
         .map(|f| f.name().to_owned())
         .collect();
+    // Decoding replaced bytes the encoding has no character for: the names are in another one.
+    if let Some(bad) = fields.iter().position(|f| f.contains('\u{fffd}')) {
+        let why = if declared {
+            "as its .cpg declares"
+        } else {
+            "guessed: there is no .cpg"
+        };
+        return Err(fail(format!(
+            "the name of field {} is not valid {} text ({why}); give the right encoding in a .cpg file beside the .shp (e.g. GBK or UTF-8)",
+            bad + 1,
+            encoding.name()
+        )));
+    }
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
