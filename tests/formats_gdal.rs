@@ -453,6 +453,72 @@ fn broken_inputs_are_refused_and_nothing_is_written() -> Result<(), Failed> {
     )
 }
 
+/// `ogrinfo` of a file: its summary and features as text.
+fn ogrinfo(args: &[&str], file: &Path) -> Result<String, Failed> {
+    let o = Command::new("ogrinfo").args(args).arg(file).output()?;
+    if o.status.success() {
+        Ok(common::text(&o.stdout))
+    } else {
+        Err(format!("ogrinfo: {}", common::text(&o.stderr)).into())
+    }
+}
+
+/// GeoJSON in EPSG:4547 says so (`crs` member, `Content-Crs`), so GDAL places it right: ogrinfo
+/// reports EPSG:4547, the right count and Chinese names; coordinates carry 3 decimals (mm).
+fn projected_geojson_says_its_crs() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let app = common::app(&common::sample_dir());
+    let (reply, headers) = runtime.block_on(common::send_with_headers(
+        &app,
+        common::request(
+            "GET",
+            "/api/v1/communities?crs=EPSG:4547",
+            axum::body::Body::empty(),
+        ),
+    ));
+    if reply.status != 200 {
+        return Err(reply.text().into());
+    }
+    let content_crs = headers.get("content-crs").and_then(|v| v.to_str().ok());
+    if content_crs != Some("<http://www.opengis.net/def/crs/EPSG/0/4547>") {
+        return Err(format!("Content-Crs {content_crs:?}").into());
+    }
+    let v = reply.json();
+    let first = &v["features"][0]["geometry"]["coordinates"][0][0][0];
+    let decimals = first.to_string().split('.').nth(1).map_or(0, str::len);
+    if decimals > 3 {
+        return Err(format!("{first} has {decimals} decimals, expected at most 3 (mm)").into());
+    }
+    let file = dir.path().join("communities-4547.geojson");
+    std::fs::write(&file, &reply.body)?;
+    let summary = ogrinfo(&["-so", "-al"], &file)?;
+    for needle in ["ID[\"EPSG\",4547]", "Feature Count: 287"] {
+        if !summary.contains(needle) {
+            return Err(format!("ogrinfo does not report {needle}: {summary}").into());
+        }
+    }
+    // GDAL reads the extent in metres (eastings around 400,000), not degrees.
+    if !summary.contains("Extent: (4") {
+        return Err(format!("extent not in EPSG:4547 metres: {summary}").into());
+    }
+    let features = ogrinfo(&["-al", "-q", "-where", "code = '442000005003'"], &file)?;
+    if !features.contains("城南社区") {
+        return Err(format!("Chinese name lost: {features}").into());
+    }
+    // WGS84 stays plain RFC 7946: no `crs` member, no header.
+    let (plain, headers) = runtime.block_on(common::send_with_headers(
+        &app,
+        common::request("GET", "/api/v1/towns", axum::body::Body::empty()),
+    ));
+    if plain.json().get("crs").is_some() || headers.contains_key("content-crs") {
+        return Err("WGS84 output names a CRS".into());
+    }
+    Ok(())
+}
+
 /// Whether GDAL is here; `None` when it is.
 fn missing() -> Option<String> {
     match Command::new("ogr2ogr").arg("--version").output() {
@@ -474,6 +540,10 @@ fn main() -> ExitCode {
             shapefiles_in_gbk_with_chinese_fields,
         ),
         Trial::test("geopackage_in_epsg_4547", geopackage_in_epsg_4547),
+        Trial::test(
+            "projected_geojson_says_its_crs",
+            projected_geojson_says_its_crs,
+        ),
         Trial::test(
             "broken_inputs_are_refused_and_nothing_is_written",
             broken_inputs_are_refused_and_nothing_is_written,

@@ -36,7 +36,7 @@ pub fn open(path: &Path) -> Result<GeoJsonLayer, FormatError> {
         ));
     }
     let crs_epsg = match root.get("crs") {
-        None | Some(Value::Null) => Some(4326),
+        None | Some(Value::Null) => None,
         Some(crs) => Some(epsg_of_crs_member(crs).ok_or_else(|| {
             fail(format!(
                 "its `crs` member {crs} names no CRS shequ knows (expected e.g. urn:ogc:def:crs:EPSG::4547)"
@@ -67,6 +67,7 @@ pub fn open(path: &Path) -> Result<GeoJsonLayer, FormatError> {
             origin,
             crs_definition: None,
             crs_epsg,
+            default_epsg: Some(4326),
             fields,
             encoding: None,
         },

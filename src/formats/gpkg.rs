@@ -81,6 +81,7 @@ fn list(c: &Connection, origin: &str) -> rusqlite::Result<Vec<GpkgLayer>> {
                 // "undefined" is what GeoPackage writes for a CRS it was not told.
                 crs_definition: definition.filter(|d| !d.trim().eq_ignore_ascii_case("undefined")),
                 crs_epsg: epsg,
+                default_epsg: None,
                 fields,
                 encoding: None,
             },

@@ -34,6 +34,9 @@ pub struct LayerInfo {
     pub crs_definition: Option<String>,
     /// The EPSG code the source states outright (GeoPackage organisation, GeoJSON `crs`).
     pub crs_epsg: Option<u32>,
+    /// The CRS the format implies when neither the source nor `--crs` says one (RFC 7946
+    /// GeoJSON: WGS84).
+    pub default_epsg: Option<u32>,
     /// Field names in source order.
     pub fields: Vec<String>,
     /// The text encoding used (Shapefiles), for messages.
@@ -270,6 +273,7 @@ pub fn resolve_crs(info: &LayerInfo, given: Option<&Crs>) -> Result<Crs, FormatE
         }
         (Some(s), _) => Ok(s),
         (None, Some(g)) => Ok(g.clone()),
+        (None, None) if info.default_epsg == Some(4326) => Ok(Crs::Wgs84),
         (None, None) => Err(FormatError::NoCrs { origin }),
     }
 }

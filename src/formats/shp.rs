@@ -143,6 +143,7 @@ pub fn open(path: &Path) -> Result<ShpLayer, FormatError> {
             origin,
             crs_definition: prj,
             crs_epsg: None,
+            default_epsg: None,
             fields,
             encoding: Some(encoding.name()),
         },
