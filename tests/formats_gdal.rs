@@ -508,6 +508,24 @@ fn projected_geojson_says_its_crs() -> Result<(), Failed> {
     if !features.contains("城南社区") {
         return Err(format!("Chinese name lost: {features}").into());
     }
+    // The 12-digit statistical code of a town names it like its 9-digit code.
+    for (long, short) in [
+        ("/api/v1/towns/442000001000", "/api/v1/towns/442000001"),
+        (
+            "/api/v1/communities?town=442000001000",
+            "/api/v1/communities?town=442000001",
+        ),
+    ] {
+        let (a, b) = runtime.block_on(async {
+            (
+                common::get(&app, long).await,
+                common::get(&app, short).await,
+            )
+        });
+        if a.status != 200 || a.body != b.body {
+            return Err(format!("{long}: {} {}", a.status, a.text()).into());
+        }
+    }
     // WGS84 stays plain RFC 7946: no `crs` member, no header.
     let (plain, headers) = runtime.block_on(common::send_with_headers(
         &app,

@@ -135,6 +135,15 @@ pub fn town_code(code: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn statistical_town_codes_name_their_town() {
+        assert_eq!(super::town_code("442000001000"), Some("442000001"));
+        assert_eq!(super::town_code("442000001001"), None);
+        assert_eq!(super::town_code("442000001"), None);
+        assert_eq!(super::town_code("44200000a000"), None);
+    }
+
     use super::*;
 
     #[test]
