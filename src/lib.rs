@@ -10,6 +10,7 @@ pub mod address;
 pub mod api;
 pub mod audit;
 pub mod crs;
+pub mod formats;
 pub mod geometry;
 pub mod index;
 pub mod output;

@@ -338,7 +338,7 @@ fn import_converts_projected_layers_into_a_loadable_directory() {
     ]);
     assert!(!bad.status.success());
     assert!(
-        text(&bad.stderr).contains("feature 0, geometry: longitude"),
+        text(&bad.stderr).contains("feature 0 (code 442000901001001), field `geometry`: position"),
         "{}",
         text(&bad.stderr)
     );

@@ -62,6 +62,20 @@ fn geo_json(bytes: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
 }
 
+/// Says the CRS of an answer in a projected CRS as OGC API Features Part 2 does
+/// (`Content-Crs: <http://www.opengis.net/def/crs/EPSG/0/4547>`), besides the body's `crs`
+/// member, so a client never reads metres as degrees.
+fn with_crs(mut response: Response, crs: Option<&Crs>) -> Response {
+    if let Some(code) = crs.and_then(Crs::epsg_projected)
+        && let Ok(value) = header::HeaderValue::from_str(&format!(
+            "<http://www.opengis.net/def/crs/EPSG/0/{code}>"
+        ))
+    {
+        response.headers_mut().insert("content-crs", value);
+    }
+    response
+}
+
 /// A feature or filtered collection; an output-CRS failure is the client's (400).
 pub(super) fn geojson_value(value: &impl Serialize) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value)
@@ -115,7 +129,7 @@ fn layer(
     let crs = output_crs(query.crs.as_deref())?;
     let out = crs.as_ref();
     if !query.selects() {
-        return whole_layer(published, level, out);
+        return whole_layer(published, level, out).map(|r| with_crs(r, out));
     }
     let r = &published.snapshot().registry;
     let mut filter = select::parent_filter(
@@ -144,7 +158,7 @@ fn layer(
             "application/geo+json",
         ));
     }
-    geojson_value(&page::page(features, matched.len(), None, links))
+    geojson_value(&page::page(features, matched.len(), None, links)).map(|r| with_crs(r, out))
 }
 
 pub async fn towns(
@@ -187,11 +201,12 @@ fn one_feature(
     let i = r
         .by_code(level, code)
         .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", level.name())))?;
-    match level {
+    let response = match level {
         Level::Town => geojson_value(&town_feature(r, &r.towns[i], out)),
         Level::Community => geojson_value(&community_feature(r, &r.communities[i], out)),
         Level::Grid => geojson_value(&grid_feature(r, &r.grids[i], out)),
-    }
+    };
+    response.map(|r| with_crs(r, out))
 }
 
 pub async fn town(

@@ -111,19 +111,25 @@ pub enum Command {
         #[command(flatten)]
         from_db: FromDb,
     },
-    /// Convert a GeoJSON layer from another CRS (e.g. EPSG:4547, gcj02) into a WGS84 boundary
-    /// file `OUT/<layer>.geojson`; checks OUT with the loader once it holds all three layers.
+    /// Convert survey data — Shapefile (.shp with .dbf/.prj/.cpg), GeoPackage, GeoJSON, or a
+    /// directory of them — into WGS84 boundary files `OUT/<layer>.geojson`: CRS from the file
+    /// (.prj, GeoPackage spatial reference, GeoJSON `crs`) or --crs, fields renamed by --map.
+    /// With all three layers the result is checked before anything is written; otherwise OUT
+    /// is checked once it holds all three.
     Import {
-        /// GeoJSON FeatureCollection to import.
+        /// The source: a .shp, .gpkg, .geojson file or a directory holding towns/communities/grids layers.
         file: PathBuf,
-        /// CRS of FILE: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.
+        /// CRS of sources that state none: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.
         #[arg(long)]
-        crs: String,
-        /// Which layer FILE holds.
+        crs: Option<String>,
+        /// Which layer FILE holds, when its name does not say (a single-layer source).
         #[arg(long, value_parser = PossibleValuesParser::new(Level::ALL.map(Level::collection))
             .try_map(|s| s.parse::<Level>()))]
-        layer: Level,
-        /// Directory to write the converted layer into (created if missing).
+        layer: Option<Level>,
+        /// Field mapping file (TOML): `[layers]` source layer → level, `[towns]`/`[communities]`/`[grids]` source field → shequ field.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Directory to write the converted layers into (created if missing).
         #[arg(long)]
         out: PathBuf,
     },

@@ -1,12 +1,12 @@
 //! Where commands read the city from (files or a version in the database), and the data
 //! commands: `import`, `export`, `check-data`.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use shequ::Snapshot;
 use shequ::crs::Crs;
-use shequ::registry::Level;
+use shequ::formats::{self, ImportError, Mapping};
+use shequ::registry::{Level, Plausible};
 use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
 
@@ -103,40 +103,85 @@ pub fn print_written(version: i64, dir: &Path, files: &[String]) {
     }
 }
 
-/// Files at least this large report progress (on a terminal only).
-const PROGRESS_BYTES: u64 = 8 << 20;
-
-/// `shequ import FILE`: a layer in another CRS converted to a WGS84 boundary file, and the
-/// directory checked once it holds all three layers.
-pub fn import(file: &Path, crs: &str, layer: Level, out: &Path) -> Result<(), CliError> {
-    let crs: Crs = crs
-        .parse()
+/// `shequ import FILE`: survey data (Shapefile, GeoPackage, GeoJSON, or a directory of them)
+/// converted into WGS84 boundary files. A source that cannot be read is bad input (exit 2);
+/// problems in its features are findings (exit 1); either way nothing is written. When the
+/// source holds all three layers they are checked by the loader before anything is written.
+pub fn import(
+    file: &Path,
+    crs: Option<&str>,
+    layer: Option<Level>,
+    map: Option<&Path>,
+    out: &Path,
+) -> Result<(), CliError> {
+    let crs = crs
+        .map(|c| c.parse::<Crs>())
+        .transpose()
         .map_err(|e| CliError::input(format!("--crs: {e}")))?;
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::input(format!("cannot read {}: {e}", file.display())))?;
-    let mut collection: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::input(format!("{} is not JSON: {e}", file.display())))?;
-    let show = std::io::stderr().is_terminal() && text.len() as u64 >= PROGRESS_BYTES;
-    shequ::crs::reproject::reproject_collection(&crs, &mut collection, |done, total| {
-        if show && (done % 1000 == 0 || done == total) {
-            eprint!("\rimporting {}: {done}/{total} features", file.display());
-            if done == total {
-                eprintln!();
-            }
+    let mapping = match map {
+        None => Mapping::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?;
+            Mapping::parse(&text)
+                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?
         }
-    })
-    .map_err(|e| CliError::input(format!("{}: {e}", file.display())))?;
-    let features = collection["features"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let target = write_layer(out, layer, &features)?;
-    println!(
-        "{}: {} features from {crs} written to {}",
-        file.display(),
-        features.len(),
-        target.display()
-    );
+    };
+    let options = formats::Options {
+        crs,
+        layer,
+        mapping,
+    };
+    let layers = formats::read(file, &options).map_err(|e| match e {
+        ImportError::Format(e) => CliError::input(e.to_string()),
+        problems @ ImportError::Problems(_) => CliError::findings(problems.to_string()),
+    })?;
+    let mut by_level: [Option<&formats::Imported>; 3] = [None; 3];
+    for imported in &layers {
+        if let Some(earlier) = by_level[imported.level.index()] {
+            return Err(CliError::input(format!(
+                "{} and {} both hold {}",
+                earlier.origin,
+                imported.origin,
+                imported.level.collection()
+            )));
+        }
+        by_level[imported.level.index()] = Some(imported);
+    }
+    if let [Some(t), Some(c), Some(g)] = by_level {
+        // The whole city is here: check it before writing anything, naming the sources.
+        let collections = [t, c, g].map(|l| l.features.clone());
+        if let Err(e) = shequ::registry::load_features(collections, &Plausible::default()) {
+            let origins: Vec<(&str, &str)> = Level::ALL
+                .iter()
+                .zip([t, c, g])
+                .map(|(l, i)| (l.file(), i.origin.as_str()))
+                .collect();
+            let mut message = format!(
+                "{}: {} problems; nothing written",
+                file.display(),
+                e.problems.len()
+            );
+            for mut p in e.problems {
+                if let Some((_, origin)) = origins.iter().find(|(f, _)| *f == p.file) {
+                    p.file = (*origin).to_owned();
+                }
+                message.push_str(&format!("\n  {p}"));
+            }
+            return Err(CliError::findings(message));
+        }
+    }
+    for imported in &layers {
+        let target = write_layer(out, imported.level, &imported.features)?;
+        println!(
+            "{}: {} {} from {} written to {}",
+            imported.origin,
+            imported.features.len(),
+            imported.level.collection(),
+            imported.crs,
+            target.display()
+        );
+    }
     if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
         check_data(out)
     } else {

@@ -127,6 +127,14 @@ impl Crs {
         }
     }
 
+    /// The EPSG code of a projected CRS (metres); `None` for the geographic ones.
+    pub fn epsg_projected(&self) -> Option<u16> {
+        match self {
+            Crs::Projected(p) => Some(p.code()),
+            _ => None,
+        }
+    }
+
     /// The same CRS with its axes swapped (see [`Crs::NorthFirst`]).
     pub fn north_first(self) -> Crs {
         Crs::NorthFirst(Arc::new(self))

@@ -13,12 +13,32 @@ use crate::registry::{Community, Counts, Grid, Registry, Town};
 /// The output CRS of a rendering; `None` is WGS84 as stored (no conversion).
 pub type Out<'a> = Option<&'a Crs>;
 
-/// Converts a stored WGS84 position to the output CRS, as a serialisation error if it cannot be.
+/// Converts a stored WGS84 position to the output CRS, as a serialisation error if it cannot be,
+/// rounded to what the CRS can mean: 0.001 m in a projected CRS, 1e-7° (≈ 1 cm) in a
+/// geographic one, not the 13–15 decimals a conversion leaves.
 fn convert<E: serde::ser::Error>(out: Out, p: [f64; 2]) -> Result<[f64; 2], E> {
     match out {
         None => Ok(p),
-        Some(crs) => crs.from_wgs84(p).map_err(E::custom),
+        Some(crs) => {
+            let q = crs.from_wgs84(p).map_err(E::custom)?;
+            let scale = if crs.epsg_projected().is_some() {
+                1e3
+            } else {
+                1e7
+            };
+            Ok(q.map(|x| (x * scale).round() / scale))
+        }
     }
+}
+
+/// The `crs` member (GeoJSON 2008, which GDAL and QGIS read) of a rendering in `out`: `None`
+/// for WGS84 (RFC 7946's only CRS) and for CRSs without an EPSG code (GCJ-02, BD-09).
+pub fn crs_member(out: Out) -> Option<serde_json::Value> {
+    let code = out?.epsg_projected()?;
+    Some(serde_json::json!({
+        "type": "name",
+        "properties": {"name": format!("urn:ogc:def:crs:EPSG::{code}")},
+    }))
 }
 
 /// A (multi)polygon as a GeoJSON geometry: `Polygon` when it has one part, `null` when absent.
@@ -92,6 +112,8 @@ pub struct Feature<'a, P> {
 pub struct Collection<'a, P> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crs: Option<serde_json::Value>,
     features: Vec<Feature<'a, P>>,
 }
 
@@ -203,38 +225,56 @@ pub fn grid_feature<'a>(r: &'a Registry, g: &'a Grid, out: Out<'a>) -> Feature<'
 pub fn collection<'a, P>(features: impl Iterator<Item = Feature<'a, P>>) -> Collection<'a, P> {
     Collection {
         kind: "FeatureCollection",
+        crs: None,
         features: features.collect(),
+    }
+}
+
+/// `collection` saying its CRS (the `crs` member) when it is not WGS84.
+fn in_crs<'a, P>(out: Out, collection: Collection<'a, P>) -> Collection<'a, P> {
+    Collection {
+        crs: crs_member(out),
+        ..collection
     }
 }
 
 /// Every town as a FeatureCollection, in the output CRS; fails only if a position is outside
 /// the output CRS's area of use.
 pub fn towns(registry: &Registry, out: Out) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&collection(
-        registry
-            .towns
-            .iter()
-            .map(|t| town_feature(registry, t, out)),
+    serde_json::to_vec(&in_crs(
+        out,
+        collection(
+            registry
+                .towns
+                .iter()
+                .map(|t| town_feature(registry, t, out)),
+        ),
     ))
 }
 
 /// Every community as a FeatureCollection, in the output CRS.
 pub fn communities(registry: &Registry, out: Out) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&collection(
-        registry
-            .communities
-            .iter()
-            .map(|c| community_feature(registry, c, out)),
+    serde_json::to_vec(&in_crs(
+        out,
+        collection(
+            registry
+                .communities
+                .iter()
+                .map(|c| community_feature(registry, c, out)),
+        ),
     ))
 }
 
 /// Every grid as a FeatureCollection, in the output CRS.
 pub fn grids(registry: &Registry, out: Out) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&collection(
-        registry
-            .grids
-            .iter()
-            .map(|g| grid_feature(registry, g, out)),
+    serde_json::to_vec(&in_crs(
+        out,
+        collection(
+            registry
+                .grids
+                .iter()
+                .map(|g| grid_feature(registry, g, out)),
+        ),
     ))
 }
 

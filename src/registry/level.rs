@@ -123,8 +123,27 @@ impl<'de> Deserialize<'de> for Level {
     }
 }
 
+/// The 9-digit town code within a town's national 12-digit statistical code (统计用区划代码):
+/// `442000001000` → `442000001`. The statistical code pads a town with `000` where a community
+/// number goes, so bureau data and other systems often carry it; shequ accepts it wherever a
+/// town code is asked for. `None` when `code` is not 12 digits ending in `000`.
+pub fn town_code(code: &str) -> Option<&str> {
+    let digits = Level::Community.code_digits();
+    (code.len() == digits && code.bytes().all(|b| b.is_ascii_digit()) && code.ends_with("000"))
+        .then(|| &code[..Level::Town.code_digits()])
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn statistical_town_codes_name_their_town() {
+        assert_eq!(super::town_code("442000001000"), Some("442000001"));
+        assert_eq!(super::town_code("442000001001"), None);
+        assert_eq!(super::town_code("442000001"), None);
+        assert_eq!(super::town_code("44200000a000"), None);
+    }
+
     use super::*;
 
     #[test]

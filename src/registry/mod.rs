@@ -12,7 +12,7 @@ mod problem;
 #[cfg(test)]
 pub(crate) mod test_city;
 
-pub use level::{Level, UnknownLevel};
+pub use level::{Level, UnknownLevel, town_code};
 pub use load::{FILES, load_dir, load_features, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use noded::Noding;

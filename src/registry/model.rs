@@ -152,7 +152,10 @@ impl Registry {
         }
     }
 
+    /// The town with a 9-digit town code, or with the national 12-digit statistical code that
+    /// pads it with `000` ([`super::town_code`]): both name a town wherever one is asked for.
     pub fn town_by_code(&self, code: &str) -> Option<usize> {
+        let code = super::town_code(code).unwrap_or(code);
         self.town_index.get(code).copied()
     }
 
