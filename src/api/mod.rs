@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod extract;
 mod features;
+mod grid_groups;
 mod health;
 mod limits;
 mod log;
@@ -558,6 +559,7 @@ fn proposal_routes() -> Router<AppState> {
         .route("/proposals/validate", post(proposals::validate_proposal))
         .route("/proposals/split", post(proposals::split))
         .route("/proposals/suggest", post(suggest::suggest))
+        .route("/proposals/grid-groups", post(grid_groups::grid_groups))
 }
 
 /// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.

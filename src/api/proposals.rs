@@ -55,7 +55,7 @@ pub struct SplitRequest {
     groups: Option<Vec<Vec<String>>>,
 }
 
-fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
+pub(super) fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
     let positions = match line.get("coordinates") {
         Some(c) if line.get("type").and_then(Value::as_str) == Some("LineString") => c,
         Some(_) => return None,

@@ -73,7 +73,7 @@ pub enum ApplyError {
 }
 
 /// Share of `grid` inside `part` (planar; a ratio, so degrees are fine).
-fn share(grid: &MultiPolygon<f64>, part: &MultiPolygon<f64>) -> f64 {
+pub(super) fn share(grid: &MultiPolygon<f64>, part: &MultiPolygon<f64>) -> f64 {
     let (Some(a), Some(b)) = (grid.bounding_rect(), part.bounding_rect()) else {
         return 0.0;
     };
