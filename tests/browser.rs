@@ -134,7 +134,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
 }
 
 /// The scenarios: test name, script, whether accounts are added first, and what it checks.
-const SCENARIOS: [(&str, &str, bool); 3] = [
+const SCENARIOS: [(&str, &str, bool); 4] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
@@ -154,6 +154,15 @@ const SCENARIOS: [(&str, &str, bool); 3] = [
         "save_a_proposal_and_take_it_through_the_procedure",
         "workflow.mjs",
         true,
+    ),
+    // Issue 15: several split lines, 按网格取整 into a grid grouping, up to twelve parts, part forms
+    // kept through every edit, undo/redo without errors, a reload mid-drawing that warns and
+    // restores the work, a saved file reopened read-only with every part drawn and the same
+    // verdict, and 编辑 back into the same grouping.
+    (
+        "several_lines_grid_grouping_forms_undo_reload_and_reopen",
+        "parts-reopen.mjs",
+        false,
     ),
 ];
 

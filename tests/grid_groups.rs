@@ -204,3 +204,40 @@ async fn refusals_are_problems() {
         .await
         .assert_problem(400, "lines[0]");
 }
+
+#[tokio::test]
+async fn assignment_of_a_grid_split_gives_back_its_groups() {
+    let app = common::app(&common::sample_dir());
+    let (b, grids) = setup();
+    let lines = json!([north_south(b, 0.5), east_west(b, 0.5)]);
+    let groups = common::post_json(
+        &app,
+        "/api/v1/proposals/grid-groups",
+        json!({"community": COMMUNITY, "lines": lines}).to_string(),
+    )
+    .await
+    .json()["groups"]
+        .clone();
+    let split = common::post_json(
+        &app,
+        "/api/v1/proposals/split",
+        json!({"community": COMMUNITY, "groups": groups}).to_string(),
+    )
+    .await;
+    assert_eq!(split.status, 200, "{}", split.text());
+    let reply = common::post_json(&app, "/api/v1/proposals/assignment", split.text()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let rows = reply.json()["grids"].as_array().cloned().expect("grids");
+    assert_eq!(rows.len(), grids.len());
+    let expected = codes(&groups);
+    for row in &rows {
+        let part = row["part"].as_u64().expect("every grid has a part") as usize;
+        let code = row["grid"].as_str().expect("code");
+        assert!(expected[part].contains(code), "{row}");
+        assert_eq!(row["share"], 1.0, "{row}");
+        assert_eq!(row["parent"], COMMUNITY);
+    }
+    common::post_json(&app, "/api/v1/proposals/assignment", "{\"type\": 1}")
+        .await
+        .assert_problem(400, "");
+}

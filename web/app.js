@@ -55,6 +55,13 @@ style.layers.splice(at < 0 ? style.layers.length : at, 0,
 const cityBounds = style.sources.shequ?.bounds;
 const map = new Map({
   container: 'map', style, hash: true, attributionControl: false,
+  // MapLibre's own control titles, in Chinese.
+  locale: {
+    'NavigationControl.ZoomIn': '放大', 'NavigationControl.ZoomOut': '缩小', 'NavigationControl.ResetBearing': '指北',
+    'ScaleControl.Meters': '米', 'ScaleControl.Kilometers': '千米', 'GeolocateControl.FindMyLocation': '定位',
+    'FullscreenControl.Enter': '全屏', 'FullscreenControl.Exit': '退出全屏', 'Map.Title': '地图',
+    'AttributionControl.ToggleAttribution': '数据来源', 'LogoControl.Title': 'MapLibre 标志',
+  },
   ...(cityBounds && !location.hash ? { bounds: cityBounds, fitBoundsOptions: { padding: 20 } } : {}),
 });
 // The map is reachable from the console (and from the browser tests, which query rendered features).
@@ -83,10 +90,21 @@ map.on('click', 'communities-fill', (e) => {
   if (code && !proposal?.capturesClicks()) showCommunity(code);
 });
 
+/** Map padding that keeps a fitted feature clear of the open panels (left: editor; right: the rest). */
+function freeArea() {
+  const width = map.getContainer().clientWidth;
+  const open = (id) => { const e = $(id); return e && !e.hidden && e.offsetWidth < width * 0.6 ? e.offsetWidth + 20 : 0; };
+  const right = Math.max(open('panel'), open('audit'), open('stored'));
+  const left = open('proposal');
+  // Narrow screens: panels cover the map anyway (they collapse), so keep a plain margin.
+  if (left + right + 200 > width) return 40;
+  return { top: 60, bottom: 60, left: left + 40, right: right + 40 };
+}
+
 /** Moves the map to a feature: its extent, or its office, or a point. */
 function flyTo(geometry, point) {
   const b = bbox(geometry);
-  if (b) map.fitBounds(new LngLatBounds([b[0], b[1]], [b[2], b[3]]), { padding: 60, maxZoom: 17 });
+  if (b) map.fitBounds(new LngLatBounds([b[0], b[1]], [b[2], b[3]]), { padding: freeArea(), maxZoom: 17 });
   else if (point) map.flyTo({ center: point, zoom: 16 });
   else status('该对象没有位置信息');
 }
@@ -143,7 +161,11 @@ let proposal = null;
 map.once('load', () => {
   const server = initServer({ map, proposal: () => proposal, reload: loadData });
   proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
-  server.start().catch((err) => status(`登录状态恢复失败：${err.message}`));
+  window.shequProposal = proposal; // for the console and the browser tests, like shequMap
+  server.start().catch((err) => status(`登录状态恢复失败：${err.message}`))
+    // Work autosaved in this browser comes back after a reload (once the session is known).
+    .then(() => proposal.recover())
+    .catch((err) => status(`未能恢复自动保存的方案：${err.message}`));
 });
 
 for (const b of document.querySelectorAll('aside .close')) {

@@ -1,6 +1,8 @@
 //! `POST /api/v1/proposals/grid-groups`: 按网格取整 — drawn split lines turned into groups of
 //! whole grids by the majority rule approval uses (`rules::grid_groups_by_lines`). The page then
-//! asks `/proposals/split` for the parts of those groups.
+//! asks `/proposals/split` for the parts of those groups. `POST /api/v1/proposals/assignment`:
+//! where each grid of a proposal's parents goes on approval (the editor's 编辑 of a stored
+//! proposal, the CSV of the grid assignment).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::JsonBytes;
 use super::lookup::json_response;
-use crate::rules::{SplitError, grid_groups_by_lines};
+use crate::rules::{SplitError, grid_assignment, grid_groups_by_lines, parse};
 
 /// `{community, lines: [line, …]}`, each line positions or a GeoJSON LineString.
 #[derive(serde::Deserialize)]
@@ -52,6 +54,37 @@ pub async fn grid_groups(
                         e.to_string(),
                     ),
                 })
+        })
+        .await
+}
+
+/// `POST /api/v1/proposals/assignment`: a proposal FeatureCollection → `{grids: [GridShare…]}`.
+pub async fn assignment(
+    State(state): State<AppState>,
+    body: JsonBytes<Value>,
+) -> Result<Response, ApiError> {
+    let published = state.published();
+    let limits = *state.limits();
+    state
+        .admission()
+        .cpu
+        .run_json(body, move |body| {
+            limits.check_proposal(&body)?;
+            let snapshot = published.snapshot();
+            let proposal = parse(&body, &snapshot.registry, &snapshot.guidelines.plausible)
+                .map_err(|e| {
+                    if e.malformed {
+                        ApiError::bad_request(e.to_string())
+                    } else {
+                        ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid-proposal",
+                            e.to_string(),
+                        )
+                    }
+                })?;
+            let grids = grid_assignment(&proposal, &snapshot.registry);
+            Ok(json_response(&serde_json::json!({ "grids": grids })))
         })
         .await
 }

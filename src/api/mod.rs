@@ -560,6 +560,7 @@ fn proposal_routes() -> Router<AppState> {
         .route("/proposals/split", post(proposals::split))
         .route("/proposals/suggest", post(suggest::suggest))
         .route("/proposals/grid-groups", post(grid_groups::grid_groups))
+        .route("/proposals/assignment", post(grid_groups::assignment))
 }
 
 /// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.

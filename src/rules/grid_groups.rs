@@ -5,6 +5,7 @@
 
 use geo::{BooleanOps, MultiPolygon};
 
+use super::Proposal;
 use super::apply::share;
 use super::split::{SplitError, left_side, territory};
 use crate::geometry::measure::area_m2;
@@ -82,4 +83,45 @@ pub fn grid_groups_by_lines(
             .map(|g| g.into_iter().map(|(code, _)| code).collect())
             .collect(),
     })
+}
+
+/// Where one grid of a parent goes on approval: the part holding the largest share of its area
+/// (`part` is `None` when no part holds half of it: approval refuses a split, a `new` proposal
+/// leaves the grid with its parent).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GridShare {
+    pub grid: String,
+    pub name: String,
+    pub parent: String,
+    pub households: u64,
+    pub residents: u64,
+    pub part: Option<usize>,
+    pub share: f64,
+}
+
+/// The grid assignment approval makes for `proposal` (the same rule as `apply::plan`).
+pub fn grid_assignment(proposal: &Proposal, registry: &Registry) -> Vec<GridShare> {
+    let mut out = Vec::new();
+    for &p in &proposal.parents {
+        let parent = &registry.communities[p];
+        for &g in &parent.grids {
+            let grid = &registry.grids[g];
+            let (best, s) = proposal
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| (i, share(&grid.area, &part.area)))
+                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            out.push(GridShare {
+                grid: grid.code.clone(),
+                name: grid.name.clone(),
+                parent: parent.code.clone(),
+                households: grid.counts.households,
+                residents: grid.counts.population,
+                part: (s >= 0.5).then_some(best),
+                share: (s * 1e4).round() / 1e4,
+            });
+        }
+    }
+    out
 }
