@@ -134,7 +134,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
 }
 
 /// The scenarios: test name, script, whether accounts are added first, and what it checks.
-const SCENARIOS: [(&str, &str, bool); 4] = [
+const SCENARIOS: [(&str, &str, bool); 5] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
@@ -163,6 +163,15 @@ const SCENARIOS: [(&str, &str, bool); 4] = [
         "several_lines_grid_grouping_forms_undo_reload_and_reopen",
         "parts-reopen.mjs",
         false,
+    ),
+    // Issue 15's acceptance: 建议方案 → an eight-part grid split of 城南社区 in the household band,
+    // saved, reopened read-only (parts drawn, same verdict), carried through the procedure, the
+    // reviewer approving from 变更前/变更后, the print view and the CSV of the grid assignment;
+    // no horizontal overflow at 1,400×900, 1,024×700 and 390×844.
+    (
+        "eight_part_split_saved_reopened_approved_printed",
+        "acceptance.mjs",
+        true,
     ),
 ];
 

@@ -284,6 +284,31 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     splitByGroups();
   }
 
+  async function adoptGroups({ title, parents, groups, forms }) {
+    if (opened) { opened = null; onOpened(null); }
+    state = { ...blank('grids'), title, parents, partCount: Math.min(groups.length, MAX_PARTS) };
+    state.parts = forms.slice(0, MAX_PARTS).map((f) => ({ ...part(f), touched: Object.fromEntries(FIELDS.map((k) => [k, true])) }));
+    groups.slice(0, MAX_PARTS).forEach((codes, i) => { for (const c of codes) state.groups[c] = i; });
+    current = Math.min(1, state.partCount - 1);
+    $('proposal').hidden = false;
+    await loadGridFeatures();
+    draw.clear();
+    draw.setMode('static');
+    commit();
+    renderAll();
+    splitByGroups();
+  }
+
+  async function previewGroups(groups) {
+    if (!groups) { paint(); return; }
+    const community = selected();
+    const fc = await getJson(`/api/v1/grids?community=${encodeURIComponent(community)}`);
+    const index = new globalThis.Map();
+    groups.forEach((codes, i) => { for (const c of codes) index.set(c, i); });
+    map.getSource('paint-grids').setData({ type: 'FeatureCollection', features: fc.features
+      .map((g) => ({ ...g, properties: { code: g.properties.code, part: index.get(g.properties.code) ?? 0 } })) });
+  }
+
   function splitByGroups() {
     const groups = Array.from({ length: state.partCount }, () => []);
     for (const g of gridFeatures) {
@@ -573,6 +598,52 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     flyTo(all);
   }
 
+  // ---- exports: CSV of the grid assignment, print view ------------------------------------------------
+
+  $('csv').addEventListener('click', async () => {
+    if (!state.parts.length || !state.parts.every((p) => p.geometry)) {
+      status('方案还没有完整的部分，无法导出网格归属');
+      return;
+    }
+    try {
+      const { grids } = await postJson('/api/v1/proposals/assignment', proposalJson());
+      const cell = (v) => (/[",\n]/.test(String(v ?? '')) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
+      const rows = [['网格编码', '网格名称', '原社区编码', '户数', '人口', '归属部分', '归属社区名称', '面积占比'],
+        ...grids.map((g) => [g.grid, g.name, g.parent, g.households, g.residents,
+          g.part == null ? '' : letter(g.part), g.part == null ? '（无部分过半）' : state.parts[g.part]?.name, g.share])];
+      // A byte-order mark so that spreadsheet programs read the Chinese as UTF-8.
+      const blob = new Blob(['\ufeff' + rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `${state.title || '调整方案'}-网格归属.csv`;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    } catch (err) {
+      status(`导出失败：${err.message}`);
+    }
+  });
+
+  $('print').addEventListener('click', () => {
+    // The map's picture is read right after a frame is drawn (the WebGL buffer is not kept).
+    map.once('render', () => {
+      const picture = map.getCanvas().toDataURL('image/png');
+      const legend = state.parts.map((p, i) => `<li><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span>`
+        + `部分 ${letter(i)}：${esc(p.name)}</li>`).join('')
+        + (state.tool === 'view' ? '<li><span class="swatch dashed"></span>变更前的社区边界</li>' : '');
+      const table = document.querySelector('#validation table.before-after')?.outerHTML ?? '<p>（尚无校验结果）</p>';
+      const verdict = $('verdict')?.textContent ?? '';
+      const events = document.querySelector('#workflow ol.events')?.outerHTML ?? '<p>（未保存到服务器，无办理记录）</p>';
+      $('print-view').innerHTML = `<h1>${esc(state.title || '调整方案')}</h1>`
+        + `<p>原社区：${esc(state.parents.map((c) => data.byCode.get(c)?.properties.name ?? c).join('、'))}；${esc(verdict)}`
+        + `${opened ? `；服务器方案 #${opened.id}` : ''}</p>`
+        + `<img class="print-map" alt="方案地图" src="${picture}">`
+        + `<h2>图例</h2><ul class="legend">${legend}</ul>`
+        + `<h2>调整前后对比</h2>${table}<h2>办理记录</h2>${events}`;
+      window.print();
+    });
+    map.triggerRepaint();
+  });
+
   // ---- open and close ---------------------------------------------------------------------------------
 
   $('proposal-toggle').addEventListener('click', () => {
@@ -659,6 +730,10 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     },
     /** Records the server's newer state of the opened proposal (after a save or a step). */
     setOpened(detail) { opened = detail; markSaved(); },
+    /** Starts a grid proposal from `groups` of grid codes, with `forms` (part properties). */
+    adoptGroups,
+    /** Shows grid `groups` (codes per part) on the map without changing the proposal (null: none). */
+    previewGroups,
     /** Restores work autosaved in this browser (after a reload). */
     recover,
     /** Whether there are changes not saved to a file or to the server. */
