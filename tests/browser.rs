@@ -134,7 +134,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
 }
 
 /// The scenarios: test name, script, whether accounts are added first, and what it checks.
-const SCENARIOS: [(&str, &str, bool); 5] = [
+const SCENARIOS: [(&str, &str, bool); 6] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
@@ -172,6 +172,14 @@ const SCENARIOS: [(&str, &str, bool); 5] = [
         "eight_part_split_saved_reopened_approved_printed",
         "acceptance.mjs",
         true,
+    ),
+    // Issue 15: no English on the page (findings' advice, a refused line, MapLibre's controls),
+    // search results, audit findings and failing rules operable by keyboard, label contrast
+    // of at least 4.5:1.
+    (
+        "chinese_text_keyboard_and_contrast",
+        "chinese-a11y.mjs",
+        false,
     ),
 ];
 

@@ -2,21 +2,14 @@
 // guideline status, search, a layer switcher, the audit view and the proposal editor
 // (proposal.js). Plain ES modules, no build step.
 import { Map, Marker, NavigationControl, ScaleControl, LngLatBounds } from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
-import { $, status, fmt, esc, getJson, bbox } from '/web/util.js';
+import { $, status, fmt, esc, getJson, bbox, RULE_NAMES } from '/web/util.js';
 import { initProposal } from '/web/proposal.js';
 import { initServer } from '/web/server.js';
 import { initSuggest } from '/web/suggest.js';
 
 const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
 const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
-const RULE = {
-  households: '户数',
-  workers_per_10k_residents: '每万人工作人员',
-  office_m2_per_100_households: '每百户办公面积',
-  office_m2_total: '办公面积',
-  grid_households: '网格户数',
-  grids_per_community: '网格数',
-};
+const RULE = RULE_NAMES;
 const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
 
 // Data loaded once: communities and towns (small) at start, grids (several MB) on first search.
@@ -126,7 +119,44 @@ function findingItem(f) {
     detail = esc(FINDING_KIND[f.kind] ?? f.kind);
   }
   return `<span class="sev sev-${esc(f.severity)}">${esc(SEVERITY[f.severity] ?? f.severity)}</span>${detail}`
-    + `<br><small title="${esc(f.message)}">${esc(f.suggestion ?? '')}</small>`;
+    + `<br><small>${esc(advice(f))}</small>`;
+}
+
+/**
+ * What to do about a finding, in Chinese, from its rule and numbers (the server's `suggestion`
+ * is English): the same advice the audit gives, computed from the same figures.
+ */
+function advice(f) {
+  const rule = f.rule;
+  const subject = data.byCode.get(f.codes?.[0])?.properties;
+  if (!rule) {
+    return { no_territory: '为其划定辖区范围', overlap: '把重叠部分从其中一方划出', gap: '把空隙划入相邻的社区或网格' }[f.kind] ?? '';
+  }
+  const v = rule.measured;
+  switch (rule.id) {
+    case 'households':
+      return rule.max != null && v > rule.max
+        ? `超出上限 ${fmt(v - rule.max)} 户：可考虑拆分（约 ${fmt(Math.ceil(v / rule.max))} 个社区）`
+        : '低于下限：可考虑与相邻社区合并，或写明设置理由';
+    case 'workers_per_10k_residents': {
+      if (!subject || rule.min == null) return '工作人员不足';
+      const needed = Math.ceil(rule.min * subject.population / 10000) - subject.workers;
+      return `工作人员不足：还需 ${fmt(Math.max(needed, 0))} 人`;
+    }
+    case 'office_m2_per_100_households':
+    case 'office_m2_total': {
+      if (!subject) return '办公服务用房不足';
+      const total = rule.id === 'office_m2_total' ? rule.min ?? 0 : (rule.min ?? 0) * subject.households / 100;
+      return `办公服务用房不足：还需 ${fmt(Math.max(total - (subject.office_area_m2 ?? 0), 0))} m²`;
+    }
+    case 'grid_households': return '重新划分网格';
+    case 'polsby_popper': return '辖区狭长或边界曲折：请核对边界';
+    case 'grids_per_community':
+      return rule.max != null && v > rule.max
+        ? `比上限 ${fmt(rule.max)} 个多 ${fmt(v - rule.max)} 个网格：一个居委会难以管理，可考虑拆分`
+        : '网格过少：请把社区划分为网格';
+    default: return '';
+  }
 }
 
 let selected = '';
@@ -286,12 +316,16 @@ async function showAudit() {
       li.dataset.index = f.index;
       const subject = data.byCode.get(f.properties.codes[0]);
       li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
-      li.addEventListener('click', () => {
+      const go = () => {
         // A finding's own geometry (overlap, gap) when it has one, else the feature it is about.
         if (f.geometry) flyTo(f.geometry);
         else if (subject) flyTo(subject.geometry, subject.properties.office);
         if (subject?.level === 'community') showCommunity(subject.properties.code);
-      });
+      };
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
+      li.addEventListener('click', go);
+      li.addEventListener('keydown', (k) => { if (k.key === 'Enter' || k.key === ' ') { k.preventDefault(); go(); } });
       ul.append(li);
     }
     d.append(ul);

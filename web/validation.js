@@ -1,25 +1,10 @@
 // Live validation of the proposal being drawn: debounced POST /api/v1/proposals/validate, the
 // report in the validation panel (rules with verdict, measured value and threshold, before/after
 // table, overall verdict) and the offending geometry (overlaps, gaps, cut grids) on the map.
-import { $, esc, fmt, postJson, bbox } from '/web/util.js';
+import { $, esc, fmt, postJson, bbox, RULE_NAMES } from '/web/util.js';
 
 export const VERDICT = { pass: '通过', warn: '提醒', fail: '不合格' };
-const RULE = {
-  households: '户数',
-  workers_per_10k_residents: '每万居民工作人员数',
-  office_m2_per_100_households: '每百户办公服务用房面积',
-  office_m2_total: '办公服务用房总面积',
-  grid_households: '户数超出范围的网格数',
-  polsby_popper: '形状紧凑度（Polsby-Popper）',
-  grids_per_community: '整网格数',
-  contiguous: '辖区连成一片（块数）',
-  inside_one_town: '位于同一镇街内（镇街数）',
-  no_overlap_with_other_communities: '不与其他社区重叠（m²）',
-  grids_not_cut: '不切割网格（被切网格数）',
-  parts_do_not_overlap: '各部分互不重叠（m²）',
-  parts_cover_parents: '原社区无遗留空地（m²）',
-  parts_within_parents: '不超出原社区范围（m²）',
-};
+const RULE = RULE_NAMES;
 const SEVERITY = { fail: '必须满足', warn: '建议', exception: '例外须说明理由' };
 const OFFENCE = {
   overlap_between_parts: '部分之间重叠', gap: '遗留空地', outside_parents: '超出原社区',
@@ -90,8 +75,11 @@ export function createValidator({ map, fitBounds, partGeometry }) {
       + `（${esc(SEVERITY[c.severity] ?? c.severity)}）</small>`;
     if (c.verdict !== 'pass') {
       li.className = 'clickable';
-      li.title = '点击定位';
+      li.title = '点击或按回车定位';
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
       li.addEventListener('click', () => zoomTo(c.rule, partIndex));
+      li.addEventListener('keydown', (k) => { if (k.key === 'Enter' || k.key === ' ') { k.preventDefault(); zoomTo(c.rule, partIndex); } });
     }
     return li;
   }

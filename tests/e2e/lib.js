@@ -44,8 +44,13 @@ export async function run(name, scenario) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await scenario(page, { shot: (file) => page.screenshot({ path: join(SHOTS, `${name}-${file}.png`) }) });
-    assert.deepEqual(errors, [], 'console errors');
+    // `allowConsole(re)`: console errors the scenario provokes on purpose (a refused request).
+    const allowed = [];
+    await scenario(page, {
+      shot: (file) => page.screenshot({ path: join(SHOTS, `${name}-${file}.png`) }),
+      allowConsole: (re) => allowed.push(re),
+    });
+    assert.deepEqual(errors.filter((e) => !allowed.some((re) => re.test(e))), [], 'console errors');
     assert.deepEqual(foreign, [], 'requests to other hosts');
   } catch (err) {
     await page.screenshot({ path: join(SHOTS, `${name}-failure.png`) }).catch(() => {});
