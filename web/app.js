@@ -92,7 +92,9 @@ function freeArea() {
   const left = open('proposal');
   // Narrow screens: panels cover the map anyway (they collapse), so keep a plain margin.
   if (left + right + 200 > width) return 40;
-  return { top: 60, bottom: 60, left: left + 40, right: right + 40 };
+  // The layer switcher sits at the top left (right of the editor when it is open).
+  const top = Math.min(($('layers')?.offsetHeight ?? 0) + 30, map.getContainer().clientHeight / 3);
+  return { top, bottom: 60, left: left + 40, right: right + 40 };
 }
 
 /** Moves the map to a feature: its extent, or its office, or a point. */
@@ -190,6 +192,8 @@ function showCommunity(code) {
 // The editor adds its own sources and layers, so it starts once the style has loaded.
 let proposal = null;
 map.once('load', () => {
+  map.addLayer({ id: 'guideline-fill', type: 'fill', source: 'shequ', 'source-layer': 'communities',
+    paint: { 'fill-color': guidelinePaint, 'fill-opacity': 0.2 } }, 'communities-line');
   const server = initServer({ map, proposal: () => proposal, reload: loadData });
   proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
   window.shequProposal = proposal; // for the console and the browser tests, like shequMap
@@ -340,6 +344,26 @@ $('audit-toggle').addEventListener('click', () => {
 
 // ---- start -------------------------------------------------------------------------------------
 
+/**
+ * Communities failing a guideline, coloured on the map at every zoom (the findings tiles hold only
+ * findings with a geometry of their own): red for a failure, amber for an exception or warning.
+ */
+function colourGuidelines() {
+  const worst = new globalThis.Map();
+  const rank = { fail: 2, exception: 1, warn: 1 };
+  for (const f of data.findings) {
+    const code = f.codes?.[0];
+    if (!f.rule || !data.byCode.has(code) || data.byCode.get(code).level !== 'community') continue;
+    worst.set(code, Math.max(worst.get(code) ?? 0, rank[f.severity] ?? 0));
+  }
+  const codes = (r) => [...worst].filter(([, v]) => v === r).map(([c]) => c);
+  const paint = ['case', ['in', ['get', 'code'], ['literal', codes(2)]], '#d7191c',
+    ['in', ['get', 'code'], ['literal', codes(1)]], '#9a6700', 'rgba(0,0,0,0)'];
+  guidelinePaint = paint;
+  if (map.getLayer('guideline-fill')) map.setPaintProperty('guideline-fill', 'fill-color', paint);
+}
+let guidelinePaint = 'rgba(0,0,0,0)';
+
 /** Loads towns, communities and audit findings (as of the history view's day); grids on demand. */
 async function loadData() {
   const [towns, communities, audit] = await Promise.all([
@@ -353,6 +377,7 @@ async function loadData() {
   index(data.towns, 'town');
   index(data.communities, 'community');
   // What the panel shows may have changed: show the selected community again, or close it.
+  colourGuidelines();
   if (selected && data.byCode.has(selected)) showCommunity(selected);
   else if (selected) {
     selected = '';

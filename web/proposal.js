@@ -53,6 +53,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     map,
     fitBounds: (b) => map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, maxZoom: 17 }),
     partGeometry: (i) => state.parts[i]?.geometry,
+    partColor: (i) => COLORS[i % COLORS.length],
   });
   const color = ['to-color', ['at', ['%', ['get', 'part'], COLORS.length], ['literal', COLORS]]];
   map.addSource('paint-grids', { type: 'geojson', data: EMPTY });

@@ -26,9 +26,9 @@ const threshold = (c) => {
 
 /**
  * The validator. `fitBounds(bbox)` moves the map; `partGeometry(i)` is part i's drawn geometry
- * (a rule with no offending geometry of its own zooms to its part).
+ * (a rule with no offending geometry of its own zooms to its part); `partColor(i)` its colour.
  */
-export function createValidator({ map, fitBounds, partGeometry }) {
+export function createValidator({ map, fitBounds, partGeometry, partColor = () => '#888' }) {
   map.addSource('offending', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'offending-fill', type: 'fill', source: 'offending',
     paint: { 'fill-color': ['match', ['get', 'kind'], 'gap', '#7b3294', 'cut_grid', '#f0a500', '#d7191c'], 'fill-opacity': 0.45 } });
@@ -43,6 +43,7 @@ export function createValidator({ map, fitBounds, partGeometry }) {
   const setOffending = (features) => map.getSource('offending').setData({ type: 'FeatureCollection', features });
 
   function clear(message = '') {
+    $('target-bar').hidden = true;
     clearTimeout(timer);
     inFlight?.abort();
     panel.dataset.state = 'empty';
@@ -93,8 +94,44 @@ export function createValidator({ map, fitBounds, partGeometry }) {
       + '</table>';
   }
 
+  /**
+   * The sticky target bar (like Districtr's): per part, households against the guideline band,
+   * and the workers and office space it needs against what its form gives; the suggested number
+   * of parts for the households of the whole.
+   */
+  function targets(r) {
+    const bar = $('target-bar');
+    const check = (p, rule) => p.checks.find((c) => c.rule === rule);
+    const band = r.parts.map((p) => check(p, 'households')).find(Boolean);
+    const total = r.before_after.after.households;
+    const suggested = band?.max ? Math.ceil(total / band.max) : null;
+    const cells = r.parts.map((p, i) => {
+      const t = r.before_after.parts[i];
+      const h = check(p, 'households');
+      const w = check(p, 'workers_per_10k_residents');
+      const o = [check(p, 'office_m2_per_100_households'), check(p, 'office_m2_total')];
+      const workersNeeded = w?.min != null ? Math.ceil(w.min * t.population / 10000) : null;
+      const officeNeeded = Math.max(o[0]?.min != null ? o[0].min * t.households / 100 : 0, o[1]?.min ?? 0);
+      const inBand = h && (h.min == null || t.households >= h.min) && (h.max == null || t.households <= h.max);
+      // Where the households fall in the band (0–100 %, the band being the middle third).
+      const lo = h?.min ?? 0;
+      const hi = h?.max ?? lo * 3;
+      const pos = hi > lo ? Math.max(0, Math.min(100, ((t.households - lo) / (hi - lo)) * 33.3 + 33.3)) : 50;
+      return `<div class="target" data-part="${i}" data-in-band="${inBand}">`
+        + `<span class="swatch" style="background:${partColor(i)}"></span><b>${String.fromCharCode(65 + i)}</b> `
+        + `<span class="hh ${inBand ? 'ok' : 'bad'}">${fmt(t.households)} 户</span>`
+        + `<span class="gauge" title="标准 ${fmt(lo)}–${fmt(hi)} 户"><i style="left:${pos.toFixed(1)}%"></i></span>`
+        + `<span class="${workersNeeded != null && t.workers < workersNeeded ? 'bad' : 'ok'}">人员 ${fmt(t.workers)}/${fmt(workersNeeded)}</span> `
+        + `<span class="${t.office_area_m2 < officeNeeded ? 'bad' : 'ok'}">用房 ${fmt(t.office_area_m2)}/${fmt(officeNeeded)} m²</span></div>`;
+    });
+    bar.innerHTML = `<p>标准 ${fmt(band?.min)}–${fmt(band?.max)} 户；合计 ${fmt(total)} 户，建议拆为 <b id="suggested-parts">${fmt(suggested)}</b> 个社区`
+      + `（现 ${r.parts.length} 个）。“人员/用房”为现有/所需。</p>` + cells.join('');
+    bar.hidden = false;
+  }
+
   function render(r) {
     report = r;
+    targets(r);
     setOffending(r.offending.features);
     panel.innerHTML = `<p id="verdict" class="overall v-${esc(r.verdict)}" data-verdict="${esc(r.verdict)}">`
       + `总体结论：${esc(VERDICT[r.verdict] ?? r.verdict)}</p>`;

@@ -74,6 +74,7 @@ await run('acceptance', async (page, { shot }) => {
   await waitStatus(page, 'draft');
   await page.click('#server-open');
   await page.click(`#stored-list li[data-id="${id}"]`);
+  await page.waitForSelector('#stored[hidden]', { state: 'attached' });
   await page.waitForFunction(() => window.shequProposal.state().tool === 'view');
   const reopened = await shownReport(page);
   assert.equal(reopened.verdict, report.verdict);
@@ -105,6 +106,8 @@ await run('acceptance', async (page, { shot }) => {
   await page.click('#server-open');
   await page.selectOption('#stored-status', 'submitted');
   await page.click(`#stored-list li[data-id="${id}"]`);
+  // The list closes once the proposal is open (the street's copy was on show until then).
+  await page.waitForSelector('#stored[hidden]', { state: 'attached' });
   await waitStatus(page, 'submitted');
   await page.waitForFunction(() => window.shequProposal.state().tool === 'view');
   await page.click('#compare [data-show="before"]');
