@@ -143,12 +143,12 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     } : EMPTY);
   }
 
-  /** Redraws and validates again (debounced). */
-  function update() {
+  /** Redraws and validates again: at once after a drawing step, after a pause while `typing`. */
+  function update(typing = false) {
     paint();
     onChange();
     const ready = state.parts.length && state.parts.every((p) => p.geometry);
-    if (ready) validator.schedule(proposalJson());
+    if (ready) validator.schedule(proposalJson(), typing);
     else validator.clear(hintFor());
   }
 
@@ -493,7 +493,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     if (!field || !state.parts[i] || state.tool === 'view') return;
     state.parts[i][field] = e.target.value;
     state.parts[i].touched[field] = true;
-    update();
+    update(true);
   });
   $('parts').addEventListener('change', (e) => { if (e.target.dataset.field) commit(); });
   $('parts').addEventListener('click', (e) => {
@@ -523,7 +523,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     update();
     splitByGroups();
   });
-  $('p-title').addEventListener('input', (e) => { state.title = e.target.value; update(); });
+  $('p-title').addEventListener('input', (e) => { state.title = e.target.value; update(true); });
   $('p-title').addEventListener('change', commit);
   $('p-kind').addEventListener('change', (e) => { state.kind = e.target.value; commit(); update(); });
   $('p-parents').addEventListener('change', (e) => {

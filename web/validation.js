@@ -167,8 +167,11 @@ export function createValidator({ map, fitBounds, partGeometry, partColor = () =
     panel.dataset.state = 'pending';
   }
 
-  /** Validates `proposal` after a pause in editing; a newer edit cancels an older request. */
-  function schedule(proposal) {
+  /**
+   * Validates `proposal` — after a pause while the user is `typing`, else at once (a finished
+   * drawing step); a newer edit cancels an older request.
+   */
+  function schedule(proposal, typing = false) {
     hold();
     timer = setTimeout(async () => {
       const controller = new AbortController();
@@ -183,7 +186,7 @@ export function createValidator({ map, fitBounds, partGeometry, partColor = () =
         panel.innerHTML = `<p id="verdict" class="error" data-verdict="error">校验失败：${esc(err.message)}</p>`;
         panel.dataset.state = 'error';
       }
-    }, DELAY_MS);
+    }, typing ? DELAY_MS : 0);
   }
 
   return { schedule, hold, clear };
