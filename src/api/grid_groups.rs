@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::JsonBytes;
 use super::lookup::json_response;
-use crate::rules::{SplitError, grid_assignment, grid_groups_by_lines, parse};
+use crate::rules::{SplitError, grid_assignment, grid_groups_by_lines};
 
 /// `{community, lines: [line, …]}`, each line positions or a GeoJSON LineString.
 #[derive(serde::Deserialize)]
@@ -71,18 +71,7 @@ pub async fn assignment(
         .run_json(body, move |body| {
             limits.check_proposal(&body)?;
             let snapshot = published.snapshot();
-            let proposal = parse(&body, &snapshot.registry, &snapshot.guidelines.plausible)
-                .map_err(|e| {
-                    if e.malformed {
-                        ApiError::bad_request(e.to_string())
-                    } else {
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "invalid-proposal",
-                            e.to_string(),
-                        )
-                    }
-                })?;
+            let proposal = super::proposals::parse_proposal(&body, snapshot)?;
             let grids = grid_assignment(&proposal, &snapshot.registry);
             Ok(json_response(&serde_json::json!({ "grids": grids })))
         })

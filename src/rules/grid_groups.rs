@@ -1,12 +1,12 @@
 //! 按网格取整: drawn split lines turned into groups of whole grids. The lines cut the community's
 //! territory into pieces; each grid goes to the piece holding the largest share of its area —
-//! the rule approval uses to hand grids to parts (`apply::share`, a grid goes to the part holding
-//! at least half of it). Pieces that get no grid are dropped.
+//! the rule approval uses to hand grids to parts (`apply::largest_share`, a grid goes to the part
+//! holding at least half of it). Pieces that get no grid are dropped.
 
 use geo::{BooleanOps, MultiPolygon};
 
 use super::Proposal;
-use super::apply::share;
+use super::apply::largest_share;
 use super::split::{SplitError, left_side, territory};
 use crate::geometry::measure::area_m2;
 use crate::registry::Registry;
@@ -57,11 +57,7 @@ pub fn grid_groups_by_lines(
     let mut groups: Vec<Vec<(String, f64)>> = vec![Vec::new(); pieces.len()];
     for &g in &registry.communities[c].grids {
         let grid = &registry.grids[g];
-        let (best, s) = pieces
-            .iter()
-            .enumerate()
-            .map(|(i, piece)| (i, share(&grid.area, piece)))
-            .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        let (best, s) = largest_share(&grid.area, pieces.iter());
         if let Some(group) = groups.get_mut(best) {
             group.push((grid.code.clone(), s));
         }
@@ -106,12 +102,7 @@ pub fn grid_assignment(proposal: &Proposal, registry: &Registry) -> Vec<GridShar
         let parent = &registry.communities[p];
         for &g in &parent.grids {
             let grid = &registry.grids[g];
-            let (best, s) = proposal
-                .parts
-                .iter()
-                .enumerate()
-                .map(|(i, part)| (i, share(&grid.area, &part.area)))
-                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            let (best, s) = largest_share(&grid.area, proposal.parts.iter().map(|p| &p.area));
             out.push(GridShare {
                 grid: grid.code.clone(),
                 name: grid.name.clone(),
