@@ -145,7 +145,11 @@ async fn unknown_query_parameters_are_refused_not_ignored() {
     let app = app(&common::mini_dir());
     for (method, uri, name) in [
         ("GET", "/api/v1/lookup?lng=113.3&lat=22.5", "lng"),
-        ("GET", "/api/v1/lookup?lon=113.3&lat=22.5&bbox=1,2,3,4", "bbox"),
+        (
+            "GET",
+            "/api/v1/lookup?lon=113.3&lat=22.5&bbox=1,2,3,4",
+            "bbox",
+        ),
         ("GET", "/api/v1/address?q=%E5%B2%90%E6%B1%9F&limt=3", "limt"),
         ("GET", "/api/v1/audit?town=442000005", "town"),
         ("GET", "/api/v1/audit.geojson?limit=10", "limit"),

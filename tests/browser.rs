@@ -134,7 +134,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
 }
 
 /// The scenarios: test name, script, whether accounts are added first, and what it checks.
-const SCENARIOS: [(&str, &str, bool); 3] = [
+const SCENARIOS: [(&str, &str, bool); 6] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
@@ -154,6 +154,32 @@ const SCENARIOS: [(&str, &str, bool); 3] = [
         "save_a_proposal_and_take_it_through_the_procedure",
         "workflow.mjs",
         true,
+    ),
+    // Issue 15: several split lines, 按网格取整 into a grid grouping, up to twelve parts, part forms
+    // kept through every edit, undo/redo without errors, a reload mid-drawing that warns and
+    // restores the work, a saved file reopened read-only with every part drawn and the same
+    // verdict, and 编辑 back into the same grouping.
+    (
+        "several_lines_grid_grouping_forms_undo_reload_and_reopen",
+        "parts-reopen.mjs",
+        false,
+    ),
+    // Issue 15's acceptance: 建议方案 → an eight-part grid split of 城南社区 in the household band,
+    // saved, reopened read-only (parts drawn, same verdict), carried through the procedure, the
+    // reviewer approving from 变更前/变更后, the print view and the CSV of the grid assignment;
+    // no horizontal overflow at 1,400×900, 1,024×700 and 390×844.
+    (
+        "eight_part_split_saved_reopened_approved_printed",
+        "acceptance.mjs",
+        true,
+    ),
+    // Issue 15: no English on the page (findings' advice, a refused line, MapLibre's controls),
+    // search results, audit findings and failing rules operable by keyboard, label contrast
+    // of at least 4.5:1.
+    (
+        "chinese_text_keyboard_and_contrast",
+        "chinese-a11y.mjs",
+        false,
     ),
 ];
 

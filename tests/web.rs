@@ -63,6 +63,7 @@ async fn index_references_the_vendored_library_and_the_app() {
         "/web/draw.js",
         "/web/validation.js",
         "/web/server.js",
+        "/web/suggest.js",
     ] {
         assert!(
             modules.contains(&module.to_owned()),

@@ -2,20 +2,14 @@
 // guideline status, search, a layer switcher, the audit view and the proposal editor
 // (proposal.js). Plain ES modules, no build step.
 import { Map, Marker, NavigationControl, ScaleControl, LngLatBounds } from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
-import { $, status, fmt, esc, getJson, bbox } from '/web/util.js';
+import { $, status, fmt, esc, getJson, bbox, RULE_NAMES } from '/web/util.js';
 import { initProposal } from '/web/proposal.js';
 import { initServer } from '/web/server.js';
+import { initSuggest } from '/web/suggest.js';
 
 const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
 const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
-const RULE = {
-  households: '户数',
-  workers_per_10k_residents: '每万人工作人员',
-  office_m2_per_100_households: '每百户办公面积',
-  office_m2_total: '办公面积',
-  grid_households: '网格户数',
-  grids_per_community: '网格数',
-};
+const RULE = RULE_NAMES;
 const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
 
 // Data loaded once: communities and towns (small) at start, grids (several MB) on first search.
@@ -55,6 +49,13 @@ style.layers.splice(at < 0 ? style.layers.length : at, 0,
 const cityBounds = style.sources.shequ?.bounds;
 const map = new Map({
   container: 'map', style, hash: true, attributionControl: false,
+  // MapLibre's own control titles, in Chinese.
+  locale: {
+    'NavigationControl.ZoomIn': '放大', 'NavigationControl.ZoomOut': '缩小', 'NavigationControl.ResetBearing': '指北',
+    'ScaleControl.Meters': '米', 'ScaleControl.Kilometers': '千米', 'GeolocateControl.FindMyLocation': '定位',
+    'FullscreenControl.Enter': '全屏', 'FullscreenControl.Exit': '退出全屏', 'Map.Title': '地图',
+    'AttributionControl.ToggleAttribution': '数据来源', 'LogoControl.Title': 'MapLibre 标志',
+  },
   ...(cityBounds && !location.hash ? { bounds: cityBounds, fitBoundsOptions: { padding: 20 } } : {}),
 });
 // The map is reachable from the console (and from the browser tests, which query rendered features).
@@ -83,10 +84,23 @@ map.on('click', 'communities-fill', (e) => {
   if (code && !proposal?.capturesClicks()) showCommunity(code);
 });
 
+/** Map padding that keeps a fitted feature clear of the open panels (left: editor; right: the rest). */
+function freeArea() {
+  const width = map.getContainer().clientWidth;
+  const open = (id) => { const e = $(id); return e && !e.hidden && e.offsetWidth < width * 0.6 ? e.offsetWidth + 20 : 0; };
+  const right = Math.max(open('panel'), open('audit'), open('stored'));
+  const left = open('proposal');
+  // Narrow screens: panels cover the map anyway (they collapse), so keep a plain margin.
+  if (left + right + 200 > width) return 40;
+  // The layer switcher sits at the top left (right of the editor when it is open).
+  const top = Math.min(($('layers')?.offsetHeight ?? 0) + 30, map.getContainer().clientHeight / 3);
+  return { top, bottom: 60, left: left + 40, right: right + 40 };
+}
+
 /** Moves the map to a feature: its extent, or its office, or a point. */
 function flyTo(geometry, point) {
   const b = bbox(geometry);
-  if (b) map.fitBounds(new LngLatBounds([b[0], b[1]], [b[2], b[3]]), { padding: 60, maxZoom: 17 });
+  if (b) map.fitBounds(new LngLatBounds([b[0], b[1]], [b[2], b[3]]), { padding: freeArea(), maxZoom: 17 });
   else if (point) map.flyTo({ center: point, zoom: 16 });
   else status('该对象没有位置信息');
 }
@@ -107,7 +121,44 @@ function findingItem(f) {
     detail = esc(FINDING_KIND[f.kind] ?? f.kind);
   }
   return `<span class="sev sev-${esc(f.severity)}">${esc(SEVERITY[f.severity] ?? f.severity)}</span>${detail}`
-    + `<br><small title="${esc(f.message)}">${esc(f.suggestion ?? '')}</small>`;
+    + `<br><small>${esc(advice(f))}</small>`;
+}
+
+/**
+ * What to do about a finding, in Chinese, from its rule and numbers (the server's `suggestion`
+ * is English): the same advice the audit gives, computed from the same figures.
+ */
+function advice(f) {
+  const rule = f.rule;
+  const subject = data.byCode.get(f.codes?.[0])?.properties;
+  if (!rule) {
+    return { no_territory: '为其划定辖区范围', overlap: '把重叠部分从其中一方划出', gap: '把空隙划入相邻的社区或网格' }[f.kind] ?? '';
+  }
+  const v = rule.measured;
+  switch (rule.id) {
+    case 'households':
+      return rule.max != null && v > rule.max
+        ? `超出上限 ${fmt(v - rule.max)} 户：可考虑拆分（约 ${fmt(Math.ceil(v / rule.max))} 个社区）`
+        : '低于下限：可考虑与相邻社区合并，或写明设置理由';
+    case 'workers_per_10k_residents': {
+      if (!subject || rule.min == null) return '工作人员不足';
+      const needed = Math.ceil(rule.min * subject.population / 10000) - subject.workers;
+      return `工作人员不足：还需 ${fmt(Math.max(needed, 0))} 人`;
+    }
+    case 'office_m2_per_100_households':
+    case 'office_m2_total': {
+      if (!subject) return '办公服务用房不足';
+      const total = rule.id === 'office_m2_total' ? rule.min ?? 0 : (rule.min ?? 0) * subject.households / 100;
+      return `办公服务用房不足：还需 ${fmt(Math.max(total - (subject.office_area_m2 ?? 0), 0))} m²`;
+    }
+    case 'grid_households': return '重新划分网格';
+    case 'polsby_popper': return '辖区狭长或边界曲折：请核对边界';
+    case 'grids_per_community':
+      return rule.max != null && v > rule.max
+        ? `比上限 ${fmt(rule.max)} 个多 ${fmt(v - rule.max)} 个网格：一个居委会难以管理，可考虑拆分`
+        : '网格过少：请把社区划分为网格';
+    default: return '';
+  }
 }
 
 let selected = '';
@@ -141,9 +192,17 @@ function showCommunity(code) {
 // The editor adds its own sources and layers, so it starts once the style has loaded.
 let proposal = null;
 map.once('load', () => {
+  map.addLayer({ id: 'guideline-fill', type: 'fill', source: 'shequ', 'source-layer': 'communities',
+    paint: { 'fill-color': guidelinePaint, 'fill-opacity': 0.2 } }, 'communities-line');
   const server = initServer({ map, proposal: () => proposal, reload: loadData });
   proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
-  server.start().catch((err) => status(`登录状态恢复失败：${err.message}`));
+  window.shequProposal = proposal; // for the console and the browser tests, like shequMap
+  initSuggest({ proposal, selected: () => selected, showGroups: (g) => proposal.previewGroups(g),
+    name: (code) => data.byCode.get(code)?.properties.name ?? code });
+  server.start().catch((err) => status(`登录状态恢复失败：${err.message}`))
+    // Work autosaved in this browser comes back after a reload (once the session is known).
+    .then(() => proposal.recover())
+    .catch((err) => status(`未能恢复自动保存的方案：${err.message}`));
 });
 
 for (const b of document.querySelectorAll('aside .close')) {
@@ -261,12 +320,16 @@ async function showAudit() {
       li.dataset.index = f.index;
       const subject = data.byCode.get(f.properties.codes[0]);
       li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
-      li.addEventListener('click', () => {
+      const go = () => {
         // A finding's own geometry (overlap, gap) when it has one, else the feature it is about.
         if (f.geometry) flyTo(f.geometry);
         else if (subject) flyTo(subject.geometry, subject.properties.office);
         if (subject?.level === 'community') showCommunity(subject.properties.code);
-      });
+      };
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
+      li.addEventListener('click', go);
+      li.addEventListener('keydown', (k) => { if (k.key === 'Enter' || k.key === ' ') { k.preventDefault(); go(); } });
       ul.append(li);
     }
     d.append(ul);
@@ -281,6 +344,26 @@ $('audit-toggle').addEventListener('click', () => {
 
 // ---- start -------------------------------------------------------------------------------------
 
+/**
+ * Communities failing a guideline, coloured on the map at every zoom (the findings tiles hold only
+ * findings with a geometry of their own): red for a failure, amber for an exception or warning.
+ */
+function colourGuidelines() {
+  const worst = new globalThis.Map();
+  const rank = { fail: 2, exception: 1, warn: 1 };
+  for (const f of data.findings) {
+    const code = f.codes?.[0];
+    if (!f.rule || !data.byCode.has(code) || data.byCode.get(code).level !== 'community') continue;
+    worst.set(code, Math.max(worst.get(code) ?? 0, rank[f.severity] ?? 0));
+  }
+  const codes = (r) => [...worst].filter(([, v]) => v === r).map(([c]) => c);
+  const paint = ['case', ['in', ['get', 'code'], ['literal', codes(2)]], '#d7191c',
+    ['in', ['get', 'code'], ['literal', codes(1)]], '#9a6700', 'rgba(0,0,0,0)'];
+  guidelinePaint = paint;
+  if (map.getLayer('guideline-fill')) map.setPaintProperty('guideline-fill', 'fill-color', paint);
+}
+let guidelinePaint = 'rgba(0,0,0,0)';
+
 /** Loads towns, communities and audit findings (as of the history view's day); grids on demand. */
 async function loadData() {
   const [towns, communities, audit] = await Promise.all([
@@ -294,6 +377,7 @@ async function loadData() {
   index(data.towns, 'town');
   index(data.communities, 'community');
   // What the panel shows may have changed: show the selected community again, or close it.
+  colourGuidelines();
   if (selected && data.byCode.has(selected)) showCommunity(selected);
   else if (selected) {
     selected = '';

@@ -6,6 +6,14 @@ const { TerraDraw, TerraDrawLineStringMode, TerraDrawPolygonMode } = globalThis.
 const { TerraDrawMapLibreGLAdapter } = globalThis.terraDrawMaplibreGlAdapter;
 
 const SNAP_PX = 12;
+// terra-draw refuses (silently, in addFeatures' answer) coordinates with more decimals than its
+// coordinatePrecision (9 by default): server geometry (15 decimals) is rounded to it first.
+export const PRECISION = 9;
+const roundCoordinates = (c) => (typeof c[0] === 'number'
+  ? c.map((n) => Number(n.toFixed(PRECISION)))
+  : c.map(roundCoordinates));
+/** `geometry` with coordinates rounded to what terra-draw keeps. */
+export const roundGeometry = (g) => ({ type: g.type, coordinates: roundCoordinates(g.coordinates) });
 
 /** The point of segment a–b nearest to p (all in screen pixels). */
 function nearestOnSegment(p, a, b) {
@@ -53,10 +61,10 @@ function snapper(map, rings) {
 
 /**
  * terra-draw on `map`. `snapRings(lon, lat, reach)` gives the boundary rings to snap polygon
- * vertices to; `onLine(coordinates)` is called when a line is finished, `onPolygons(features)`
- * whenever a polygon is finished or edited.
+ * vertices to; `onLines(lines)` is called with every drawn line when one is finished,
+ * `onPolygons(features)` whenever a polygon is finished or edited.
  */
-export function createDraw(map, { snapRings, onLine, onPolygons }) {
+export function createDraw(map, { snapRings, onLines, onPolygons }) {
   const draw = new TerraDraw({
     adapter: new TerraDrawMapLibreGLAdapter({ map }),
     modes: [
@@ -72,10 +80,11 @@ export function createDraw(map, { snapRings, onLine, onPolygons }) {
   });
   draw.start();
   const polygons = () => draw.getSnapshot().filter((f) => f.properties.mode === 'polygon' && f.geometry.type === 'Polygon');
+  const lines = () => draw.getSnapshot().filter((f) => f.properties.mode === 'linestring' && f.geometry.type === 'LineString')
+    .map((f) => f.geometry.coordinates);
   draw.on('finish', (id, context) => {
-    const feature = draw.getSnapshotFeature(id);
-    if (context.mode === 'linestring' && feature) {
-      onLine(feature.geometry.coordinates);
+    if (context.mode === 'linestring') {
+      onLines(lines());
     } else if (context.mode === 'polygon') {
       onPolygons(polygons());
     }
@@ -83,13 +92,25 @@ export function createDraw(map, { snapRings, onLine, onPolygons }) {
   return {
     /** 'linestring', 'polygon' or 'static' (no drawing). */
     setMode(mode) { draw.setMode(mode); },
-    /** Replaces what is drawn: a line ([[lon, lat], …] or null) and polygon geometries. */
-    show(line, polygonGeometries) {
+    /**
+     * Replaces what is drawn: lines ([[lon, lat], …] each) and polygon geometries, rounded to
+     * terra-draw's precision. Returns the reasons of the features terra-draw refused (none expected).
+     */
+    show(lineList, polygonGeometries) {
       draw.clear();
       const features = [];
-      if (line) features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: line }, properties: { mode: 'linestring' } });
-      for (const g of polygonGeometries) features.push({ type: 'Feature', geometry: g, properties: { mode: 'polygon' } });
-      if (features.length) draw.addFeatures(features);
+      for (const line of lineList) {
+        features.push({ type: 'Feature', geometry: roundGeometry({ type: 'LineString', coordinates: line }), properties: { mode: 'linestring' } });
+      }
+      for (const g of polygonGeometries) features.push({ type: 'Feature', geometry: roundGeometry(g), properties: { mode: 'polygon' } });
+      if (!features.length) return [];
+      return draw.addFeatures(features).filter((r) => !r.valid).map((r) => r.reason ?? '无效');
+    },
+    /** How many features of each mode terra-draw holds. */
+    counts() {
+      const all = draw.getSnapshot();
+      return { linestring: all.filter((f) => f.properties.mode === 'linestring').length,
+        polygon: all.filter((f) => f.properties.mode === 'polygon').length };
     },
     clear() { draw.clear(); },
   };

@@ -1,25 +1,10 @@
 // Live validation of the proposal being drawn: debounced POST /api/v1/proposals/validate, the
 // report in the validation panel (rules with verdict, measured value and threshold, before/after
 // table, overall verdict) and the offending geometry (overlaps, gaps, cut grids) on the map.
-import { $, esc, fmt, postJson, bbox } from '/web/util.js';
+import { $, esc, fmt, postJson, bbox, RULE_NAMES } from '/web/util.js';
 
 export const VERDICT = { pass: '通过', warn: '提醒', fail: '不合格' };
-const RULE = {
-  households: '户数',
-  workers_per_10k_residents: '每万居民工作人员数',
-  office_m2_per_100_households: '每百户办公服务用房面积',
-  office_m2_total: '办公服务用房总面积',
-  grid_households: '户数超出范围的网格数',
-  polsby_popper: '形状紧凑度（Polsby-Popper）',
-  grids_per_community: '整网格数',
-  contiguous: '辖区连成一片（块数）',
-  inside_one_town: '位于同一镇街内（镇街数）',
-  no_overlap_with_other_communities: '不与其他社区重叠（m²）',
-  grids_not_cut: '不切割网格（被切网格数）',
-  parts_do_not_overlap: '各部分互不重叠（m²）',
-  parts_cover_parents: '原社区无遗留空地（m²）',
-  parts_within_parents: '不超出原社区范围（m²）',
-};
+const RULE = RULE_NAMES;
 const SEVERITY = { fail: '必须满足', warn: '建议', exception: '例外须说明理由' };
 const OFFENCE = {
   overlap_between_parts: '部分之间重叠', gap: '遗留空地', outside_parents: '超出原社区',
@@ -41,9 +26,9 @@ const threshold = (c) => {
 
 /**
  * The validator. `fitBounds(bbox)` moves the map; `partGeometry(i)` is part i's drawn geometry
- * (a rule with no offending geometry of its own zooms to its part).
+ * (a rule with no offending geometry of its own zooms to its part); `partColor(i)` its colour.
  */
-export function createValidator({ map, fitBounds, partGeometry }) {
+export function createValidator({ map, fitBounds, partGeometry, partColor = () => '#888' }) {
   map.addSource('offending', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'offending-fill', type: 'fill', source: 'offending',
     paint: { 'fill-color': ['match', ['get', 'kind'], 'gap', '#7b3294', 'cut_grid', '#f0a500', '#d7191c'], 'fill-opacity': 0.45 } });
@@ -58,6 +43,7 @@ export function createValidator({ map, fitBounds, partGeometry }) {
   const setOffending = (features) => map.getSource('offending').setData({ type: 'FeatureCollection', features });
 
   function clear(message = '') {
+    $('target-bar').hidden = true;
     clearTimeout(timer);
     inFlight?.abort();
     panel.dataset.state = 'empty';
@@ -90,8 +76,11 @@ export function createValidator({ map, fitBounds, partGeometry }) {
       + `（${esc(SEVERITY[c.severity] ?? c.severity)}）</small>`;
     if (c.verdict !== 'pass') {
       li.className = 'clickable';
-      li.title = '点击定位';
+      li.title = '点击或按回车定位';
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
       li.addEventListener('click', () => zoomTo(c.rule, partIndex));
+      li.addEventListener('keydown', (k) => { if (k.key === 'Enter' || k.key === ' ') { k.preventDefault(); zoomTo(c.rule, partIndex); } });
     }
     return li;
   }
@@ -105,8 +94,44 @@ export function createValidator({ map, fitBounds, partGeometry }) {
       + '</table>';
   }
 
+  /**
+   * The sticky target bar (like Districtr's): per part, households against the guideline band,
+   * and the workers and office space it needs against what its form gives; the suggested number
+   * of parts for the households of the whole.
+   */
+  function targets(r) {
+    const bar = $('target-bar');
+    const check = (p, rule) => p.checks.find((c) => c.rule === rule);
+    const band = r.parts.map((p) => check(p, 'households')).find(Boolean);
+    const total = r.before_after.after.households;
+    const suggested = band?.max ? Math.ceil(total / band.max) : null;
+    const cells = r.parts.map((p, i) => {
+      const t = r.before_after.parts[i];
+      const h = check(p, 'households');
+      const w = check(p, 'workers_per_10k_residents');
+      const o = [check(p, 'office_m2_per_100_households'), check(p, 'office_m2_total')];
+      const workersNeeded = w?.min != null ? Math.ceil(w.min * t.population / 10000) : null;
+      const officeNeeded = Math.max(o[0]?.min != null ? o[0].min * t.households / 100 : 0, o[1]?.min ?? 0);
+      const inBand = h && (h.min == null || t.households >= h.min) && (h.max == null || t.households <= h.max);
+      // Where the households fall in the band (0–100 %, the band being the middle third).
+      const lo = h?.min ?? 0;
+      const hi = h?.max ?? lo * 3;
+      const pos = hi > lo ? Math.max(0, Math.min(100, ((t.households - lo) / (hi - lo)) * 33.3 + 33.3)) : 50;
+      return `<div class="target" data-part="${i}" data-in-band="${inBand}">`
+        + `<span class="swatch" style="background:${partColor(i)}"></span><b>${String.fromCharCode(65 + i)}</b> `
+        + `<span class="hh ${inBand ? 'ok' : 'bad'}">${fmt(t.households)} 户</span>`
+        + `<span class="gauge" title="标准 ${fmt(lo)}–${fmt(hi)} 户"><i style="left:${pos.toFixed(1)}%"></i></span>`
+        + `<span class="${workersNeeded != null && t.workers < workersNeeded ? 'bad' : 'ok'}">人员 ${fmt(t.workers)}/${fmt(workersNeeded)}</span> `
+        + `<span class="${t.office_area_m2 < officeNeeded ? 'bad' : 'ok'}">用房 ${fmt(t.office_area_m2)}/${fmt(officeNeeded)} m²</span></div>`;
+    });
+    bar.innerHTML = `<p>标准 ${fmt(band?.min)}–${fmt(band?.max)} 户；合计 ${fmt(total)} 户，建议拆为 <b id="suggested-parts">${fmt(suggested)}</b> 个社区`
+      + `（现 ${r.parts.length} 个）。“人员/用房”为现有/所需。</p>` + cells.join('');
+    bar.hidden = false;
+  }
+
   function render(r) {
     report = r;
+    targets(r);
     setOffending(r.offending.features);
     panel.innerHTML = `<p id="verdict" class="overall v-${esc(r.verdict)}" data-verdict="${esc(r.verdict)}">`
       + `总体结论：${esc(VERDICT[r.verdict] ?? r.verdict)}</p>`;
@@ -142,8 +167,11 @@ export function createValidator({ map, fitBounds, partGeometry }) {
     panel.dataset.state = 'pending';
   }
 
-  /** Validates `proposal` after a pause in editing; a newer edit cancels an older request. */
-  function schedule(proposal) {
+  /**
+   * Validates `proposal` — after a pause while the user is `typing`, else at once (a finished
+   * drawing step); a newer edit cancels an older request.
+   */
+  function schedule(proposal, typing = false) {
     hold();
     timer = setTimeout(async () => {
       const controller = new AbortController();
@@ -158,7 +186,7 @@ export function createValidator({ map, fitBounds, partGeometry }) {
         panel.innerHTML = `<p id="verdict" class="error" data-verdict="error">校验失败：${esc(err.message)}</p>`;
         panel.dataset.state = 'error';
       }
-    }, DELAY_MS);
+    }, typing ? DELAY_MS : 0);
   }
 
   return { schedule, hold, clear };

@@ -9,6 +9,7 @@ mod edge;
 mod error;
 mod extract;
 mod features;
+mod grid_groups;
 mod health;
 mod limits;
 mod log;
@@ -530,6 +531,14 @@ fn proposal_routes() -> RouteTable {
         )
         .route("/api/v1/proposals/split", post(proposals::split))
         .route("/api/v1/proposals/suggest", post(suggest::suggest))
+        .route(
+            "/api/v1/proposals/grid-groups",
+            post(grid_groups::grid_groups),
+        )
+        .route(
+            "/api/v1/proposals/assignment",
+            post(grid_groups::assignment),
+        )
 }
 
 /// `/api/v1/…` of accounts: sign-in, users, tokens and the audit log.

@@ -167,6 +167,8 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body("{\"to\": status, \"reason\"?: …, \"effective\"?: YYYY-MM-DD}"),
         op("post", "/api/v1/proposals/validate", "proposals", "Validate a proposal against the guidelines").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
         op("post", "/api/v1/proposals/split", "proposals", "Split a community by a line or by groups of grids").body("{\"community\": code, \"line\": GeoJSON LineString} or {\"community\": code, \"groups\": [[grid codes]…]}"),
+        op("post", "/api/v1/proposals/grid-groups", "proposals", "Group a community's grids by drawn split lines (majority of each grid's area)").body("{\"community\": code, \"lines\": [GeoJSON LineString or positions, …]}"),
+        op("post", "/api/v1/proposals/assignment", "proposals", "Where each grid of a proposal's parents goes on approval").body("proposal FeatureCollection"),
         op("post", "/api/v1/proposals/suggest", "proposals", "Suggest splits of a community").body("{\"community\": code, …}"),
         op("post", "/api/v1/login", "accounts", "Sign in (session cookie)").body("{\"user\": …, \"password\": …}"),
         op("post", "/api/v1/logout", "accounts", "Sign out").ok("204", JSON),

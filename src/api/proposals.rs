@@ -10,7 +10,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::JsonBytes;
 use super::lookup::json_response;
-use crate::rules::{SplitError, parse, split_by_groups, split_by_line, validate};
+use crate::rules::{Proposal, SplitError, parse, split_by_groups, split_by_line, validate};
+use crate::snapshot::Snapshot;
 
 /// `POST /api/v1/proposals/validate`. Parsing the JSON, the caps on parts, vertices and
 /// crossings, the ring checks and validation all run in the CPU pool.
@@ -26,22 +27,26 @@ pub async fn validate_proposal(
         .run_json(body, move |body| {
             limits.check_proposal(&body)?;
             let snapshot = published.snapshot();
-            let proposal = parse(&body, &snapshot.registry, &snapshot.guidelines.plausible)
-                .map_err(|e| {
-                    if e.malformed {
-                        ApiError::bad_request(e.to_string())
-                    } else {
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "invalid-proposal",
-                            e.to_string(),
-                        )
-                    }
-                })?;
+            let proposal = parse_proposal(&body, snapshot)?;
             let report = validate(&proposal, &snapshot.registry, &snapshot.guidelines);
             Ok(json_response(&report.to_json()))
         })
         .await
+}
+
+/// A proposal FeatureCollection read against `snapshot`: malformed is a 400, invalid a 422.
+pub(super) fn parse_proposal(body: &Value, snapshot: &Snapshot) -> Result<Proposal, ApiError> {
+    parse(body, &snapshot.registry, &snapshot.guidelines.plausible).map_err(|e| {
+        if e.malformed {
+            ApiError::bad_request(e.to_string())
+        } else {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-proposal",
+                e.to_string(),
+            )
+        }
+    })
 }
 
 /// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.
@@ -55,7 +60,7 @@ pub struct SplitRequest {
     groups: Option<Vec<Vec<String>>>,
 }
 
-fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
+pub(super) fn line_positions(line: &Value) -> Option<Vec<[f64; 2]>> {
     let positions = match line.get("coordinates") {
         Some(c) if line.get("type").and_then(Value::as_str) == Some("LineString") => c,
         Some(_) => return None,

@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = &[
     asset!("draw.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("validation.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("server.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("suggest.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("app.css", "text/css; charset=utf-8", APP_CACHE),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",

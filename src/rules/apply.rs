@@ -72,8 +72,19 @@ pub enum ApplyError {
     },
 }
 
+/// The area holding the largest share of `grid` (index, share; the first on a tie, 0 if none).
+pub(super) fn largest_share<'a>(
+    grid: &MultiPolygon<f64>,
+    areas: impl Iterator<Item = &'a MultiPolygon<f64>>,
+) -> (usize, f64) {
+    areas
+        .enumerate()
+        .map(|(i, area)| (i, share(grid, area)))
+        .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a })
+}
+
 /// Share of `grid` inside `part` (planar; a ratio, so degrees are fine).
-fn share(grid: &MultiPolygon<f64>, part: &MultiPolygon<f64>) -> f64 {
+pub(super) fn share(grid: &MultiPolygon<f64>, part: &MultiPolygon<f64>) -> f64 {
     let (Some(a), Some(b)) = (grid.bounding_rect(), part.bounding_rect()) else {
         return 0.0;
     };
@@ -183,12 +194,7 @@ fn assign_grids(proposal: &Proposal, registry: &Registry) -> Result<Assignment, 
     for &p in &proposal.parents {
         for &g in &registry.communities[p].grids {
             let grid = &registry.grids[g];
-            let (best, s) = proposal
-                .parts
-                .iter()
-                .enumerate()
-                .map(|(i, part)| (i, share(&grid.area, &part.area)))
-                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            let (best, s) = largest_share(&grid.area, proposal.parts.iter().map(|p| &p.area));
             if s >= 0.5 {
                 holdings[best].push(g);
             } else if proposal.kind == ProposalKind::New {

@@ -5,6 +5,7 @@
 
 mod apply;
 pub mod catalogue;
+mod grid_groups;
 mod guidelines;
 mod proposal;
 mod split;
@@ -14,6 +15,7 @@ mod validate;
 
 pub use apply::{ApplyError, Change, GridMove, plan};
 pub use catalogue::RuleId;
+pub use grid_groups::{GridGroups, GridShare, grid_assignment, grid_groups_by_lines};
 pub use guidelines::{
     AuditTolerances, Guidelines, GuidelinesError, Rule, Severity, VoteBase, VoteRule,
 };

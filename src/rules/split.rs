@@ -210,7 +210,7 @@ fn cut(
     ]
 }
 
-fn territory<'r>(
+pub(super) fn territory<'r>(
     registry: &'r Registry,
     code: &str,
 ) -> Result<(usize, &'r MultiPolygon<f64>), SplitError> {
@@ -226,7 +226,7 @@ fn territory<'r>(
 
 /// The land to the left of `line`: the line closed by a walk round a box well outside the
 /// territory, from where the line leaves to where it enters.
-fn left_side(
+pub(super) fn left_side(
     territory: &MultiPolygon<f64>,
     line: &[[f64; 2]],
 ) -> Result<MultiPolygon<f64>, SplitError> {

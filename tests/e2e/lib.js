@@ -1,7 +1,7 @@
 // Shared by the browser scenarios: a headless Debian Chromium on a fresh profile, a page that
 // records console errors and any request to a host other than the server, and the server's API.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -29,12 +29,28 @@ export async function run(name, scenario) {
     const url = r.url();
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);
   });
+  // Development: SHEQU_WEB_DIR serves the page's own files from that directory instead of the
+  // copies compiled into the server, so a change to web/ is tried without a rebuild.
+  if (process.env.SHEQU_WEB_DIR) {
+    const types = { js: 'text/javascript', css: 'text/css', html: 'text/html' };
+    await context.route((url) => url.origin === origin && (url.pathname === '/' || /^\/web\/[a-z]+\.(js|css|html)$/.test(url.pathname)),
+      (route) => {
+        const path = new URL(route.request().url()).pathname;
+        const file = path === '/' ? 'index.html' : path.slice('/web/'.length);
+        route.fulfill({ body: readFileSync(join(process.env.SHEQU_WEB_DIR, file)), contentType: `${types[file.split('.').pop()]}; charset=utf-8` });
+      });
+  }
   const page = context.pages()[0] ?? await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await scenario(page, { shot: (file) => page.screenshot({ path: join(SHOTS, `${name}-${file}.png`) }) });
-    assert.deepEqual(errors, [], 'console errors');
+    // `allowConsole(re)`: console errors the scenario provokes on purpose (a refused request).
+    const allowed = [];
+    await scenario(page, {
+      shot: (file) => page.screenshot({ path: join(SHOTS, `${name}-${file}.png`) }),
+      allowConsole: (re) => allowed.push(re),
+    });
+    assert.deepEqual(errors.filter((e) => !allowed.some((re) => re.test(e))), [], 'console errors');
     assert.deepEqual(foreign, [], 'requests to other hosts');
   } catch (err) {
     await page.screenshot({ path: join(SHOTS, `${name}-failure.png`) }).catch(() => {});
