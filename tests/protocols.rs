@@ -150,24 +150,48 @@ fn source_routes() -> Result<std::collections::BTreeSet<(String, String)>, Faile
     Ok(out)
 }
 
-/// The OpenAPI document validates against the OpenAPI 3.1 schema and lists every route of the
-/// router (and nothing else).
-fn openapi_validates_and_lists_every_route(url: &str) -> Result<(), Failed> {
-    let body = fetch(&format!("{url}/api/v1/openapi.json"))?;
+/// The validator's verdict on the document at `url`, which must validate against the OpenAPI
+/// schema of `version` (e.g. "3.1"); returns the document.
+fn valid_openapi(url: &str, version: &str) -> Result<Value, Failed> {
+    let body = fetch(url)?;
     let doc: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    assert_eq!(doc["openapi"], "3.1.0");
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, &body).map_err(|e| e.to_string())?;
     let verdict = node("openapi-validate.mjs", &[&file.to_string_lossy()], b"")?;
     let verdict: Value = serde_json::from_str(verdict.trim()).map_err(|e| e.to_string())?;
-    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["valid"], true, "{url}: {verdict}");
     assert!(
         verdict["version"]
             .as_str()
-            .is_some_and(|v| v.starts_with("3.1")),
-        "{verdict}"
+            .is_some_and(|v| v.starts_with(version)),
+        "{url}: {verdict}"
     );
+    Ok(doc)
+}
+
+/// The OpenAPI document validates against the OpenAPI 3.1 schema and lists every route of the
+/// router (and nothing else); the OGC API's `service-desc` is the same document as OpenAPI 3.0
+/// (its conformance class "OpenAPI 3.0") and validates against the 3.0 schema.
+fn openapi_validates_and_lists_every_route(url: &str) -> Result<(), Failed> {
+    let doc = valid_openapi(&format!("{url}/api/v1/openapi.json"), "3.1")?;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let landing = fetch_json(&format!("{url}/ogc?f=json"))?;
+    let desc = landing["links"]
+        .as_array()
+        .and_then(|links| {
+            links.iter().find(|l| {
+                l["rel"] == "service-desc"
+                    && l["type"]
+                        .as_str()
+                        .is_some_and(|t| t.ends_with("version=3.0"))
+            })
+        })
+        .and_then(|l| l["href"].as_str())
+        .ok_or("no OpenAPI 3.0 service-desc on the OGC landing page")?
+        .to_owned();
+    let doc_30 = valid_openapi(&desc, "3.0")?;
+    assert_eq!(doc_30["paths"], doc["paths"]);
     let mut documented = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().ok_or("paths")? {
         for method in item.as_object().ok_or("path item")?.keys() {

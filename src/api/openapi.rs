@@ -187,6 +187,7 @@ fn operations() -> Vec<Op> {
         op("get", "/style.json", "tiles", "MapLibre style").reads_as_of(),
         op("get", "/ogc", "ogc", "OGC API – Features landing page").query(format),
         op("get", "/ogc/conformance", "ogc", "Conformance classes").query(format),
+        op("get", "/ogc/api", "ogc", "This API definition as OpenAPI 3.0 (the OGC landing page's service-desc)"),
         op("get", "/ogc/collections", "ogc", "Collections").query(format),
         op("get", "/ogc/collections/{collection}", "ogc", "One collection").query(format),
         op("get", "/ogc/collections/{collection}/items", "ogc", "Features of a collection").query(query_fields::<ogc::ItemsQuery>).ok("200", GEOJSON),
@@ -345,6 +346,25 @@ pub async fn openapi(
     axum::extract::State(state): axum::extract::State<super::AppState>,
 ) -> Response {
     json_response(&document(&state.tile_settings().public_url))
+}
+
+/// The same document as OpenAPI 3.0, for OGC API – Features clients: its Part 1 conformance
+/// class "OpenAPI 3.0" asks for a 3.0 definition as the landing page's `service-desc`. The
+/// document uses nothing 3.1 added except the licence's SPDX `identifier`, which 3.0 lacks.
+pub fn document_30(public_url: &str) -> Value {
+    let mut doc = document(public_url);
+    doc["openapi"] = json!("3.0.3");
+    if let Some(license) = doc["info"]["license"].as_object_mut() {
+        license.remove("identifier");
+    }
+    doc
+}
+
+/// `GET /ogc/api`: [`document_30`].
+pub async fn openapi_30(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+) -> Response {
+    json_response(&document_30(&state.tile_settings().public_url))
 }
 
 /// The browsing page: fetches the document and lists the operations with their parameters

@@ -42,6 +42,7 @@ pub fn routes() -> RouteTable {
     RouteTable::new()
         .route("/ogc", get(landing))
         .route("/ogc/conformance", get(conformance))
+        .route("/ogc/api", get(super::openapi::openapi_30))
         .route("/ogc/collections", get(collections))
         .route("/ogc/collections/{collection}", get(collection))
         .route("/ogc/collections/{collection}/items", get(items::items))
@@ -155,6 +156,12 @@ pub async fn landing(
     let base = base(&state);
     let mut links = self_links(&base, "application/json", html);
     links.extend([
+        Link::new(
+            "service-desc",
+            format!("{base}/api"),
+            "application/vnd.oai.openapi+json;version=3.0",
+        )
+        .titled("the API definition (OpenAPI 3.0)"),
         Link::new(
             "service-desc",
             format!("{}/api/v1/openapi.json", state.tile_settings().public_url),
