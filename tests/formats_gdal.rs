@@ -508,6 +508,28 @@ fn projected_geojson_says_its_crs() -> Result<(), Failed> {
     if !features.contains("城南社区") {
         return Err(format!("Chinese name lost: {features}").into());
     }
+    // A filtered page and a single feature say their CRS in the body too, so a saved answer
+    // still opens as EPSG:4547.
+    for (uri, count) in [
+        ("/api/v1/communities?crs=EPSG:4547&town=442000005", None),
+        ("/api/v1/communities/442000005003?crs=EPSG:4547", Some(1)),
+    ] {
+        let reply = runtime.block_on(common::get(&app, uri));
+        if reply.status != 200 {
+            return Err(format!("{uri}: {}", reply.text()).into());
+        }
+        let file = dir.path().join("part-4547.geojson");
+        std::fs::write(&file, &reply.body)?;
+        let summary = ogrinfo(&["-so", "-al"], &file)?;
+        if !summary.contains("ID[\"EPSG\",4547]") || !summary.contains("Extent: (4") {
+            return Err(format!("{uri}: ogrinfo does not read EPSG:4547: {summary}").into());
+        }
+        if let Some(n) = count
+            && !summary.contains(&format!("Feature Count: {n}"))
+        {
+            return Err(format!("{uri}: {summary}").into());
+        }
+    }
     // The 12-digit statistical code of a town names it like its 9-digit code.
     for (long, short) in [
         ("/api/v1/towns/442000001000", "/api/v1/towns/442000001"),

@@ -76,6 +76,25 @@ fn with_crs(mut response: Response, crs: Option<&Crs>) -> Response {
     response
 }
 
+/// A feature or page with the `crs` member (GeoJSON 2008, which GDAL and QGIS read) when its
+/// CRS is not WGS84, as whole layers have it: the header alone is lost once the body is saved.
+#[derive(Serialize)]
+struct InCrs<'a, T> {
+    #[serde(flatten)]
+    body: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crs: Option<serde_json::Value>,
+}
+
+/// [`geojson_value`] of `body` in `out`, saying its CRS in the body and in `Content-Crs`.
+fn geojson_in_crs(body: &impl Serialize, out: Option<&Crs>) -> Result<Response, ApiError> {
+    geojson_value(&InCrs {
+        body,
+        crs: crate::output::geojson::crs_member(out),
+    })
+    .map(|r| with_crs(r, out))
+}
+
 /// A feature or filtered collection; an output-CRS failure is the client's (400).
 pub(super) fn geojson_value(value: &impl Serialize) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value)
@@ -158,7 +177,7 @@ fn layer(
             "application/geo+json",
         ));
     }
-    geojson_value(&page::page(features, matched.len(), None, links)).map(|r| with_crs(r, out))
+    geojson_in_crs(&page::page(features, matched.len(), None, links), out)
 }
 
 pub async fn towns(
@@ -201,12 +220,11 @@ fn one_feature(
     let i = r
         .by_code(level, code)
         .ok_or_else(|| ApiError::not_found(format!("no {} with code {code:?}", level.name())))?;
-    let response = match level {
-        Level::Town => geojson_value(&town_feature(r, &r.towns[i], out)),
-        Level::Community => geojson_value(&community_feature(r, &r.communities[i], out)),
-        Level::Grid => geojson_value(&grid_feature(r, &r.grids[i], out)),
-    };
-    response.map(|r| with_crs(r, out))
+    match level {
+        Level::Town => geojson_in_crs(&town_feature(r, &r.towns[i], out), out),
+        Level::Community => geojson_in_crs(&community_feature(r, &r.communities[i], out), out),
+        Level::Grid => geojson_in_crs(&grid_feature(r, &r.grids[i], out), out),
+    }
 }
 
 pub async fn town(
