@@ -11,6 +11,7 @@ pub mod measure;
 pub mod noding;
 pub mod point_in_polygon;
 pub mod validity;
+pub mod window;
 
 pub use point_in_polygon::Rings;
 

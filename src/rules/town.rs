@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
+use geo::{BoundingRect, Intersects, MultiPolygon};
 
 use super::proposal::Proposal;
 use crate::geometry::measure::area_m2;
+use crate::geometry::window::intersection_near;
 use crate::registry::Registry;
 
 /// The towns `area` lies in (indices into `registry.towns`), each with the area inside it in m²
@@ -25,12 +26,10 @@ pub fn towns_of(
         .towns
         .iter()
         .enumerate()
-        .filter(|(_, t)| {
-            t.area
-                .bounding_rect()
-                .is_some_and(|b| b.intersects(&bounds))
+        .filter_map(|(i, t)| {
+            let b = t.area.bounding_rect().filter(|b| b.intersects(&bounds))?;
+            Some((i, area_m2(&intersection_near((area, bounds), (&t.area, b)))))
         })
-        .map(|(i, t)| (i, area_m2(&area.intersection(&t.area))))
         .filter(|(_, a)| *a > tolerance)
         .collect();
     towns.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -12,7 +12,7 @@ use super::guidelines::{Guidelines, Rule, Severity};
 use super::proposal::{Part, Proposal, ProposalKind};
 use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, length_m, perimeter_m};
-use crate::geometry::pairs_with_touching_boxes;
+use crate::geometry::{pairs_with_touching_boxes, window};
 use crate::registry::{Counts, Grid, Registry};
 
 /// A verdict, from best to worst.
@@ -161,12 +161,6 @@ fn boxes_touch(a: &Rect<f64>, b: &Rect<f64>) -> bool {
         && b.min().x <= a.max().x
         && a.min().y <= b.max().y
         && b.min().y <= a.max().y
-}
-
-/// Whether a box touches `area`'s bounding box (only then can the two meet).
-fn touching(area: &MultiPolygon<f64>) -> impl Fn(Option<Rect<f64>>) -> bool {
-    let bounds = area.bounding_rect();
-    move |other| matches!((bounds, other), (Some(a), Some(b)) if boxes_touch(&a, &b))
 }
 
 /// The registry's grid and community bounding boxes, and grid areas as they are first needed:
@@ -358,7 +352,7 @@ fn parts_do_not_overlap(proposal: &Proposal, tolerance: f64, offences: &mut Vec<
     // Only parts whose boxes touch can overlap (pairs in the order of the parts).
     for (i, j) in pairs_with_touching_boxes(proposal.parts.iter().map(|p| &p.area)) {
         let (a, b) = (&proposal.parts[i], &proposal.parts[j]);
-        let overlap = a.area.intersection(&b.area);
+        let overlap = window::intersection(&a.area, &b.area);
         let area = area_m2(&overlap);
         if area > tolerance {
             overlapping += area;
@@ -385,11 +379,16 @@ fn parents_covered(
     tolerance: f64,
     offences: &mut Vec<Offence>,
 ) -> [Check; 2] {
-    let parents = proposal
+    let parents: Vec<&MultiPolygon<f64>> = proposal
         .parents
         .iter()
-        .filter_map(|&c| registry.communities[c].territory.as_ref());
-    let parent_union = unary_union(parents.flat_map(|p| p.0.iter()));
+        .filter_map(|&c| registry.communities[c].territory.as_ref())
+        .collect();
+    // A registry territory is already a valid (loader-checked) union of itself.
+    let parent_union = match parents[..] {
+        [one] => one.clone(),
+        _ => unary_union(parents.iter().flat_map(|p| p.0.iter())),
+    };
     let part_union = unary_union(proposal.parts.iter().flat_map(|p| p.area.0.iter()));
     let mut gap_total = 0.0;
     for polygon in parent_union.difference(&part_union) {
@@ -492,13 +491,18 @@ fn holdings<'a>(
     tolerance: f64,
     offences: &mut Vec<Offence>,
 ) -> Holdings<'a> {
-    let touches = touching(&part.area);
     let (mut households, mut population, mut service) = (0.0, 0.0, 0.0);
     let (mut weighted_distance, mut weight) = (0.0, 0.0);
     let (mut whole, mut cut) = (Vec::new(), Vec::new());
+    let part_box = part.area.bounding_rect();
     let grids = registry.grids.iter().enumerate();
-    for (i, grid) in grids.filter(|(i, g)| touches(boxes.grid(*i, g))) {
-        let inside = grid.area.intersection(&part.area);
+    let near = grids.filter_map(|(i, g)| {
+        let part_box = part_box?;
+        let b = boxes.grid(i, g).filter(|b| boxes_touch(b, &part_box))?;
+        Some((i, g, b, part_box))
+    });
+    for (i, grid, grid_box, part_box) in near {
+        let inside = window::intersection_near((&grid.area, grid_box), (&part.area, part_box));
         let inside_area = area_m2(&inside);
         if inside_area <= tolerance {
             continue;
@@ -743,17 +747,19 @@ fn no_overlap_with_others(
     tolerance: f64,
     offences: &mut Vec<Offence>,
 ) -> Check {
-    let touches = touching(&part.area);
+    let part_box = part.area.bounding_rect();
     let mut overlap_total = 0.0;
     for (c, community) in registry.communities.iter().enumerate() {
-        let Some(territory) = community
+        let Some((territory, territory_box, part_box)) = community
             .territory
             .as_ref()
-            .filter(|t| !proposal.parents.contains(&c) && touches(boxes.community(c, t)))
+            .filter(|_| !proposal.parents.contains(&c))
+            .and_then(|t| Some((t, boxes.community(c, t)?, part_box?)))
+            .filter(|(_, b, p)| boxes_touch(b, p))
         else {
             continue;
         };
-        let overlap = part.area.intersection(territory);
+        let overlap = window::intersection_near((&part.area, part_box), (territory, territory_box));
         let overlap_area = area_m2(&overlap);
         if overlap_area > tolerance {
             overlap_total += overlap_area;
