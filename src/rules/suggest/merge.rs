@@ -24,6 +24,7 @@ use super::graph::GridGraph;
 use super::score::{Score, Weights, score};
 use super::{
     Band, Blocking, Candidate, Method, SuggestError, SuggestRequest, Suggestion, band, candidate,
+    isolation,
 };
 use crate::registry::{Community, Registry};
 use crate::rules::guidelines::Guidelines;
@@ -105,6 +106,7 @@ pub(super) fn suggest_merges(
                 graph: &o.graph,
                 k: o.k,
                 boxes: &boxes,
+                outlines: &candidate::Outlines::default(),
             };
             context.candidate(&o.plan, &o.keeps, i + 1, o.score)
         })
@@ -273,6 +275,17 @@ fn no_neighbour_fits(
         .collect();
     codes.dedup();
     if codes.is_empty() {
+        let around = isolation::neighbours(registry, &c.grids);
+        let (_, across) = isolation::by_town(registry, &around, c.town);
+        let beyond = if across.is_empty() {
+            "it borders no community of any town".to_owned()
+        } else {
+            format!(
+                "a town boundary isolates it: it borders only {} of {}",
+                isolation::communities_of(registry, &across),
+                isolation::towns_of(registry, &across)
+            )
+        };
         return Blocking {
             constraint: "town",
             grids: c
@@ -281,7 +294,7 @@ fn no_neighbour_fits(
                 .map(|&g| registry.grids[g].code.clone())
                 .collect(),
             reason: format!(
-                "no community of town {} shares a boundary with {}: a merge or adjustment would cross the town boundary",
+                "no community of town {} shares a boundary with {}: {beyond}; a merge or adjustment across it needs the town boundary changed first",
                 registry.towns[c.town].name, c.name
             ),
         };

@@ -19,6 +19,7 @@
 
 mod candidate;
 mod graph;
+mod isolation;
 mod merge;
 mod recom;
 mod score;
@@ -275,7 +276,7 @@ pub fn suggest(
     guidelines: &Guidelines,
     request: &SuggestRequest,
 ) -> Result<Suggestion, SuggestError> {
-    let community = requested_community(registry, request)?;
+    let (ci, community) = requested_community(registry, request)?;
     let (lo, hi) = band(guidelines, community);
     let below = (community
         .grids
@@ -284,15 +285,12 @@ pub fn suggest(
         .sum::<u64>() as f64)
         < lo;
     if request.kind == Kind::Merge || (request.kind == Kind::Auto && below) {
-        let ci = registry
-            .community_by_code(&community.code)
-            .ok_or_else(|| SuggestError::UnknownCommunity(community.code.clone()))?;
         return merge::suggest_merges(registry, guidelines, request, ci);
     }
     let graph = GridGraph::new(registry, &community.grids);
     let components = graph.components(|_| true);
     let mut blocking: Vec<Blocking> = oversized_grids(registry, &graph, hi).into_iter().collect();
-    let sizes = Sizes::of(registry, &graph, &components, (lo, hi), &mut blocking);
+    let sizes = Sizes::of((registry, ci), &graph, &components, (lo, hi), &mut blocking);
     let (k, auto) = part_count(request, &sizes, components.len(), blocking.is_empty())?;
     blocking.extend(too_few_parts(k, &sizes));
     let (locks, label_parts) = locks(registry, &graph, request, k)?;
@@ -364,6 +362,7 @@ pub fn suggest(
         graph: &graph,
         k,
         boxes: &boxes,
+        outlines: &candidate::Outlines::default(),
     };
     answer.candidates = plans
         .par_iter()
@@ -429,12 +428,12 @@ fn out_of_balance(k: usize, lo: f64, hi: f64) -> Blocking {
     }
 }
 
-/// The requested community, if it exists, has territory and grids, and the request's weights
-/// and count are valid.
+/// The requested community (its registry index and record), if it exists, has territory and
+/// grids, and the request's weights and count are valid.
 fn requested_community<'r>(
     registry: &'r Registry,
     request: &SuggestRequest,
-) -> Result<&'r Community, SuggestError> {
+) -> Result<(usize, &'r Community), SuggestError> {
     let code = &request.community;
     let ci = registry
         .community_by_code(code)
@@ -455,7 +454,7 @@ fn requested_community<'r>(
             format!("must be between 1 and {MAX_COUNT}"),
         ));
     }
-    Ok(community)
+    Ok((ci, community))
 }
 
 /// The codes of graph nodes.
@@ -507,9 +506,10 @@ struct Sizes {
 }
 
 impl Sizes {
-    /// Reports pieces that share no boundary with the rest and cannot make parts in the band.
+    /// Reports pieces that share no boundary with the rest and cannot make parts in the band,
+    /// with what cuts them off ([`isolation::cut_off`]).
     fn of(
-        registry: &Registry,
+        (registry, community): (&Registry, usize),
         graph: &GridGraph,
         components: &[Vec<usize>],
         (lo, hi): (f64, f64),
@@ -520,14 +520,13 @@ impl Sizes {
             let h: u64 = component.iter().map(|&v| graph.households[v]).sum();
             let (least, most) = component_bounds(h, component.len(), lo, hi);
             if least > most && components.len() > 1 {
-                blocking.push(Blocking {
-                    constraint: "contiguity",
-                    grids: node_codes(registry, graph, component),
-                    reason: format!(
-                        "these {} grids share no boundary with the rest of the community; their {h} households cannot make parts of {lo}–{hi}",
-                        component.len()
-                    ),
-                });
+                let piece: Vec<usize> = component.iter().map(|&v| graph.grids[v]).collect();
+                blocking.push(isolation::cut_off(
+                    registry,
+                    community,
+                    &piece,
+                    &format!("{h} households cannot make parts of {lo}–{hi}"),
+                ));
             }
             bounds.push((least, most.max(1), h));
         }
