@@ -12,6 +12,9 @@
 //!   taking it below the band minimum, until the community reaches the minimum; from a
 //!   neighbour above the maximum, moves continue while the neighbour is still above it and the
 //!   community has room. Both parts keep their parent's name and code.
+//! * **Larger merges:** when no single neighbour brings it into the band, groups of three and
+//!   then four communities of the town, one connected territory within the band
+//!   ([`larger_merges`]).
 //!
 //! Every option is built into an ordinary proposal from whole grids and validated like a split
 //! candidate; options within the band come first, then by score. Nothing is random: the answer
@@ -30,11 +33,16 @@ use crate::registry::{Community, Registry};
 use crate::rules::guidelines::Guidelines;
 use crate::rules::validate::RegistryBoxes;
 
+/// Most communities one suggested merge joins (the community and up to three neighbours).
+const MAX_MERGED: usize = 4;
+/// Groups of communities tried per size when merges grow beyond two.
+const MAX_GROUPS: usize = 200;
+
 /// One merge or adjustment before it is built and validated.
 struct Choice {
     kind: &'static str,
-    /// Registry indices of the parents: the community, then the neighbour.
-    parents: [usize; 2],
+    /// Registry indices of the parents: the community, then the neighbours.
+    parents: Vec<usize>,
     graph: GridGraph,
     plan: Vec<usize>,
     k: usize,
@@ -72,7 +80,7 @@ pub(super) fn suggest_merges(
         options.push(merge(
             registry,
             &graph,
-            [ci, ni],
+            vec![ci, ni],
             (lo, hi),
             &request.weights,
         ));
@@ -81,11 +89,21 @@ pub(super) fn suggest_merges(
         }
     }
     let adjacent: Vec<usize> = options.iter().map(|o| o.parents[1]).collect();
+    if !options.iter().any(|o| o.in_band) {
+        options.extend(larger_merges(
+            registry,
+            ci,
+            &adjacent,
+            (lo, hi),
+            &request.weights,
+        ));
+    }
     options.sort_by(|a, b| {
         b.in_band
             .cmp(&a.in_band)
             .then(b.score.total.total_cmp(&a.score.total))
-            .then(a.parents[1].cmp(&b.parents[1]))
+            .then(a.parents.len().cmp(&b.parents.len()))
+            .then(a.parents.cmp(&b.parents))
             .then(a.kind.cmp(b.kind))
     });
     options.truncate(request.count);
@@ -181,18 +199,76 @@ fn neighbours(registry: &Registry, ci: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The two communities as one; the bigger keeps its name and code.
+/// Merges of three and more communities (up to [`MAX_MERGED`]), for a community that no single
+/// neighbour brings into the band: each group grows by a same-town community sharing a
+/// boundary with one of its members, and is offered when it is one connected territory within
+/// the band. Groups of one size are tried in a fixed order, at most [`MAX_GROUPS`] of them.
+fn larger_merges(
+    registry: &Registry,
+    ci: usize,
+    adjacent: &[usize],
+    (lo, hi): (f64, f64),
+    weights: &Weights,
+) -> Vec<Choice> {
+    let mut groups: Vec<Vec<usize>> = adjacent.iter().map(|&n| vec![ci, n]).collect();
+    let mut out = Vec::new();
+    for _ in 3..=MAX_MERGED {
+        let mut next: std::collections::BTreeSet<Vec<usize>> = Default::default();
+        for group in &groups {
+            for &member in group {
+                for n in neighbours(registry, member) {
+                    if group.contains(&n) {
+                        continue;
+                    }
+                    // The community first, the others in index order: one key per group.
+                    let mut grown = group[1..].to_vec();
+                    grown.push(n);
+                    grown.sort_unstable();
+                    grown.insert(0, ci);
+                    next.insert(grown);
+                }
+            }
+        }
+        groups = next.into_iter().take(MAX_GROUPS).collect();
+        for group in &groups {
+            let h: u64 = group
+                .iter()
+                .map(|&c| registry.communities[c].counts.households)
+                .sum();
+            if (h as f64) < lo || (h as f64) > hi {
+                continue;
+            }
+            let grids: Vec<usize> = group
+                .iter()
+                .flat_map(|&c| registry.communities[c].grids.iter().copied())
+                .collect();
+            let graph = GridGraph::new(registry, &grids);
+            if graph.components(|_| true).len() == 1 {
+                out.push(merge(registry, &graph, group.clone(), (lo, hi), weights));
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+/// The communities as one; the biggest keeps its name and code.
 fn merge(
     registry: &Registry,
     graph: &GridGraph,
-    parents: [usize; 2],
+    parents: Vec<usize>,
     (lo, hi): (f64, f64),
     weights: &Weights,
 ) -> Choice {
     let plan = vec![0; graph.len()];
     let h: u64 = graph.households.iter().sum();
     let size = |i: usize| registry.communities[parents[i]].counts.households;
-    let keeper = usize::from(size(1) > size(0));
+    // The first of the biggest.
+    let keeper = (0..parents.len())
+        .max_by_key(|&i| (size(i), std::cmp::Reverse(i)))
+        .unwrap_or(0);
     Choice {
         kind: "merge",
         parents,
@@ -251,7 +327,7 @@ fn adjust(
     let in_band = |x: u64| (x as f64) >= lo && (x as f64) <= hi;
     Some(Choice {
         kind: "adjust",
-        parents,
+        parents: parents.to_vec(),
         score: score(graph, &plan, 2, (lo, hi), weights),
         graph: graph.clone(),
         plan,
@@ -307,5 +383,102 @@ fn no_neighbour_fits(
             c.name,
             codes.join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{SuggestRequest, suggest};
+    use crate::registry::load_features;
+    use crate::registry::test_city::{community, grid, rect, town};
+    use crate::rules::Guidelines;
+
+    const T1: &str = "440100001";
+
+    /// A row of `households.len()` one-grid communities of town T1, left to right.
+    fn row(households: &[u64]) -> crate::registry::Registry {
+        let n = households.len() as f64;
+        let mut communities = Vec::new();
+        let mut grids = Vec::new();
+        for (i, &h) in households.iter().enumerate() {
+            let code = format!("{T1}{:03}", i + 1);
+            let x = i as f64;
+            communities.push(community(&code, T1, rect(x, 0.0, x + 1.0, 1.0)));
+            grids.push(grid(
+                &format!("{code}001"),
+                &code,
+                h,
+                rect(x, 0.0, x + 1.0, 1.0),
+            ));
+        }
+        load_features(
+            [vec![town(T1, rect(0.0, 0.0, n, 1.0))], communities, grids],
+            &Default::default(),
+        )
+        .expect("the row loads")
+    }
+
+    fn parents(c: &super::super::Candidate) -> Vec<String> {
+        c.proposal["proposal"]["parents"]
+            .as_array()
+            .expect("parents")
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Three communities of 400 households (band 1,000–3,000): no pair reaches the band, the
+    /// three together do, and that merge passes validation.
+    #[test]
+    fn three_small_neighbours_merge_when_no_pair_reaches_the_band() {
+        let r = row(&[400, 400, 400]);
+        let g = Guidelines::default();
+        let answer = suggest(&r, &g, &SuggestRequest::new("440100001001")).expect("an answer");
+        assert_eq!(answer.mode, "merge");
+        assert!(answer.feasible, "{:?}", answer.blocking);
+        let first = &answer.candidates[0];
+        assert_eq!(first.kind, "merge");
+        assert!(first.passes, "{:?}", first.problems);
+        assert_eq!(
+            parents(first),
+            ["440100001001", "440100001002", "440100001003"]
+        );
+        // From the middle community the same group, found through either neighbour, once.
+        let middle = suggest(&r, &g, &SuggestRequest::new("440100001002")).expect("an answer");
+        let threes = middle
+            .candidates
+            .iter()
+            .filter(|c| parents(c).len() == 3)
+            .count();
+        assert_eq!(threes, 1);
+    }
+
+    /// Pairs are preferred: with a neighbour of 700 a pair reaches the band, and no group of
+    /// three is offered.
+    #[test]
+    fn a_pair_in_the_band_is_enough() {
+        let r = row(&[400, 700, 400]);
+        let answer = suggest(
+            &r,
+            &Guidelines::default(),
+            &SuggestRequest::new("440100001001"),
+        )
+        .expect("an answer");
+        assert!(answer.feasible);
+        assert!(answer.candidates.iter().all(|c| parents(c).len() == 2));
+    }
+
+    /// Four in a row of 300: only all four reach the band.
+    #[test]
+    fn merges_grow_to_four() {
+        let r = row(&[300, 300, 300, 300]);
+        let answer = suggest(
+            &r,
+            &Guidelines::default(),
+            &SuggestRequest::new("440100001001"),
+        )
+        .expect("an answer");
+        assert!(answer.feasible, "{:?}", answer.blocking);
+        assert_eq!(parents(&answer.candidates[0]).len(), 4);
     }
 }
