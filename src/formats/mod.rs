@@ -9,6 +9,7 @@
 //! the field; a source whose CRS nothing states is refused rather than guessed.
 
 pub mod convert;
+pub mod export;
 pub mod geojson;
 pub mod gpkg;
 pub mod mapping;
