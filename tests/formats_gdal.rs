@@ -559,18 +559,10 @@ fn projected_geojson_says_its_crs() -> Result<(), Failed> {
     Ok(())
 }
 
-/// Whether GDAL is here; `None` when it is.
-fn missing() -> Option<String> {
-    match Command::new("ogr2ogr").arg("--version").output() {
-        Ok(o) if o.status.success() => None,
-        _ => Some("ogr2ogr not found".into()),
-    }
-}
-
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = missing().filter(|_| !ci);
+    let missing = common::gdal_missing().filter(|_| !ci);
     if let Some(what) = &missing {
         eprintln!("GDAL tests ignored: {what}; they need gdal-bin (CI=true requires it)");
     }

@@ -3,14 +3,18 @@
 //! Unfiltered collections are rendered once per snapshot and then served from memory; `bbox`,
 //! `limit`/`offset`, `town` and `community` select a page of one ([`super::select`]). `?crs=`
 //! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
-//! Tencent) shows in the right place; such renderings are made per request.
+//! Tencent) shows in the right place; such renderings are made per request. `format=` (or an
+//! `Accept` type) asks for the same collection as a GIS file ([`super::download`]).
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::header;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::download;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::extract::Current;
@@ -18,6 +22,7 @@ use super::lookup::parse_crs;
 use super::select;
 use super::{AppState, Published};
 use crate::crs::Crs;
+use crate::formats::export::Format;
 use crate::output::geojson::{self, Out, community_feature, grid_feature, town_feature};
 use crate::output::page::{self, Link};
 use crate::registry::{Level, Registry};
@@ -44,21 +49,17 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
-/// A whole layer: the cached WGS84 rendering, or a fresh one in another CRS.
-fn whole_layer(
-    published: &Published,
-    layer: Level,
-    crs: Option<&Crs>,
-) -> Result<Response, ApiError> {
+/// A whole layer as GeoJSON bytes: the cached WGS84 rendering, or a fresh one in another CRS.
+fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result<Bytes, ApiError> {
     match crs {
-        None => Ok(geo_json(published.collection(layer))),
+        None => Ok(published.collection(layer)),
         Some(crs) => render(&published.snapshot().registry, layer, Some(crs))
-            .map(|b| geo_json(Bytes::from(b)))
+            .map(Bytes::from)
             .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
     }
 }
 
-fn geo_json(bytes: Bytes) -> Response {
+pub(super) fn geo_json(bytes: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
 }
 
@@ -66,10 +67,9 @@ fn geo_json(bytes: Bytes) -> Response {
 /// (`Content-Crs: <http://www.opengis.net/def/crs/EPSG/0/4547>`), besides the body's `crs`
 /// member, so a client never reads metres as degrees.
 fn with_crs(mut response: Response, crs: Option<&Crs>) -> Response {
-    if let Some(code) = crs.and_then(Crs::epsg_projected)
-        && let Ok(value) = header::HeaderValue::from_str(&format!(
-            "<http://www.opengis.net/def/crs/EPSG/0/{code}>"
-        ))
+    if let Some(value) = crs
+        .and_then(Crs::epsg_projected)
+        .and_then(|code| download::content_crs(code.into()))
     {
         response.headers_mut().insert("content-crs", value);
     }
@@ -97,9 +97,14 @@ fn geojson_in_crs(body: &impl Serialize, out: Option<&Crs>) -> Result<Response, 
 
 /// A feature or filtered collection; an output-CRS failure is the client's (400).
 pub(super) fn geojson_value(value: &impl Serialize) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value)
-        .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}")))?;
-    Ok(geo_json(Bytes::from(body)))
+    geojson_bytes(value).map(geo_json)
+}
+
+/// `value` serialised; an output-CRS failure is the client's (400).
+pub(super) fn geojson_bytes(value: &impl Serialize) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}")))
 }
 
 /// The query of one feature: the output CRS (and `as_of`, read by [`Current`]).
@@ -111,8 +116,8 @@ pub struct OutputCrs {
     _as_of: Option<String>,
 }
 
-/// The query of a collection: output CRS, `bbox` (lon/lat WGS84), `limit`/`offset` paging and
-/// the parent filters. Any other parameter is a 400 naming it: a client that sends `bbox` to a
+/// The query of a collection: output CRS, `bbox` (lon/lat WGS84), `limit`/`offset` paging,
+/// the parent filters and the download `format`. Any other parameter is a 400 naming it: a client that sends `bbox` to a
 /// server that ignored it would download the whole layer thinking it had a part.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +128,7 @@ pub struct CollectionQuery {
     offset: Option<String>,
     town: Option<String>,
     community: Option<String>,
+    format: Option<String>,
     #[serde(rename = "as_of")]
     _as_of: Option<String>,
 }
@@ -137,18 +143,17 @@ impl CollectionQuery {
     }
 }
 
-/// A whole layer (cached), or the page of it the query selects.
+/// A whole layer (cached), or the page of it the query selects, as GeoJSON bytes in `out`.
 fn layer(
     state: &AppState,
     published: &Published,
     level: Level,
     query: &CollectionQuery,
     uri: &axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let crs = output_crs(query.crs.as_deref())?;
-    let out = crs.as_ref();
+    out: Option<&Crs>,
+) -> Result<Bytes, ApiError> {
     if !query.selects() {
-        return whole_layer(published, level, out).map(|r| with_crs(r, out));
+        return whole_layer(published, level, out);
     }
     let r = &published.snapshot().registry;
     let mut filter = select::parent_filter(
@@ -177,35 +182,67 @@ fn layer(
             "application/geo+json",
         ));
     }
-    geojson_in_crs(&page::page(features, matched.len(), None, links), out)
+    geojson_bytes(&InCrs {
+        body: &page::page(features, matched.len(), None, links),
+        crs: crate::output::geojson::crs_member(out),
+    })
+}
+
+/// A collection as GeoJSON, or as the file `format=`/`Accept` asks for (made in the CPU pool).
+async fn collection(
+    state: AppState,
+    published: Arc<Published>,
+    level: Level,
+    query: CollectionQuery,
+    uri: axum::http::Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = download::format(query.format.as_deref(), headers)?;
+    let crs = parse_crs(query.crs.as_deref())?;
+    if format == Format::GeoJson {
+        let out = (!crs.is_wgs84()).then_some(&crs);
+        return layer(&state, &published, level, &query, &uri, out)
+            .map(|body| with_crs(geo_json(body), out));
+    }
+    let epsg = download::epsg(format, &crs)?;
+    let job_state = state.clone();
+    download::answer(&state, format, level.collection(), epsg, move || {
+        let out = (!crs.is_wgs84()).then_some(&crs);
+        layer(&job_state, &published, level, &query, &uri, out)
+    })
+    .await
 }
 
 pub async fn towns(
     State(state): State<AppState>,
     Current(published): Current,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    layer(&state, &published, Level::Town, &query, &uri)
+    collection(state, published, Level::Town, query, uri, &headers).await
 }
 
 pub async fn communities(
     State(state): State<AppState>,
     Current(published): Current,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    layer(&state, &published, Level::Community, &query, &uri)
+    collection(state, published, Level::Community, query, uri, &headers).await
 }
 
 pub async fn grids(
     State(state): State<AppState>,
     Current(published): Current,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<CollectionQuery>,
 ) -> Result<Response, ApiError> {
-    layer(&state, &published, Level::Grid, &query, &uri)
+    collection(state, published, Level::Grid, query, uri, &headers).await
 }
+
 /// The record of `level` with `code` as a Feature in the output CRS of `query`, or 404 naming
 /// what was not found.
 fn one_feature(

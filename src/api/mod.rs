@@ -5,6 +5,7 @@ mod address;
 mod admission;
 mod audit;
 mod auth;
+mod download;
 mod edge;
 mod error;
 mod extract;
@@ -504,6 +505,7 @@ fn registry_routes() -> RouteTable {
         .route("/api/v1/{layer}/{code}/history", get(versions::history))
         .route("/api/v1/audit", get(audit::report))
         .route("/api/v1/audit.geojson", get(audit::geojson))
+        .route("/api/v1/audit/findings", get(audit::findings))
         .route("/api/v1/openapi.json", get(openapi::openapi))
         .route("/api/v1/docs", get(openapi::docs))
 }

@@ -13,6 +13,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_json::{Map, Value, json};
 
 use super::lookup::json_response;
+use crate::formats::export::Format;
 
 /// Collects the field names a struct's `Deserialize` asks for, then stops.
 struct Probe<'a>(&'a mut &'static [&'static str]);
@@ -82,6 +83,8 @@ struct Op {
     as_of: bool,
     body: Option<&'static str>,
     ok: (&'static str, &'static str),
+    /// Whether the answer can also be a GIS file (`format=`, `Accept`).
+    downloads: bool,
 }
 
 const fn op(
@@ -99,6 +102,7 @@ const fn op(
         as_of: false,
         body: None,
         ok: ("200", "application/json"),
+        downloads: false,
     }
 }
 
@@ -118,6 +122,12 @@ impl Op {
             ..self
         }
     }
+    const fn downloads(self) -> Op {
+        Op {
+            downloads: true,
+            ..self
+        }
+    }
     const fn ok(self, status: &'static str, media: &'static str) -> Op {
         Op {
             ok: (status, media),
@@ -126,7 +136,7 @@ impl Op {
     }
 }
 
-use super::{address, features, log as audit_log, lookup, ogc, tiles as tile_api, workflow};
+use super::{address, audit, features, log as audit_log, lookup, ogc, tiles as tile_api, workflow};
 
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
@@ -147,17 +157,18 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
         op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of(),
         op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body("{\"queries\": [\"…\", …]}"),
-        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
         op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
         op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON (bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
         op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
         op("get", "/api/v1/versions", "registry", "Stored registry versions"),
         op("get", "/api/v1/versions/{a}/diff/{b}", "registry", "What changed between two versions"),
         op("get", "/api/v1/{layer}/{code}/history", "registry", "The versions of one record"),
         op("get", "/api/v1/audit", "audit", "Coverage audit report").reads_as_of(),
         op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").reads_as_of().ok("200", GEOJSON),
+        op("get", "/api/v1/audit/findings", "audit", "Audit findings as GeoJSON or a GIS file, in an output CRS").query(query_fields::<audit::FindingsQuery>).reads_as_of().ok("200", GEOJSON).downloads(),
         op("get", "/api/v1/proposals", "proposals", "Stored proposals").query(query_fields::<workflow::ListQuery>),
         op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body("a proposal: GeoJSON FeatureCollection with a `proposal` member").ok("201", JSON),
         op("get", "/api/v1/proposals/{id}", "proposals", "One stored proposal with its procedure"),
@@ -255,9 +266,15 @@ fn parameters(op: &Op) -> Vec<Value> {
             "offset" => "results to skip (paging; follow the `next` link)",
             "datetime" => "the registry as it stood on this day (a date or RFC 3339 date-time)",
             "f" => "json or html",
+            "format" => {
+                "the answer as a file: geojson (default), gpkg, shp (zipped), kml (WGS84 only), csv (WKT, UTF-8 with BOM) or fgb; or ask by Accept"
+            }
             _ => "",
         };
         let schema = match name {
+            "format" => {
+                json!({"type": "string", "enum": Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>()})
+            }
             "limit" | "offset" | "after" => json!({"type": "integer", "minimum": 0}),
             "lon" | "lat" => json!({"type": "number"}),
             _ => json!({"type": "string"}),
@@ -273,6 +290,12 @@ fn operation(op: &Op) -> Value {
         op.ok.0.to_owned(),
         if op.ok.0 == "204" {
             json!({"description": "done"})
+        } else if op.downloads {
+            let content: Map<String, Value> = Format::ALL
+                .iter()
+                .map(|f| (f.media_type().to_owned(), json!({"schema": {}})))
+                .collect();
+            json!({"description": "success: GeoJSON, or the file `format`/`Accept` asks for (Content-Disposition: attachment)", "content": content})
         } else {
             json!({"description": "success", "content": {op.ok.1: {"schema": {}}}})
         },

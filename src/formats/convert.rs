@@ -118,8 +118,8 @@ impl<'a> Run<'a> {
                 continue;
             };
             match target {
-                OFFICE_X => office[0] = Some(value),
-                OFFICE_Y => office[1] = Some(value),
+                OFFICE_X => office[0] = Some(number(value)),
+                OFFICE_Y => office[1] = Some(number(value)),
                 _ => {
                     properties.insert(target.to_owned(), coerce(self.level, target, value));
                 }
@@ -263,6 +263,14 @@ fn area_json(area: &MultiPolygon<f64>) -> Value {
 /// (a code stored as a number becomes its digits; a 12-digit statistical town code its 9-digit
 /// town code), counts as integers, areas as numbers. What cannot be converted is passed on
 /// as it is, for the loader to report.
+/// A number given as text (CSV) as a number; anything else as it is.
+fn number(value: Value) -> Value {
+    match &value {
+        Value::String(s) => s.trim().parse::<f64>().map_or(value, super::shp::number),
+        _ => value,
+    }
+}
+
 fn coerce(level: Level, target: &str, value: Value) -> Value {
     match target {
         "code" | "town_code" | "community_code" | "name" | "kind" => {

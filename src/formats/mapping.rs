@@ -24,17 +24,31 @@ use serde::Deserialize;
 
 use crate::registry::Level;
 
-/// Columns a Shapefile cannot hold under their shequ names (a `.dbf` field name has at most
-/// 10 characters), with the name shequ's downloads use; `office` ([lon, lat]) is two columns.
-pub const SHORT_NAMES: [(&str, &str); 5] = [
+/// The names shequ's Shapefile downloads give the columns whose shequ names do not fit a
+/// `.dbf` field name (at most 10 characters). Stable: a published download is read back by
+/// these names (the defaults below), and users' own mappings may name them. Every other column
+/// keeps its name; `office` ([x, y]) is always two columns, [`OFFICE_X`] and [`OFFICE_Y`].
+pub const SHORT_NAMES: [(&str, &str); 4] = [
     ("office_area_m2", "office_m2"),
     ("service_households", "service_hh"),
     ("community_code", "comm_code"),
-    ("office (longitude or easting)", "office_lon"),
-    ("office (latitude or northing)", "office_lat"),
+    ("communities", "n_comms"),
 ];
 
-/// The office position's two columns (targets of a mapping like any field).
+/// The `.dbf` name of a column: its [`SHORT_NAMES`] entry, or its own name (cut to 10
+/// characters should a new long column appear before it has an entry).
+pub fn short_name(name: &str) -> String {
+    SHORT_NAMES
+        .iter()
+        .find(|(long, _)| *long == name)
+        .map_or_else(
+            || name.chars().take(10).collect(),
+            |(_, short)| (*short).to_owned(),
+        )
+}
+
+/// The office position's two columns (targets of a mapping like any field), in the file's CRS:
+/// longitude and latitude, or easting and northing.
 pub const OFFICE_X: &str = "office_lon";
 pub const OFFICE_Y: &str = "office_lat";
 
@@ -211,6 +225,18 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn every_short_name_fits_a_dbf_and_reads_back() {
+        let m = Mapping::default();
+        for level in Level::ALL {
+            for field in fields(level) {
+                let short = short_name(field);
+                assert!(short.len() <= 10, "{short}");
+                assert_eq!(m.target(level, &short), Some(*field), "{level:?} {short}");
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! the field; a source whose CRS nothing states is refused rather than guessed.
 
 pub mod convert;
+pub mod csv;
+pub mod export;
 pub mod geojson;
 pub mod gpkg;
 pub mod mapping;
@@ -126,7 +128,12 @@ pub fn read(path: &Path, options: &Options) -> Result<Vec<Imported>, ImportError
             })?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| matches!(extension(p).as_str(), "shp" | "gpkg" | "geojson" | "json"))
+            .filter(|p| {
+                matches!(
+                    extension(p).as_str(),
+                    "shp" | "gpkg" | "geojson" | "json" | "csv"
+                )
+            })
             .collect();
         entries.sort();
         let mut all = Vec::new();
@@ -204,6 +211,14 @@ pub fn read(path: &Path, options: &Options) -> Result<Vec<Imported>, ImportError
             }
             Ok(out)
         }
+        "csv" => {
+            let mut layer = csv::open(path)?;
+            let level = level_of(&layer.info, options, true)?;
+            let info = layer.info.clone();
+            let mut run = convert::Run::new(level, &info, options)?;
+            layer.for_each(&mut |f| run.feature(f));
+            run.finish().map(|i| vec![i])
+        }
         "geojson" | "json" => {
             let mut layer = geojson::open(path)?;
             let level = level_of(&layer.info, options, true)?;
@@ -213,7 +228,7 @@ pub fn read(path: &Path, options: &Options) -> Result<Vec<Imported>, ImportError
             run.finish().map(|i| vec![i])
         }
         other => Err(FormatError::Unsupported(format!(
-            "cannot read {}: unknown format {:?} (expected .shp, .gpkg, .geojson or a directory of them)",
+            "cannot read {}: unknown format {:?} (expected .shp, .gpkg, .geojson, .csv or a directory of them)",
             path.display(),
             other
         ))

@@ -287,23 +287,29 @@ pub struct FindingFeature<'a> {
     properties: &'a Finding,
 }
 
-/// Audit findings as a FeatureCollection (WGS84).
+/// Audit findings as a FeatureCollection, saying its CRS (the `crs` member) when not WGS84.
 #[derive(Serialize)]
 pub struct FindingCollection<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crs: Option<serde_json::Value>,
     features: Vec<FindingFeature<'a>>,
 }
 
-/// The findings as a FeatureCollection.
-pub fn findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> FindingCollection<'a> {
+/// The findings as a FeatureCollection in the output CRS.
+pub fn findings<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    out: Out<'a>,
+) -> FindingCollection<'a> {
     FindingCollection {
         kind: "FeatureCollection",
+        crs: crs_member(out),
         features: findings
             .into_iter()
             .map(|f| FindingFeature {
                 kind: "Feature",
-                geometry: GeometryJson(f.geometry.as_ref(), None),
+                geometry: GeometryJson(f.geometry.as_ref(), out),
                 properties: f,
             })
             .collect(),

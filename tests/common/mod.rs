@@ -480,3 +480,15 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Whether GDAL (`ogr2ogr`) is here: `None` when it is, else what is missing (the GDAL
+/// harnesses then report their tests as ignored, unless CI=true).
+pub fn gdal_missing() -> Option<String> {
+    match std::process::Command::new("ogr2ogr")
+        .arg("--version")
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        _ => Some("ogr2ogr not found".into()),
+    }
+}
