@@ -118,6 +118,25 @@ pub struct PgStore {
     location: String,
 }
 
+/// Closing a client blocks on the client's own runtime, which tokio refuses on a thread driving
+/// an async runtime (a store dropped at the end of a server or a test): the clients are closed
+/// off the runtime.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let clients: Vec<Client> = [&mut self.writer, &mut self.reader]
+            .into_iter()
+            .filter_map(|session| {
+                session
+                    .get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .client
+                    .take()
+            })
+            .collect();
+        off_runtime(move || drop(clients));
+    }
+}
+
 /// The key of the advisory lock every write transaction takes first: writes from all servers
 /// on one database run one at a time, as in SQLite (`BEGIN IMMEDIATE`). The audit log's chain
 /// (each entry names the previous one) and an approval's check that it builds on the newest
