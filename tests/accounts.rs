@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
 
@@ -23,15 +22,13 @@ const PASSWORD: &str = "correct horse battery staple";
 
 struct Env {
     _dir: tempfile::TempDir,
-    db: PathBuf,
     store: Arc<Store>,
     app: Router,
 }
 
 fn env_with(read_access: ReadAccess) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("data/shequ.db");
-    let store = Arc::new(Store::open(&db).expect("store"));
+    let store = Arc::new(common::backend::open(dir.path()));
     let config = ApiConfig {
         read_access,
         ..ApiConfig::default()
@@ -41,7 +38,6 @@ fn env_with(read_access: ReadAccess) -> Env {
     Env {
         app: api::router(state, &config),
         _dir: dir,
-        db,
         store,
     }
 }
@@ -194,7 +190,7 @@ async fn login_sets_an_http_only_cookie_and_returns_a_csrf_token() {
         .unwrap_or_default();
     let stored: String = env
         .store
-        .read(|c| c.query_row("SELECT id_hash FROM sessions", [], |r| r.get(0)))
+        .read(|c| c.query_one("SELECT id_hash FROM sessions", &[])?.get(0))
         .expect("session row");
     assert_eq!(stored, credentials::digest(secret));
     assert_ne!(stored, secret);
@@ -420,7 +416,7 @@ async fn bad_expired_revoked_and_disabled_credentials_are_401() {
         .write(|tx| {
             tx.execute(
                 "UPDATE sessions SET expires_at = '2000-01-01T00:00:00Z'",
-                [],
+                &[],
             )
         })
         .expect("expire");
@@ -897,8 +893,8 @@ async fn the_log_pages_and_verifies() {
     assert_eq!(v["intact"], true);
     assert_eq!(v["entries"], 6);
     // Tamper with entry 3 behind shequ's back.
-    let conn = rusqlite::Connection::open(&env.db).expect("open db");
-    conn.execute("UPDATE log SET actor = 'mallory' WHERE seq = 3", [])
+    env.store
+        .write(|tx| tx.execute("UPDATE log SET actor = 'mallory' WHERE seq = 3", &[]))
         .expect("tamper");
     let r = env.call("GET", "/api/v1/log/verify", &h, None).await;
     assert_eq!(r.reply.status, 200);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
 use shequ::registry::parse_area;
-use shequ::store::{Store, registry};
+use shequ::store::registry;
 
 const PARENT: &str = "442000001002";
 const TOWN: &str = "442000001";
@@ -27,7 +27,7 @@ async fn approving_the_compliant_split_changes_exactly_what_the_parts_say() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Boundaries and guidelines; the address register is left out (not needed, slow in debug).
     let data = common::copy_boundaries(&common::sample_dir(), dir.path());
-    let store = Arc::new(Store::open(&dir.path().join("shequ.db")).expect("store"));
+    let store = Arc::new(common::backend::open(dir.path()));
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
     let token =
         |name: &str, role: Role, towns: &[&str]| common::user_token(&store, name, role, towns);

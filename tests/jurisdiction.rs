@@ -308,19 +308,21 @@ async fn an_approval_rechecks_the_drafters_jurisdiction() {
     let id = env
         .store
         .write(|tx| {
-            tx.execute(
-                "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
-                                        updated_at, verdict)
-                 VALUES (?1, 'x', 'adjust', 'submitted', ?2, 'south', '2024-01-01T00:00:00Z',
-                         '2024-01-01T00:00:00Z', 'pass')",
-                rusqlite::params![SOUTH, body],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO proposals (town_code, title, kind, status, body, author,
+                                            created_at, updated_at, verdict)
+                     VALUES (?1, 'x', 'adjust', 'submitted', ?2, 'south',
+                             '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 'pass')
+                     RETURNING id",
+                    shequ::sql_params![SOUTH, body.as_str()],
+                )?
+                .get(0)?;
             tx.execute(
                 "INSERT INTO proposal_towns (proposal_id, town_code) VALUES (?1, ?2)",
-                rusqlite::params![id, SOUTH],
+                shequ::sql_params![id, SOUTH],
             )?;
-            Ok::<_, rusqlite::Error>(id)
+            Ok::<_, shequ::store::DbError>(id)
         })
         .expect("insert");
     let version = current_version(app).await;

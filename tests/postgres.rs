@@ -22,9 +22,9 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
+use shequ::store::pg::PgStore;
 use shequ::store::pg::watch::{Event, Watcher};
-use shequ::store::pg::{self, PgStore};
-use shequ::store::{Store, log, registry};
+use shequ::store::{Location, Store, log, registry};
 
 /// The directory holding `initdb` and `postgres`, if PostgreSQL is installed.
 fn bin_dir() -> Option<PathBuf> {
@@ -273,18 +273,21 @@ fn migrate_store_keeps_history_geometry_and_log(cluster: &Cluster) -> Result<(),
     assert_eq!(latest.id, 2);
     let from_sqlite = sqlite.read(|c| registry::StoredSnapshot::read(c, latest.id))?;
     let target = PgStore::connect(&url, "test")?;
-    let pg_latest = target
-        .with(pg::read::latest)?
+    let pg_store = Store::connect(&Location::parse(Path::new(&url)))?;
+    let pg_latest = pg_store
+        .read(registry::latest)?
         .ok_or("no version on PostgreSQL")?;
     assert_eq!(pg_latest, latest);
     for v in [1, 2] {
         let a = sqlite.read(|c| registry::StoredSnapshot::read(c, v))?;
-        let b = target.with(|c| pg::read::stored_snapshot(c, v))?;
+        let b = pg_store.read(|c| registry::StoredSnapshot::read(c, v))?;
         assert_eq!(a.collections, b.collections, "version {v}");
         assert_eq!(a.guidelines, b.guidelines);
         assert_eq!(a.addresses, b.addresses);
     }
-    let built = target.with(|c| pg::read::stored_snapshot(c, 2))?.build()?;
+    let built = pg_store
+        .read(|c| registry::StoredSnapshot::read(c, 2))?
+        .build()?;
     assert_eq!(
         built.registry.communities.len(),
         from_sqlite.collections[1].len()
@@ -343,8 +346,8 @@ fn migrate_store_keeps_history_geometry_and_log(cluster: &Cluster) -> Result<(),
 
     // The log verifies to the same head on both, and by the command line.
     let head = sqlite.read(log::head)?;
-    assert_eq!(target.with(pg::read::log_head)?, head);
-    assert_eq!(target.with(pg::read::verify_log)?, Ok(head.0));
+    assert_eq!(pg_store.read(log::head)?, head);
+    assert_eq!(pg_store.read(log::verify)?, Ok(head.0));
     let out = common::shequ(&["log", "verify", "--db", &url]);
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     assert!(common::text(&out.stdout).contains(&head.1));
@@ -458,25 +461,29 @@ fn a_watcher_catches_up_after_the_database_restarts(_: &Cluster) -> Result<(), F
     Ok(())
 }
 
-/// A `postgres://` --db is no longer taken for a file name: commands that cannot use one say
-/// so (exit 2) and create nothing (before, `serve` made an SQLite file under `postgres:/`).
+/// A `postgres://` --db is never taken for a file name: with no server behind it, commands
+/// say they cannot reach it (exit 2) and create nothing (before, `serve` made an SQLite file
+/// under `postgres:/`). The URL names a socket directory with no server in it.
 fn a_postgres_url_is_not_taken_for_a_file() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
-    let url = "postgres://shequ@localhost/shequ";
+    let url = format!(
+        "postgresql:///shequ?host={}&user=shequ",
+        dir.path().join("no-server").display()
+    );
     let data = common::sample_dir();
     let data = data.to_str().ok_or("path")?;
     for args in [
         vec![
             "serve",
             "--db",
-            url,
+            &url,
             "--data",
             data,
             "--addr",
             "127.0.0.1:0",
         ],
-        vec!["user", "list", "--db", url],
-        vec!["token", "list", "--db", url],
+        vec!["user", "list", "--db", &url],
+        vec!["token", "list", "--db", &url],
     ] {
         let out = common::shequ_command()
             .args(&args)
@@ -485,13 +492,238 @@ fn a_postgres_url_is_not_taken_for_a_file() -> Result<(), Failed> {
             .output()?;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = common::text(&out.stderr);
-        assert!(stderr.contains("PostgreSQL store"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot connect to the PostgreSQL database"),
+            "{args:?}: {stderr}"
+        );
         assert_eq!(
             std::fs::read_dir(dir.path())?.count(),
             0,
             "{args:?} created files"
         );
     }
+    Ok(())
+}
+
+/// A `shequ serve` on `url` over the boundary files `data`, on a free loopback port; the
+/// running server and its address.
+fn replica(url: &str, data: &Path) -> (common::Server, String) {
+    let mut cmd = common::shequ_command();
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--db", url, "--data"])
+        .arg(data)
+        .stdout(Stdio::null());
+    let server = common::Server::spawn(&mut cmd);
+    let addr = server.address(Duration::from_secs(120));
+    (server, addr)
+}
+
+/// What a lookup at the north grid of 西社区 answers: the city before the split or after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum City {
+    Old,
+    New,
+}
+
+/// The city a replica answers at the north point; an error for anything that is neither.
+fn city_at(addr: &str, token: &str) -> Result<City, Failed> {
+    use common::mini::{NEW_WEST, NORTH, WEST, lookup_uri};
+    let (status, body) = common::http(addr, "GET", &lookup_uri(NORTH, None), token, "");
+    if status != 200 {
+        return Err(format!("lookup on {addr}: {status} {body}").into());
+    }
+    match (body.contains(NEW_WEST), body.contains(WEST)) {
+        (true, _) => Ok(City::New),
+        (false, true) => Ok(City::Old),
+        (false, false) => Err(format!("lookup on {addr} is neither city: {body}").into()),
+    }
+}
+
+/// Carries the split of 西社区 to `submitted` through the server at `addr`; its id.
+fn submit_split(addr: &str, street: &str) -> Result<i64, Failed> {
+    let (status, body) = common::http(
+        addr,
+        "POST",
+        "/api/v1/proposals",
+        street,
+        &common::mini::split_west().to_string(),
+    );
+    if status != 201 {
+        return Err(format!("create: {status} {body}").into());
+    }
+    let id = serde_json::from_str::<Value>(&body)?["id"]
+        .as_i64()
+        .ok_or("no id")?;
+    for (path, body) in [
+        ("transition", r#"{"to": "consultation"}"#),
+        ("transition", r#"{"to": "vote"}"#),
+        ("vote", r#"{"for": 300, "against": 20, "abstain": 5}"#),
+        ("transition", r#"{"to": "submitted"}"#),
+    ] {
+        let uri = format!("/api/v1/proposals/{id}/{path}");
+        let (status, answer) = common::http(addr, "POST", &uri, street, body);
+        if status != 200 {
+            return Err(format!("{uri} {body}: {status} {answer}").into());
+        }
+    }
+    Ok(id)
+}
+
+/// Three replicas on one database: replica 1 seeds it, tokens made afterwards work on all three,
+/// a split approved on replica 1 is answered by replicas 2 and 3 within a second, and each of
+/// their answers, polled throughout, is the old city or the new one, never something else, and
+/// never the old one again once the new one was seen.
+fn three_replicas_follow_an_approval_within_a_second(cluster: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let url = cluster.database()?;
+    let data = common::copy_boundaries(&common::mini_dir(), dir.path());
+    let (_first, one) = replica(&url, &data);
+    let store = Store::connect(&Location::parse(Path::new(&url)))?;
+    let street = common::user_token(&store, "street", Role::Street, &[common::mini::TOWN]);
+    let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
+    let (_second, two) = replica(&url, &data);
+    let (_third, three) = replica(&url, &data);
+    let id = submit_split(&one, &street)?;
+    for addr in [&one, &two, &three] {
+        assert_eq!(city_at(addr, &reviewer)?, City::Old);
+    }
+    let approved_at: Arc<std::sync::OnceLock<Instant>> = Arc::default();
+    let pollers: Vec<_> = [two.clone(), three.clone()]
+        .into_iter()
+        .map(|addr| {
+            let (reviewer, approved_at) = (reviewer.clone(), approved_at.clone());
+            std::thread::spawn(move || -> Result<Duration, String> {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let mut first_new = None;
+                let mut after = 0;
+                while after < 20 {
+                    if Instant::now() > deadline {
+                        return Err(format!("{addr} never answered the new city"));
+                    }
+                    let city = city_at(&addr, &reviewer)
+                        .map_err(|e| e.message().unwrap_or("?").to_owned())?;
+                    match (city, first_new) {
+                        (City::New, None) => first_new = Some(Instant::now()),
+                        (City::New, Some(_)) => after += 1,
+                        (City::Old, Some(_)) => {
+                            return Err(format!("{addr} went back to the old city"));
+                        }
+                        (City::Old, None) => {}
+                    }
+                }
+                let seen = first_new.ok_or("no new city")?;
+                let approved = approved_at.get().copied().unwrap_or(seen);
+                Ok(seen.saturating_duration_since(approved))
+            })
+        })
+        .collect();
+    let uri = format!("/api/v1/proposals/{id}/transition");
+    let (status, body) = common::http(&one, "POST", &uri, &reviewer, r#"{"to": "approved"}"#);
+    let _ = approved_at.set(Instant::now());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(city_at(&one, &reviewer)?, City::New);
+    for poller in pollers {
+        let took = poller.join().map_err(|_| "poller panicked")??;
+        eprintln!("a replica answered the new city {took:?} after the approval answered");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+    // The log is one chain, whoever wrote.
+    assert!(store.read(log::verify)?.is_ok());
+    Ok(())
+}
+
+/// With PostgreSQL stopped a replica keeps answering lookups from memory and answers a write
+/// with 503 naming the database; once PostgreSQL is back it writes again.
+fn a_replica_serves_reads_while_the_database_is_down(_: &Cluster) -> Result<(), Failed> {
+    let bin = bin_dir().ok_or("no PostgreSQL")?;
+    let mut own = Cluster::start(&bin)?;
+    let url = own.database()?;
+    let dir = tempfile::tempdir()?;
+    let data = common::copy_boundaries(&common::mini_dir(), dir.path());
+    let (_server, addr) = replica(&url, &data);
+    let store = Store::connect(&Location::parse(Path::new(&url)))?;
+    let street = common::user_token(&store, "street", Role::Street, &[common::mini::TOWN]);
+    drop(store);
+    assert_eq!(city_at(&addr, "")?, City::Old);
+    own.stop();
+    for _ in 0..5 {
+        assert_eq!(city_at(&addr, "")?, City::Old);
+    }
+    let body = common::mini::split_west().to_string();
+    let (status, answer) = common::http(&addr, "POST", "/api/v1/proposals", &street, &body);
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer.contains("database-unavailable"), "{answer}");
+    assert!(answer.contains("database cannot be reached"), "{answer}");
+    own.run()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, answer) = common::http(&addr, "POST", "/api/v1/proposals", &street, &body);
+        if status == 201 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no write after the restart: {status} {answer}").into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(city_at(&addr, "")?, City::Old);
+    Ok(())
+}
+
+/// The test binary of `suite` (`tests/{suite}.rs`) built beside this one: the newest, when
+/// several builds left one each.
+fn sibling_test_binary(suite: &str) -> Result<PathBuf, Failed> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().ok_or("test binary without a directory")?;
+    let prefix = format!("{suite}-");
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.strip_prefix(&prefix)
+                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort();
+    found.pop().map(|(_, path)| path).ok_or_else(|| {
+        format!(
+            "the test binary of tests/{suite}.rs is not built: run `cargo test --release` \
+             (or `cargo test --release --test {suite} --test postgres`)"
+        )
+        .into()
+    })
+}
+
+/// The store's test-suite on PostgreSQL: the test binary of `tests/{suite}.rs` run again with
+/// `SHEQU_TEST_POSTGRES` naming this cluster (tests/common/backend.rs), so every test body
+/// that uses a store (accounts, sessions, tokens, proposals and their procedure, approvals,
+/// versions, history, the log, the kill in the middle of an approval) runs on PostgreSQL
+/// exactly as it runs on SQLite.
+fn store_suite(cluster: &Cluster, suite: &str) -> Result<(), Failed> {
+    let exe = sibling_test_binary(suite)?;
+    let out = Command::new(&exe)
+        .env(common::backend::POSTGRES, cluster.url("postgres"))
+        .stdin(Stdio::null())
+        .output()?;
+    let stdout = common::text(&out.stdout);
+    let summary = stdout
+        .lines()
+        .filter(|l| l.starts_with("test result:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !out.status.success() {
+        return Err(format!(
+            "tests/{suite}.rs on PostgreSQL failed ({}):\n{stdout}\n{}",
+            exe.display(),
+            common::text(&out.stderr)
+        )
+        .into());
+    }
+    if !summary.contains("test result: ok.") || summary.contains(" 0 passed") {
+        return Err(format!("tests/{suite}.rs ran nothing on PostgreSQL: {summary}").into());
+    }
+    eprintln!("tests/{suite}.rs on PostgreSQL: {summary}");
     Ok(())
 }
 
@@ -549,6 +781,19 @@ fn main() -> ExitCode {
             "a_watcher_catches_up_after_the_database_restarts",
             a_watcher_catches_up_after_the_database_restarts,
         ),
+        with_cluster(
+            "three_replicas_follow_an_approval_within_a_second",
+            three_replicas_follow_an_approval_within_a_second,
+        ),
+        with_cluster(
+            "a_replica_serves_reads_while_the_database_is_down",
+            a_replica_serves_reads_while_the_database_is_down,
+        ),
+        with_cluster("store_suite::procedure", |c| store_suite(c, "procedure")),
+        with_cluster("store_suite::accounts", |c| store_suite(c, "accounts")),
+        with_cluster("store_suite::approval_sample", |c| {
+            store_suite(c, "approval_sample")
+        }),
         Trial::test(
             "a_postgres_url_is_not_taken_for_a_file",
             a_postgres_url_is_not_taken_for_a_file,

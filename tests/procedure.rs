@@ -10,7 +10,6 @@
 mod common;
 
 use common::call;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -21,13 +20,7 @@ use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
 use shequ::store::{Store, log, registry};
 
-const TOWN: &str = "442000901";
-const WEST: &str = "442000901001";
-const NEW_WEST: &str = "442000901004";
-/// Inside the north grid of 西社区, which moves.
-const NORTH: (f64, f64) = (113.005, 22.015);
-/// Inside the south grid, which stays.
-const SOUTH: (f64, f64) = (113.005, 22.005);
+use common::mini::{NEW_WEST, NORTH, SOUTH, TOWN, WEST, lookup_uri, split_west};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -45,15 +38,17 @@ fn data_dir(into: &Path) -> PathBuf {
     data
 }
 
-fn db_path(dir: &Path) -> PathBuf {
-    dir.join("data/shequ.db")
+/// The `--db` of the test in `dir` (an SQLite file, or a PostgreSQL database when the
+/// suite runs on one: tests/common/backend.rs).
+fn db_path(dir: &Path) -> String {
+    common::backend::location(dir)
 }
 
 /// A seeded store over a copy of the mini city, with one user per role (street of TOWN) and a
 /// token each; a second street user of another town.
 fn seeded(dir: &Path) -> (Arc<Store>, [String; 5]) {
     let data = data_dir(dir);
-    let store = Arc::new(Store::open(&db_path(dir)).expect("store"));
+    let store = Arc::new(common::backend::open(dir));
     let (_, version, seeded) = registry::open_or_seed(&store, &data).expect("seed");
     assert!(seeded && version.id == 1);
     let add =
@@ -87,31 +82,6 @@ fn env_with(config: ApiConfig) -> (Env, [String; 5]) {
             app,
         },
         tokens,
-    )
-}
-
-fn square(x0: f64, y0: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 0.01, y0], [x0 + 0.01, y0 + 0.01], [x0, y0 + 0.01], [x0, y0]]]})
-}
-
-/// Splits 西社区 into its two grids, staffed and housed so that every rule passes (sizes below
-/// 1,000 households are justified exceptions).
-fn split_west() -> Value {
-    let part = |name: &str, geometry: Value, office: [f64; 2]| {
-        json!({"type": "Feature", "geometry": geometry, "properties": {
-            "name": name, "workers": 5, "office_area_m2": 400, "office": office,
-            "justification": "城中村改造后人口增长，分设便于服务"}})
-    };
-    json!({"type": "FeatureCollection",
-           "proposal": {"kind": "split", "title": "西社区拆分", "parents": [WEST]},
-           "features": [part("西社区", square(113.0, 22.0), [113.005, 22.005]),
-                        part("新西社区", square(113.0, 22.01), [113.005, 22.015])]})
-}
-
-fn lookup_uri((lon, lat): (f64, f64), as_of: Option<&str>) -> String {
-    format!(
-        "/api/v1/lookup?lon={lon}&lat={lat}{}",
-        as_of.map_or(String::new(), |d| format!("&as_of={d}"))
     )
 }
 
@@ -387,7 +357,7 @@ async fn the_full_procedure_changes_the_city() {
             common::text(&out.stderr),
         )
     };
-    let db_arg = db.to_string_lossy().into_owned();
+    let db_arg = db.clone();
     let (code, now, _) = shequ(&["lookup", "113.005", "22.015", "--db", &db_arg]);
     assert_eq!(code, Some(0));
     assert!(now.contains(NEW_WEST), "{now}");
@@ -436,7 +406,9 @@ async fn the_full_procedure_changes_the_city() {
     // Export writes the new registry as files that load again.
     let out = env.dir.path().join("export");
     env.store
-        .read(|c| registry::export(c, 2, &out))
+        .read(|c| registry::StoredSnapshot::read(c, 2))
+        .expect("read version 2")
+        .write_files(&out)
         .expect("export");
     let exported = shequ::Snapshot::load(&out).expect("exported files load");
     assert!(exported.registry.community_by_code(NEW_WEST).is_some());
@@ -802,25 +774,6 @@ async fn lookups_never_see_a_mixed_or_broken_city_while_approvals_run() {
     }
 }
 
-/// Sends one HTTP/1.1 request to a running server and returns (status, body).
-fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
 /// Starts `shequ serve` on a free port; returns it (its stderr lines in `log`) and its address.
 fn start(dir: &Path) -> (common::Server, String) {
     let mut cmd = common::shequ_command();
@@ -860,7 +813,7 @@ async fn approval_child_stopping_before_commit() {
             std::thread::park();
         }
     });
-    let store = Arc::new(Store::open(&db_path(Path::new(dir))).expect("store"));
+    let store = Arc::new(common::backend::open(Path::new(dir)));
     let (snapshot, version, _) =
         registry::open_or_seed(&store, &Path::new(dir).join("boundaries")).expect("open");
     let config = ApiConfig::default();
@@ -920,7 +873,7 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     child.child.wait().expect("wait");
 
     // After a restart: the old version, whole; the proposal still submitted; the log intact.
-    let store = Store::open(&db_path(dir.path())).expect("reopen");
+    let store = common::backend::open(dir.path());
     assert_eq!(
         store.read(registry::latest).expect("latest").map(|v| v.id),
         Some(1)
@@ -936,20 +889,21 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
 
     // The approval then succeeds in full.
     let (mut server, addr) = start(dir.path());
-    let (status, body) = http(
+    let (status, body) = common::http(
         &addr,
         "POST",
         &format!("/api/v1/proposals/{id}/transition"),
         &reviewer,
         &json!({"to": "approved"}).to_string(),
     );
-    let (lookup_status, lookup) = http(&addr, "GET", &lookup_uri(NORTH, None), &reviewer, "");
+    let (lookup_status, lookup) =
+        common::http(&addr, "GET", &lookup_uri(NORTH, None), &reviewer, "");
     server.child.kill().expect("kill");
     server.child.wait().expect("wait");
     assert_eq!(status, 200, "{body}");
     assert_eq!(lookup_status, 200);
     assert!(lookup.contains(NEW_WEST), "{lookup}");
-    let store = Store::open(&db_path(dir.path())).expect("reopen");
+    let store = common::backend::open(dir.path());
     assert_eq!(
         store.read(registry::latest).expect("latest").map(|v| v.id),
         Some(2)

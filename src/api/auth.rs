@@ -232,9 +232,8 @@ impl From<AccountError> for ApiError {
                 ApiError::not_found(e.to_string())
             }
             AccountError::BadCredentials => ApiError::unauthorized(e.to_string()),
-            AccountError::Secret(_) | AccountError::Sqlite(_) | AccountError::Damaged(_) => {
-                ApiError::internal(e)
-            }
+            AccountError::Db(e) => ApiError::from(e),
+            AccountError::Secret(_) | AccountError::Damaged(_) => ApiError::internal(e),
         }
     }
 }

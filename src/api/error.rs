@@ -168,9 +168,39 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl ApiError {
+    /// 503: the database cannot be reached (stopped, restarting, cut off). Reads of the registry
+    /// go on from memory; what needs the database (writes, sign-in, stored data) is refused
+    /// until it is back, with this cause rather than an anonymous 500.
+    pub fn database_unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!("database unavailable: {detail}");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database cannot be reached, so nothing can be stored or signed in to now \
+             (the registry is still served from memory); try again shortly",
+        )
+        .retry_after(5)
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        if e.is_unavailable() {
+            ApiError::database_unavailable(e)
+        } else {
+            ApiError::internal(e)
+        }
+    }
+}
+
+impl From<crate::store::DbError> for ApiError {
+    fn from(e: crate::store::DbError) -> Self {
+        if e.is_unavailable() {
+            ApiError::database_unavailable(e)
+        } else {
+            ApiError::internal(format!("database: {e}"))
+        }
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn entries(
     }
     let (entries, (seq, hash)) = store.read(|c| {
         let entries = log::list(c, after, limit)?;
-        Ok::<_, rusqlite::Error>((entries, log::head(c)?))
+        Ok::<_, crate::store::DbError>((entries, log::head(c)?))
     })?;
     Ok(Json(LogPage {
         entries,
@@ -116,7 +116,7 @@ pub async fn verify(
     let store = store_of(&state, "the audit log")?.clone();
     // Hashing every entry takes a while on a long log: off the async workers.
     let (outcome, (seq, hash)) = tokio::task::spawn_blocking(move || {
-        store.read(|c| Ok::<_, rusqlite::Error>((log::verify(c)?, log::head(c)?)))
+        store.read(|c| Ok::<_, crate::store::DbError>((log::verify(c)?, log::head(c)?)))
     })
     .await??;
     let head = Head { seq, hash };

@@ -10,6 +10,7 @@ mod edge;
 mod error;
 mod extract;
 mod features;
+pub mod follow;
 mod grid_groups;
 mod health;
 mod limits;
@@ -353,6 +354,27 @@ impl AppState {
             let _ = published.audit.set(Arc::new(audit));
         }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
+        Self::warm_later(published);
+    }
+
+    /// Publishes `snapshot` of the stored registry `version` unless the snapshot served is
+    /// that version or a newer one already; whether it did. A server sharing its database with
+    /// others learns of their approvals (and of its own, a second time) this way, in any order,
+    /// and never goes back to an older version.
+    pub fn publish_if_newer(&self, snapshot: Snapshot, version: i64) -> bool {
+        let published = Published::new(snapshot, Some(version));
+        {
+            let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+            if current.registry_version.is_some_and(|v| v >= version) {
+                return false;
+            }
+            *current = published.clone();
+        }
+        Self::warm_later(published);
+        true
+    }
+
+    fn warm_later(published: Arc<Published>) {
         let warming = std::thread::Builder::new()
             .name("warm-snapshot".into())
             .spawn(move || published.warm());

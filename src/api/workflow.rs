@@ -29,7 +29,7 @@ impl From<ProcedureError> for ApiError {
             ProcedureError::Proposal(_) | ProcedureError::Unprocessable(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail)
             }
-            ProcedureError::Store(s) => ApiError::internal(s),
+            ProcedureError::Store(s) => ApiError::from(s),
         }
     }
 }

@@ -37,10 +37,15 @@ pub fn load_source(source: &Source) -> Result<Snapshot, CliError> {
         .map_err(|e| CliError::from(e).context(db.display()))
 }
 
-/// Opens the database at `path`; only `create` may make a new one (so a mistyped `--db` is
-/// reported rather than answered from an empty database).
+/// Opens the store `path` names (an SQLite file or a PostgreSQL URL); only `create` may make a
+/// new SQLite file (so a mistyped `--db` is reported rather than answered from an empty
+/// database). A PostgreSQL database must exist already; its tables are created on first use.
 pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
-    sqlite_only(path)?;
+    let location = store::Location::parse(path);
+    if let store::Location::Postgres(_) = location {
+        return Store::connect(&location)
+            .map_err(|e| CliError::from(e).context(location.display()));
+    }
     if !create && !path.exists() {
         return Err(CliError::input(format!(
             "no database at {} (check --db; `serve` or `user add` creates one)",
@@ -50,14 +55,13 @@ pub fn open_db(path: &Path, create: bool) -> Result<Store, CliError> {
     Ok(Store::open(path)?)
 }
 
-/// Refuses a PostgreSQL `--db` in the commands that do not work on one yet, rather than taking
-/// the URL for a file name (which used to create an SQLite file called `postgres:`).
+/// Refuses a PostgreSQL URL where only an SQLite file will do (`migrate-store --from`), rather
+/// than taking the URL for a file name (which used to create an SQLite file called `postgres:`).
 pub fn sqlite_only(db: &Path) -> Result<(), CliError> {
     match store::Location::parse(db) {
         store::Location::Sqlite(_) => Ok(()),
         postgres @ store::Location::Postgres(_) => Err(CliError::input(format!(
-            "--db {}: this command does not work on a PostgreSQL store yet; only `log verify` \
-             and `export` read one and `migrate-store --to` fills one (README, *PostgreSQL*)",
+            "{}: expected an SQLite file here, not a PostgreSQL URL",
             postgres.display()
         ))),
     }
@@ -78,18 +82,17 @@ pub fn check_data(dir: &Path) -> Result<(), CliError> {
 
 /// `shequ export DIR`: a registry version of the database as boundary files.
 pub fn export(dir: &Path, db: &Path, version: Option<i64>) -> Result<(), CliError> {
-    if let store::Location::Postgres(url) = store::Location::parse(db) {
-        return super::migrate::export(dir, &url, version);
-    }
     let store = open_db(db, false)?;
+    let location = store.location();
     let version = store.read(|c| match version {
         Some(v) => registry_store::version(c, v)?
-            .ok_or_else(|| CliError::input(format!("no registry version {v} in {}", db.display()))),
+            .ok_or_else(|| CliError::input(format!("no registry version {v} in {location}"))),
         None => registry_store::latest(c)?
-            .ok_or_else(|| CliError::input(format!("{} holds no registry yet", db.display()))),
+            .ok_or_else(|| CliError::input(format!("{location} holds no registry yet"))),
     })?;
     let files = store
-        .read(|c| registry_store::export(c, version.id, dir))
+        .read(|c| registry_store::StoredSnapshot::read(c, version.id))?
+        .write_files(dir)
         .map_err(CliError::internal)?;
     print_written(version.id, dir, &files);
     Ok(())

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use shequ::store::DbError;
 use shequ::store::StoreError;
 use shequ::store::accounts::AccountError;
 use shequ::store::pg::PgError;
@@ -85,9 +86,9 @@ impl From<StoreError> for CliError {
             StoreError::Open { .. } | StoreError::TooNew { .. } | StoreError::Damaged(_) => {
                 CliError::input(e.to_string())
             }
-            StoreError::Directory { .. } | StoreError::Migration { .. } | StoreError::Sqlite(_) => {
-                CliError::internal(e)
-            }
+            StoreError::Postgres(e) => (*e).into(),
+            StoreError::Db(e) => e.into(),
+            StoreError::Directory { .. } | StoreError::Migration { .. } => CliError::internal(e),
         }
     }
 }
@@ -96,8 +97,10 @@ impl From<PgError> for CliError {
     fn from(e: PgError) -> Self {
         match e {
             PgError::Sqlite(e) => e.into(),
+            PgError::Db(e) => e.into(),
             // Unreachable, refused, newer or used elsewhere: the database given is not usable.
             PgError::Connect { .. }
+            | PgError::Unavailable(_)
             | PgError::TooNew { .. }
             | PgError::NotEmpty(_)
             | PgError::Damaged(_) => CliError::input(e.to_string()),
@@ -110,7 +113,18 @@ impl From<PgError> for CliError {
 
 impl From<rusqlite::Error> for CliError {
     fn from(e: rusqlite::Error) -> Self {
-        CliError::from(StoreError::from(e))
+        CliError::from(DbError::from(e))
+    }
+}
+
+impl From<DbError> for CliError {
+    fn from(e: DbError) -> Self {
+        if e.is_unavailable() {
+            // The database named is not reachable: the command's input, not a bug.
+            CliError::input(e.to_string())
+        } else {
+            CliError::internal(format!("database: {e}"))
+        }
     }
 }
 
@@ -135,7 +149,8 @@ impl From<AccountError> for CliError {
             | AccountError::UnknownToken(_)
             | AccountError::BadCredentials
             | AccountError::Damaged(_) => CliError::input(e.to_string()),
-            AccountError::Secret(_) | AccountError::Sqlite(_) => CliError::internal(e),
+            AccountError::Db(e) => e.into(),
+            AccountError::Secret(_) => CliError::internal(e),
         }
     }
 }

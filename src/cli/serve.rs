@@ -106,29 +106,42 @@ struct Server<'a> {
 impl Server<'_> {
     fn serve(self, mut config: ApiConfig) -> Result<(), CliError> {
         let db = self.db;
-        super::data::sqlite_only(db)?;
-        // Before the database is touched: a second server on it stops here, changing nothing.
-        let _one_server = store::ServerLock::acquire(db).map_err(CliError::input)?;
+        let location = store::Location::parse(db);
+        // Before an SQLite database is touched: a second server on it stops here, changing
+        // nothing. Servers on one PostgreSQL database share it (writes are serialised by the
+        // database, and each follows the versions the others commit).
+        let _one_server = match &location {
+            store::Location::Sqlite(path) => {
+                Some(store::ServerLock::acquire(path).map_err(CliError::input)?)
+            }
+            store::Location::Postgres(_) => None,
+        };
         // Request logs go through a background writer thread, so a slow terminal or disk never
         // stalls request handling; the guard flushes what is buffered when `serve` returns.
         let _flush_on_exit = init_logging()?;
         let started = Instant::now();
-        let store = Arc::new(Store::open(db)?);
+        let store = Arc::new(
+            Store::connect(&location).map_err(|e| CliError::from(e).context(location.display()))?,
+        );
         let (snapshot, version, seeded) =
             registry_store::open_or_seed(&store, self.data).map_err(CliError::input)?;
         tracing::info!(
             "{} registry version {} in {:.0} ms: {}; {}",
             if seeded {
-                format!("seeded {} from {} as", db.display(), self.data.display())
+                format!(
+                    "seeded {} from {} as",
+                    store.location(),
+                    self.data.display()
+                )
             } else {
-                format!("loaded from {}", db.display())
+                format!("loaded from {}", store.location())
             },
             version.id,
             started.elapsed().as_secs_f64() * 1e3,
             render::summary(&snapshot.registry),
             render::noding(&snapshot.noding)
         );
-        first_admin(&store, db, self.init_admin)?;
+        first_admin(&store, &store.location(), self.init_admin)?;
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| CliError::internal(format!("cannot start runtime: {e}")))?;
         let (addr, public_url, limits) = (self.addr, self.public_url, self.limits);
@@ -139,7 +152,10 @@ impl Server<'_> {
                 .map_err(cannot_listen)?;
             let bound = listener.local_addr().map_err(cannot_listen)?;
             config.public_url = public_url.unwrap_or_else(|| api::default_public_url(bound));
-            let state = AppState::with_store(snapshot, version.id, store, &config);
+            let state = AppState::with_store(snapshot, version.id, store.clone(), &config);
+            let _following = api::follow::follow(&state, store).map_err(|e| {
+                CliError::internal(format!("cannot start the version watcher: {e}"))
+            })?;
             // Before listening: no request should wait for the tile topology or the audit.
             let warming = Instant::now();
             state.published().warm();
@@ -176,10 +192,10 @@ fn init_logging() -> Result<super::log_writer::FlushOnDrop, CliError> {
 /// A way in for a new database: with `name`, creates that admin when no active admin exists
 /// and prints its password once; without, says how to create one, since nobody can sign in or
 /// manage accounts until an admin exists.
-fn first_admin(store: &Store, db: &Path, name: Option<&str>) -> Result<(), CliError> {
+fn first_admin(store: &Store, db: &str, name: Option<&str>) -> Result<(), CliError> {
     let users = store
         .read(store_accounts::users)
-        .map_err(|e| CliError::from(e).context(db.display()))?;
+        .map_err(|e| CliError::from(e).context(db))?;
     let admins: Vec<&str> = users
         .iter()
         .filter(|u| u.role == Role::Admin && !u.disabled)
@@ -191,11 +207,11 @@ fn first_admin(store: &Store, db: &Path, name: Option<&str>) -> Result<(), CliEr
             "no active admin account in {db}, so nobody can manage accounts: create one with \
              `cargo run --release -- user add NAME --role admin --db {db}` (prints its \
              password), or restart with `serve --init-admin NAME`",
-            db = db.display()
+            db = db
         ),
         (Some(name), false) => tracing::info!(
             "--init-admin {name}: {} already has an admin ({}), nothing created",
-            db.display(),
+            db,
             admins.join(", ")
         ),
         (Some(name), true) => {

@@ -184,15 +184,10 @@ pub fn token(command: TokenCommand) -> Result<(), CliError> {
 
 /// `shequ log verify`: recomputes the hash chain; a broken chain is a finding (exit 1).
 pub fn log_verify(db: &Path) -> Result<(), CliError> {
-    let (outcome, (seq, hash)) = match store::Location::parse(db) {
-        store::Location::Postgres(url) => super::migrate::verify_pg_log(&url)?,
-        store::Location::Sqlite(_) => {
-            let store = open_db(db, false)?;
-            store
-                .read(|c| Ok::<_, rusqlite::Error>((store::log::verify(c)?, store::log::head(c)?)))
-                .map_err(|e| CliError::from(e).context(db.display()))?
-        }
-    };
+    let store = open_db(db, false)?;
+    let (outcome, (seq, hash)) = store
+        .read(|c| Ok::<_, store::DbError>((store::log::verify(c)?, store::log::head(c)?)))
+        .map_err(|e| CliError::from(e).context(store.location()))?;
     let db = store::Location::parse(db);
     match outcome {
         Ok(n) => {

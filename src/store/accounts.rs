@@ -6,13 +6,14 @@
 //! in that transaction, and every lookup also requires the user to be enabled, so nothing a
 //! disabled user held keeps working, even for a moment.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
+use super::sql::{Conn, DbError, Row};
 use super::{Store, log};
 use crate::accounts::credentials::{self, SecretError};
 use crate::accounts::{Actor, InvalidUser, NewUser, Role};
+use crate::sql_params;
 
 /// How long a browser session lasts after login.
 pub const SESSION_HOURS: i64 = 12;
@@ -41,7 +42,7 @@ pub enum AccountError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     /// Stored data that does not parse: the file was edited outside shequ or is damaged.
     #[error("the database holds damaged account data: {0}")]
     Damaged(String),
@@ -122,7 +123,9 @@ const USER_COLUMNS: &str = "name, role, towns, disabled, password_hash IS NOT NU
 const U_COLUMNS: &str =
     "u.name, u.role, u.towns, u.disabled, u.password_hash IS NOT NULL, u.created_at";
 
-fn user_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, bool, bool, String)> {
+type UserRow = (String, String, String, bool, bool, String);
+
+fn user_row(r: &Row) -> Result<UserRow, DbError> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -134,14 +137,7 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, bool
 }
 
 fn to_user(
-    (name, role, towns, disabled, password, created_at): (
-        String,
-        String,
-        String,
-        bool,
-        bool,
-        String,
-    ),
+    (name, role, towns, disabled, password, created_at): UserRow,
 ) -> Result<User, AccountError> {
     Ok(User {
         role: parse_role(&role)?,
@@ -156,7 +152,7 @@ fn to_user(
 /// Adds a user (with the argon2id hash of its password, or none for a token-only user).
 /// `actor` is who acts: a user name, or `cli`.
 pub fn add_user(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &str,
     user: &NewUser,
     password_hash: Option<&str>,
@@ -169,12 +165,12 @@ pub fn add_user(
     tx.execute(
         "INSERT INTO users (name, role, towns, password_hash, disabled, created_at)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
-        params![
-            user.name,
+        sql_params![
+            &user.name,
             user.role.as_str(),
-            towns,
+            &towns,
             password_hash,
-            created_at
+            &created_at
         ],
     )?;
     log::append(
@@ -195,47 +191,53 @@ pub fn add_user(
 }
 
 /// The user named `name`, if any.
-pub fn find_user(conn: &Connection, name: &str) -> Result<Option<User>, AccountError> {
-    conn.query_row(
+pub fn find_user(conn: &dyn Conn, name: &str) -> Result<Option<User>, AccountError> {
+    conn.query_opt(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
-        [name],
-        user_row,
-    )
-    .optional()?
-    .map(to_user)
+        sql_params![name],
+    )?
+    .map(|r| to_user(user_row(&r)?))
     .transpose()
 }
 
 /// Every user, by name.
-pub fn users(conn: &Connection) -> Result<Vec<User>, AccountError> {
-    let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
-    let rows = stmt.query_map([], user_row)?;
-    rows.map(|r| to_user(r?)).collect()
+pub fn users(conn: &dyn Conn) -> Result<Vec<User>, AccountError> {
+    conn.query(
+        &format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"),
+        &[],
+    )?
+    .iter()
+    .map(|r| to_user(user_row(r)?))
+    .collect()
 }
 
-fn user_id(conn: &Connection, name: &str) -> Result<i64, AccountError> {
-    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| AccountError::UnknownUser(name.to_owned()))
+fn user_id(conn: &dyn Conn, name: &str) -> Result<i64, AccountError> {
+    match conn.query_opt("SELECT id FROM users WHERE name = ?1", sql_params![name])? {
+        Some(r) => Ok(r.get(0)?),
+        None => Err(AccountError::UnknownUser(name.to_owned())),
+    }
 }
 
 /// Disables `name` and revokes its sessions and tokens, in one transaction. Disabling a
 /// disabled user changes nothing and logs nothing.
-pub fn disable_user(tx: &Connection, actor: &str, name: &str) -> Result<User, AccountError> {
+pub fn disable_user(tx: &dyn Conn, actor: &str, name: &str) -> Result<User, AccountError> {
     let user = find_user(tx, name)?.ok_or_else(|| AccountError::UnknownUser(name.to_owned()))?;
     if user.disabled {
         return Ok(user);
     }
     let id = user_id(tx, name)?;
     let now = super::now();
-    tx.execute("UPDATE users SET disabled = 1 WHERE id = ?1", [id])?;
+    tx.execute(
+        "UPDATE users SET disabled = 1 WHERE id = ?1",
+        sql_params![id],
+    )?;
     let sessions = tx.execute(
         "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-        params![id, now],
+        sql_params![id, &now],
     )?;
     let tokens = tx.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-        params![id, now],
+        sql_params![id, &now],
     )?;
     log::append(
         tx,
@@ -253,7 +255,7 @@ pub fn disable_user(tx: &Connection, actor: &str, name: &str) -> Result<User, Ac
 /// Sets `name`'s password (an argon2id PHC string) and ends its sessions: whoever knew the old
 /// password is logged out.
 pub fn set_password(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &str,
     name: &str,
     password_hash: &str,
@@ -261,11 +263,11 @@ pub fn set_password(
     let id = user_id(tx, name)?;
     tx.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-        params![id, password_hash],
+        sql_params![id, password_hash],
     )?;
     let sessions = tx.execute(
         "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-        params![id, super::now()],
+        sql_params![id, &super::now()],
     )?;
     log::append(
         tx,
@@ -283,12 +285,12 @@ pub fn set_password(
 /// hash that was verified.
 pub fn login(store: &Store, name: &str, password: &str) -> Result<Session, AccountError> {
     let stored: Option<String> = store.read(|c| {
-        c.query_row(
+        c.query_opt(
             "SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0",
-            [name],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .optional()
+            sql_params![name],
+        )?
+        .map(|r| r.get::<Option<String>>(0))
+        .transpose()
         .map(Option::flatten)
     })?;
     if !credentials::verify_password(password, stored.as_deref()) {
@@ -306,7 +308,7 @@ pub fn login(store: &Store, name: &str, password: &str) -> Result<Session, Accou
 /// Attempts refused by the back-off are neither checked nor logged, so a flood of attempts
 /// cannot turn into a flood of log writes.
 pub fn log_failed_login(
-    tx: &Connection,
+    tx: &dyn Conn,
     name: &str,
     client: Option<&str>,
     locked: bool,
@@ -326,13 +328,13 @@ pub fn log_failed_login(
     Ok(())
 }
 
-fn open_session(tx: &Connection, name: &str, verified: &str) -> Result<Session, AccountError> {
+fn open_session(tx: &dyn Conn, name: &str, verified: &str) -> Result<Session, AccountError> {
     let user = find_user(tx, name)?.ok_or(AccountError::BadCredentials)?;
-    let (id, hash): (i64, Option<String>) = tx.query_row(
+    let row = tx.query_one(
         "SELECT id, password_hash FROM users WHERE name = ?1",
-        [name],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        sql_params![name],
     )?;
+    let (id, hash): (i64, Option<String>) = (row.get(0)?, row.get(1)?);
     if user.disabled || hash.as_deref() != Some(verified) {
         return Err(AccountError::BadCredentials);
     }
@@ -342,19 +344,19 @@ fn open_session(tx: &Connection, name: &str, verified: &str) -> Result<Session, 
     // Expired sessions are of no further use; revoked ones are kept until they expire.
     tx.execute(
         "DELETE FROM sessions WHERE expires_at <= ?1",
-        params![created_at],
+        sql_params![&created_at],
     )?;
     let secret = credentials::new_secret()?;
     let csrf_token = credentials::new_secret()?;
     tx.execute(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            credentials::digest(&secret),
+        sql_params![
+            &credentials::digest(&secret),
             id,
-            csrf_token,
-            created_at,
-            expires_at
+            &csrf_token,
+            &created_at,
+            &expires_at
         ],
     )?;
     log::append(
@@ -381,23 +383,21 @@ fn stamp(t: time::OffsetDateTime) -> String {
 }
 
 /// The session whose cookie holds `secret`, if it is open, unexpired and its user enabled.
-pub fn session(conn: &Connection, secret: &str) -> Result<Option<SessionActor>, AccountError> {
-    let row = conn
-        .query_row(
-            &format!(
-                "SELECT {U_COLUMNS}, s.csrf_token
-                 FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
-                   AND u.disabled = 0"
-            ),
-            params![credentials::digest(secret), super::now()],
-            |r| Ok((user_row(r)?, r.get::<_, String>(6)?)),
-        )
-        .optional()?;
-    let Some((row, csrf_token)) = row else {
+pub fn session(conn: &dyn Conn, secret: &str) -> Result<Option<SessionActor>, AccountError> {
+    let row = conn.query_opt(
+        &format!(
+            "SELECT {U_COLUMNS}, s.csrf_token
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
+               AND u.disabled = 0"
+        ),
+        sql_params![&credentials::digest(secret), &super::now()],
+    )?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let user = to_user(row)?;
+    let csrf_token: String = row.get(6)?;
+    let user = to_user(user_row(&row)?)?;
     Ok(Some(SessionActor {
         actor: user.actor(),
         csrf_token,
@@ -405,22 +405,20 @@ pub fn session(conn: &Connection, secret: &str) -> Result<Option<SessionActor>, 
 }
 
 /// Ends the session whose cookie holds `secret`. `false` when it was not open.
-pub fn logout(tx: &Connection, secret: &str) -> Result<bool, AccountError> {
+pub fn logout(tx: &dyn Conn, secret: &str) -> Result<bool, AccountError> {
     let digest = credentials::digest(secret);
-    let name: Option<String> = tx
-        .query_row(
-            "SELECT u.name FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id_hash = ?1 AND s.revoked_at IS NULL",
-            [&digest],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(name) = name else {
+    let row = tx.query_opt(
+        "SELECT u.name FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id_hash = ?1 AND s.revoked_at IS NULL",
+        sql_params![&digest],
+    )?;
+    let Some(row) = row else {
         return Ok(false);
     };
+    let name: String = row.get(0)?;
     tx.execute(
         "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1",
-        params![digest, super::now()],
+        sql_params![&digest, &super::now()],
     )?;
     log::append(
         tx,
@@ -434,7 +432,7 @@ pub fn logout(tx: &Connection, secret: &str) -> Result<bool, AccountError> {
 
 /// Creates an API token for `user` (who must exist and be enabled). The token is returned once.
 pub fn create_token(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &str,
     user: &str,
     label: &str,
@@ -447,11 +445,13 @@ pub fn create_token(
     let user_id = user_id(tx, user)?;
     let token = credentials::new_token()?;
     let created_at = super::now();
-    tx.execute(
-        "INSERT INTO tokens (token_hash, label, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![credentials::digest(&token), label, user_id, created_at],
-    )?;
-    let id = tx.last_insert_rowid();
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO tokens (token_hash, label, user_id, created_at) VALUES (?1, ?2, ?3, ?4)
+             RETURNING id",
+            sql_params![&credentials::digest(&token), label, user_id, &created_at],
+        )?
+        .get(0)?;
     log::append(
         tx,
         actor,
@@ -470,7 +470,7 @@ pub fn create_token(
 
 const TOKEN_COLUMNS: &str = "t.id, t.label, u.name, t.created_at, t.revoked_at";
 
-fn token_row(r: &rusqlite::Row) -> rusqlite::Result<TokenInfo> {
+fn token_row(r: &Row) -> Result<TokenInfo, DbError> {
     Ok(TokenInfo {
         id: r.get(0)?,
         label: r.get(1)?,
@@ -481,26 +481,31 @@ fn token_row(r: &rusqlite::Row) -> rusqlite::Result<TokenInfo> {
 }
 
 /// Every token (revoked ones too), oldest first.
-pub fn tokens(conn: &Connection) -> Result<Vec<TokenInfo>, AccountError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"
-    ))?;
-    let rows = stmt.query_map([], token_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn tokens(conn: &dyn Conn) -> Result<Vec<TokenInfo>, AccountError> {
+    Ok(conn
+        .query(
+            &format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(token_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Revokes token `id`. Revoking a revoked token changes nothing and logs nothing.
-pub fn revoke_token(tx: &Connection, actor: &str, id: i64) -> Result<TokenInfo, AccountError> {
+pub fn revoke_token(tx: &dyn Conn, actor: &str, id: i64) -> Result<TokenInfo, AccountError> {
     let info = tx
-        .query_row(
+        .query_opt(
             &format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.id = ?1"
             ),
-            [id],
-            token_row,
-        )
-        .optional()?
+            sql_params![id],
+        )?
+        .map(|r| token_row(&r))
+        .transpose()?
         .ok_or(AccountError::UnknownToken(id))?;
     if info.revoked_at.is_some() {
         return Ok(info);
@@ -508,7 +513,7 @@ pub fn revoke_token(tx: &Connection, actor: &str, id: i64) -> Result<TokenInfo, 
     let now = super::now();
     tx.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1",
-        params![id, now],
+        sql_params![id, &now],
     )?;
     log::append(
         tx,
@@ -524,17 +529,15 @@ pub fn revoke_token(tx: &Connection, actor: &str, id: i64) -> Result<TokenInfo, 
 }
 
 /// The user a token acts for, if the token is known, not revoked and its user enabled.
-pub fn token_actor(conn: &Connection, token: &str) -> Result<Option<Actor>, AccountError> {
-    conn.query_row(
+pub fn token_actor(conn: &dyn Conn, token: &str) -> Result<Option<Actor>, AccountError> {
+    conn.query_opt(
         &format!(
             "SELECT {U_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0"
         ),
-        [credentials::digest(token)],
-        user_row,
-    )
-    .optional()?
-    .map(|row| to_user(row).map(|u| u.actor()))
+        sql_params![&credentials::digest(token)],
+    )?
+    .map(|row| to_user(user_row(&row)?).map(|u| u.actor()))
     .transpose()
 }
 
@@ -612,7 +615,7 @@ mod tests {
             .write(|tx| {
                 tx.execute(
                     "UPDATE sessions SET expires_at = '2000-01-01T00:00:00Z'",
-                    [],
+                    &[],
                 )
             })
             .unwrap();
@@ -659,7 +662,7 @@ mod tests {
             .write(|tx| create_token(tx, "cli", "sys", "work orders"))
             .unwrap();
         let stored: String = store
-            .read(|c| c.query_row("SELECT token_hash FROM tokens", [], |r| r.get(0)))
+            .read(|c| c.query_one("SELECT token_hash FROM tokens", &[])?.get(0))
             .unwrap();
         assert_ne!(stored, t.token);
         assert_eq!(stored, credentials::digest(&t.token));

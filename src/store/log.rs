@@ -6,7 +6,8 @@
 //! catches entries deleted from the end. Someone who can rewrite the whole file can rewrite the
 //! whole chain: publish or copy the head (`GET /api/v1/log` shows it) to anchor it elsewhere.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, DbError};
+use crate::sql_params;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,23 +43,21 @@ fn hash(
 }
 
 /// The last entry's number and hash (0 and [`GENESIS`] for an empty log).
-pub fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
-    Ok(conn
-        .query_row("SELECT seq, hash FROM log_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
-        .unwrap_or((0, GENESIS.to_owned())))
+pub fn head(conn: &dyn Conn) -> Result<(i64, String), DbError> {
+    match conn.query_opt("SELECT seq, hash FROM log_head WHERE id = 1", &[])? {
+        Some(r) => Ok((r.get(0)?, r.get(1)?)),
+        None => Ok((0, GENESIS.to_owned())),
+    }
 }
 
 /// Appends an entry in the caller's transaction.
 pub fn append(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &str,
     action: &str,
     subject: &str,
     detail: &Value,
-) -> rusqlite::Result<Entry> {
+) -> Result<Entry, DbError> {
     let (last, prev_hash) = head(tx)?;
     let seq = last + 1;
     let at = super::now();
@@ -67,21 +66,21 @@ pub fn append(
     tx.execute(
         "INSERT INTO log (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+        sql_params![
             seq,
-            at,
+            &at,
             actor,
             action,
             subject,
-            detail_text,
-            prev_hash,
-            hash
+            &detail_text,
+            &prev_hash,
+            &hash
         ],
     )?;
     tx.execute(
         "INSERT INTO log_head (id, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![seq, hash],
+        sql_params![seq, &hash],
     )?;
     Ok(Entry {
         seq,
@@ -96,12 +95,15 @@ pub fn append(
 }
 
 /// Entries after `after` (by number), oldest first, at most `limit`.
-pub fn list(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Entry>> {
-    let mut stmt = conn.prepare(
+pub fn list(conn: &dyn Conn, after: i64, limit: usize) -> Result<Vec<Entry>, DbError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM log
          WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after, limit as i64], |r| {
+        sql_params![after, limit],
+    )?
+    .into_iter()
+    .map(|r| {
         let detail: String = r.get(5)?;
         Ok(Entry {
             seq: r.get(0)?,
@@ -113,8 +115,8 @@ pub fn list(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec
             prev_hash: r.get(6)?,
             hash: r.get(7)?,
         })
-    })?;
-    rows.collect()
+    })
+    .collect()
 }
 
 /// What is wrong with a log, naming the first entry where the chain breaks.
@@ -151,11 +153,12 @@ pub struct StoredEntry {
 }
 
 /// Recomputes the whole chain. `Ok(n)`: `n` entries, all intact.
-pub fn verify(conn: &Connection) -> Result<Result<i64, Broken>, rusqlite::Error> {
-    let mut stmt = conn.prepare(
+pub fn verify(conn: &dyn Conn) -> Result<Result<i64, Broken>, DbError> {
+    let rows = conn.query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM log ORDER BY seq",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
+    let entries = rows.into_iter().map(|r| {
         Ok(StoredEntry {
             seq: r.get(0)?,
             at: r.get(1)?,
@@ -166,8 +169,8 @@ pub fn verify(conn: &Connection) -> Result<Result<i64, Broken>, rusqlite::Error>
             prev_hash: r.get(6)?,
             hash: r.get(7)?,
         })
-    })?;
-    verify_chain(rows, || head(conn))
+    });
+    verify_chain(entries, || head(conn))
 }
 
 /// Checks `entries` (in number order) and then the head `head` reads: the chain rule of
@@ -217,6 +220,7 @@ pub fn verify_chain<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
     use serde_json::json;
 
     fn log_of(n: usize) -> Connection {

@@ -1,8 +1,11 @@
-//! The embedded store (SQLite, one file, WAL): registry versions, stored proposals and their
-//! workflow, accounts, and the hash-chained audit log.
+//! The store: registry versions, stored proposals and their workflow, accounts, and the
+//! hash-chained audit log, in SQLite (one file, WAL: the embedded default) or in PostgreSQL +
+//! PostGIS (shared by several servers, [`pg`]).
 //!
 //! The store is the system of record; the in-memory [`Snapshot`](crate::Snapshot) the server
-//! answers from is built from it. Every write runs in one `BEGIN IMMEDIATE` transaction, so a
+//! answers from is built from it. Every operation is written once against [`sql::Conn`] and
+//! runs on either database. Every write runs in one transaction that excludes other writers
+//! (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's advisory [write lock](pg::WRITE_LOCK)), so a
 //! crash leaves either the old state or the new one, never a mixture.
 
 pub mod accounts;
@@ -12,13 +15,15 @@ mod migrations;
 pub mod pg;
 pub mod proposals;
 pub mod registry;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 pub use location::Location;
+pub use sql::{Conn, DbError, Dialect};
 
 /// Where the server keeps its database unless told otherwise (`--db`).
 pub const DEFAULT_PATH: &str = "data/shequ.db";
@@ -46,25 +51,74 @@ pub enum StoreError {
     )]
     TooNew { found: i64, known: i64 },
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Postgres(Box<pg::PgError>),
     /// Stored data that does not parse: the file was edited outside shequ or is damaged.
     #[error("the database holds damaged data: {0}")]
     Damaged(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
+impl From<pg::PgError> for StoreError {
+    fn from(e: pg::PgError) -> Self {
+        StoreError::Postgres(Box::new(e))
+    }
+}
+
+impl StoreError {
+    /// Whether the database is out of reach (the request may succeed later: 503).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => e.is_unavailable(),
+            StoreError::Postgres(e) => {
+                matches!(**e, pg::PgError::Unavailable(_))
+                    || matches!(&**e, pg::PgError::Db(d) if d.is_unavailable())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The store of a server or command: SQLite or PostgreSQL behind one interface.
+pub struct Store {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(pg::PgStore),
 }
 
 /// Two SQLite connections, each behind a mutex: one for writes (rare: proposals, approvals,
 /// logins; an approval holds it for about a second while it builds the new snapshot) and one for
 /// reads (credential checks, history, lists). In WAL mode a reader sees the last committed state
 /// and never waits for the writer, so signed-in requests keep flowing during an approval.
-pub struct Store {
+struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     path: PathBuf,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, switches it to WAL with full syncs,
-    /// and applies the migrations it has not seen.
+    /// Opens the store `location` names: [`Store::open`] for a file, [`pg::PgStore::connect`]
+    /// for a PostgreSQL URL.
+    pub fn connect(location: &Location) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open(path),
+            Location::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(pg::PgStore::connect(url, &location.display())?),
+            }),
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path`, switches it to WAL with full
+    /// syncs, and applies the migrations it has not seen.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
@@ -95,14 +149,44 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
         Ok(Store {
-            writer: Mutex::new(conn),
-            reader: Mutex::new(reader),
-            path: path.to_owned(),
+            backend: Backend::Sqlite(SqliteStore {
+                writer: Mutex::new(conn),
+                reader: Mutex::new(reader),
+                path: path.to_owned(),
+            }),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database as messages name it: the file, or the URL without its password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(s) => s.path.display().to_string(),
+            Backend::Postgres(p) => p.location().to_owned(),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match &self.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The PostgreSQL store, when this is one (for its watcher).
+    pub fn postgres(&self) -> Option<&pg::PgStore> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Runs `f` on the SQLite read connection itself, when this is an SQLite store (the copy
+    /// to PostgreSQL reads it table by table).
+    pub fn sqlite_read<T>(&self, f: impl FnOnce(&Connection) -> T) -> Option<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => Some(f(&Self::lock(&s.reader))),
+            Backend::Postgres(_) => None,
+        }
     }
 
     fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -112,20 +196,34 @@ impl Store {
     }
 
     /// Runs `f` on the read connection: it sees what is committed and cannot write.
-    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        f(&Self::lock(&self.reader))
+    pub fn read<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        match &self.backend {
+            Backend::Sqlite(s) => f(&*Self::lock(&s.reader)),
+            Backend::Postgres(p) => p.read(f),
+        }
     }
 
-    /// Runs `f` in one immediate transaction, committed if `f` succeeds and rolled back if not.
-    pub fn write<T, E: From<rusqlite::Error>>(
+    /// Runs `f` in one transaction that excludes other writers, committed if `f` succeeds and
+    /// rolled back if not.
+    pub fn write<T: Send, E: From<DbError> + Send>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, E>,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
     ) -> Result<T, E> {
-        let mut conn = Self::lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                let mut conn = Self::lock(&s.writer);
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(DbError::from)?;
+                let value = f(&*tx)?;
+                tx.commit().map_err(DbError::from)?;
+                Ok(value)
+            }
+            Backend::Postgres(p) => p.write(f),
+        }
     }
 }
 

@@ -7,17 +7,18 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::registry::{Version, insert_features, latest};
+use super::sql::{Conn, DbError, Row};
 use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
 use crate::audit::AuditReport;
 use crate::registry::Level;
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
+use crate::sql_params;
 pub use crate::workflow::Move;
 use crate::workflow::{self, CastVote, Moving, Refusal, Status, Tally};
 
@@ -40,8 +41,8 @@ pub enum ProcedureError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for ProcedureError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for ProcedureError {
+    fn from(e: DbError) -> Self {
         ProcedureError::Store(e.into())
     }
 }
@@ -122,11 +123,16 @@ pub struct VoteState {
     pub current: bool,
 }
 
-const SUMMARY_COLUMNS: &str =
-    "id, town_code, title, kind, status, author, created_at, updated_at, verdict, version,
-     (SELECT group_concat(town_code) FROM proposal_towns WHERE proposal_id = proposals.id)";
+/// The columns [`summary_row`] reads: the towns are joined with commas in the dialect's way.
+fn summary_columns(conn: &dyn Conn) -> String {
+    format!(
+        "id, town_code, title, kind, status, author, created_at, updated_at, verdict, version,
+         (SELECT {} FROM proposal_towns WHERE proposal_id = proposals.id)",
+        conn.dialect().comma_list("town_code")
+    )
+}
 
-fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<Summary> {
+fn summary_row(r: &Row) -> Result<Summary, DbError> {
     let status: String = r.get(4)?;
     let towns: Option<String> = r.get(10)?;
     let mut towns: Vec<String> = towns
@@ -152,42 +158,51 @@ fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<Summary> {
     })
 }
 
-pub fn summary(conn: &Connection, id: i64) -> Result<Summary, ProcedureError> {
-    conn.query_row(
-        &format!("SELECT {SUMMARY_COLUMNS} FROM proposals WHERE id = ?1"),
-        [id],
-        summary_row,
-    )
-    .optional()?
+pub fn summary(conn: &dyn Conn, id: i64) -> Result<Summary, ProcedureError> {
+    conn.query_opt(
+        &format!(
+            "SELECT {} FROM proposals WHERE id = ?1",
+            summary_columns(conn)
+        ),
+        sql_params![id],
+    )?
+    .map(|r| summary_row(&r))
+    .transpose()?
     .ok_or(ProcedureError::NotFound(id))
 }
 
 /// Proposals, newest first, optionally of one town and/or status.
 pub fn list(
-    conn: &Connection,
+    conn: &dyn Conn,
     town: Option<&str>,
     status: Option<Status>,
-) -> rusqlite::Result<Vec<Summary>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM proposals
-         WHERE (?1 IS NULL OR id IN (SELECT proposal_id FROM proposal_towns WHERE town_code = ?1))
-           AND (?2 IS NULL OR status = ?2)
-         ORDER BY id DESC"
-    ))?;
-    let rows = stmt.query_map(params![town, status.map(Status::as_str)], summary_row)?;
-    rows.collect()
+) -> Result<Vec<Summary>, DbError> {
+    conn.query(
+        &format!(
+            "SELECT {} FROM proposals
+             WHERE (CAST(?1 AS TEXT) IS NULL
+                    OR id IN (SELECT proposal_id FROM proposal_towns WHERE town_code = ?1))
+               AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
+             ORDER BY id DESC",
+            summary_columns(conn)
+        ),
+        sql_params![town, status.map(Status::as_str)],
+    )?
+    .iter()
+    .map(summary_row)
+    .collect()
 }
 
 /// The latest recorded vote and the document it was cast on.
-fn latest_vote(conn: &Connection, id: i64) -> rusqlite::Result<Option<CastVote>> {
+fn latest_vote(conn: &dyn Conn, id: i64) -> Result<Option<CastVote>, DbError> {
     let row: Option<(String, Option<String>)> = conn
-        .query_row(
+        .query_opt(
             "SELECT tally, document FROM proposal_events WHERE proposal_id = ?1 AND kind = 'vote'
              ORDER BY id DESC LIMIT 1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            sql_params![id],
+        )?
+        .map(|r| Ok::<_, DbError>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     Ok(row.and_then(|(tally, document)| {
         serde_json::from_str(&tally)
             .ok()
@@ -197,27 +212,30 @@ fn latest_vote(conn: &Connection, id: i64) -> rusqlite::Result<Option<CastVote>>
 
 /// The identity of a stored proposal document: SHA-256 of its stored text (which is written
 /// once per save, so the same save always hashes the same).
-fn document_hash(conn: &Connection, id: i64) -> rusqlite::Result<String> {
+fn document_hash(conn: &dyn Conn, id: i64) -> Result<String, DbError> {
     use sha2::{Digest, Sha256};
-    let text: String = conn.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
+    let text: String = conn
+        .query_one("SELECT body FROM proposals WHERE id = ?1", sql_params![id])?
+        .get(0)?;
     Ok(hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 pub fn detail(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: i64,
     vote_rule: &rules::VoteRule,
 ) -> Result<Detail, ProcedureError> {
     let summary = summary(conn, id)?;
     let proposal = body(conn, id)?;
-    let mut stmt = conn.prepare(
-        "SELECT at, actor, kind, from_status, to_status, text, source, tally, report IS NOT NULL
-         FROM proposal_events WHERE proposal_id = ?1 ORDER BY id",
-    )?;
-    let events = stmt
-        .query_map([id], |r| {
+    let events = conn
+        .query(
+            "SELECT at, actor, kind, from_status, to_status, text, source, tally,
+                    report IS NOT NULL
+             FROM proposal_events WHERE proposal_id = ?1 ORDER BY id",
+            sql_params![id],
+        )?
+        .iter()
+        .map(|r| {
             let tally: Option<String> = r.get(7)?;
             Ok(Event {
                 at: r.get(0)?,
@@ -230,16 +248,16 @@ pub fn detail(
                 tally: tally.and_then(|t| serde_json::from_str(&t).ok()),
                 validated: r.get(8)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     let report: Option<String> = conn
-        .query_row(
+        .query_opt(
             "SELECT report FROM proposal_events WHERE proposal_id = ?1 AND report IS NOT NULL
              ORDER BY id DESC LIMIT 1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+            sql_params![id],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     let document = document_hash(conn, id)?;
     let vote = latest_vote(conn, id)?.map(|v| VoteState {
         passes: v.tally.passes(vote_rule),
@@ -295,12 +313,16 @@ fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
 }
 
 /// Records the towns a proposal touches (replacing earlier ones).
-fn set_towns(tx: &Connection, id: i64, towns: &[String]) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM proposal_towns WHERE proposal_id = ?1", [id])?;
-    let mut stmt =
-        tx.prepare_cached("INSERT INTO proposal_towns (proposal_id, town_code) VALUES (?1, ?2)")?;
+fn set_towns(tx: &dyn Conn, id: i64, towns: &[String]) -> Result<(), DbError> {
+    tx.execute(
+        "DELETE FROM proposal_towns WHERE proposal_id = ?1",
+        sql_params![id],
+    )?;
     for town in towns {
-        stmt.execute(params![id, town])?;
+        tx.execute(
+            "INSERT INTO proposal_towns (proposal_id, town_code) VALUES (?1, ?2)",
+            sql_params![id, town],
+        )?;
     }
     Ok(())
 }
@@ -319,24 +341,27 @@ struct NewEvent<'a> {
     document: Option<&'a str>,
 }
 
-fn event(tx: &Connection, id: i64, actor: &str, e: NewEvent) -> rusqlite::Result<()> {
+fn event(tx: &dyn Conn, id: i64, actor: &str, e: NewEvent) -> Result<(), DbError> {
+    let tally = e
+        .tally
+        .map(|t| serde_json::to_string(t).unwrap_or_default());
+    let report = e.report.map(|r| r.to_json().to_string());
     tx.execute(
         "INSERT INTO proposal_events
            (proposal_id, at, actor, kind, from_status, to_status, text, source, tally, report,
             document)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+        sql_params![
             id,
-            super::now(),
+            &super::now(),
             actor,
             e.kind,
             e.from.map(Status::as_str),
             e.to.map(Status::as_str),
             e.text,
             e.source,
-            e.tally
-                .map(|t| serde_json::to_string(t).unwrap_or_default()),
-            e.report.map(|r| r.to_json().to_string()),
+            &tally,
+            &report,
             e.document,
         ],
     )?;
@@ -344,17 +369,17 @@ fn event(tx: &Connection, id: i64, actor: &str, e: NewEvent) -> rusqlite::Result
 }
 
 /// The stored proposal document.
-fn body(conn: &Connection, id: i64) -> Result<Value, ProcedureError> {
-    let text: String = conn.query_row("SELECT body FROM proposals WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
+fn body(conn: &dyn Conn, id: i64) -> Result<Value, ProcedureError> {
+    let text: String = conn
+        .query_one("SELECT body FROM proposals WHERE id = ?1", sql_params![id])?
+        .get(0)?;
     Ok(serde_json::from_str(&text)
         .map_err(|e| StoreError::Damaged(format!("proposal {id}: {e}")))?)
 }
 
 /// Stores a new draft by `actor` (a street official holding every town the proposal touches).
 pub fn create(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     body: &Value,
     snapshot: &Snapshot,
@@ -362,21 +387,23 @@ pub fn create(
     let c = check(body, snapshot)?;
     workflow::may_draft(actor, &c.towns, "draft")?;
     let now = super::now();
-    tx.execute(
-        "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
-                                updated_at, verdict)
-         VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)",
-        params![
-            c.town,
-            c.proposal.title,
-            kind_str(&c.report),
-            body.to_string(),
-            actor.user,
-            now,
-            verdict_str(c.report.verdict)
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
+                                    updated_at, verdict)
+             VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
+             RETURNING id",
+            sql_params![
+                &c.town,
+                &c.proposal.title,
+                &kind_str(&c.report),
+                &body.to_string(),
+                &actor.user,
+                &now,
+                verdict_str(c.report.verdict)
+            ],
+        )?
+        .get(0)?;
     set_towns(tx, id, &c.towns)?;
     let created = NewEvent {
         kind: "created",
@@ -404,7 +431,7 @@ fn kind_str(report: &Report) -> String {
 }
 
 /// The towns a stored proposal touches (as recorded at its last save) and its status.
-fn towns_and_status(tx: &Connection, id: i64) -> Result<(Vec<String>, Status), ProcedureError> {
+fn towns_and_status(tx: &dyn Conn, id: i64) -> Result<(Vec<String>, Status), ProcedureError> {
     let s = summary(tx, id)?;
     Ok((s.towns, s.status))
 }
@@ -412,7 +439,7 @@ fn towns_and_status(tx: &Connection, id: i64) -> Result<(Vec<String>, Status), P
 /// Replaces a draft's document (a street official holding every town it touched and every town
 /// it now touches; only in `draft`).
 pub fn edit(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     id: i64,
     body: &Value,
@@ -426,14 +453,14 @@ pub fn edit(
         "UPDATE proposals SET title = ?2, kind = ?3, body = ?4, updated_at = ?5, verdict = ?6,
                               town_code = ?7
          WHERE id = ?1",
-        params![
+        sql_params![
             id,
-            c.proposal.title,
-            kind_str(&c.report),
-            body.to_string(),
-            super::now(),
+            &c.proposal.title,
+            &kind_str(&c.report),
+            &body.to_string(),
+            &super::now(),
             verdict_str(c.report.verdict),
-            c.town
+            &c.town
         ],
     )?;
     set_towns(tx, id, &c.towns)?;
@@ -455,7 +482,7 @@ pub fn edit(
 
 /// Records a residents' comment during consultation (`source`: who said it, if not the actor).
 pub fn comment(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     id: i64,
     text: &str,
@@ -483,7 +510,7 @@ pub fn comment(
 /// Records the residents' vote on the document as it is now (replacing an earlier tally; a
 /// vote holds only for the document it was cast on).
 pub fn vote(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     id: i64,
     tally: &Tally,
@@ -549,7 +576,7 @@ pub fn set_before_approval_commit(hook: fn()) -> bool {
 /// validation without `fail` (re-run now); approval re-validates against the registry as it is
 /// now, writes the change as a new registry version and returns its snapshot.
 pub fn transition(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     id: i64,
     request: &Move,
@@ -586,7 +613,13 @@ pub fn transition(
     let version = approval.as_ref().map(|a| a.version.id);
     tx.execute(
         "UPDATE proposals SET status = ?2, updated_at = ?3, verdict = ?4, version = ?5 WHERE id = ?1",
-        params![id, to.as_str(), super::now(), verdict_str(c.report.verdict), version],
+        sql_params![
+            id,
+            to.as_str(),
+            &super::now(),
+            verdict_str(c.report.verdict),
+            version
+        ],
     )?;
     let moved = NewEvent {
         kind: "moved",
@@ -613,15 +646,17 @@ pub fn transition(
 
 /// Everyone who drafted proposal `id` (its author, whoever edited it, whoever submitted it),
 /// with their account as it is now.
-fn drafters(tx: &Connection, id: i64) -> Result<Vec<(String, Option<Actor>)>, ProcedureError> {
-    let mut stmt = tx.prepare(
-        "SELECT author FROM proposals WHERE id = ?1
-         UNION SELECT actor FROM proposal_events WHERE proposal_id = ?1
-           AND (kind IN ('created', 'edited') OR (kind = 'moved' AND to_status = 'submitted'))",
-    )?;
-    let names = stmt
-        .query_map([id], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
+fn drafters(tx: &dyn Conn, id: i64) -> Result<Vec<(String, Option<Actor>)>, ProcedureError> {
+    let names = tx
+        .query(
+            "SELECT author FROM proposals WHERE id = ?1
+             UNION SELECT actor FROM proposal_events WHERE proposal_id = ?1
+               AND (kind IN ('created', 'edited') OR (kind = 'moved' AND to_status = 'submitted'))",
+            sql_params![id],
+        )?
+        .iter()
+        .map(|r| r.get::<String>(0))
+        .collect::<Result<Vec<String>, DbError>>()?;
     names
         .into_iter()
         .map(|name| {
@@ -633,15 +668,18 @@ fn drafters(tx: &Connection, id: i64) -> Result<Vec<(String, Option<Actor>)>, Pr
 }
 
 /// Every community and grid code the city has had (codes are never reused).
-fn used_codes(tx: &Connection) -> rusqlite::Result<HashSet<String>> {
-    let mut stmt =
-        tx.prepare("SELECT DISTINCT code FROM features WHERE layer IN ('communities', 'grids')")?;
-    let codes = stmt.query_map([], |r| r.get(0))?;
-    codes.collect()
+fn used_codes(tx: &dyn Conn) -> Result<HashSet<String>, DbError> {
+    tx.query(
+        "SELECT DISTINCT code FROM features WHERE layer IN ('communities', 'grids')",
+        &[],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 fn approve(
-    tx: &Connection,
+    tx: &dyn Conn,
     actor: &Actor,
     id: i64,
     c: &Checked,
@@ -660,20 +698,21 @@ fn approve(
     tx.execute(
         "INSERT INTO versions (id, effective, created_at, description, proposal_id)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+        sql_params![
             version_id,
-            day,
-            super::now(),
-            format!("proposal {id}: {}", c.proposal.title),
+            &day,
+            &super::now(),
+            &format!("proposal {id}: {}", c.proposal.title),
             id
         ],
     )?;
-    let end = |layer: Level, codes: &[String]| -> rusqlite::Result<()> {
-        let mut stmt = tx.prepare_cached(
-            "UPDATE features SET valid_to = ?1 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
-        )?;
+    let end = |layer: Level, codes: &[String]| -> Result<(), DbError> {
         for code in codes {
-            stmt.execute(params![version_id, layer, code])?;
+            tx.execute(
+                "UPDATE features SET valid_to = ?1
+                 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
+                sql_params![version_id, layer, code],
+            )?;
         }
         Ok(())
     };

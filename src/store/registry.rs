@@ -3,23 +3,16 @@
 
 use std::path::Path;
 
-use rusqlite::types::{ToSql, ToSqlOutput};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::StoreError;
+use super::sql::{Conn, DbError, Row};
 use crate::Snapshot;
 use crate::address;
 use crate::registry::{Level, load_features};
 use crate::rules::Guidelines;
-
-/// A level is stored (`features.layer`) by its collection name: `towns`, `communities`, `grids`.
-impl ToSql for Level {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.collection()))
-    }
-}
+use crate::sql_params;
 
 /// Documents kept beside the features (unversioned).
 pub const GUIDELINES: &str = "guidelines.toml";
@@ -35,7 +28,7 @@ pub struct Version {
     pub proposal_id: Option<i64>,
 }
 
-fn version_row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
+fn version_row(r: &Row) -> Result<Version, DbError> {
     Ok(Version {
         id: r.get(0)?,
         effective: r.get(1)?,
@@ -48,45 +41,47 @@ fn version_row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
 const VERSION_COLUMNS: &str = "id, effective, created_at, description, proposal_id";
 
 /// Every version, oldest first.
-pub fn versions(conn: &Connection) -> rusqlite::Result<Vec<Version>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {VERSION_COLUMNS} FROM versions ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([], version_row)?;
-    rows.collect()
+pub fn versions(conn: &dyn Conn) -> Result<Vec<Version>, DbError> {
+    conn.query(
+        &format!("SELECT {VERSION_COLUMNS} FROM versions ORDER BY id"),
+        &[],
+    )?
+    .iter()
+    .map(version_row)
+    .collect()
 }
 
-pub fn version(conn: &Connection, id: i64) -> rusqlite::Result<Option<Version>> {
-    conn.query_row(
+pub fn version(conn: &dyn Conn, id: i64) -> Result<Option<Version>, DbError> {
+    conn.query_opt(
         &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE id = ?1"),
-        [id],
-        version_row,
-    )
-    .optional()
+        sql_params![id],
+    )?
+    .map(|r| version_row(&r))
+    .transpose()
 }
 
 /// The newest version (`None` before seeding).
-pub fn latest(conn: &Connection) -> rusqlite::Result<Option<Version>> {
-    conn.query_row(
+pub fn latest(conn: &dyn Conn) -> Result<Option<Version>, DbError> {
+    conn.query_opt(
         &format!("SELECT {VERSION_COLUMNS} FROM versions ORDER BY id DESC LIMIT 1"),
-        [],
-        version_row,
-    )
-    .optional()
+        &[],
+    )?
+    .map(|r| version_row(&r))
+    .transpose()
 }
 
 /// The version in force on `date` (`YYYY-MM-DD`): the newest one effective on or before it.
 /// Effective dates never decrease from one version to the next, so this is well defined.
-pub fn version_on(conn: &Connection, date: &str) -> rusqlite::Result<Option<Version>> {
-    conn.query_row(
+pub fn version_on(conn: &dyn Conn, date: &str) -> Result<Option<Version>, DbError> {
+    conn.query_opt(
         &format!(
             "SELECT {VERSION_COLUMNS} FROM versions
              WHERE effective IS NULL OR effective <= ?1 ORDER BY id DESC LIMIT 1"
         ),
-        [date],
-        version_row,
-    )
-    .optional()
+        sql_params![date],
+    )?
+    .map(|r| version_row(&r))
+    .transpose()
 }
 
 /// Why a read "as of" a day finds no registry.
@@ -100,15 +95,15 @@ pub enum AsOfError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for AsOfError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for AsOfError {
+    fn from(e: DbError) -> Self {
         AsOfError::Store(e.into())
     }
 }
 
 /// The version a read sees "as of" `day`: the one in force that day, or without a day the
 /// newest. Shared by the API's `?as_of=` and the CLI's `--as-of`.
-pub fn version_as_of(conn: &Connection, day: Option<time::Date>) -> Result<Version, AsOfError> {
+pub fn version_as_of(conn: &dyn Conn, day: Option<time::Date>) -> Result<Version, AsOfError> {
     match day {
         Some(day) => {
             let day = day
@@ -139,19 +134,15 @@ pub fn snapshot_as_of(
 }
 
 /// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
-pub fn features_at(
-    conn: &Connection,
-    layer: Level,
-    version: i64,
-) -> Result<Vec<Value>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn features_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<Value>, StoreError> {
+    let rows = conn.query(
         "SELECT code, feature FROM features
          WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
          ORDER BY code",
+        sql_params![layer, version],
     )?;
-    let mut rows = stmt.query(params![layer, version])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
         let code: String = r.get(0)?;
         let text: String = r.get(1)?;
         out.push(serde_json::from_str(&text).map_err(|e| {
@@ -162,18 +153,18 @@ pub fn features_at(
 }
 
 /// The three layers of `version`, in [`Level::ALL`] order.
-pub fn collections_at(conn: &Connection, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
+pub fn collections_at(conn: &dyn Conn, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
     let [towns, communities, grids] = Level::ALL.map(|level| features_at(conn, level, version));
     Ok([towns?, communities?, grids?])
 }
 
-pub fn document(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
+pub fn document(conn: &dyn Conn, name: &str) -> Result<Option<String>, DbError> {
+    conn.query_opt(
         "SELECT content FROM documents WHERE name = ?1",
-        [name],
-        |r| r.get(0),
-    )
-    .optional()
+        sql_params![name],
+    )?
+    .map(|r| r.get(0))
+    .transpose()
 }
 
 /// What a snapshot of one version is built from, read in one go so that the (slow) build runs
@@ -186,7 +177,7 @@ pub struct StoredSnapshot {
 }
 
 impl StoredSnapshot {
-    pub fn read(conn: &Connection, version: i64) -> Result<Self, StoreError> {
+    pub fn read(conn: &dyn Conn, version: i64) -> Result<Self, StoreError> {
         Ok(StoredSnapshot {
             version,
             collections: collections_at(conn, version)?,
@@ -230,8 +221,8 @@ pub enum SeedError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for SeedError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for SeedError {
+    fn from(e: DbError) -> Self {
         SeedError::Store(e.into())
     }
 }
@@ -239,7 +230,7 @@ impl From<rusqlite::Error> for SeedError {
 /// Writes the boundary files of `dir` (already checked by loading a snapshot from it) as
 /// version 1, with its guidelines and address register. Refuses a store that already has a
 /// registry.
-pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedError> {
+pub fn seed(tx: &dyn Conn, dir: &Path, actor: &str) -> Result<Version, SeedError> {
     if latest(tx)?.is_some() {
         return Err(StoreError::Damaged("the store already holds a registry".into()).into());
     }
@@ -247,7 +238,7 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
     let description = format!("seeded from {}", dir.display());
     tx.execute(
         "INSERT INTO versions (id, effective, created_at, description) VALUES (1, NULL, ?1, ?2)",
-        params![now, description],
+        sql_params![&now, &description],
     )?;
     let mut counts = Vec::new();
     for level in Level::ALL {
@@ -275,7 +266,7 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
             })?;
             tx.execute(
                 "INSERT INTO documents (name, content) VALUES (?1, ?2)",
-                params![name, content],
+                sql_params![name, &content],
             )?;
         }
     }
@@ -289,23 +280,23 @@ pub fn seed(tx: &Connection, dir: &Path, actor: &str) -> Result<Version, SeedErr
 
 /// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
 pub(super) fn insert_features(
-    tx: &Connection,
+    tx: &dyn Conn,
     layer: Level,
     features: &[Value],
     version: i64,
     predecessors: Option<&[Option<String>]>,
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO features (layer, code, feature, valid_from, predecessor)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+) -> Result<(), DbError> {
     for (i, f) in features.iter().enumerate() {
         let code = f
             .pointer("/properties/code")
             .and_then(Value::as_str)
             .unwrap_or_default();
         let predecessor = predecessors.and_then(|p| p.get(i).cloned().flatten());
-        stmt.execute(params![layer, code, f.to_string(), version, predecessor])?;
+        tx.execute(
+            "INSERT INTO features (layer, code, feature, valid_from, predecessor)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            sql_params![layer, code, &f.to_string(), version, &predecessor],
+        )?;
     }
     Ok(())
 }
@@ -373,7 +364,7 @@ fn by_code(features: Vec<Value>) -> ByCode {
 }
 
 /// The changes from version `a` to version `b` (either order).
-pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Diff, StoreError> {
+pub fn diff(conn: &dyn Conn, a: i64, b: i64) -> Result<Diff, StoreError> {
     let (lo, hi) = (a.min(b), a.max(b));
     let mut d = Diff {
         from: a,
@@ -417,12 +408,8 @@ fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
 
 /// Grids of `hi` that were other grids in `lo`, grouped by (from community, to community):
 /// each new grid's predecessors are followed back to a grid valid in `lo`.
-fn grid_moves(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
+fn grid_moves(conn: &dyn Conn, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
     let old_grids = by_code(features_at(conn, Level::Grid, lo)?);
-    let mut predecessor = conn.prepare_cached(
-        "SELECT predecessor FROM features WHERE layer = ?3 AND code = ?1
-         AND valid_from <= ?2 AND predecessor IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
-    )?;
     let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
     for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
@@ -432,9 +419,15 @@ fn grid_moves(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<Movement>, Stor
         let mut origin = code.clone();
         // Bounded by the number of versions between: each step goes to an older row.
         for _ in 0..=(hi - lo) {
-            let p: Option<String> = predecessor
-                .query_row(params![origin, hi, Level::Grid], |r| r.get(0))
-                .optional()?;
+            let p: Option<String> = conn
+                .query_opt(
+                    "SELECT predecessor FROM features WHERE layer = ?3 AND code = ?1
+                     AND valid_from <= ?2 AND predecessor IS NOT NULL
+                     ORDER BY valid_from DESC LIMIT 1",
+                    sql_params![&origin, hi, Level::Grid],
+                )?
+                .map(|r| r.get(0))
+                .transpose()?;
             let Some(p) = p else { break };
             origin = p;
             if old_grids.contains_key(&origin) {
@@ -474,25 +467,33 @@ pub fn open_or_seed(
     store: &super::Store,
     data: &Path,
 ) -> Result<(Snapshot, Version, bool), String> {
-    let latest = store
-        .read(latest)
-        .map_err(|e| format!("{}: {e}", store.path().display()))?;
-    if let Some(v) = latest {
-        let snapshot =
-            snapshot_of(store, v.id).map_err(|e| format!("{}: {e}", store.path().display()))?;
+    let location = store.location();
+    let newest = || -> Result<Option<(Snapshot, Version)>, String> {
+        let Some(v) = store.read(latest).map_err(|e| format!("{location}: {e}"))? else {
+            return Ok(None);
+        };
+        let snapshot = snapshot_of(store, v.id).map_err(|e| format!("{location}: {e}"))?;
+        Ok(Some((snapshot, v)))
+    };
+    if let Some((snapshot, v)) = newest()? {
         return Ok((snapshot, v, false));
     }
     let snapshot =
         Snapshot::load(data).map_err(|e| format!("cannot load {}: {e}", data.display()))?;
-    let version = store
-        .write(|tx| seed(tx, data, "system"))
-        .map_err(|e| format!("cannot seed {}: {e}", store.path().display()))?;
-    Ok((snapshot, version, true))
+    match store.write(|tx| seed(tx, data, "system")) {
+        Ok(version) => Ok((snapshot, version, true)),
+        // Several servers starting on one empty PostgreSQL database: one seeds (writes are
+        // serialised), the others find its registry here.
+        Err(e) => match newest()? {
+            Some((snapshot, v)) => Ok((snapshot, v, false)),
+            None => Err(format!("cannot seed {location}: {e}")),
+        },
+    }
 }
 
 /// Writes `version` of the registry as boundary files (one feature per line) into `dir`, with
 /// the guidelines and address register, so the files load again (`check-data`, `serve --data`).
-pub fn export(conn: &Connection, version: i64, dir: &Path) -> Result<Vec<String>, String> {
+pub fn export(conn: &dyn Conn, version: i64, dir: &Path) -> Result<Vec<String>, String> {
     StoredSnapshot::read(conn, version)
         .map_err(|e| e.to_string())?
         .write_files(dir)
@@ -554,38 +555,30 @@ pub struct VersionRef {
 }
 
 /// Every state `code` of `layer` has had, oldest first (empty: never existed).
-pub fn history(
-    conn: &Connection,
-    layer: Level,
-    code: &str,
-) -> Result<Vec<FeatureState>, StoreError> {
-    let mut stmt = conn.prepare(
+pub fn history(conn: &dyn Conn, layer: Level, code: &str) -> Result<Vec<FeatureState>, StoreError> {
+    let rows = conn.query(
         "SELECT f.feature, f.valid_from, vf.effective, f.valid_to, vt.effective, f.predecessor
          FROM features f JOIN versions vf ON vf.id = f.valid_from
          LEFT JOIN versions vt ON vt.id = f.valid_to
          WHERE f.layer = ?1 AND f.code = ?2 ORDER BY f.valid_from",
+        sql_params![layer, code],
     )?;
-    let rows = stmt.query_map(params![layer, code], |r| {
-        let to: Option<i64> = r.get(3)?;
-        Ok((
-            r.get::<_, String>(0)?,
-            VersionRef {
-                version: r.get(1)?,
-                effective: r.get(2)?,
-            },
-            to.map(|version| -> rusqlite::Result<VersionRef> {
-                Ok(VersionRef {
-                    version,
-                    effective: r.get(4)?,
-                })
-            })
-            .transpose()?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (text, valid_from, valid_to, predecessor) = row?;
+    for r in rows {
+        let to: Option<i64> = r.get(3)?;
+        let text: String = r.get(0)?;
+        let valid_from = VersionRef {
+            version: r.get(1)?,
+            effective: r.get(2)?,
+        };
+        let valid_to = match to {
+            Some(version) => Some(VersionRef {
+                version,
+                effective: r.get(4)?,
+            }),
+            None => None,
+        };
+        let predecessor: Option<String> = r.get(5)?;
         out.push(FeatureState {
             feature: serde_json::from_str(&text).map_err(|e| {
                 StoreError::Damaged(format!("{layer} feature {code} is not valid JSON: {e}"))

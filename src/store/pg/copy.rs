@@ -10,6 +10,7 @@ use postgres::types::{ToSql, Type};
 use rusqlite::Connection;
 
 use super::{PgError, PgStore};
+use crate::store::sql::{Conn, DbError};
 use crate::store::{Store, log};
 
 /// The type of a copied column.
@@ -193,16 +194,20 @@ pub fn from_sqlite(source: &Store, target: &PgStore) -> Result<Copied, PgError> 
     let copied = target.with(|client| {
         let mut tx = client.transaction()?;
         refuse_if_not_empty(&mut tx)?;
-        let rows = source.read(|conn| {
-            // One read transaction: every table as of the same moment.
-            conn.execute_batch("BEGIN")?;
-            let copied = TABLES
-                .iter()
-                .map(|table| copy_table(conn, &mut tx, table).map(|n| (table.name, n)))
-                .collect::<Result<Vec<_>, PgError>>();
-            conn.execute_batch("COMMIT")?;
-            copied
-        })?;
+        let rows = source
+            .sqlite_read(|conn| {
+                // One read transaction: every table as of the same moment.
+                conn.execute_batch("BEGIN")?;
+                let copied = TABLES
+                    .iter()
+                    .map(|table| copy_table(conn, &mut tx, table).map(|n| (table.name, n)))
+                    .collect::<Result<Vec<_>, PgError>>();
+                conn.execute_batch("COMMIT")?;
+                copied
+            })
+            .ok_or_else(|| {
+                PgError::Mismatch(format!("the source {} is not SQLite", source.location()))
+            })??;
         for table in TABLES.iter().filter(|t| t.identity) {
             // The next id a shequ write takes follows the copied ones.
             tx.execute(
@@ -217,16 +222,13 @@ pub fn from_sqlite(source: &Store, target: &PgStore) -> Result<Copied, PgError> 
         tx.commit()?;
         Ok::<_, PgError>(rows)
     })?;
-    let (source_verdict, source_head) =
-        source.read(|c| Ok::<_, rusqlite::Error>((log::verify(c)?, log::head(c)?)))?;
-    let (target_verdict, target_head) = target.with(|client| {
-        super::read::verify_log(client).map(|v| (v, super::read::log_head(client)))
-    })?;
-    let target_head = target_head?;
+    let verified = |c: &dyn Conn| Ok::<_, DbError>((log::verify(c)?, log::head(c)?));
+    let (source_verdict, source_head) = source.read(verified)?;
+    let (target_verdict, target_head) = target.read(verified)?;
     for (name, n) in &copied {
-        let found: i64 = target.with(|c| {
-            c.query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
-                .map(|r| r.get(0))
+        let found: i64 = target.read(|c| {
+            c.query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])?
+                .get(0)
         })?;
         if found != *n {
             return Err(PgError::Mismatch(format!(
@@ -313,7 +315,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         let schema: Vec<(String, Vec<(String, String)>)> = store
-            .read(|c| {
+            .sqlite_read(|c| {
                 let mut tables = c.prepare(
                     "SELECT name FROM sqlite_master WHERE type = 'table'
                      AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -332,6 +334,7 @@ mod tests {
                     })
                     .collect::<rusqlite::Result<_>>()
             })
+            .unwrap()
             .unwrap();
         let mut listed: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
         listed.sort_unstable();

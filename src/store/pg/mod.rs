@@ -8,19 +8,22 @@
 //! compile-time database. It also gives `LISTEN/NOTIFY` and binary `COPY`, which the copy from
 //! SQLite ([`copy`]) streams through.
 //!
-//! What exists so far: the schema with PostGIS geometry columns and its migrations, the copy of
-//! an SQLite store with its history and audit log ([`copy::from_sqlite`], `shequ
-//! migrate-store`), reading a version's snapshot and verifying the log. Serving from it is not
-//! yet (README, *PostgreSQL*).
+//! Here: the schema with PostGIS geometry columns and its migrations, the connection pair the
+//! [`Store`](crate::store::Store) runs every operation on ([`PgStore`], through
+//! [`conn::PgConn`]), the copy of an SQLite store with its history and audit log
+//! ([`copy::from_sqlite`], `shequ migrate-store`), and the [`watch`]er that tells a server of
+//! versions other servers committed.
 
+pub mod conn;
 pub mod copy;
 mod migrations;
-pub mod read;
 pub mod watch;
 
 use std::sync::{Mutex, MutexGuard};
 
 use postgres::{Client, NoTls};
+
+use super::sql::{Conn, DbError, Param};
 
 /// Failures of the PostgreSQL store.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,10 @@ pub enum PgError {
     /// Stored data that does not parse.
     #[error("the PostgreSQL database holds damaged data: {0}")]
     Damaged(String),
+    #[error("the PostgreSQL database cannot be reached: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Db(#[from] DbError),
 }
 
 /// A client error with the server's message: `postgres::Error` displays only "db error" for
@@ -78,24 +85,91 @@ impl From<rusqlite::Error> for PgError {
     }
 }
 
-/// One connection to the database, behind a mutex like the SQLite store's.
+/// Runs `f` on a thread outside any async runtime when called from inside one: the sync
+/// client drives a runtime of its own, and tokio refuses to block a thread that is driving one
+/// (the API mostly calls the store on blocking threads, but credential checks and tests call it
+/// from async code). Outside a runtime `f` runs right here.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// A client and the statements prepared on it; the client is `None` after its connection
+/// was lost, until the next use connects again.
+struct Session {
+    client: Option<Client>,
+    statements: conn::Statements,
+}
+
+/// Two connections to the database, each behind a mutex like the SQLite store's: one for
+/// writes, one for reads, so signed-in requests are not held up by an approval's transaction.
+/// A connection that was lost (the server restarted, the network failed) is opened again at
+/// its next use; while that fails, the operation fails with [`DbError::Unavailable`] and the
+/// server keeps answering reads from its snapshot.
 pub struct PgStore {
-    client: Mutex<Client>,
+    writer: Mutex<Session>,
+    reader: Mutex<Session>,
+    url: String,
     location: String,
 }
+
+/// Closing a client blocks on the client's own runtime, which tokio refuses on a thread driving
+/// an async runtime (a store dropped at the end of a server or a test): the clients are closed
+/// off the runtime.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let clients: Vec<Client> = [&mut self.writer, &mut self.reader]
+            .into_iter()
+            .filter_map(|session| {
+                session
+                    .get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .client
+                    .take()
+            })
+            .collect();
+        off_runtime(move || drop(clients));
+    }
+}
+
+/// The key of the advisory lock every write transaction takes first: writes from all servers
+/// on one database run one at a time, as in SQLite (`BEGIN IMMEDIATE`). The audit log's chain
+/// (each entry names the previous one) and an approval's check that it builds on the newest
+/// version both need it; an approval holds it for about a second.
+pub const WRITE_LOCK: i64 = 0x5348_4551_5500_0001;
 
 impl PgStore {
     /// Connects to `url` (a `postgres://` URL; for a Unix socket, `?host=/socket/dir`) and
     /// applies the migrations the database has not seen. `location` names it in messages
     /// (the URL without its password).
     pub fn connect(url: &str, location: &str) -> Result<Self, PgError> {
-        let mut client = Client::connect(url, NoTls).map_err(|source| PgError::Connect {
-            location: location.to_owned(),
-            source,
-        })?;
+        off_runtime(|| Self::connect_here(url, location))
+    }
+
+    fn connect_here(url: &str, location: &str) -> Result<Self, PgError> {
+        let connect = || {
+            Client::connect(url, NoTls).map_err(|source| PgError::Connect {
+                location: location.to_owned(),
+                source,
+            })
+        };
+        let mut client = connect()?;
         migrations::apply(&mut client)?;
+        let session = |client| {
+            Mutex::new(Session {
+                client: Some(client),
+                statements: Default::default(),
+            })
+        };
         Ok(PgStore {
-            client: Mutex::new(client),
+            writer: session(client),
+            reader: session(connect()?),
+            url: url.to_owned(),
             location: location.to_owned(),
         })
     }
@@ -105,16 +179,121 @@ impl PgStore {
         &self.location
     }
 
-    fn lock(&self) -> MutexGuard<'_, Client> {
+    /// The URL it was opened with (for a watcher's own connection).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
         // A panic while holding the client cannot leave a transaction open: `Transaction` rolls
         // back when dropped.
-        self.client
+        session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` with the client.
-    pub fn with<T, E>(&self, f: impl FnOnce(&mut Client) -> Result<T, E>) -> Result<T, E> {
-        f(&mut self.lock())
+    /// The session's client, connected again if its connection was lost (the statements
+    /// prepared on the old connection are forgotten with it).
+    fn client<'s>(
+        &self,
+        client: &'s mut Option<Client>,
+        statements: &mut conn::Statements,
+    ) -> Result<&'s mut Client, postgres::Error> {
+        let connected = match client.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => {
+                statements.clear();
+                Client::connect(&self.url, NoTls)?
+            }
+        };
+        Ok(client.insert(connected))
+    }
+
+    /// Runs `f` with the writer's client (for the copy from SQLite and its checks).
+    pub fn with<T: Send, E: From<postgres::Error> + Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        off_runtime(|| {
+            let mut guard = Self::lock(&self.writer);
+            let Session { client, statements } = &mut *guard;
+            f(self.client(client, statements)?)
+        })
+    }
+
+    /// Runs `f` in one read-only repeatable-read transaction: it sees one committed state
+    /// however many statements it runs.
+    pub fn read<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        off_runtime(|| {
+            let mut guard = Self::lock(&self.reader);
+            self.run(&mut guard, true, f)
+        })
+    }
+
+    /// Runs `f` in one transaction holding the [write lock](WRITE_LOCK), committed if `f`
+    /// succeeds and rolled back if not.
+    pub fn write<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        off_runtime(|| {
+            let mut guard = Self::lock(&self.writer);
+            self.run(&mut guard, false, f)
+        })
+    }
+
+    fn run<T, E: From<DbError>>(
+        &self,
+        session: &mut Session,
+        read_only: bool,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let Session { client, statements } = session;
+        let client = self
+            .client(client, statements)
+            .map_err(|e| DbError::Unavailable {
+                location: self.location.clone(),
+                reason: describe(&e),
+            })?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(if read_only {
+                postgres::IsolationLevel::RepeatableRead
+            } else {
+                postgres::IsolationLevel::ReadCommitted
+            })
+            .read_only(read_only)
+            .start()
+            .map_err(|e| self.failure(e))?;
+        let conn = conn::PgConn::new(tx, statements);
+        if !read_only {
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(?1)",
+                &[Param::Int(Some(WRITE_LOCK))],
+            )
+            .map_err(|e| self.classify(e))?;
+        }
+        let value = f(&conn)?;
+        conn.commit().map_err(|e| self.classify(e))?;
+        Ok(value)
+    }
+
+    /// A client error as the store reports it: a lost connection is [`DbError::Unavailable`].
+    fn failure(&self, e: postgres::Error) -> DbError {
+        self.classify(DbError::Postgres(e))
+    }
+
+    fn classify(&self, e: DbError) -> DbError {
+        if e.is_unavailable() && !matches!(e, DbError::Unavailable { .. }) {
+            DbError::Unavailable {
+                location: self.location.clone(),
+                reason: e.to_string(),
+            }
+        } else {
+            e
+        }
     }
 }
