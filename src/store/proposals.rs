@@ -26,10 +26,9 @@ use crate::workflow::{self, CastVote, Moving, Refusal, Status, Tally};
 pub enum ProcedureError {
     #[error("no proposal {0}")]
     NotFound(i64),
+    /// The procedure refuses the step (403, 409 or 422), with a coded message.
     #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
+    Refused(#[from] Refusal),
     /// The proposal document cannot be parsed (400) or is invalid (422).
     #[error("{0}")]
     Proposal(#[from] ProposalError),
@@ -43,16 +42,6 @@ pub enum ProcedureError {
 impl From<rusqlite::Error> for ProcedureError {
     fn from(e: rusqlite::Error) -> Self {
         ProcedureError::Store(e.into())
-    }
-}
-
-impl From<Refusal> for ProcedureError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Forbidden(m) => ProcedureError::Forbidden(m),
-            Refusal::Conflict(m) => ProcedureError::Conflict(m),
-            Refusal::Unprocessable(m) => ProcedureError::Unprocessable(m),
-        }
     }
 }
 
