@@ -41,8 +41,8 @@ export async function initBasemap(map) {
     select.dataset.shown = choice;
     if (!choice) return;
     attribution.textContent = info.attribution;
-    // Under everything the server's style draws.
-    const first = map.getStyle().layers[0]?.id;
+    // Over the style's background colour, under everything else it draws.
+    const first = map.getStyle().layers.find((l) => l.type !== 'background')?.id;
     for (const l of CHOICES[choice]) {
       map.addSource(SOURCE(l), {
         type: 'raster', tileSize: 256, minzoom: info.minzoom ?? 1, maxzoom: info.maxzoom ?? 18,

@@ -36,8 +36,8 @@ await run('basemap', async (page, { shot }) => {
     await Promise.all(answered);
     const shown = await page.evaluate(() => window.shequMap.getStyle().layers.filter((l) => l.id.startsWith('basemap-')).map((l) => l.id));
     assert.deepEqual(shown, layers.map((l) => `basemap-${l}`), `${choice}: layers ${shown}`);
-    // Under the server's own layers.
-    const first = await page.evaluate(() => window.shequMap.getStyle().layers[0].id);
+    // Right over the background colour, under the server's own layers.
+    const first = await page.evaluate(() => window.shequMap.getStyle().layers.find((l) => l.type !== 'background').id);
     assert.equal(first, `basemap-${layers[0]}`);
     const attribution = await page.textContent('#basemap-attribution');
     assert.ok(await page.isVisible('#basemap-attribution'));
