@@ -19,7 +19,9 @@ await run('basemap', async (page, { shot }) => {
   });
   await page.goto(`${BASE}/`);
   await waitForRendered(page, 'communities-fill');
-  await page.waitForSelector('#basemap[data-available="true"]');
+  await page.waitForSelector('#basemap[data-available="true"]', { state: 'attached' });
+  // The switch sits folded in the layer box (it would otherwise widen the box over the map).
+  await page.click('#basemap-box summary');
   const options = await page.$$eval('#basemap option', (os) => os.map((o) => ({ value: o.value, text: o.textContent, disabled: o.disabled })));
   assert.deepEqual(options, [
     { value: '', text: '无底图', disabled: false },

@@ -47,7 +47,9 @@ await run('server-messages', async (page, { shot, allowConsole }) => {
   await noEnglish(page, 'after a wrong password');
   // The basemap switch of a server without a Tianditu key: disabled, and it says why.
   assert.deepEqual(await page.$$eval('#basemap option', (os) => os.map((o) => o.disabled)), [false, true, true]);
-  assert.match(await page.textContent('#basemap-note'), /服务器未配置天地图密钥/);
+  await page.click('#basemap-box summary');
+  assert.match(await page.innerText('#basemap-note'), /服务器未配置天地图密钥/);
+  await page.click('#basemap-box summary');
   // The toast sits over the bottom of the map, where the next step clicks: dismiss it.
   await page.evaluate(() => { document.querySelector('#status').textContent = ''; });
 
