@@ -13,6 +13,7 @@ pub mod crs;
 pub mod formats;
 pub mod geometry;
 pub mod index;
+pub mod message;
 pub mod output;
 pub mod registry;
 pub mod rules;

@@ -70,15 +70,16 @@ fn add_users(db: &Path) {
     }
 }
 
-/// Starts `shequ serve` on a free loopback port with the sample city and a database in `db`;
-/// returns it and its URL.
-fn serve(db: &Path) -> (common::Server, String) {
+/// Starts `shequ serve` on a free loopback port with the sample city and a database in `db`
+/// (and the scenario's `extra` arguments); returns it and its URL.
+fn serve(db: &Path, extra: &[String]) -> (common::Server, String) {
     let server = common::Server::spawn(
         common::shequ_command()
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(db)
             .arg("--data")
             .arg(common::sample_dir())
+            .args(extra)
             .env("RUST_LOG", "warn,shequ=info"),
     );
     let addr = server.address(Duration::from_secs(120));
@@ -87,7 +88,7 @@ fn serve(db: &Path) -> (common::Server, String) {
 
 /// Runs one scenario script against a fresh server (with a fresh database; `users`: with the
 /// [`USERS`] added first, their names and passwords in `SHEQU_USERS` as JSON).
-fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
+fn run_scenario(script: &str, users: bool, extra: fn() -> Vec<String>) -> Result<(), Failed> {
     let root = common::root();
     let e2e = root.join("tests/e2e");
     if let Some(what) = missing(&e2e) {
@@ -107,7 +108,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
             )
         })
         .collect();
-    let (_server, url) = serve(&db);
+    let (_server, url) = serve(&db, &extra());
     let shots = root.join("target/e2e");
     let out = Command::new("node")
         .arg(e2e.join(script))
@@ -117,6 +118,7 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
         )
         .current_dir(&e2e)
         .env("SHEQU_URL", &url)
+        .env("SHEQU_BASEMAP_KEY", BASEMAP_KEY)
         .env("SHEQU_SCREENSHOTS", &shots)
         .env("CHROMIUM", chromium())
         .output()
@@ -133,18 +135,86 @@ fn run_scenario(script: &str, users: bool) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The scenarios: test name, script, whether accounts are added first, and what it checks.
-const SCENARIOS: [(&str, &str, bool); 6] = [
+/// The scenarios: test name, script, whether accounts are added first, extra arguments of
+/// `shequ serve`, and what it checks.
+type Scenario = (&'static str, &'static str, bool, fn() -> Vec<String>);
+
+/// No extra arguments.
+fn plain() -> Vec<String> {
+    Vec::new()
+}
+
+/// The part limit of `server-messages.mjs`.
+fn three_parts() -> Vec<String> {
+    ["--max-proposal-parts", "3"].map(String::from).to_vec()
+}
+
+/// The key `basemap.mjs` looks for in everything the page receives.
+const BASEMAP_KEY: &str = "e2e0123456789abcdef0123456789abc";
+
+/// A Tianditu key and a fake Tianditu on loopback (a thread answering every request with a
+/// 256×256 grey PNG), for `basemap.mjs`.
+fn tianditu() -> Vec<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || fake_tile(stream));
+        }
+    });
+    vec![
+        "--tianditu-key".to_owned(),
+        BASEMAP_KEY.to_owned(),
+        "--tianditu-url".to_owned(),
+        format!("http://{addr}"),
+    ]
+}
+
+/// Answers one HTTP/1.1 request on `stream` with a grey PNG tile and closes.
+fn fake_tile(mut stream: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+        head.push(byte[0]);
+    }
+    let png = grey_png();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        png.len()
+    );
+    let _ = stream.write_all(answer.as_bytes());
+    let _ = stream.write_all(&png);
+}
+
+/// A 1×1 grey PNG (MapLibre scales it to the tile).
+fn grey_png() -> Vec<u8> {
+    const PNG: [u8; 67] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a,
+        0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x68,
+        0x00, 0x00, 0x00, 0x82, 0x00, 0x81, 0x77, 0xcd, 0x72, 0xb6, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    PNG.to_vec()
+}
+const SCENARIOS: [Scenario; 8] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
-    ("split_a_community_by_a_line", "split-line.mjs", false),
+    (
+        "split_a_community_by_a_line",
+        "split-line.mjs",
+        false,
+        plain,
+    ),
     // Assembles parts A and B from grids (panel against the API), then the audit view: a click
     // on a finding moves the map to it.
     (
         "assemble_from_grids_and_audit_view",
         "grids-audit.mjs",
         false,
+        plain,
     ),
     // Signs in as a street official, assembles a proposal from grids, saves it to the server and
     // takes it through consultation (a comment) and vote (a tally) in the workflow panel; checks
@@ -154,6 +224,7 @@ const SCENARIOS: [(&str, &str, bool); 6] = [
         "save_a_proposal_and_take_it_through_the_procedure",
         "workflow.mjs",
         true,
+        plain,
     ),
     // Issue 15: several split lines, 按网格取整 into a grid grouping, up to twelve parts, part forms
     // kept through every edit, undo/redo without errors, a reload mid-drawing that warns and
@@ -163,6 +234,7 @@ const SCENARIOS: [(&str, &str, bool); 6] = [
         "several_lines_grid_grouping_forms_undo_reload_and_reopen",
         "parts-reopen.mjs",
         false,
+        plain,
     ),
     // Issue 15's acceptance: 建议方案 → an eight-part grid split of 城南社区 in the household band,
     // saved, reopened read-only (parts drawn, same verdict), carried through the procedure, the
@@ -172,6 +244,7 @@ const SCENARIOS: [(&str, &str, bool); 6] = [
         "eight_part_split_saved_reopened_approved_printed",
         "acceptance.mjs",
         true,
+        plain,
     ),
     // Issue 15: no English on the page (findings' advice, a refused line, MapLibre's controls),
     // search results, audit findings and failing rules operable by keyboard, label contrast
@@ -180,6 +253,26 @@ const SCENARIOS: [(&str, &str, bool); 6] = [
         "chinese_text_keyboard_and_contrast",
         "chinese-a11y.mjs",
         false,
+        plain,
+    ),
+    // Issue 15: the server's refusals in Chinese from their codes — a wrong password, a line
+    // that does not cross the community, a proposal over the part limit (the server allows 3
+    // here), a transition the proposal's state forbids and a submission without a vote — with
+    // no Latin-script sentence anywhere on the page.
+    (
+        "server_refusals_are_shown_in_chinese",
+        "server-messages.mjs",
+        true,
+        three_parts,
+    ),
+    // Issue 15: the basemap switch through the server's key-holding proxy (a fake Tianditu on
+    // loopback): 无底图 / 天地图矢量+注记 / 天地图影像+注记, the attribution shown, no request to
+    // another host and the key in nothing the page receives.
+    (
+        "basemap_switch_through_the_proxy",
+        "basemap.mjs",
+        false,
+        tianditu,
     ),
 ];
 
@@ -201,8 +294,8 @@ fn main() -> ExitCode {
     }
     let trials = SCENARIOS
         .iter()
-        .map(|&(name, script, users)| {
-            Trial::test(name, move || run_scenario(script, users))
+        .map(|&(name, script, users, extra)| {
+            Trial::test(name, move || run_scenario(script, users, extra))
                 .with_ignored_flag(missing.is_some())
         })
         .collect();

@@ -6,6 +6,7 @@ import { $, status, fmt, esc, getJson, bbox, RULE_NAMES } from '/web/util.js';
 import { initProposal } from '/web/proposal.js';
 import { initServer } from '/web/server.js';
 import { initSuggest } from '/web/suggest.js';
+import { initBasemap } from '/web/basemap.js';
 
 const KIND = { community: '社区', village: '村', village_converted: '村改居社区' };
 const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
@@ -197,6 +198,7 @@ map.once('load', () => {
   const server = initServer({ map, proposal: () => proposal, reload: loadData });
   proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
   window.shequProposal = proposal; // for the console and the browser tests, like shequMap
+  initBasemap(map);
   initSuggest({ proposal, selected: () => selected, showGroups: (g) => proposal.previewGroups(g),
     name: (code) => data.byCode.get(code)?.properties.name ?? code });
   server.start().catch((err) => status(`登录状态恢复失败：${err.message}`))

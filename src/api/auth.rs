@@ -205,11 +205,13 @@ fn check_csrf_header(headers: &HeaderMap, expected: &str) -> Result<(), ApiError
             "this request is authenticated by the session cookie, so it must carry the \
              session's CSRF token (from POST /api/v1/login or GET /api/v1/me) in the \
              X-CSRF-Token header",
-        )),
+        )
+        .with_code("auth.csrf", Default::default())),
         Some(sent) if constant_time_eq(sent.as_bytes(), expected.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::forbidden(
             "the X-CSRF-Token header does not match this session's CSRF token",
-        )),
+        )
+        .with_code("auth.csrf", Default::default())),
     }
 }
 
@@ -231,7 +233,8 @@ impl From<AccountError> for ApiError {
             AccountError::UnknownUser(_) | AccountError::UnknownToken(_) => {
                 ApiError::not_found(e.to_string())
             }
-            AccountError::BadCredentials => ApiError::unauthorized(e.to_string()),
+            AccountError::BadCredentials => ApiError::unauthorized(e.to_string())
+                .with_code("auth.bad_credentials", Default::default()),
             AccountError::Db(e) => ApiError::from(e),
             AccountError::Secret(_) | AccountError::Damaged(_) => ApiError::internal(e),
         }
@@ -342,6 +345,8 @@ fn too_many_logins(wait: Duration) -> ApiError {
             "too many failed logins for this user name or from this address; try again in {seconds} s"
         ),
     )
+    .with_code("auth.too_many_logins", Default::default())
+    .param("seconds", seconds)
     .retry_after(seconds)
 }
 

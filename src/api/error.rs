@@ -1,11 +1,23 @@
 //! The one error type of the HTTP API, rendered as RFC 9457 problem details
-//! (`application/problem+json`: `type`, `title`, `status`, `detail`).
+//! (`application/problem+json`: `type`, `title`, `status`, `detail`, and the extension members
+//! `code` and `params`).
+//!
+//! Every problem carries a machine `code` and its `params` (an object, often empty), from which
+//! a client says the message in its own language (the web page: `web/messages.js`); `detail` is
+//! the same in English. A failure of a general kind has the problem type's slug as its code
+//! (`bad-request`, `not-found`, …); one that a user meets and can act on has a dotted code of
+//! its own (`procedure.not_allowed`, `split.line_does_not_cross`, `auth.bad_credentials`, …),
+//! usually the [`crate::message::Message`] of the domain error it renders.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use crate::message::Message;
 
 /// An API failure: what kind (a short slug that becomes the problem `type`), and a detail that
 /// says what was wrong and where (parameter, field, index, code).
@@ -15,6 +27,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub slug: &'static str,
     pub detail: String,
+    /// The machine code of the message (the slug unless a specific one is given).
+    pub code: Cow<'static, str>,
+    /// The message's parameters.
+    pub params: Map<String, Value>,
     /// Seconds after which the request may be repeated (`Retry-After`, for 429 and 503).
     pub retry_after: Option<u64>,
 }
@@ -25,8 +41,30 @@ impl ApiError {
             status,
             slug,
             detail: detail.into(),
+            code: Cow::Borrowed(slug),
+            params: Map::new(),
             retry_after: None,
         }
+    }
+
+    /// A problem of kind `slug` saying `message` (its text as the detail, its code and params).
+    pub fn said(status: StatusCode, slug: &'static str, message: Message) -> Self {
+        ApiError::new(status, slug, message.text).with_code(message.code, message.params)
+    }
+
+    /// The same error with a specific code and parameters.
+    pub fn with_code(self, code: &'static str, params: Map<String, Value>) -> Self {
+        ApiError {
+            code: Cow::Borrowed(code),
+            params,
+            ..self
+        }
+    }
+
+    /// The same error with parameter `name` set to `value`.
+    pub fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.params.insert(name.to_owned(), value.into());
+        self
     }
 
     /// The same error, telling the client to retry after `seconds` (`Retry-After`).
@@ -59,6 +97,7 @@ impl ApiError {
             "internal",
             format!("internal error; the server log has the details under reference {reference}"),
         )
+        .param("reference", reference)
     }
 
     /// 401: no credentials, or ones that are unknown, expired, revoked or of a disabled user.
@@ -116,6 +155,8 @@ struct ProblemDetails<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    code: &'a str,
+    params: &'a Map<String, Value>,
 }
 
 impl IntoResponse for ApiError {
@@ -125,6 +166,8 @@ impl IntoResponse for ApiError {
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),
             detail: &self.detail,
+            code: &self.code,
+            params: &self.params,
         };
         let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert(

@@ -5,7 +5,6 @@
 //! proposal, the CSV of the grid assignment).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::JsonBytes;
 use super::lookup::json_response;
-use crate::rules::{SplitError, grid_assignment, grid_groups_by_lines};
+use crate::rules::{grid_assignment, grid_groups_by_lines};
 
 /// `{community, lines: [line, …]}`, each line positions or a GeoJSON LineString.
 #[derive(serde::Deserialize)]
@@ -46,14 +45,7 @@ pub async fn grid_groups(
             let registry = &published.snapshot().registry;
             grid_groups_by_lines(registry, &request.community, &lines)
                 .map(|groups| json_response(&groups))
-                .map_err(|e| match e {
-                    SplitError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
-                    _ => ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid-split",
-                        e.to_string(),
-                    ),
-                })
+                .map_err(super::proposals::split_error)
         })
         .await
 }

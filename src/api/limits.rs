@@ -41,7 +41,16 @@ impl Default for Limits {
 
 /// 413 naming the cap, what was sent and the flag.
 fn over(what: &str, sent: usize, limit: usize, flag: &str) -> ApiError {
+    let code = match flag {
+        "max-proposal-parts" => "limits.proposal_parts",
+        "max-proposal-vertices" => "limits.proposal_vertices",
+        "max-line-points" => "limits.line_points",
+        _ => "too-large",
+    };
     ApiError::too_large(format!("{what} {sent}; the limit is {limit} (--{flag})"))
+        .with_code(code, Default::default())
+        .param("sent", sent)
+        .param("limit", limit)
 }
 
 /// 422 naming the densest line, the cap and the flag.
@@ -59,6 +68,9 @@ fn too_convoluted(what: &str, c: AxisCrossing, limit: usize) -> ApiError {
             c.count
         ),
     )
+    .with_code("limits.too_convoluted", Default::default())
+    .param("crossings", c.count)
+    .param("limit", limit)
 }
 
 /// The position lists (rings, lines) in a GeoJSON `coordinates` value, as numbers; positions
@@ -164,7 +176,10 @@ impl Limits {
                 "{queries} queries × limit {limit} ask for up to {asked} matches; the limit is {} \
                  (--max-address-matches): send fewer queries or a smaller `limit`",
                 self.address_matches
-            )));
+            ))
+            .with_code("limits.address_matches", Default::default())
+            .param("sent", asked)
+            .param("limit", self.address_matches));
         }
         Ok(())
     }

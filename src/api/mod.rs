@@ -5,6 +5,7 @@ mod address;
 mod admission;
 mod audit;
 mod auth;
+mod basemap;
 mod download;
 mod edge;
 mod error;
@@ -42,6 +43,7 @@ pub use address::MAX_BATCH_QUERIES;
 pub use admission::{Admission, Pool, PoolConfig, RETRY_AFTER_SECS};
 pub use auth::{Authenticated, CSRF_HEADER, ReadAccess, SESSION_COOKIE};
 pub use auth::{Clock, SystemClock};
+pub use basemap::BasemapConfig;
 pub use error::ApiError;
 pub use extract::parse_date;
 pub use limits::Limits;
@@ -85,6 +87,8 @@ pub struct ApiConfig {
     /// the request's `Host` header: a forged `Host` would otherwise be written into answers
     /// that caches and other clients reuse.
     pub public_url: String,
+    /// The 天地图 basemap proxy: key, upstream, attribution, bounds.
+    pub basemap: BasemapConfig,
 }
 
 impl Default for ApiConfig {
@@ -100,6 +104,7 @@ impl Default for ApiConfig {
             limits: Limits::default(),
             cpu_pool: PoolConfig::cpu_default(),
             hash_pool: PoolConfig::hash_default(),
+            basemap: BasemapConfig::default(),
             request_timeout: std::time::Duration::from_secs(60),
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
         }
@@ -262,6 +267,7 @@ pub struct Shared {
     /// Bounded pools for CPU-heavy work and password hashing.
     admission: Arc<Admission>,
     limits: Limits,
+    basemap: Arc<BasemapConfig>,
     /// Failed-login counters (back-off per account and per client address).
     logins: Arc<crate::accounts::throttle::Throttle>,
     /// The time the login back-off counts in; a manual clock in tests.
@@ -319,6 +325,7 @@ impl AppState {
             history_builds: Arc::default(),
             admission: Arc::new(Admission::new(config.cpu_pool, config.hash_pool)),
             limits: config.limits,
+            basemap: Arc::new(config.basemap.clone()),
             logins: Arc::default(),
             clock: Arc::new(SystemClock::default()),
             metrics: Arc::new(metrics::Metrics::new()),
@@ -452,6 +459,11 @@ impl AppState {
     /// The caps on the work one request may ask for.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The basemap proxy's configuration.
+    pub fn basemap(&self) -> &BasemapConfig {
+        &self.basemap
     }
 
     /// The store, when the server keeps one.
@@ -594,6 +606,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .merge(tiles_router())
         .merge(ogc::routes())
         .route("/style.json", get(tiles::style))
+        .route("/basemap", get(basemap::info))
+        .route("/basemap/{layer}/{z}/{x}/{y}", get(basemap::tile))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file));
     let table = if config.metrics {

@@ -196,6 +196,8 @@ fn operations() -> Vec<Op> {
         op("get", "/tiles/{file}", "tiles", "TileJSON 3.0.0 of a layer or composite (`{layers}.json`)").query(query_fields::<tile_api::TileQuery>),
         op("get", "/tiles/{layers}/{z}/{x}/{y}", "tiles", "A vector tile (`{y}.mvt` or `{y}.pbf`)").query(query_fields::<tile_api::TileQuery>).ok("200", super::tiles::MVT_CONTENT_TYPE),
         op("get", "/style.json", "tiles", "MapLibre style").reads_as_of(),
+        op("get", "/basemap", "tiles", "Whether the 天地图 basemap is available (a key is configured), its layers, tile URL template and attribution; never the key"),
+        op("get", "/basemap/{layer}/{z}/{x}/{y}", "tiles", "A 天地图 raster tile through the server, which adds its key (`layer`: vec, cva, img, cia; `z` 1–18); 503 `basemap.no_key` without a key, 502 `basemap.upstream` when Tianditu fails").ok("200", "image/png"),
         op("get", "/ogc", "ogc", "OGC API – Features landing page").query(format),
         op("get", "/ogc/conformance", "ogc", "Conformance classes").query(format),
         op("get", "/ogc/api", "ogc", "This API definition as OpenAPI 3.0 (the OGC landing page's service-desc)"),

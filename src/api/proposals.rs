@@ -38,13 +38,14 @@ pub async fn validate_proposal(
 pub(super) fn parse_proposal(body: &Value, snapshot: &Snapshot) -> Result<Proposal, ApiError> {
     parse(body, &snapshot.registry, &snapshot.guidelines.plausible).map_err(|e| {
         if e.malformed {
-            ApiError::bad_request(e.to_string())
+            ApiError::bad_request(e.to_string()).with_code("proposal.malformed", Default::default())
         } else {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-proposal",
                 e.to_string(),
             )
+            .with_code("proposal.invalid", Default::default())
         }
     })
 }
@@ -101,9 +102,10 @@ pub async fn split(
                 }
                 (None, Some(groups)) => split_by_groups(registry, &community, &groups),
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "give exactly one of `line` and `groups`",
-                    ));
+                    return Err(
+                        ApiError::bad_request("give exactly one of `line` and `groups`")
+                            .with_code("split.line_or_groups", Default::default()),
+                    );
                 }
             };
             result
@@ -114,13 +116,15 @@ pub async fn split(
 }
 
 /// The answer for a split that cannot be made.
-fn split_error(e: SplitError) -> ApiError {
+pub(super) fn split_error(e: SplitError) -> ApiError {
     match e {
-        SplitError::UnknownCommunity(_) => ApiError::not_found(e.to_string()),
-        _ => ApiError::new(
+        SplitError::UnknownCommunity(_) => {
+            ApiError::said(StatusCode::NOT_FOUND, "not-found", e.message())
+        }
+        _ => ApiError::said(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-split",
-            e.to_string(),
+            e.message(),
         ),
     }
 }

@@ -14,19 +14,33 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, JsonBytes, parse_date};
 use super::lookup::json_response;
 use crate::store::proposals::{self, Move, ProcedureError};
-use crate::workflow::{Status, Tally};
+use crate::workflow::{Refusal, Status, Tally};
 
 impl From<ProcedureError> for ApiError {
     fn from(e: ProcedureError) -> Self {
         let detail = e.to_string();
         match e {
-            ProcedureError::NotFound(_) => ApiError::not_found(detail),
-            ProcedureError::Forbidden(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+            ProcedureError::NotFound(id) => ApiError::not_found(detail)
+                .with_code("procedure.no_proposal", Default::default())
+                .param("id", id),
+            ProcedureError::Refused(r) => {
+                let (status, slug) = match &r {
+                    Refusal::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                    Refusal::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                    Refusal::Unprocessable(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
+                    }
+                };
+                ApiError::said(status, slug, r.message().clone())
             }
-            ProcedureError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
-            ProcedureError::Proposal(p) if p.malformed => ApiError::bad_request(detail),
-            ProcedureError::Proposal(_) | ProcedureError::Unprocessable(_) => {
+            ProcedureError::Proposal(p) if p.malformed => {
+                ApiError::bad_request(detail).with_code("proposal.malformed", Default::default())
+            }
+            ProcedureError::Proposal(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail)
+                    .with_code("proposal.invalid", Default::default())
+            }
+            ProcedureError::Unprocessable(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail)
             }
             ProcedureError::Store(s) => ApiError::from(s),

@@ -187,6 +187,17 @@ pub struct ServeArgs {
     /// Raster basemap URL template ({z}/{x}/{y}) added under the layers of /style.json.
     #[arg(long)]
     pub basemap: Option<String>,
+    /// 天地图 (Tianditu) key for the web map's basemap switch: tiles go through
+    /// /basemap/{layer}/{z}/{x}/{y}, which adds it, so it never reaches a browser. Also read
+    /// from SHEQU_TIANDITU_KEY. Without one the switch is disabled and says why.
+    #[arg(long)]
+    pub tianditu_key: Option<String>,
+    /// Base URL the basemap proxy fetches tiles from (http only; also SHEQU_TIANDITU_URL).
+    #[arg(long)]
+    pub tianditu_url: Option<String>,
+    /// Attribution shown with the basemap (天地图 and its 审图号).
+    #[arg(long)]
+    pub tianditu_attribution: Option<String>,
     /// Glyph URL template ({fontstack}/{range}.pbf) that /style.json labels use.
     #[arg(long)]
     pub glyphs: Option<String>,

@@ -45,7 +45,13 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         .map(api::parse_public_url)
         .transpose()
         .map_err(CliError::input)?;
+    let basemap = basemap_config(
+        args.tianditu_key,
+        args.tianditu_url,
+        args.tianditu_attribution,
+    )?;
     let config = ApiConfig {
+        basemap,
         body_limit: args.body_limit,
         tile_cache: args.tile_cache,
         style: StyleOptions {
@@ -66,6 +72,37 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         init_admin: args.init_admin.as_deref(),
     };
     server.serve(config)
+}
+
+/// The basemap proxy's settings from the flags, else the environment (`SHEQU_TIANDITU_KEY`,
+/// `SHEQU_TIANDITU_URL`).
+fn basemap_config(
+    key: Option<String>,
+    url: Option<String>,
+    attribution: Option<String>,
+) -> Result<api::BasemapConfig, CliError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let key = key.or_else(|| env("SHEQU_TIANDITU_KEY"));
+    if let Some(k) = &key {
+        api::BasemapConfig::check_key(k)
+            .map_err(|e| CliError::input(format!("--tianditu-key: {e}")))?;
+    }
+    let mut config = api::BasemapConfig {
+        key,
+        ..api::BasemapConfig::default()
+    };
+    if let Some(url) = url.or_else(|| env("SHEQU_TIANDITU_URL")) {
+        if !url.starts_with("http://") {
+            return Err(CliError::input(format!(
+                "--tianditu-url {url}: give an http:// URL (shequ has no TLS client)"
+            )));
+        }
+        config.upstream = url.trim_end_matches('/').to_owned();
+    }
+    if let Some(a) = attribution {
+        config.attribution = a;
+    }
+    Ok(config)
 }
 
 impl LimitArgs {

@@ -9,6 +9,7 @@ use super::Proposal;
 use super::apply::largest_share;
 use super::split::{SplitError, left_side, territory};
 use crate::geometry::measure::area_m2;
+use crate::message::Message;
 use crate::registry::Registry;
 
 /// Grids grouped by the pieces the lines cut: `groups[i]` holds grid codes; `shares[i][k]` the
@@ -33,9 +34,10 @@ pub fn grid_groups_by_lines(
 ) -> Result<GridGroups, SplitError> {
     let (c, whole) = territory(registry, community)?;
     if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(SplitError::BadGroups(format!(
-            "give 1 to {MAX_LINES} lines"
-        )));
+        return Err(SplitError::BadGroups(
+            Message::new("split.line_count", format!("give 1 to {MAX_LINES} lines"))
+                .with("max", MAX_LINES),
+        ));
     }
     let mut pieces: Vec<MultiPolygon<f64>> = vec![whole.clone()];
     for (i, line) in lines.iter().enumerate() {
@@ -43,9 +45,10 @@ pub fn grid_groups_by_lines(
             return Err(SplitError::BadLine);
         }
         let left = left_side(whole, line).map_err(|e| match e {
-            SplitError::LineDoesNotCross(why) => {
-                SplitError::LineDoesNotCross(format!("line {}: {why}", i + 1))
-            }
+            SplitError::LineDoesNotCross { why, .. } => SplitError::LineDoesNotCross {
+                line: Some(i + 1),
+                why,
+            },
             other => other,
         })?;
         pieces = pieces
@@ -64,8 +67,8 @@ pub fn grid_groups_by_lines(
     }
     groups.retain(|g| !g.is_empty());
     if groups.len() < 2 {
-        return Err(SplitError::LineDoesNotCross(
-            "and leave whole grids on more than one side".to_owned(),
+        return Err(super::split::not_crossing(
+            super::split::Crossing::WholeGrids,
         ));
     }
     Ok(GridGroups {

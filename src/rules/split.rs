@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::geometry::geojson::area_to_geojson;
 use crate::geometry::measure::{area_m2, width_m};
+use crate::message::Message;
 use crate::registry::Registry;
 
 /// Why a split cannot be made; every variant is the client's mistake (HTTP 422).
@@ -26,10 +27,73 @@ pub enum SplitError {
     NoTerritory(String),
     #[error("the line needs at least 2 positions, each [longitude, latitude]")]
     BadLine,
-    #[error("the line must cross the community: start and end outside it, {0}")]
-    LineDoesNotCross(String),
+    #[error(
+        "the line must cross the community: start and end outside it, {}{why}",
+        line.map(|l| format!("line {l}: ")).unwrap_or_default()
+    )]
+    LineDoesNotCross {
+        /// Which of several lines (1-based), when there are several.
+        line: Option<usize>,
+        why: Crossing,
+    },
     #[error("groups: {0}")]
-    BadGroups(String),
+    BadGroups(Message),
+}
+
+/// What a line that does not split a community fails to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Crossing {
+    #[error("the community is empty")]
+    Empty,
+    #[error("but an end of the line is inside it")]
+    EndInside,
+    #[error("and leave land on both sides")]
+    BothSides,
+    #[error("and leave more than a snapping margin on each side")]
+    SnapMargin,
+    #[error("and leave whole grids on more than one side")]
+    WholeGrids,
+}
+
+impl Crossing {
+    fn code(self) -> &'static str {
+        match self {
+            Crossing::Empty => "empty",
+            Crossing::EndInside => "end_inside",
+            Crossing::BothSides => "both_sides",
+            Crossing::SnapMargin => "snap_margin",
+            Crossing::WholeGrids => "whole_grids",
+        }
+    }
+}
+
+impl SplitError {
+    /// The failure as a coded message (see [`crate::message`]).
+    pub fn message(&self) -> Message {
+        let text = self.to_string();
+        match self {
+            SplitError::UnknownCommunity(c) => {
+                Message::new("split.unknown_community", text).with("community", c.as_str())
+            }
+            SplitError::NoTerritory(c) => {
+                Message::new("split.no_territory", text).with("community", c.as_str())
+            }
+            SplitError::BadLine => Message::new("split.bad_line", text),
+            SplitError::LineDoesNotCross { line, why } => {
+                let m = Message::new("split.line_does_not_cross", text).with("why", why.code());
+                match line {
+                    Some(l) => m.with("line", *l),
+                    None => m,
+                }
+            }
+            SplitError::BadGroups(m) => Message { text, ..m.clone() },
+        }
+    }
+}
+
+/// A line that does not split the community, for the reason `why`.
+pub(super) fn not_crossing(why: Crossing) -> SplitError {
+    SplitError::LineDoesNotCross { line: None, why }
 }
 
 /// Grids whose part on one side of the line is thinner than this are kept whole on the other
@@ -51,9 +115,7 @@ pub fn split_by_line(
     let a = territory.intersection(&left);
     let b = territory.difference(&left);
     if area_m2(&a) < 1.0 || area_m2(&b) < 1.0 {
-        return Err(SplitError::LineDoesNotCross(
-            "and leave land on both sides".to_owned(),
-        ));
+        return Err(not_crossing(Crossing::BothSides));
     }
     // Snap: grids barely cut go wholly to their bigger side; the others are cut by the line.
     let (mut whole_a, mut whole_b) = (Vec::new(), Vec::new());
@@ -74,9 +136,7 @@ pub fn split_by_line(
         .filter(|m| !m.0.is_empty())
         .collect();
     if parts.len() < 2 {
-        return Err(SplitError::LineDoesNotCross(
-            "and leave more than a snapping margin on each side".to_owned(),
-        ));
+        return Err(not_crossing(Crossing::SnapMargin));
     }
     Ok(proposal(registry, c, parts))
 }
@@ -90,9 +150,10 @@ pub fn split_by_groups(
 ) -> Result<Value, SplitError> {
     let (c, _) = territory(registry, community)?;
     if groups.len() < 2 || groups.iter().any(Vec::is_empty) {
-        return Err(SplitError::BadGroups(
-            "give at least 2 non-empty groups of grid codes".to_owned(),
-        ));
+        return Err(SplitError::BadGroups(Message::new(
+            "split.groups_too_few",
+            "give at least 2 non-empty groups of grid codes",
+        )));
     }
     let own = &registry.communities[c].grids;
     let mut used = vec![false; own.len()];
@@ -104,14 +165,24 @@ pub fn split_by_groups(
                 .grid_by_code(code)
                 .and_then(|g| own.iter().position(|&o| o == g));
             let Some(k) = position else {
-                return Err(SplitError::BadGroups(format!(
-                    "groups[{i}]: {code} is not a grid of {community}"
-                )));
+                return Err(SplitError::BadGroups(
+                    Message::new(
+                        "split.grid_not_in_community",
+                        format!("groups[{i}]: {code} is not a grid of {community}"),
+                    )
+                    .with("index", i)
+                    .with("grid", code.as_str())
+                    .with("community", community),
+                ));
             };
             if std::mem::replace(&mut used[k], true) {
-                return Err(SplitError::BadGroups(format!(
-                    "{code} is in more than one group"
-                )));
+                return Err(SplitError::BadGroups(
+                    Message::new(
+                        "split.grid_in_two_groups",
+                        format!("{code} is in more than one group"),
+                    )
+                    .with("grid", code.as_str()),
+                ));
             }
             pieces.push(&registry.grids[own[k]].area);
         }
@@ -124,10 +195,13 @@ pub fn split_by_groups(
         .map(|(&g, _)| registry.grids[g].code.as_str())
         .collect();
     if !missing.is_empty() {
-        return Err(SplitError::BadGroups(format!(
-            "grids in no group: {}",
-            missing.join(", ")
-        )));
+        return Err(SplitError::BadGroups(
+            Message::new(
+                "split.grids_in_no_group",
+                format!("grids in no group: {}", missing.join(", ")),
+            )
+            .with("grids", missing),
+        ));
     }
     Ok(proposal(registry, c, parts))
 }
@@ -232,15 +306,11 @@ pub(super) fn left_side(
 ) -> Result<MultiPolygon<f64>, SplitError> {
     let b = territory
         .bounding_rect()
-        .ok_or(SplitError::LineDoesNotCross(
-            "the community is empty".to_owned(),
-        ))?;
+        .ok_or(not_crossing(Crossing::Empty))?;
     let inside = |p: [f64; 2]| geo::Contains::contains(territory, &geo::Point::new(p[0], p[1]));
     let (first, last) = (line[0], line[line.len() - 1]);
     if inside(first) || inside(last) {
-        return Err(SplitError::LineDoesNotCross(
-            "but an end of the line is inside it".to_owned(),
-        ));
+        return Err(not_crossing(Crossing::EndInside));
     }
     // A box that holds the territory and the whole line, with margin.
     let xs = line.iter().map(|p| p[0]).chain([b.min().x, b.max().x]);

@@ -27,10 +27,9 @@ use crate::workflow::{self, CastVote, Moving, Refusal, Status, Tally};
 pub enum ProcedureError {
     #[error("no proposal {0}")]
     NotFound(i64),
+    /// The procedure refuses the step (403, 409 or 422), with a coded message.
     #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
+    Refused(#[from] Refusal),
     /// The proposal document cannot be parsed (400) or is invalid (422).
     #[error("{0}")]
     Proposal(#[from] ProposalError),
@@ -44,16 +43,6 @@ pub enum ProcedureError {
 impl From<DbError> for ProcedureError {
     fn from(e: DbError) -> Self {
         ProcedureError::Store(e.into())
-    }
-}
-
-impl From<Refusal> for ProcedureError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Forbidden(m) => ProcedureError::Forbidden(m),
-            Refusal::Conflict(m) => ProcedureError::Conflict(m),
-            Refusal::Unprocessable(m) => ProcedureError::Unprocessable(m),
-        }
     }
 }
 

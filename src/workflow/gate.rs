@@ -80,12 +80,18 @@ pub fn refuse_worse(
     if fresh.is_empty() {
         return Ok(());
     }
-    Err(super::Refusal::Conflict(format!(
-        "approving would make the city worse: the coverage audit of the new version has {} failing finding{} the current version does not have: {}",
-        fresh.len(),
-        if fresh.len() == 1 { "" } else { "s" },
-        describe(&fresh)
-    )))
+    Err(super::Refusal::Conflict(
+        crate::message::Message::new(
+            "procedure.audit_worse",
+            format!(
+                "approving would make the city worse: the coverage audit of the new version has {} failing finding{} the current version does not have: {}",
+                fresh.len(),
+                if fresh.len() == 1 { "" } else { "s" },
+                describe(&fresh)
+            ),
+        )
+        .with("count", fresh.len()),
+    ))
 }
 
 /// One line per finding, for the refusal: kind, town, codes, new area.

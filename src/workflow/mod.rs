@@ -13,6 +13,7 @@ pub use procedure::{Move, Moving, comment, decide_move, effective_day, same_regi
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Actor;
+use crate::message::Message;
 use crate::rules::{VoteBase, VoteRule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,11 +65,20 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Message),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Message),
     #[error("{0}")]
-    Unprocessable(String),
+    Unprocessable(Message),
+}
+
+impl Refusal {
+    /// What is said, with its code and parameters.
+    pub fn message(&self) -> &Message {
+        match self {
+            Refusal::Forbidden(m) | Refusal::Conflict(m) | Refusal::Unprocessable(m) => m,
+        }
+    }
 }
 
 /// Who takes a step.
@@ -102,18 +112,26 @@ fn step(from: Status, to: Status) -> Option<Taker> {
 pub fn may_draft(actor: &Actor, towns: &[String], what: &str) -> Result<(), Refusal> {
     let missing = towns.iter().find(|t| !actor.may_draft_for(t));
     match (towns.is_empty(), missing) {
-        (true, _) => Err(Refusal::Forbidden(format!(
-            "the proposal lies in no town, so no street official may {what} it"
+        (true, _) => Err(Refusal::Forbidden(Message::new(
+            "procedure.no_town",
+            format!("the proposal lies in no town, so no street official may {what} it"),
         ))),
         (false, None) => Ok(()),
-        (false, Some(town)) => Err(Refusal::Forbidden(if towns.len() == 1 {
-            format!("only a street official of town {town} may {what} its proposals")
-        } else {
-            format!(
-                "only a street official of town {town} may {what} this proposal: it touches towns {}, and the official must hold all of them",
-                towns.join(", ")
+        (false, Some(town)) => Err(Refusal::Forbidden(
+            Message::new(
+                "procedure.not_your_town",
+                if towns.len() == 1 {
+                    format!("only a street official of town {town} may {what} its proposals")
+                } else {
+                    format!(
+                        "only a street official of town {town} may {what} this proposal: it touches towns {}, and the official must hold all of them",
+                        towns.join(", ")
+                    )
+                },
             )
-        })),
+            .with("town", town.as_str())
+            .with("towns", towns.to_vec()),
+        )),
     }
 }
 
@@ -127,24 +145,35 @@ pub fn may_move(actor: &Actor, towns: &[String], from: Status, to: Status) -> Re
             .filter(|&s| step(from, s).is_some())
             .map(Status::as_str)
             .collect();
-        return Err(Refusal::Conflict(format!(
-            "a {} proposal cannot move to {}{}",
-            from.as_str(),
-            to.as_str(),
-            if next.is_empty() {
-                " (it is closed)".to_owned()
-            } else {
-                format!(" (only to {})", next.join(" or "))
-            }
-        )));
+        return Err(Refusal::Conflict(
+            Message::new(
+                "procedure.not_allowed",
+                format!(
+                    "a {} proposal cannot move to {}{}",
+                    from.as_str(),
+                    to.as_str(),
+                    if next.is_empty() {
+                        " (it is closed)".to_owned()
+                    } else {
+                        format!(" (only to {})", next.join(" or "))
+                    }
+                ),
+            )
+            .with("state", from.as_str())
+            .with("to", to.as_str())
+            .with("next", next),
+        ));
     };
     match taker {
         Taker::Street => may_draft(actor, towns, &format!("move to {}", to.as_str())),
         Taker::Reviewer if actor.may_review() => Ok(()),
-        Taker::Reviewer => Err(Refusal::Forbidden(format!(
-            "only a reviewer may move a proposal to {}",
-            to.as_str()
-        ))),
+        Taker::Reviewer => Err(Refusal::Forbidden(
+            Message::new(
+                "procedure.reviewer_only",
+                format!("only a reviewer may move a proposal to {}", to.as_str()),
+            )
+            .with("to", to.as_str()),
+        )),
     }
 }
 
@@ -159,11 +188,18 @@ pub fn may_act(
 ) -> Result<(), Refusal> {
     may_draft(actor, towns, what)?;
     if status != needs {
-        return Err(Refusal::Conflict(format!(
-            "cannot {what} a proposal in {}: only in {}",
-            status.as_str(),
-            needs.as_str()
-        )));
+        return Err(Refusal::Conflict(
+            Message::new(
+                "procedure.wrong_state",
+                format!(
+                    "cannot {what} a proposal in {}: only in {}",
+                    status.as_str(),
+                    needs.as_str()
+                ),
+            )
+            .with("state", status.as_str())
+            .with("needs", needs.as_str()),
+        ));
     }
     Ok(())
 }
@@ -184,28 +220,44 @@ pub fn vote_allows_submission(
     latest: Option<&CastVote>,
     document: &str,
     rule: &VoteRule,
-) -> Result<(), String> {
+) -> Result<(), Message> {
     let Some(vote) = latest else {
-        return Err("no vote is recorded: record the residents' vote first".into());
+        return Err(Message::new(
+            "vote.none",
+            "no vote is recorded: record the residents' vote first",
+        ));
     };
     if vote.document.as_deref() != Some(document) {
-        return Err(
-            "the recorded vote was cast on an earlier version of the proposal, which has been edited since: record the residents' vote on this version first".into(),
-        );
+        return Err(Message::new(
+            "vote.stale",
+            "the recorded vote was cast on an earlier version of the proposal, which has been edited since: record the residents' vote on this version first",
+        ));
     }
     let t = &vote.tally;
     if !t.passes(rule) {
-        return Err(format!(
-            "the vote did not pass ({} for, {} against, {} abstaining; more than {:.0}% of the {} needed)",
-            t.in_favour,
-            t.against,
-            t.abstain,
-            rule.pass_share * 100.0,
-            match rule.base {
-                VoteBase::Cast => "votes cast",
-                VoteBase::Eligible => "eligible voters",
-            }
-        ));
+        let base = match rule.base {
+            VoteBase::Cast => "cast",
+            VoteBase::Eligible => "eligible",
+        };
+        return Err(Message::new(
+            "vote.failed",
+            format!(
+                "the vote did not pass ({} for, {} against, {} abstaining; more than {:.0}% of the {} needed)",
+                t.in_favour,
+                t.against,
+                t.abstain,
+                rule.pass_share * 100.0,
+                match rule.base {
+                    VoteBase::Cast => "votes cast",
+                    VoteBase::Eligible => "eligible voters",
+                }
+            ),
+        )
+        .with("for", t.in_favour)
+        .with("against", t.against)
+        .with("abstain", t.abstain)
+        .with("percent", (rule.pass_share * 100.0).round())
+        .with("base", base));
     }
     Ok(())
 }
@@ -230,18 +282,21 @@ impl Tally {
 
     /// Whether the tally is consistent with `rule` (a base of eligible voters is given and not
     /// below the votes cast), naming what is wrong.
-    pub fn check(&self, rule: &VoteRule) -> Result<(), String> {
+    pub fn check(&self, rule: &VoteRule) -> Result<(), Message> {
         if self.cast() == 0 {
-            return Err("no votes cast".to_owned());
+            return Err(Message::new("vote.no_votes", "no votes cast"));
         }
         match (rule.base, self.eligible) {
-            (VoteBase::Eligible, None) => Err(
-                "`eligible` is required: the vote rule counts the share of eligible voters".into(),
-            ),
-            (_, Some(e)) if (e as u64) < self.cast() => Err(format!(
-                "eligible {e} is less than the {} votes cast",
-                self.cast()
+            (VoteBase::Eligible, None) => Err(Message::new(
+                "vote.eligible_required",
+                "`eligible` is required: the vote rule counts the share of eligible voters",
             )),
+            (_, Some(e)) if (e as u64) < self.cast() => Err(Message::new(
+                "vote.eligible_too_small",
+                format!("eligible {e} is less than the {} votes cast", self.cast()),
+            )
+            .with("eligible", e)
+            .with("cast", self.cast())),
             _ => Ok(()),
         }
     }

@@ -5,6 +5,7 @@
 //! here, and writes only what is decided.
 
 use crate::accounts::Actor;
+use crate::message::Message;
 use crate::rules::{Report, Verdict, VoteRule};
 
 use super::{CastVote, Refusal, Status, Tally, may_act, may_draft, may_move};
@@ -40,15 +41,22 @@ pub fn comment(
         "record comments on",
     )?;
     if text.trim().is_empty() {
-        return Err(Refusal::Unprocessable(
-            "`text`: a comment cannot be empty".into(),
-        ));
+        return Err(Refusal::Unprocessable(Message::new(
+            "procedure.comment_empty",
+            "`text`: a comment cannot be empty",
+        )));
     }
-    crate::text::check(text, crate::text::MAX_TEXT_CHARS, true)
-        .map_err(|e| Refusal::Unprocessable(format!("`text`: {e}")))?;
+    crate::text::check(text, crate::text::MAX_TEXT_CHARS, true).map_err(|e| {
+        Refusal::Unprocessable(
+            Message::new("input.bad_text", format!("`text`: {e}")).with("field", "text"),
+        )
+    })?;
     if let Some(source) = source {
-        crate::text::check(source, crate::text::MAX_NAME_CHARS, false)
-            .map_err(|e| Refusal::Unprocessable(format!("`source`: {e}")))?;
+        crate::text::check(source, crate::text::MAX_NAME_CHARS, false).map_err(|e| {
+            Refusal::Unprocessable(
+                Message::new("input.bad_text", format!("`source`: {e}")).with("field", "source"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -106,9 +114,10 @@ pub fn decide_move(
             refuse_failing(moving.report, "submitted")?;
         }
         Status::Rejected if reason.is_none() => {
-            return Err(Refusal::Unprocessable(
-                "`reason`: a rejection must say why".into(),
-            ));
+            return Err(Refusal::Unprocessable(Message::new(
+                "procedure.reason_required",
+                "`reason`: a rejection must say why",
+            )));
         }
         Status::Approved => {
             refuse_failing(moving.report, "approved")?;
@@ -131,10 +140,17 @@ fn refuse_failing(report: &Report, to: &str) -> Result<(), Refusal> {
         .filter(|c| c.verdict == Verdict::Fail)
         .map(|c| c.rule.to_string())
         .collect();
-    Err(Refusal::Unprocessable(format!(
-        "a proposal whose validation fails cannot be {to}; failing: {}",
-        failing.join(", ")
-    )))
+    Err(Refusal::Unprocessable(
+        Message::new(
+            "procedure.validation_fails",
+            format!(
+                "a proposal whose validation fails cannot be {to}; failing: {}",
+                failing.join(", ")
+            ),
+        )
+        .with("to", to)
+        .with("failing", failing),
+    ))
 }
 
 /// Defence in depth for an approval: every street official who drafted the proposal must hold
@@ -149,14 +165,29 @@ fn drafters_hold(
         match drafter.as_ref().map(|d| may_draft(d, towns, "draft")) {
             Some(Ok(())) => {}
             Some(Err(refusal)) => {
-                return Err(Refusal::Forbidden(format!(
-                    "proposal {id} cannot be approved: it was drafted by {name}, and {refusal}"
-                )));
+                return Err(Refusal::Forbidden(
+                    Message::new(
+                        "procedure.drafter_lacks_town",
+                        format!(
+                            "proposal {id} cannot be approved: it was drafted by {name}, and {refusal}"
+                        ),
+                    )
+                    .with("id", id)
+                    .with("drafter", name.as_str())
+                    .with("town", refusal.message().params.get("town").cloned().unwrap_or_default()),
+                ));
             }
             None => {
-                return Err(Refusal::Forbidden(format!(
-                    "proposal {id} cannot be approved: it was drafted by {name}, who is not a user (any more)"
-                )));
+                return Err(Refusal::Forbidden(
+                    Message::new(
+                        "procedure.drafter_gone",
+                        format!(
+                            "proposal {id} cannot be approved: it was drafted by {name}, who is not a user (any more)"
+                        ),
+                    )
+                    .with("id", id)
+                    .with("drafter", name.as_str()),
+                ));
             }
         }
     }
@@ -168,9 +199,15 @@ pub fn same_registry(prepared: i64, current: i64) -> Result<(), Refusal> {
     if prepared == current {
         return Ok(());
     }
-    Err(Refusal::Conflict(format!(
-        "the registry changed while this approval was prepared (version {current} is now current); try again"
-    )))
+    Err(Refusal::Conflict(
+        Message::new(
+            "procedure.registry_changed",
+            format!(
+                "the registry changed while this approval was prepared (version {current} is now current); try again"
+            ),
+        )
+        .with("version", current),
+    ))
 }
 
 /// The day an approval takes effect (`YYYY-MM-DD`): the requested day or today, neither in the
@@ -183,16 +220,27 @@ pub fn effective_day(
     let effective = requested.unwrap_or(today);
     let day = effective
         .format(DAY)
-        .map_err(|e| Refusal::Unprocessable(e.to_string()))?;
+        .map_err(|e| Refusal::Unprocessable(Message::new("input.bad_date", e.to_string())))?;
     if effective > today {
-        return Err(Refusal::Unprocessable(format!(
-            "`effective` {day} is in the future: approvals take effect today or on an earlier day"
-        )));
+        return Err(Refusal::Unprocessable(
+            Message::new(
+                "procedure.effective_future",
+                format!(
+                    "`effective` {day} is in the future: approvals take effect today or on an earlier day"
+                ),
+            )
+            .with("effective", day.as_str()),
+        ));
     }
     if let Some(prev) = current.filter(|p| *p > day.as_str()) {
-        return Err(Refusal::Unprocessable(format!(
-            "`effective` {day} is before {prev}, from when the current version holds"
-        )));
+        return Err(Refusal::Unprocessable(
+            Message::new(
+                "procedure.effective_before",
+                format!("`effective` {day} is before {prev}, from when the current version holds"),
+            )
+            .with("effective", day.as_str())
+            .with("current", prev),
+        ));
     }
     Ok(day)
 }

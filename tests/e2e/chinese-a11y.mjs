@@ -5,7 +5,7 @@
 // by Tab/focus and Enter) with text contrast of at least 4.5:1 on the coloured labels.
 import assert from 'node:assert/strict';
 import { run } from './lib.js';
-import { openCommunity, pixel, waitIdle } from './common-steps.js';
+import { openCommunity, drawLine, waitIdle } from './common-steps.js';
 
 /** Latin words of two or more letters in `text` (units such as m² are one letter). */
 const latin = (text) => text.match(/[A-Za-z]{2,}/g) ?? [];
@@ -36,17 +36,7 @@ await run('chinese-a11y', async (page, { shot, allowConsole }) => {
   assert.deepEqual(titles.flatMap(latin), [], `English control titles ${titles}`);
 
   // A line that ends inside the community: the refusal in Chinese.
-  await page.click('#proposal-toggle');
-  await page.click('[data-tool="line"]');
-  await waitIdle(page);
-  const ring = community.geometry.coordinates[0];
-  const xs = ring.map((p) => p[0]);
-  const ys = ring.map((p) => p[1]);
-  const [w, e, s, n] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const pts = [];
-  for (const p of [[(w + e) / 2, s - 0.002], [(w + e) / 2, (s + n) / 2]]) pts.push(await pixel(page, p));
-  for (const at of pts) await page.mouse.click(Math.round(at.x), Math.round(at.y));
-  await page.mouse.click(Math.round(pts[1].x), Math.round(pts[1].y));
+  await drawLine(page, community, [[0.5, -1], [0.5, 0.5]]);
   await page.waitForSelector('#validation[data-state="error"]');
   const refusal = await page.innerText('#validation');
   console.log(`refusal: ${refusal}`);

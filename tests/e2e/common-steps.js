@@ -121,3 +121,25 @@ export async function assembleFromGrids(page) {
   assert.deepEqual(shown.checks, expected.checks);
   return { request, shown };
 }
+
+/**
+ * Opens the editor (when closed) with the line tool and draws a line through `fractions` of the
+ * community's extent ([fx, fy]: 0 west/south, 1 east/north; a margin of 0.002° is added below
+ * 0 and above 1 so that ends outside lie outside), finishing it with a second click on the last
+ * point.
+ */
+export async function drawLine(page, community, fractions) {
+  if (await page.isHidden('#proposal')) await page.click('#proposal-toggle');
+  await page.click('[data-tool="line"]');
+  await waitIdle(page);
+  const ring = community.geometry.coordinates[0];
+  const xs = ring.map((p) => p[0]);
+  const ys = ring.map((p) => p[1]);
+  const [w, e, s, n] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const along = (lo, hi, f) => (f < 0 ? lo - 0.002 : f > 1 ? hi + 0.002 : lo + (hi - lo) * f);
+  const pts = [];
+  for (const [fx, fy] of fractions) pts.push(await pixel(page, [along(w, e, fx), along(s, n, fy)]));
+  for (const at of pts) await page.mouse.click(Math.round(at.x), Math.round(at.y));
+  const last = pts[pts.length - 1];
+  await page.mouse.click(Math.round(last.x), Math.round(last.y));
+}
