@@ -90,6 +90,8 @@ pub struct Store {
     backend: Backend,
 }
 
+// One `Store` per process, behind an `Arc`: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Sqlite(SqliteStore),
     Postgres(pg::PgStore),
