@@ -417,6 +417,7 @@ mod tests {
                 "offset",
                 "town",
                 "community",
+                "format",
                 "as_of"
             ]
         );
