@@ -53,6 +53,7 @@ export const MESSAGES = {
   timeout: () => '服务器处理超时',
   internal: (p) => `服务器内部错误${p.reference ? `（编号 ${p.reference}）` : ''}`,
   'no-database': () => '服务器未配置数据库，无法保存或登录',
+  'database-unavailable': () => '数据库暂时无法连接，查询照常，保存和登录请稍后再试',
   'invalid-proposal': () => '方案不符合要求',
   'invalid-split': () => '无法拆分',
   'invalid-suggestion': () => '无法生成建议方案',
