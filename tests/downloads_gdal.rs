@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use axum::Router;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 
 const LAYERS: [(&str, &str); 4] = [
@@ -320,13 +320,7 @@ fn shapefile_download_imports_back() -> Result<(), Failed> {
 }
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = common::gdal_missing().filter(|_| !ci);
-    if let Some(what) = &missing {
-        eprintln!("GDAL tests ignored: {what}; they need gdal-bin (CI=true requires it)");
-    }
-    let trials = vec![
+    common::run_gdal_trials(vec![
         Trial::test(
             "every_format_reads_back_in_gdal",
             every_format_reads_back_in_gdal,
@@ -339,9 +333,5 @@ fn main() -> ExitCode {
             "shapefile_download_imports_back",
             shapefile_download_imports_back,
         ),
-    ]
-    .into_iter()
-    .map(|t| t.with_ignored_flag(missing.is_some()))
-    .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    ])
 }

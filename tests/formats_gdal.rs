@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 
 /// The sample city's layers as GeoJSON with the office as two WGS84 columns
@@ -560,13 +560,7 @@ fn projected_geojson_says_its_crs() -> Result<(), Failed> {
 }
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = common::gdal_missing().filter(|_| !ci);
-    if let Some(what) = &missing {
-        eprintln!("GDAL tests ignored: {what}; they need gdal-bin (CI=true requires it)");
-    }
-    let trials = vec![
+    common::run_gdal_trials(vec![
         Trial::test(
             "shapefiles_in_gbk_with_chinese_fields",
             shapefiles_in_gbk_with_chinese_fields,
@@ -580,9 +574,5 @@ fn main() -> ExitCode {
             "broken_inputs_are_refused_and_nothing_is_written",
             broken_inputs_are_refused_and_nothing_is_written,
         ),
-    ]
-    .into_iter()
-    .map(|t| t.with_ignored_flag(missing.is_some()))
-    .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    ])
 }

@@ -495,6 +495,22 @@ pub fn gdal_missing() -> Option<String> {
     }
 }
 
+/// Runs a GDAL harness's `trials` (libtest-mimic): reported as ignored when GDAL is missing,
+/// except under CI=true, where they run (and fail) so a missing GDAL cannot pass unseen.
+pub fn run_gdal_trials(trials: Vec<libtest_mimic::Trial>) -> std::process::ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let missing = gdal_missing().filter(|_| !ci);
+    if let Some(what) = &missing {
+        eprintln!("GDAL tests ignored: {what}; they need gdal-bin (CI=true requires it)");
+    }
+    let trials = trials
+        .into_iter()
+        .map(|t| t.with_ignored_flag(missing.is_some()))
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
 /// Sends one HTTP/1.1 request to a running server (with the bearer `token`, none when empty)
 /// and returns (status, body).
 pub fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
