@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use geo::BoundingRect;
+use geo::{BoundingRect, Intersects};
 
 use super::Blocking;
 use super::graph::GridGraph;
@@ -116,15 +116,14 @@ pub(super) fn neighbours(registry: &Registry, piece: &[usize]) -> Vec<usize> {
     let Some(bounds) = crate::geometry::union_bounds(boxes) else {
         return Vec::new();
     };
-    let touches = |b: geo::Rect<f64>| {
-        b.min().x <= bounds.max().x
-            && bounds.min().x <= b.max().x
-            && b.min().y <= bounds.max().y
-            && bounds.min().y <= b.max().y
-    };
     let around: Vec<usize> = (0..registry.grids.len())
         .filter(|g| !piece.contains(g))
-        .filter(|&g| registry.grids[g].area.bounding_rect().is_some_and(touches))
+        .filter(|&g| {
+            registry.grids[g]
+                .area
+                .bounding_rect()
+                .is_some_and(|b| b.intersects(&bounds))
+        })
         .collect();
     let nodes = [piece, &around].concat();
     let graph = GridGraph::new(registry, &nodes);
