@@ -386,8 +386,8 @@ fn parents_covered(
         .collect();
     // A registry territory is already a valid (loader-checked) union of itself.
     let parent_union = match parents[..] {
-        [one] => one.clone(),
-        _ => unary_union(parents.iter().flat_map(|p| p.0.iter())),
+        [one] => std::borrow::Cow::Borrowed(one),
+        _ => std::borrow::Cow::Owned(unary_union(parents.iter().flat_map(|p| p.0.iter()))),
     };
     let part_union = unary_union(proposal.parts.iter().flat_map(|p| p.area.0.iter()));
     let mut gap_total = 0.0;
@@ -408,7 +408,7 @@ fn parents_covered(
             });
         }
     }
-    let beyond = part_union.difference(&parent_union);
+    let beyond = part_union.difference(&*parent_union);
     let beyond_area = area_m2(&beyond);
     let ok = beyond_area <= tolerance;
     let outside = if ok { 0.0 } else { beyond_area };
