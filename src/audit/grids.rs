@@ -21,12 +21,17 @@ pub(super) fn coverage(cx: &Context, community: usize, out: &mut Vec<Finding>) {
     let grids: Vec<(usize, &MultiPolygon<f64>)> =
         c.grids.iter().map(|&g| (g, &r.grids[g].area)).collect();
     let union = unary_union(grids.iter().flat_map(|(_, a)| a.0.iter()));
-    gaps(cx, community, &grids, &territory.difference(&union), out);
-    let summed: f64 = grids.iter().map(|(_, a)| area_m2(a)).sum();
-    if summed - area_m2(&union) > cx.tolerances.overlap_tolerance_m2 {
+    let uncovered = territory.difference(&union);
+    gaps(cx, community, &grids, &uncovered, out);
+    let (summed, union_area): (f64, f64) =
+        (grids.iter().map(|(_, a)| area_m2(a)).sum(), area_m2(&union));
+    if summed - union_area > cx.tolerances.overlap_tolerance_m2 {
         overlaps(cx, community, &grids, out);
     }
-    if area_m2(&union.difference(territory)) > cx.tolerances.gap_tolerance_m2 {
+    // The grids' land outside the territory, by areas rather than a second overlay:
+    // |U − T| = |U| − |U ∩ T| = |U| − (|T| − |T − U|).
+    let beyond = union_area - (area_m2(territory) - area_m2(&uncovered));
+    if beyond > cx.tolerances.gap_tolerance_m2 {
         for &(g, area) in &grids {
             outside(cx, community, g, area, out);
         }

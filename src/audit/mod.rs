@@ -11,8 +11,10 @@ mod grids;
 mod territory;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use geo::{BoundingRect, MultiPolygon};
+use rayon::prelude::*;
 use rstar::primitives::Rectangle;
 use serde::Serialize;
 
@@ -84,10 +86,14 @@ fn boxes_touch(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
 
 /// Audits `registry`. `progress(done, total)` is called as communities are checked (the slow
 /// part), so a terminal can show a progress bar.
+///
+/// Towns and communities are checked on rayon's threads (each on its own, in any order); the
+/// findings are put together in registry order and then sorted, so the report is the same
+/// whatever the threads did.
 pub fn audit(
     registry: &Registry,
     guidelines: &Guidelines,
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> AuditReport {
     let cx = Context {
         registry,
@@ -104,10 +110,17 @@ pub fn audit(
     territory::gaps_and_outside(&cx, &mut findings);
     territory::without_territory(&cx, &mut findings);
     let total = registry.communities.len();
-    for c in 0..total {
-        grids::coverage(&cx, c, &mut findings);
-        progress(c + 1, total);
-    }
+    let done = AtomicUsize::new(0);
+    let per_community: Vec<Vec<Finding>> = (0..total)
+        .into_par_iter()
+        .map(|c| {
+            let mut found = Vec::new();
+            grids::coverage(&cx, c, &mut found);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            found
+        })
+        .collect();
+    findings.extend(per_community.into_iter().flatten());
     compliance::check(&cx, &mut findings);
     findings.sort_by(|a, b| {
         (&a.town_code, a.kind, &a.codes, b.severity).cmp(&(

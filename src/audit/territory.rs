@@ -2,12 +2,14 @@
 //! town, communities outside their town, communities without territory.
 
 use geo::{BooleanOps, BoundingRect, MultiPolygon, unary_union};
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use super::finding::{Finding, FindingKind};
 use super::{Context, bbox_of, border_eps};
 use crate::geometry::measure::{area_m2, border_lengths, longest_border, width_m};
+use crate::geometry::window;
 use crate::registry::{Community, Town};
 use crate::rules::Severity;
 
@@ -20,77 +22,107 @@ pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
         .filter_map(|(i, c)| Some(GeomWithData::new(bbox_of(c.territory.as_ref()?)?, i)))
         .collect();
     let tree = RTree::bulk_load(boxes.clone());
-    for a_box in &boxes {
-        let a = a_box.data;
-        let envelope = AABB::from_corners(a_box.geom().lower(), a_box.geom().upper());
-        for b_box in tree.locate_in_envelope_intersecting(&envelope) {
-            let b = b_box.data;
-            if b <= a {
-                continue;
-            }
-            let (Some(ta), Some(tb)) = (&r.communities[a].territory, &r.communities[b].territory)
-            else {
-                continue;
-            };
-            let overlap = ta.intersection(tb);
-            let area = area_m2(&overlap);
-            if area <= cx.tolerances.overlap_tolerance_m2 {
-                continue;
-            }
-            // Edges of the overlap on A's boundary border B's remainder, and vice versa.
-            let (ra, rb) = (&cx.community_rings[a], &cx.community_rings[b]);
-            let (Some(ra), Some(rb)) = (ra, rb) else {
-                continue;
-            };
-            let lengths = border_lengths(&overlap, &[ra, rb], border_eps());
-            let (ca, cb) = (&r.communities[a], &r.communities[b]);
-            let (owner, other) = if lengths[0] >= lengths[1] {
-                (cb, ca)
-            } else {
-                (ca, cb)
-            };
-            out.push(Finding {
-                kind: FindingKind::CommunityOverlap,
-                severity: Severity::Fail,
-                town_code: Some(r.towns[ca.town].code.clone()),
-                codes: vec![ca.code.clone(), cb.code.clone()],
-                area_m2: Some(area),
-                rule: None,
-                message: format!(
-                    "{} {} and {} {} overlap by {area:.1} m²",
-                    ca.code, ca.name, cb.code, cb.name
-                ),
-                suggestion: format!(
-                    "give the overlap to {} {} (it borders it longest) and cut it from {} {}",
-                    owner.code, owner.name, other.code, other.name
-                ),
-                geometry: Some(overlap),
-            });
+    let per_community: Vec<Vec<Finding>> = boxes
+        .par_iter()
+        .map(|a_box| {
+            let mut found = Vec::new();
+            overlaps_of(cx, &tree, a_box, &mut found);
+            found
+        })
+        .collect();
+    out.extend(per_community.into_iter().flatten());
+}
+
+/// Overlaps of the community in `a_box` with those after it (each pair once).
+fn overlaps_of(
+    cx: &Context,
+    tree: &RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    a_box: &GeomWithData<Rectangle<[f64; 2]>, usize>,
+    out: &mut Vec<Finding>,
+) {
+    let r = cx.registry;
+    let a = a_box.data;
+    let envelope = AABB::from_corners(a_box.geom().lower(), a_box.geom().upper());
+    for b_box in tree.locate_in_envelope_intersecting(&envelope) {
+        let b = b_box.data;
+        if b <= a {
+            continue;
         }
+        let (Some(ta), Some(tb)) = (&r.communities[a].territory, &r.communities[b].territory)
+        else {
+            continue;
+        };
+        let overlap = window::intersection(ta, tb);
+        let area = area_m2(&overlap);
+        if area <= cx.tolerances.overlap_tolerance_m2 {
+            continue;
+        }
+        // Edges of the overlap on A's boundary border B's remainder, and vice versa.
+        let (ra, rb) = (&cx.community_rings[a], &cx.community_rings[b]);
+        let (Some(ra), Some(rb)) = (ra, rb) else {
+            continue;
+        };
+        let lengths = border_lengths(&overlap, &[ra, rb], border_eps());
+        let (ca, cb) = (&r.communities[a], &r.communities[b]);
+        let (owner, other) = if lengths[0] >= lengths[1] {
+            (cb, ca)
+        } else {
+            (ca, cb)
+        };
+        out.push(Finding {
+            kind: FindingKind::CommunityOverlap,
+            severity: Severity::Fail,
+            town_code: Some(r.towns[ca.town].code.clone()),
+            codes: vec![ca.code.clone(), cb.code.clone()],
+            area_m2: Some(area),
+            rule: None,
+            message: format!(
+                "{} {} and {} {} overlap by {area:.1} m²",
+                ca.code, ca.name, cb.code, cb.name
+            ),
+            suggestion: format!(
+                "give the overlap to {} {} (it borders it longest) and cut it from {} {}",
+                owner.code, owner.name, other.code, other.name
+            ),
+            geometry: Some(overlap),
+        });
     }
 }
 
 pub(super) fn gaps_and_outside(cx: &Context, out: &mut Vec<Finding>) {
+    let per_town: Vec<Vec<Finding>> = cx
+        .registry
+        .towns
+        .par_iter()
+        .map(|town| {
+            let mut found = Vec::new();
+            town_gaps_and_outside(cx, town, &mut found);
+            found
+        })
+        .collect();
+    out.extend(per_town.into_iter().flatten());
+}
+
+/// Land of `town` in none of its communities, and its communities' land outside it.
+fn town_gaps_and_outside(cx: &Context, town: &Town, out: &mut Vec<Finding>) {
     let r = cx.registry;
-    for town in &r.towns {
-        let members: Vec<usize> = town
-            .communities
+    let members: Vec<usize> = town
+        .communities
+        .iter()
+        .copied()
+        .filter(|&c| r.communities[c].territory.is_some())
+        .collect();
+    let union = unary_union(
+        members
             .iter()
-            .copied()
-            .filter(|&c| r.communities[c].territory.is_some())
-            .collect();
-        let union = unary_union(
-            members
-                .iter()
-                .filter_map(|&c| r.communities[c].territory.as_ref())
-                .flat_map(|m| m.0.iter()),
-        );
-        for polygon in town.area.difference(&union) {
-            gap(cx, town, MultiPolygon(vec![polygon]), out);
-        }
-        for &c in &members {
-            outside_town(cx, town, &r.communities[c], out);
-        }
+            .filter_map(|&c| r.communities[c].territory.as_ref())
+            .flat_map(|m| m.0.iter()),
+    );
+    for polygon in town.area.difference(&union) {
+        gap(cx, town, MultiPolygon(vec![polygon]), out);
+    }
+    for &c in &members {
+        outside_town(cx, town, &r.communities[c], out);
     }
 }
 
@@ -153,7 +185,7 @@ fn outside_town(cx: &Context, town: &Town, community: &Community, out: &mut Vec<
     let Some(territory) = &community.territory else {
         return;
     };
-    let outside = territory.difference(&town.area);
+    let outside = window::difference(territory, &town.area);
     let area = area_m2(&outside);
     if area > cx.tolerances.gap_tolerance_m2 {
         out.push(Finding {

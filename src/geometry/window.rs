@@ -42,6 +42,20 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
     }
 }
 
+/// `a − b` with `b` first cut to a window around `a`'s box: only `b`'s edges near `a` can
+/// change the answer (the audit takes each community out of its whole town). The same answer
+/// as the plain overlay because `a − b = a − (b ∩ W)` for any window `W` holding `a`, and the
+/// connecting edges the cut leaves lie on `W`'s border, outside `a`.
+pub fn difference(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    let (Some(a_box), Some(b_box)) = (a.bounding_rect(), b.bounding_rect()) else {
+        return a.difference(b);
+    };
+    let Some(window) = window(a_box, a_box) else {
+        return a.difference(b);
+    };
+    a.difference(&*clip(b, b_box, window))
+}
+
 /// The overlap of two boxes grown on every side by 1 % of its larger side (and a little more
 /// for a degenerate one), so nothing inside the overlap reaches the window's border.
 fn window(a: Rect<f64>, b: Rect<f64>) -> Option<Rect<f64>> {
@@ -205,6 +219,37 @@ mod tests {
                 "{reversed} vs {expected}"
             );
         }
+    }
+
+    #[test]
+    fn difference_is_the_whole_overlays() {
+        let big = comb(40);
+        for small in [
+            mp(
+                polygon![(x: 0.5, y: -0.5), (x: 7.5, y: -0.5), (x: 7.5, y: 11.0), (x: 0.5, y: 11.0)],
+            ),
+            mp(polygon![
+                exterior: [(x: 2.5, y: -2.0), (x: 9.5, y: -2.0), (x: 9.5, y: 5.0), (x: 2.5, y: 5.0)],
+                interiors: [[(x: 4.0, y: 0.0), (x: 5.0, y: 0.0), (x: 5.0, y: 0.5), (x: 4.0, y: 0.5)]],
+            ]),
+            // Wholly inside the comb's base: nothing is left.
+            mp(polygon![(x: 3.0, y: -0.8), (x: 4.0, y: -0.8), (x: 4.0, y: -0.2)]),
+            // Far from it: all is left.
+            mp(polygon![(x: 300.0, y: 300.0), (x: 301.0, y: 300.0), (x: 301.0, y: 301.0)]),
+        ] {
+            let expected = small.difference(&big).unsigned_area();
+            let near = difference(&small, &big).unsigned_area();
+            assert!(
+                (near - expected).abs() <= expected * 1e-8 + 1e-12,
+                "{near} vs {expected}"
+            );
+        }
+        let empty = MultiPolygon::<f64>(Vec::new());
+        assert_eq!(difference(&empty, &big).unsigned_area(), 0.0);
+        assert_eq!(
+            difference(&big, &empty).unsigned_area(),
+            big.unsigned_area()
+        );
     }
 
     #[test]
