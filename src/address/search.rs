@@ -39,6 +39,8 @@ thread_local! {
     /// Shared-feature counters of [`SearchIndex::fuzzy`], one per entry, all zero between
     /// queries.
     static COUNTS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The edit distance's row ([`edit_distance_within`]).
+    static ROW: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A feature: a character (unigram) or two adjacent characters (bigram), packed.
@@ -73,21 +75,34 @@ fn common(a: &[Feature], b: &[Feature]) -> usize {
     n
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
+/// Levenshtein distance over characters, or `None` once it must exceed `most` (every entry of
+/// a row above it: later rows only grow). The row lives in a buffer of the thread's.
+fn edit_distance_within(a: &[char], b: &[char], most: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > most {
+        return None;
     }
-    row[b.len()]
+    ROW.with_borrow_mut(|row| {
+        row.clear();
+        row.extend(0..=b.len());
+        for (i, ca) in a.iter().enumerate() {
+            let mut diagonal = row[0];
+            row[0] = i + 1;
+            let mut lowest = row[0];
+            for (j, cb) in b.iter().enumerate() {
+                let next = (diagonal + usize::from(ca != cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
+                diagonal = row[j + 1];
+                row[j + 1] = next;
+                lowest = lowest.min(next);
+            }
+            if lowest > most {
+                return None;
+            }
+        }
+        let d = row[b.len()];
+        (d <= most).then_some(d)
+    })
 }
 
 /// One indexed entry.
@@ -322,6 +337,9 @@ impl SearchIndex {
         want: usize,
         factor: &dyn Fn(&Indexed) -> f64,
     ) -> Vec<Scored> {
+        let q_chars: Vec<char> = q.core.chars().collect();
+        // The bound of a score: the Dice part as it is, the edit part at its best, 1 minus
+        // the length difference over the longer length (at least that many edits are needed).
         let mut bounded: Vec<(f64, f64, u32)> = self
             .candidates(qf)
             .into_iter()
@@ -329,12 +347,13 @@ impl SearchIndex {
                 let entry = &self.entries[e as usize];
                 let dice = 2.0 * common(qf, &entry.features) as f64
                     / (qf.len() + entry.features.len()) as f64;
+                let longest = q_chars.len().max(entry.chars.len()).max(1) as f64;
+                let similar = 1.0 - q_chars.len().abs_diff(entry.chars.len()) as f64 / longest;
                 let f = factor(entry);
-                (f * (0.5 * dice + 0.5).min(0.999), dice, e)
+                (f * (0.5 * dice + 0.5 * similar).min(0.999), dice, e)
             })
             .collect();
         bounded.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
-        let q_chars: Vec<char> = q.core.chars().collect();
         let mut out: Vec<Scored> = Vec::new();
         let mut best: Vec<f64> = Vec::new(); // the `want` best scores so far, descending
         for (bound, dice, e) in bounded {
@@ -347,10 +366,19 @@ impl SearchIndex {
                 break;
             }
             let entry = &self.entries[e as usize];
+            let f = factor(entry);
             let longest = q_chars.len().max(entry.chars.len()).max(1);
-            let similar = 1.0 - edit_distance(&q_chars, &entry.chars) as f64 / longest as f64;
+            // The most edits that can still reach `floor`: a score of at least `floor` needs
+            // `similar ≥ 2·floor/f − dice`, i.e. `d ≤ longest · (1 − that)` (with a margin
+            // for rounding; the score is computed exactly below).
+            let needed = 2.0 * floor / f - dice;
+            let most = ((1.0 - needed) * longest as f64 + 1e-9).floor().max(0.0) as usize;
+            let Some(d) = edit_distance_within(&q_chars, &entry.chars, most) else {
+                continue;
+            };
+            let similar = 1.0 - d as f64 / longest as f64;
             // Never 1: that is reserved for exact matches.
-            let score = factor(entry) * (0.5 * dice + 0.5 * similar).min(0.999);
+            let score = f * (0.5 * dice + 0.5 * similar).min(0.999);
             let at = best.partition_point(|&b| b >= score);
             best.insert(at, score);
             best.truncate(want.max(1));
@@ -505,8 +533,15 @@ mod tests {
     #[test]
     fn edit_distance_counts_edits() {
         let c = |s: &str| s.chars().collect::<Vec<_>>();
-        assert_eq!(edit_distance(&c("兴华路"), &c("兴化路")), 1);
-        assert_eq!(edit_distance(&c("abc"), &c("")), 3);
-        assert_eq!(edit_distance(&c("kitten"), &c("sitting")), 3);
+        let d = |a: &str, b: &str, most| edit_distance_within(&c(a), &c(b), most);
+        assert_eq!(d("兴华路", "兴化路", 9), Some(1));
+        assert_eq!(d("abc", "", 9), Some(3));
+        assert_eq!(d("kitten", "sitting", 9), Some(3));
+        // Beyond `most`: none, whether the lengths already say so or the rows do.
+        assert_eq!(d("kitten", "sitting", 3), Some(3));
+        assert_eq!(d("kitten", "sitting", 2), None);
+        assert_eq!(d("abc", "", 2), None);
+        assert_eq!(d("abcd", "wxyz", 3), None);
+        assert_eq!(d("", "", 0), Some(0));
     }
 }
