@@ -358,7 +358,7 @@ fn event(tx: &dyn Conn, id: i64, actor: &str, e: NewEvent) -> Result<(), DbError
 }
 
 /// The stored proposal document.
-fn body(conn: &dyn Conn, id: i64) -> Result<Value, ProcedureError> {
+pub(super) fn body(conn: &dyn Conn, id: i64) -> Result<Value, ProcedureError> {
     let text: String = conn
         .query_one("SELECT body FROM proposals WHERE id = ?1", sql_params![id])?
         .get(0)?;
@@ -412,6 +412,33 @@ pub fn create(
     summary(tx, id)
 }
 
+/// Records a step of proposal `id` without report, tally or vote document (a re-survey's).
+pub(super) fn event_moved(
+    tx: &dyn Conn,
+    id: i64,
+    actor: &str,
+    kind: &str,
+    from: Option<Status>,
+    to: Status,
+    text: Option<&str>,
+) -> Result<(), DbError> {
+    let e = NewEvent {
+        kind,
+        from,
+        to: Some(to),
+        text,
+        ..NewEvent::default()
+    };
+    event(tx, id, actor, e)
+}
+
+/// Runs the [test hook](BEFORE_APPROVAL_COMMIT), when one is set.
+pub(super) fn before_approval_commit() {
+    if let Some(hook) = BEFORE_APPROVAL_COMMIT.get() {
+        hook();
+    }
+}
+
 fn kind_str(report: &Report) -> String {
     serde_json::to_value(report.kind)
         .ok()
@@ -434,6 +461,7 @@ pub fn edit(
     body: &Value,
     snapshot: &Snapshot,
 ) -> Result<Summary, ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "edited")?;
     let (towns, status) = towns_and_status(tx, id)?;
     workflow::may_act(actor, &towns, status, Status::Draft, "edit")?;
     let c = check(body, snapshot)?;
@@ -477,6 +505,7 @@ pub fn comment(
     text: &str,
     source: Option<&str>,
 ) -> Result<(), ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "commented on")?;
     let (towns, status) = towns_and_status(tx, id)?;
     workflow::comment(actor, &towns, status, text, source)?;
     let comment = NewEvent {
@@ -505,6 +534,7 @@ pub fn vote(
     tally: &Tally,
     rule: &rules::VoteRule,
 ) -> Result<VoteState, ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "voted on")?;
     let (towns, status) = towns_and_status(tx, id)?;
     let passes = workflow::vote(actor, &towns, status, tally, rule)?;
     let document = document_hash(tx, id)?;
@@ -573,7 +603,11 @@ pub fn transition(
     today: time::Date,
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
     let snapshot = current.snapshot;
-    let (towns, from) = towns_and_status(tx, id)?;
+    let s = summary(tx, id)?;
+    if s.kind == super::resurvey::KIND {
+        return super::resurvey::transition(tx, actor, s, request, current, today);
+    }
+    let (towns, from) = (s.towns, s.status);
     let to = request.to;
     workflow::may_move(actor, &towns, from, to)?;
     // Re-checked at every move: the registry may have changed since the draft was saved, and
@@ -627,8 +661,8 @@ pub fn transition(
         &json!({"from": from.as_str(), "to": to.as_str(), "reason": reason,
                 "verdict": verdict_str(c.report.verdict), "version": version}),
     )?;
-    if let (Some(_), Some(hook)) = (&approval, BEFORE_APPROVAL_COMMIT.get()) {
-        hook();
+    if approval.is_some() {
+        before_approval_commit();
     }
     Ok((summary(tx, id)?, approval))
 }

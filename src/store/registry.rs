@@ -340,7 +340,7 @@ pub struct MovedGrid {
     pub households: u64,
 }
 
-fn community_ref(f: &Value) -> CommunityRef {
+pub(crate) fn community_ref(f: &Value) -> CommunityRef {
     let p = |k: &str| f.pointer(&format!("/properties/{k}")).cloned();
     CommunityRef {
         code: p("code")
@@ -354,9 +354,10 @@ fn community_ref(f: &Value) -> CommunityRef {
 }
 
 /// Features by code.
-type ByCode = std::collections::BTreeMap<String, Value>;
+pub(crate) type ByCode = std::collections::BTreeMap<String, Value>;
 
-fn by_code(features: Vec<Value>) -> ByCode {
+/// Features keyed by their `code` property.
+pub(crate) fn by_code(features: Vec<Value>) -> ByCode {
     features
         .into_iter()
         .map(|f| (community_ref(&f).code, f))
@@ -390,7 +391,7 @@ pub fn diff(conn: &dyn Conn, a: i64, b: i64) -> Result<Diff, StoreError> {
 }
 
 /// Communities created, ended, redrawn or otherwise changed from `old` to `new`.
-fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
+pub(crate) fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
     for (code, f) in new {
         match old.get(code) {
             None => d.created.push(community_ref(f)),
@@ -410,7 +411,7 @@ fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
 /// each new grid's predecessors are followed back to a grid valid in `lo`.
 fn grid_moves(conn: &dyn Conn, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
     let old_grids = by_code(features_at(conn, Level::Grid, lo)?);
-    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
+    let mut moves = Vec::new();
     for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
         if old_grids.contains_key(&code) {
@@ -444,21 +445,38 @@ fn grid_moves(conn: &dyn Conn, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreE
                 .to_owned()
         };
         let households = community_ref(&f).households;
-        let key = (community(was), community(&f));
-        let m = groups.entry(key.clone()).or_insert_with(|| Movement {
-            from: key.0,
-            to: key.1,
-            households: 0,
-            grids: Vec::new(),
-        });
-        m.households += households;
-        m.grids.push(MovedGrid {
-            from: origin,
-            to: code,
-            households,
-        });
+        moves.push((
+            community(was),
+            community(&f),
+            MovedGrid {
+                from: origin,
+                to: code,
+                households,
+            },
+        ));
     }
-    Ok(groups.into_values().collect())
+    Ok(group_moves(moves))
+}
+
+/// Moved grids (from community, to community, grid) grouped by the pair of communities, with
+/// their households summed.
+pub(crate) fn group_moves(
+    moves: impl IntoIterator<Item = (String, String, MovedGrid)>,
+) -> Vec<Movement> {
+    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
+    for (from, to, grid) in moves {
+        let m = groups
+            .entry((from.clone(), to.clone()))
+            .or_insert_with(|| Movement {
+                from,
+                to,
+                households: 0,
+                grids: Vec::new(),
+            });
+        m.households += grid.households;
+        m.grids.push(grid);
+    }
+    groups.into_values().collect()
 }
 
 /// Opens the registry a server serves: the store's newest version, or — on first start, when

@@ -6,6 +6,7 @@
 
 mod gate;
 mod procedure;
+pub mod resurvey;
 
 pub use gate::{describe, new_failures, refuse_worse, structural};
 pub use procedure::{Move, Moving, comment, decide_move, effective_day, same_registry, vote};
