@@ -14,7 +14,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use common::survey::{COMMUNITY_NAMES, GRID_NAMES, TOWN_NAMES, flat_layers, mapping_toml, ogr2ogr, select, shapefiles};
+use common::survey::{
+    COMMUNITY_NAMES, GRID_NAMES, TOWN_NAMES, flat_layers, mapping_toml, ogr2ogr, select, shapefiles,
+};
 use libtest_mimic::{Failed, Trial};
 
 /// The sample city as one GeoPackage in EPSG:4547 under shequ's own names (the office as

@@ -64,7 +64,8 @@ async fn setup() -> Env {
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
     let open = example("chengnan-split.geojson");
     let open_town = open["proposal"]["parents"][0].as_str().expect("parent")[..9].to_owned();
-    let token = |name: &str, role: Role, towns: &[&str]| common::user_token(&store, name, role, towns);
+    let token =
+        |name: &str, role: Role, towns: &[&str]| common::user_token(&store, name, role, towns);
     let street = token("street", Role::Street, &[SPLIT_TOWN, &open_town]);
     let reviewer = token("reviewer", Role::Reviewer, &[]);
     let reviewer2 = token("reviewer2", Role::Reviewer, &[]);
@@ -135,17 +136,26 @@ fn connected(grids: &[usize], adjacent: &dyn Fn(usize, usize) -> bool) -> bool {
 /// A community `a` and a neighbour `b` of the same town (outside the towns of the proposals)
 /// and 10 grids of `a` that can move to `b`, each bordering `b` (as it grows) and leaving `a`
 /// in one piece: chosen from shared vertices alone.
-fn choose_moves(communities: &[Value], grids: &[Value], avoid: &[&str]) -> (String, String, Vec<String>) {
+fn choose_moves(
+    communities: &[Value],
+    grids: &[Value],
+    avoid: &[&str],
+) -> (String, String, Vec<String>) {
     let verts: Vec<BTreeSet<(u64, u64)>> = grids.iter().map(|g| vertices(&g["geometry"])).collect();
     let adjacent = |g: usize, h: usize| g != h && verts[g].intersection(&verts[h]).nth(1).is_some();
     let mut by_community: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, g) in grids.iter().enumerate() {
-        by_community.entry(prop(g, "community_code")).or_default().push(i);
+        by_community
+            .entry(prop(g, "community_code"))
+            .or_default()
+            .push(i);
     }
     for a in communities {
         let a_code = prop(a, "code");
         let town = &a_code[..9];
-        let Some(a_grids) = by_community.get(a_code) else { continue };
+        let Some(a_grids) = by_community.get(a_code) else {
+            continue;
+        };
         if avoid.contains(&town) || a["geometry"].is_null() || a_grids.len() < 16 {
             continue;
         }
@@ -154,14 +164,17 @@ fn choose_moves(communities: &[Value], grids: &[Value], avoid: &[&str]) -> (Stri
             if b_code == a_code || &b_code[..9] != town || b["geometry"].is_null() {
                 continue;
             }
-            let Some(b_grids) = by_community.get(b_code) else { continue };
+            let Some(b_grids) = by_community.get(b_code) else {
+                continue;
+            };
             let mut remaining = a_grids.clone();
             let mut grown = b_grids.clone();
             let mut moved = Vec::new();
             while moved.len() < 10 {
                 let pick = remaining.iter().copied().find(|&g| {
                     grown.iter().any(|&h| adjacent(g, h)) && {
-                        let rest: Vec<usize> = remaining.iter().copied().filter(|&r| r != g).collect();
+                        let rest: Vec<usize> =
+                            remaining.iter().copied().filter(|&r| r != g).collect();
                         connected(&rest, &adjacent)
                     }
                 });
@@ -171,7 +184,10 @@ fn choose_moves(communities: &[Value], grids: &[Value], avoid: &[&str]) -> (Stri
                 moved.push(g);
             }
             if moved.len() == 10 {
-                let codes = moved.iter().map(|&g| prop(&grids[g], "code").to_owned()).collect();
+                let codes = moved
+                    .iter()
+                    .map(|&g| prop(&grids[g], "code").to_owned())
+                    .collect();
                 return (a_code.to_owned(), b_code.to_owned(), codes);
             }
         }
@@ -220,12 +236,18 @@ fn resurvey(current: &Path, work: &Path) -> Result<Survey, Failed> {
         let new = format!("{b}{:03}", 901 + i);
         g["properties"]["code"] = json!(new);
         g["properties"]["community_code"] = json!(b);
-        households.insert(new.clone(), g["properties"]["households"].as_u64().unwrap_or(0));
+        households.insert(
+            new.clone(),
+            g["properties"]["households"].as_u64().unwrap_or(0),
+        );
         moves.insert(code.clone(), new);
     }
     let modified = work.join("modified");
     std::fs::create_dir_all(&modified)?;
-    std::fs::copy(current.join("towns.geojson"), modified.join("towns.geojson"))?;
+    std::fs::copy(
+        current.join("towns.geojson"),
+        modified.join("towns.geojson"),
+    )?;
     write_collection(&modified, "grids", &grids);
     // The new outlines: GDAL's union of each community's grids.
     let unions = work.join("unions.geojson");
@@ -254,7 +276,9 @@ fn resurvey(current: &Path, work: &Path) -> Result<Survey, Failed> {
     let mut communities = communities;
     for c in &mut communities {
         let code = prop(c, "code").to_owned();
-        let Some(geometry) = outline.get(&code) else { continue };
+        let Some(geometry) = outline.get(&code) else {
+            continue;
+        };
         c["geometry"] = geometry.clone();
         for field in ["households", "population", "service_households"] {
             let sum: u64 = grids
@@ -288,7 +312,11 @@ fn zip_of(shp: &Path, map: &Path) -> Result<Vec<u8>, Failed> {
         .collect();
     files.sort();
     for file in files {
-        let name = file.file_name().ok_or("name")?.to_string_lossy().into_owned();
+        let name = file
+            .file_name()
+            .ok_or("name")?
+            .to_string_lossy()
+            .into_owned();
         zip.start_file(format!("survey/{name}"), options)?;
         zip.write_all(&std::fs::read(&file)?)?;
     }
@@ -311,7 +339,12 @@ async fn upload(app: &Router, token: &str, bytes: Vec<u8>) -> common::Reply {
 fn coded(reply: &common::Reply, status: u16, code: &str) -> Result<Value, Failed> {
     let v: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
     if reply.status.as_u16() != status || v["code"] != code {
-        return Err(format!("expected {status} {code}, got {} {}", reply.status, reply.text()).into());
+        return Err(format!(
+            "expected {status} {code}, got {} {}",
+            reply.status,
+            reply.text()
+        )
+        .into());
     }
     Ok(v)
 }
@@ -325,7 +358,8 @@ async fn transition(app: &Router, token: &str, id: i64, to: &str) -> common::Rep
 fn counts(store: &Store) -> (i64, i64, i64) {
     store
         .read(|c| {
-            let n = |sql: &str| -> Result<i64, shequ::store::DbError> { c.query_one(sql, &[])?.get(0) };
+            let n =
+                |sql: &str| -> Result<i64, shequ::store::DbError> { c.query_one(sql, &[])?.get(0) };
             Ok::<_, shequ::store::DbError>((
                 n("SELECT COUNT(*) FROM proposals")?,
                 n("SELECT COUNT(*) FROM versions")?,
@@ -370,17 +404,28 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
     let broken = work.join("broken");
     std::fs::create_dir_all(&broken)?;
     for layer in ["towns", "communities"] {
-        std::fs::copy(survey.modified.join(format!("{layer}.geojson")), broken.join(format!("{layer}.geojson")))?;
+        std::fs::copy(
+            survey.modified.join(format!("{layer}.geojson")),
+            broken.join(format!("{layer}.geojson")),
+        )?;
     }
     let mut grids = collection(&survey.modified, "grids");
     grids[0]["properties"]["community_code"] = json!("442000999999");
     write_collection(&broken, "grids", &grids);
     let before = counts(&env.store);
     let refused = import_db(&[&broken.to_string_lossy(), "--db", &db]);
-    let out = import_db(&[&broken.to_string_lossy(), "--out", &work.join("out").to_string_lossy()]);
+    let out = import_db(&[
+        &broken.to_string_lossy(),
+        "--out",
+        &work.join("out").to_string_lossy(),
+    ]);
     let (said, says) = (common::text(&refused.stderr), common::text(&out.stderr));
     if refused.status.code() != Some(1) || !said.contains("442000999999") || said != says {
-        return Err(format!("broken data: exit {:?}\n{said}\n--- import --out said:\n{says}", refused.status.code()).into());
+        return Err(format!(
+            "broken data: exit {:?}\n{said}\n--- import --out said:\n{says}",
+            refused.status.code()
+        )
+        .into());
     }
     let broken_zip = {
         let shp_broken = survey::shapefiles(&broken, &work.join("b"))?;
@@ -388,7 +433,10 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
     };
     let r = upload(app, &env.admin, broken_zip).await;
     let problem = coded(&r, 422, "resurvey.problems")?;
-    if !problem["params"]["problems"].as_array().is_some_and(|p| p.iter().any(|l| l.as_str().is_some_and(|l| l.contains("442000999999")))) {
+    if !problem["params"]["problems"].as_array().is_some_and(|p| {
+        p.iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("442000999999")))
+    }) {
         return Err(format!("problems not listed: {problem}").into());
     }
     if counts(&env.store) != before {
@@ -397,11 +445,25 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
 
     // Wrong role: a viewer and a street official cannot upload.
     let zipped = zip_of(&shp, &map)?;
-    coded(&upload(app, &env.viewer, zipped.clone()).await, 403, "resurvey.staff_only")?;
-    coded(&upload(app, &env.street, zipped.clone()).await, 403, "resurvey.staff_only")?;
+    coded(
+        &upload(app, &env.viewer, zipped.clone()).await,
+        403,
+        "resurvey.staff_only",
+    )?;
+    coded(
+        &upload(app, &env.street, zipped.clone()).await,
+        403,
+        "resurvey.staff_only",
+    )?;
 
     // The CLI import (importer `cli`, an admin).
-    let staged = import_db(&[&shp.to_string_lossy(), "--map", &map.to_string_lossy(), "--db", &db]);
+    let staged = import_db(&[
+        &shp.to_string_lossy(),
+        "--map",
+        &map.to_string_lossy(),
+        "--db",
+        &db,
+    ]);
     let printed = common::text(&staged.stdout);
     if !staged.status.success() {
         return Err(format!("import --db: {}{}", printed, common::text(&staged.stderr)).into());
@@ -412,7 +474,11 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
         .and_then(|t| t.split_whitespace().next())
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| format!("no proposal id in {printed}"))?;
-    for needle in ["grids moved: 10", "communities re-drawn (2)", "audit of the surveyed city"] {
+    for needle in [
+        "grids moved: 10",
+        "communities re-drawn (2)",
+        "audit of the surveyed city",
+    ] {
         if !printed.contains(needle) {
             return Err(format!("{needle:?} missing from\n{printed}").into());
         }
@@ -426,7 +492,14 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
     let second = uploaded["proposal"]["id"].as_i64().ok_or("upload id")?;
 
     // Both say the same diff, and the proposal shows it.
-    let detail = common::call_ok(app, "GET", &format!("/api/v1/proposals/{id}"), &env.viewer, None).await;
+    let detail = common::call_ok(
+        app,
+        "GET",
+        &format!("/api/v1/proposals/{id}"),
+        &env.viewer,
+        None,
+    )
+    .await;
     if detail["kind"] != "resurvey" || detail["status"] != "draft" {
         return Err(format!("proposal {id}: {detail}").into());
     }
@@ -435,24 +508,51 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
         return Err(format!("CLI diff {diff} ≠ upload diff {}", uploaded["diff"]).into());
     }
     let listed = common::call_ok(app, "GET", "/api/v1/proposals", &env.viewer, None).await;
-    if !listed["proposals"].as_array().is_some_and(|p| p.iter().any(|p| p["id"] == id && p["kind"] == "resurvey")) {
+    if !listed["proposals"]
+        .as_array()
+        .is_some_and(|p| p.iter().any(|p| p["id"] == id && p["kind"] == "resurvey"))
+    {
         return Err("the re-survey is not listed".into());
     }
 
     // The procedure: no consultation or vote; no edits; a street official cannot submit; the
     // importer cannot approve his own.
-    coded(&transition(app, &env.admin, id, "consultation").await, 409, "resurvey.not_allowed")?;
-    let vote = common::call(app, "POST", &format!("/api/v1/proposals/{id}/vote"), &env.street,
-        Some(json!({"for": 1, "against": 0, "abstain": 0}))).await;
+    coded(
+        &transition(app, &env.admin, id, "consultation").await,
+        409,
+        "resurvey.not_allowed",
+    )?;
+    let vote = common::call(
+        app,
+        "POST",
+        &format!("/api/v1/proposals/{id}/vote"),
+        &env.street,
+        Some(json!({"for": 1, "against": 0, "abstain": 0})),
+    )
+    .await;
     coded(&vote, 409, "resurvey.not_editable")?;
-    coded(&transition(app, &env.street, id, "submitted").await, 403, "resurvey.staff_only")?;
-    transition(app, &env.reviewer, second, "submitted").await.pipe_ok()?;
-    coded(&transition(app, &env.reviewer, second, "approved").await, 403, "resurvey.four_eyes")?;
+    coded(
+        &transition(app, &env.street, id, "submitted").await,
+        403,
+        "resurvey.staff_only",
+    )?;
+    transition(app, &env.reviewer, second, "submitted")
+        .await
+        .pipe_ok()?;
+    coded(
+        &transition(app, &env.reviewer, second, "approved").await,
+        403,
+        "resurvey.four_eyes",
+    )?;
     let r = transition(app, &env.admin, id, "submitted").await;
     if r.status != 200 {
         return Err(format!("submit: {}", r.text()).into());
     }
-    coded(&transition(app, &env.admin, id, "approved").await, 403, "resurvey.reviewer_only")?;
+    coded(
+        &transition(app, &env.admin, id, "approved").await,
+        403,
+        "resurvey.reviewer_only",
+    )?;
     let r = transition(app, &env.reviewer2, id, "approved").await;
     if r.status != 200 {
         return Err(format!("approve: {}", r.text()).into());
@@ -460,7 +560,11 @@ async fn resurvey_end_to_end() -> Result<(), Failed> {
     let version = r.json()["version"].as_i64().ok_or("version")?;
 
     // The other upload was staged against the version before: refused, import again.
-    coded(&transition(app, &env.reviewer2, second, "approved").await, 409, "resurvey.stale")?;
+    coded(
+        &transition(app, &env.reviewer2, second, "approved").await,
+        409,
+        "resurvey.stale",
+    )?;
 
     check_outcome(&env, &survey, id, version).await
 }
@@ -483,7 +587,14 @@ impl PipeOk for common::Reply {
 async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Result<(), Failed> {
     let app = &env.app;
     // The diff: exactly the 10 grids with their households, the 2 communities re-drawn.
-    let diff = common::call_ok(app, "GET", &format!("/api/v1/versions/{}/diff/{version}", version - 1), "", None).await;
+    let diff = common::call_ok(
+        app,
+        "GET",
+        &format!("/api/v1/versions/{}/diff/{version}", version - 1),
+        "",
+        None,
+    )
+    .await;
     let mut moved = BTreeMap::new();
     for m in diff["moved"].as_array().ok_or("moved")? {
         if (m["from"].as_str(), m["to"].as_str()) != (Some(&survey.a[..]), Some(&survey.b[..])) {
@@ -505,15 +616,25 @@ async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Res
     if moved != survey.moves {
         return Err(format!("moved {moved:?}, expected {:?}", survey.moves).into());
     }
-    let redrawn: BTreeSet<&str> = diff["redrawn"].as_array().ok_or("redrawn")?.iter().filter_map(|c| c["code"].as_str()).collect();
+    let redrawn: BTreeSet<&str> = diff["redrawn"]
+        .as_array()
+        .ok_or("redrawn")?
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
     let expected = BTreeSet::from([survey.a.as_str(), survey.b.as_str()]);
     let empty = |k: &str| diff[k].as_array().is_some_and(Vec::is_empty);
     if redrawn != expected || !empty("created") || !empty("ended") || !empty("changed") {
         return Err(format!("diff: {diff}").into());
     }
     // Only the changed rows are new: 2 communities and 10 grids; every other row untouched.
-    let new_rows: i64 = env.store.read(|c| c.query_one(
-        "SELECT COUNT(*) FROM features WHERE valid_from = ?1", shequ::sql_params![version])?.get(0))?;
+    let new_rows: i64 = env.store.read(|c| {
+        c.query_one(
+            "SELECT COUNT(*) FROM features WHERE valid_from = ?1",
+            shequ::sql_params![version],
+        )?
+        .get(0)
+    })?;
     if new_rows != 12 {
         return Err(format!("{new_rows} rows written, expected 12").into());
     }
@@ -526,25 +647,34 @@ async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Res
     let mut rng = common::Rng(16);
     for (old, new) in &survey.moves {
         let area = |gs: &[Value], code: &str| {
-            gs.iter().find(|g| prop(g, "code") == code).map(|g| parse_area(&g["geometry"]).expect("area"))
+            gs.iter()
+                .find(|g| prop(g, "code") == code)
+                .map(|g| parse_area(&g["geometry"]).expect("area"))
         };
         let shape = area(&grids, new).ok_or("moved grid")?;
         let old_shape = area(&old_grids, old).ok_or("old grid")?;
         let bbox = shape.bounding_rect().ok_or("bbox")?;
         let mut tried = 0;
         while tried < 5 {
-            let p = Point::new(rng.uniform(bbox.min().x, bbox.max().x), rng.uniform(bbox.min().y, bbox.max().y));
+            let p = Point::new(
+                rng.uniform(bbox.min().x, bbox.max().x),
+                rng.uniform(bbox.min().y, bbox.max().y),
+            );
             if !shape.contains(&p) || !old_shape.contains(&p) {
                 continue;
             }
             tried += 1;
             let uri = format!("/api/v1/lookup?lon={}&lat={}", p.x(), p.y());
             let now = common::call_ok(app, "GET", &uri, "", None).await;
-            if now["grid"]["code"] != new.as_str() || now["community"]["code"] != survey.b.as_str() {
+            if now["grid"]["code"] != new.as_str() || now["community"]["code"] != survey.b.as_str()
+            {
                 return Err(format!("lookup {p:?}: {now}").into());
             }
-            let then = common::call_ok(app, "GET", &format!("{uri}&as_of={day_before}"), "", None).await;
-            if then["grid"]["code"] != old.as_str() || then["community"]["code"] != survey.a.as_str() {
+            let then =
+                common::call_ok(app, "GET", &format!("{uri}&as_of={day_before}"), "", None).await;
+            if then["grid"]["code"] != old.as_str()
+                || then["community"]["code"] != survey.a.as_str()
+            {
                 return Err(format!("lookup {p:?} as of {day_before}: {then}").into());
             }
         }
@@ -554,7 +684,10 @@ async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Res
     let entries = env.store.read(|c| log::list(c, 0, 10_000))?;
     let subject = format!("proposal {id}");
     for action in ["proposal.create", "proposal.submitted", "proposal.approved"] {
-        if !entries.iter().any(|e| e.action == action && e.subject == subject) {
+        if !entries
+            .iter()
+            .any(|e| e.action == action && e.subject == subject)
+        {
             return Err(format!("no {action} for {subject}").into());
         }
     }

@@ -136,7 +136,9 @@ impl Op {
     }
 }
 
-use super::{address, audit, features, log as audit_log, lookup, ogc, resurveys, tiles as tile_api, workflow};
+use super::{
+    address, audit, features, log as audit_log, lookup, ogc, resurveys, tiles as tile_api, workflow,
+};
 
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";

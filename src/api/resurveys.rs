@@ -51,7 +51,8 @@ pub async fn upload(
     ApiQuery(q): ApiQuery<UploadQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    crate::workflow::resurvey::may_import(&actor).map_err(|r| ApiError::from(ProcedureError::from(r)))?;
+    crate::workflow::resurvey::may_import(&actor)
+        .map_err(|r| ApiError::from(ProcedureError::from(r)))?;
     let crs = q
         .crs
         .as_deref()
@@ -142,8 +143,12 @@ fn unpack(bytes: &[u8], dir: &Path) -> Result<Mapping, ApiError> {
             let text = String::from_utf8(content)
                 .map_err(|_| bad_zip(format!("{MAPPING}: not UTF-8 text")))?;
             mapping = Some(Mapping::parse(&text).map_err(|e| {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", format!("{MAPPING}: {e}"))
-                    .with_code("resurvey.bad_mapping", Default::default())
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unprocessable",
+                    format!("{MAPPING}: {e}"),
+                )
+                .with_code("resurvey.bad_mapping", Default::default())
             })?);
             continue;
         }

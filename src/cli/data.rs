@@ -111,11 +111,7 @@ pub fn print_written(version: i64, dir: &Path, files: &[String]) {
 /// converted into WGS84 boundary files. A source that cannot be read is bad input (exit 2);
 /// problems in its features are findings (exit 1); either way nothing is written. When the
 /// source holds all three layers they are checked by the loader before anything is written.
-pub fn import(
-    file: &Path,
-    options: &formats::Options,
-    out: &Path,
-) -> Result<(), CliError> {
+pub fn import(file: &Path, options: &formats::Options, out: &Path) -> Result<(), CliError> {
     let layers = formats::city::read_layers(file, options).map_err(city_error)?;
     layers
         .check(file, &Plausible::default())
@@ -200,11 +196,12 @@ pub fn import_resurvey(
             .map(|u| u.actor())
             .ok_or_else(|| CliError::input(format!("--as {name}: no such user")))?,
     };
-    let staged = store::resurvey::import(&store, &actor, file, options, &file.display().to_string())
-        .map_err(|e| match e {
-            store::resurvey::ImportError::City(c) => city_error(c),
-            other => CliError::input(other.to_string()),
-        })?;
+    let staged =
+        store::resurvey::import(&store, &actor, file, options, &file.display().to_string())
+            .map_err(|e| match e {
+                store::resurvey::ImportError::City(c) => city_error(c),
+                other => CliError::input(other.to_string()),
+            })?;
     println!("{}", staged.describe());
     Ok(())
 }

@@ -27,7 +27,9 @@ pub enum CityError {
     #[error("{text}")]
     Problems { text: String, count: usize },
     /// The source lacks a layer a whole city needs.
-    #[error("{source_name}: holds no {missing} layer; a re-survey needs towns, communities and grids")]
+    #[error(
+        "{source_name}: holds no {missing} layer; a re-survey needs towns, communities and grids"
+    )]
     Incomplete {
         source_name: String,
         missing: &'static str,
@@ -81,7 +83,11 @@ impl Layers {
     /// When all three layers are here: the city checked by the loader (`None` when a layer is
     /// missing: nothing to check yet). The loader's problems name the source files they come
     /// from; the message is `SOURCE: N problems; nothing written` and then one a line.
-    pub fn check(&self, source: &Path, plausible: &Plausible) -> Result<Option<Registry>, CityError> {
+    pub fn check(
+        &self,
+        source: &Path,
+        plausible: &Plausible,
+    ) -> Result<Option<Registry>, CityError> {
         let [Some(t), Some(c), Some(g)] = &self.by_level else {
             return Ok(None);
         };
@@ -126,7 +132,9 @@ impl Layers {
                 });
             }
         };
-        let [t, c, g] = self.by_level.map(|l| l.map(|i| i.features).unwrap_or_default());
+        let [t, c, g] = self
+            .by_level
+            .map(|l| l.map(|i| i.features).unwrap_or_default());
         Ok(City {
             collections: [t, c, g],
             registry,

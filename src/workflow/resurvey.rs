@@ -180,7 +180,9 @@ mod tests {
         let own = decide_move(&r1, Submitted, Approved, &hands, None);
         assert!(matches!(own, Err(Refusal::Forbidden(m)) if m.code == "resurvey.four_eyes"));
         let submitter = decide_move(&admin, Submitted, Approved, &hands, None);
-        assert!(matches!(submitter, Err(Refusal::Forbidden(m)) if m.code == "resurvey.reviewer_only"));
+        assert!(
+            matches!(submitter, Err(Refusal::Forbidden(m)) if m.code == "resurvey.reviewer_only")
+        );
         assert!(decide_move(&r2, Submitted, Approved, &hands, None).is_ok());
         let street = decide_move(&actor("s", Role::Street), Draft, Submitted, &hands, None);
         assert!(matches!(street, Err(Refusal::Forbidden(m)) if m.code == "resurvey.staff_only"));
@@ -193,6 +195,8 @@ mod tests {
             Ok(Some("wrong zone".into()))
         );
         assert!(still_current(3, 3).is_ok());
-        assert!(matches!(still_current(3, 4), Err(Refusal::Conflict(m)) if m.code == "resurvey.stale"));
+        assert!(
+            matches!(still_current(3, 4), Err(Refusal::Conflict(m)) if m.code == "resurvey.stale")
+        );
     }
 }

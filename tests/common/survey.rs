@@ -137,4 +137,3 @@ pub fn shapefiles(from: &Path, dir: &Path) -> Result<PathBuf, Failed> {
     }
     Ok(shp)
 }
-

@@ -21,8 +21,8 @@ use super::{Store, StoreError, log};
 use crate::accounts::Actor;
 use crate::audit;
 use crate::formats::Options;
-use crate::message::Message;
 use crate::formats::city::{CityError, read_city};
+use crate::message::Message;
 use crate::registry::Level;
 use crate::rules::Guidelines;
 use crate::sql_params;
@@ -161,17 +161,15 @@ pub fn import(
 ) -> Result<Staged, ImportError> {
     may_import(actor)?;
     let (base, old, guidelines) = store.read(|c| {
-        let base = latest(c)?
-            .ok_or_else(|| StoreError::Damaged("the store holds no registry to re-survey".into()))?;
+        let base = latest(c)?.ok_or_else(|| {
+            StoreError::Damaged("the store holds no registry to re-survey".into())
+        })?;
         Ok::<_, StoreError>((base.id, collections_at(c, base.id)?, guidelines(c)?))
     })?;
     let city = read_city(path, options, &guidelines.plausible)?;
     let reused = store.read(|c| reused_codes(c, &city.collections))?;
     if !reused.is_empty() {
-        let mut text = format!(
-            "{source}: {} problems; nothing written",
-            reused.len()
-        );
+        let mut text = format!("{source}: {} problems; nothing written", reused.len());
         for (code, layer) in &reused {
             text.push_str(&format!(
                 "\n  {layer}: code {code} belonged to a feature that has ended, and codes are never reused: give it a new code"
@@ -307,7 +305,11 @@ fn touched_towns(plan: &plan::Plan) -> Vec<String> {
         .chain(&d.redrawn)
         .chain(&d.changed)
         .map(|c| c.code.as_str())
-        .chain(d.moved.iter().flat_map(|m| [m.from.as_str(), m.to.as_str()]));
+        .chain(
+            d.moved
+                .iter()
+                .flat_map(|m| [m.from.as_str(), m.to.as_str()]),
+        );
     let town_digits = Level::Town.code_digits();
     let mut towns: Vec<String> = communities
         .chain(plan.end[Level::Town.index()].iter().map(String::as_str))
@@ -356,7 +358,13 @@ pub fn transition(
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
     let id = s.id;
     let to = request.to;
-    let reason = decide_move(actor, s.status, to, &hands(tx, &s)?, request.reason.as_deref())?;
+    let reason = decide_move(
+        actor,
+        s.status,
+        to,
+        &hands(tx, &s)?,
+        request.reason.as_deref(),
+    )?;
     let document = body(tx, id)?;
     let base = document["base_version"].as_i64().unwrap_or(0);
     let last =
@@ -379,7 +387,15 @@ pub fn transition(
             sql_params![id],
         )?;
     }
-    event_moved(tx, id, &actor.user, "moved", Some(s.status), to, reason.as_deref())?;
+    event_moved(
+        tx,
+        id,
+        &actor.user,
+        "moved",
+        Some(s.status),
+        to,
+        reason.as_deref(),
+    )?;
     log::append(
         tx,
         &actor.user,
@@ -405,9 +421,11 @@ fn staged(tx: &dyn Conn, id: i64) -> Result<[Vec<Value>; 3], StoreError> {
         )? {
             let code: String = r.get(0)?;
             let text: String = r.get(1)?;
-            out[level.index()].push(serde_json::from_str(&text).map_err(|e| {
-                StoreError::Damaged(format!("staged {level} feature {code}: {e}"))
-            })?);
+            out[level.index()].push(
+                serde_json::from_str(&text).map_err(|e| {
+                    StoreError::Damaged(format!("staged {level} feature {code}: {e}"))
+                })?,
+            );
         }
     }
     Ok(out)
@@ -437,7 +455,9 @@ fn approve(
     let day = workflow::effective_day(request.effective, today, last.effective.as_deref())?;
     let new = staged(tx, id)?;
     if new.iter().any(Vec::is_empty) {
-        return Err(StoreError::Damaged(format!("proposal {id}: its staged features are missing")).into());
+        return Err(
+            StoreError::Damaged(format!("proposal {id}: its staged features are missing")).into(),
+        );
     }
     let plan = plan::plan(collections_at(tx, last.id)?, new);
     let version_id = last.id + 1;

@@ -89,7 +89,11 @@ pub fn plan(old: [Vec<Value>; 3], new: [Vec<Value>; 3]) -> Plan {
     let [_, old_communities, old_grids] = &olds;
     let grid = Level::Grid.index();
     p.predecessors = predecessors(old_grids, &p.end[grid], &p.insert[grid]);
-    community_changes(old_communities, &kept[Level::Community.index()], &mut p.diff);
+    community_changes(
+        old_communities,
+        &kept[Level::Community.index()],
+        &mut p.diff,
+    );
     let community_of = |g: &Value| {
         g.pointer("/properties/community_code")
             .and_then(Value::as_str)
@@ -178,11 +182,16 @@ fn predecessors(
 pub fn same_feature(a: &Value, b: &Value) -> bool {
     let empty = serde_json::Map::new();
     let props = |f: &Value| f.get("properties").and_then(Value::as_object).cloned();
-    let (pa, pb) = (props(a).unwrap_or_else(|| empty.clone()), props(b).unwrap_or(empty));
-    let keys_match = pa
-        .iter()
-        .chain(pb.iter())
-        .all(|(k, _)| same_value(pa.get(k).unwrap_or(&Value::Null), pb.get(k).unwrap_or(&Value::Null)));
+    let (pa, pb) = (
+        props(a).unwrap_or_else(|| empty.clone()),
+        props(b).unwrap_or(empty),
+    );
+    let keys_match = pa.iter().chain(pb.iter()).all(|(k, _)| {
+        same_value(
+            pa.get(k).unwrap_or(&Value::Null),
+            pb.get(k).unwrap_or(&Value::Null),
+        )
+    });
     keys_match
         && same_value(
             a.get("geometry").unwrap_or(&Value::Null),
@@ -244,7 +253,13 @@ mod tests {
     fn rounding_and_ring_rotation_are_no_change() {
         let a = square("1", "c", 0.0, 5);
         let mut b = a.clone();
-        b["geometry"]["coordinates"] = json!([[[1.0, 0.0], [1.0, 1.0], [0.0, 1.00000004], [0.0, 0.0], [1.0, 0.0]]]);
+        b["geometry"]["coordinates"] = json!([[
+            [1.0, 0.0],
+            [1.0, 1.0],
+            [0.0, 1.00000004],
+            [0.0, 0.0],
+            [1.0, 0.0]
+        ]]);
         assert!(same_feature(&a, &b));
         b["properties"]["households"] = json!(5.0);
         assert!(same_feature(&a, &b));
@@ -257,16 +272,24 @@ mod tests {
 
     #[test]
     fn a_grid_under_a_new_code_follows_the_grid_it_covers_most() {
-        let old = [vec![], vec![], vec![square("g1", "A", 0.0, 10), square("g2", "A", 1.0, 20)]];
+        let old = [
+            vec![],
+            vec![],
+            vec![square("g1", "A", 0.0, 10), square("g2", "A", 1.0, 20)],
+        ];
         let mut moved = square("g9", "B", 0.9, 20);
-        moved["geometry"]["coordinates"] = json!([[[1.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 0.0]]]);
+        moved["geometry"]["coordinates"] =
+            json!([[[1.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 0.0]]]);
         let new = [vec![], vec![], vec![square("g1", "A", 0.0, 10), moved]];
         let p = plan(old, new);
         assert_eq!(p.unchanged[2], 1);
         assert_eq!(p.end[2], vec!["g2".to_owned()]);
         assert_eq!(p.predecessors, vec![Some("g2".to_owned())]);
         assert_eq!(p.diff.moved.len(), 1);
-        assert_eq!((p.diff.moved[0].from.as_str(), p.diff.moved[0].to.as_str()), ("A", "B"));
+        assert_eq!(
+            (p.diff.moved[0].from.as_str(), p.diff.moved[0].to.as_str()),
+            ("A", "B")
+        );
         assert_eq!(p.diff.moved[0].households, 20);
     }
 }
