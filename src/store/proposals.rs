@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::registry::{Version, insert_features, latest};
+use super::registry::{Version, begin_version, end_features, insert_features, latest};
 use super::sql::{Conn, DbError, Row};
 use super::{StoreError, log};
 use crate::Snapshot;
@@ -301,8 +301,40 @@ fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
     })
 }
 
+/// The row of a new draft.
+pub(super) struct DraftRow<'a> {
+    /// The town it is filed under (its first parent's; a re-survey's first touched town).
+    pub town: &'a str,
+    pub title: &'a str,
+    pub kind: &'a str,
+    /// The stored document.
+    pub body: &'a str,
+    pub author: &'a str,
+    pub verdict: &'a str,
+}
+
+/// Inserts a new draft; its id.
+pub(super) fn insert_draft(tx: &dyn Conn, row: &DraftRow) -> Result<i64, DbError> {
+    tx.query_one(
+        "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
+                                updated_at, verdict)
+         VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
+         RETURNING id",
+        sql_params![
+            row.town,
+            row.title,
+            row.kind,
+            row.body,
+            row.author,
+            &super::now(),
+            row.verdict
+        ],
+    )?
+    .get(0)
+}
+
 /// Records the towns a proposal touches (replacing earlier ones).
-fn set_towns(tx: &dyn Conn, id: i64, towns: &[String]) -> Result<(), DbError> {
+pub(super) fn set_towns(tx: &dyn Conn, id: i64, towns: &[String]) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM proposal_towns WHERE proposal_id = ?1",
         sql_params![id],
@@ -375,24 +407,15 @@ pub fn create(
 ) -> Result<Summary, ProcedureError> {
     let c = check(body, snapshot)?;
     workflow::may_draft(actor, &c.towns, "draft")?;
-    let now = super::now();
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
-                                    updated_at, verdict)
-             VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
-             RETURNING id",
-            sql_params![
-                &c.town,
-                &c.proposal.title,
-                &kind_str(&c.report),
-                &body.to_string(),
-                &actor.user,
-                &now,
-                verdict_str(c.report.verdict)
-            ],
-        )?
-        .get(0)?;
+    let row = DraftRow {
+        town: &c.town,
+        title: &c.proposal.title,
+        kind: &kind_str(&c.report),
+        body: &body.to_string(),
+        author: &actor.user,
+        verdict: verdict_str(c.report.verdict),
+    };
+    let id = insert_draft(tx, &row)?;
     set_towns(tx, id, &c.towns)?;
     let created = NewEvent {
         kind: "created",
@@ -718,29 +741,10 @@ fn approve(
     let change = rules::plan(&c.proposal, &snapshot.registry, &used_codes(tx)?)
         .map_err(|e| ProcedureError::Unprocessable(e.to_string()))?;
     let version_id = last.id + 1;
-    tx.execute(
-        "INSERT INTO versions (id, effective, created_at, description, proposal_id)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        sql_params![
-            version_id,
-            &day,
-            &super::now(),
-            &format!("proposal {id}: {}", c.proposal.title),
-            id
-        ],
-    )?;
-    let end = |layer: Level, codes: &[String]| -> Result<(), DbError> {
-        for code in codes {
-            tx.execute(
-                "UPDATE features SET valid_to = ?1
-                 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
-                sql_params![version_id, layer, code],
-            )?;
-        }
-        Ok(())
-    };
-    end(Level::Community, &change.end_communities)?;
-    end(Level::Grid, &change.end_grids)?;
+    let description = format!("proposal {id}: {}", c.proposal.title);
+    begin_version(tx, version_id, &day, &description, id)?;
+    end_features(tx, Level::Community, &change.end_communities, version_id)?;
+    end_features(tx, Level::Grid, &change.end_grids, version_id)?;
     insert_features(tx, Level::Community, &change.communities, version_id, None)?;
     let (grids, predecessors): (Vec<Value>, Vec<Option<String>>) = change
         .grids

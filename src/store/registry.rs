@@ -278,6 +278,40 @@ pub fn seed(tx: &dyn Conn, dir: &Path, actor: &str) -> Result<Version, SeedError
     Ok(version(tx, 1)?.unwrap_or_else(|| unreachable!("version 1 was just written")))
 }
 
+/// Writes the row of version `id`, in force from `day`, made by approving proposal `proposal`.
+pub(super) fn begin_version(
+    tx: &dyn Conn,
+    id: i64,
+    day: &str,
+    description: &str,
+    proposal: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO versions (id, effective, created_at, description, proposal_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        sql_params![id, day, &super::now(), description, proposal],
+    )?;
+    Ok(())
+}
+
+/// Ends the current rows of `codes` in `layer` at `version` (they hold up to, not including,
+/// that version).
+pub(super) fn end_features(
+    tx: &dyn Conn,
+    layer: Level,
+    codes: &[String],
+    version: i64,
+) -> Result<(), DbError> {
+    for code in codes {
+        tx.execute(
+            "UPDATE features SET valid_to = ?1
+             WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
+            sql_params![version, layer, code],
+        )?;
+    }
+    Ok(())
+}
+
 /// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
 pub(super) fn insert_features(
     tx: &dyn Conn,

@@ -59,28 +59,11 @@ pub fn decide_move(
     reason: Option<&str>,
 ) -> Result<Option<String>, Refusal> {
     if !step(from, to) {
-        let next: Vec<&str> = Status::ALL
-            .into_iter()
-            .filter(|&s| step(from, s))
-            .map(Status::as_str)
-            .collect();
-        return Err(Refusal::Conflict(
-            Message::new(
-                "resurvey.not_allowed",
-                format!(
-                    "a {} re-survey cannot move to {}: a survey is not put to residents' consultation or vote{}",
-                    from.as_str(),
-                    to.as_str(),
-                    if next.is_empty() {
-                        " (it is closed)".to_owned()
-                    } else {
-                        format!(" (only to {})", next.join(" or "))
-                    }
-                ),
-            )
-            .with("state", from.as_str())
-            .with("to", to.as_str())
-            .with("next", next),
+        return Err(super::no_such_move(
+            "resurvey.not_allowed",
+            "re-survey",
+            (from, to),
+            |s| step(from, s),
         ));
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());

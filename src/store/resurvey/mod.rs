@@ -13,9 +13,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::proposals::{
-    Approval, Current, ProcedureError, Summary, before_approval_commit, body, event_moved, summary,
+    Approval, Current, DraftRow, ProcedureError, Summary, before_approval_commit, body,
+    event_moved, insert_draft, set_towns, summary,
 };
-use super::registry::{Diff, GUIDELINES, collections_at, document, insert_features, latest};
+use super::registry::{
+    Diff, GUIDELINES, begin_version, collections_at, document, end_features, insert_features,
+    latest,
+};
 use super::sql::{Conn, DbError};
 use super::{Store, StoreError, log};
 use crate::accounts::Actor;
@@ -212,30 +216,16 @@ pub fn import(
         may_import(actor)?;
         let now_latest = latest(tx)?.map(|v| v.id).unwrap_or(0);
         still_current(base, now_latest)?;
-        let now = super::now();
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
-                                        updated_at, verdict)
-                 VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
-                 RETURNING id",
-                sql_params![
-                    towns.first().map(String::as_str).unwrap_or(""),
-                    &title,
-                    KIND,
-                    &document.to_string(),
-                    &actor.user,
-                    &now,
-                    verdict
-                ],
-            )?
-            .get(0)?;
-        for town in &towns {
-            tx.execute(
-                "INSERT INTO proposal_towns (proposal_id, town_code) VALUES (?1, ?2)",
-                sql_params![id, town],
-            )?;
-        }
+        let row = DraftRow {
+            town: towns.first().map(String::as_str).unwrap_or(""),
+            title: &title,
+            kind: KIND,
+            body: &document.to_string(),
+            author: &actor.user,
+            verdict,
+        };
+        let id = insert_draft(tx, &row)?;
+        set_towns(tx, id, &towns)?;
         for (level, features) in Level::ALL.into_iter().zip(&city.collections) {
             for f in features {
                 let code = f
@@ -258,7 +248,7 @@ pub fn import(
             &json!({"kind": KIND, "title": title, "source": source, "base_version": base,
                     "towns": towns, "counts": plan.counts(), "audit": audit}),
         )?;
-        Ok::<_, ProcedureError>(summary(tx, id)?)
+        summary(tx, id)
     })?;
     Ok(Staged {
         proposal,
@@ -284,10 +274,10 @@ fn reused_codes(conn: &dyn Conn, new: &[Vec<Value>; 3]) -> Result<Vec<(String, S
             .map(|r| r.get(0))
             .collect::<Result<_, _>>()?;
         for f in features {
-            if let Some(code) = f.pointer("/properties/code").and_then(Value::as_str) {
-                if ended.contains(code) {
-                    out.push((code.to_owned(), level.collection().to_owned()));
-                }
+            if let Some(code) = f.pointer("/properties/code").and_then(Value::as_str)
+                && ended.contains(code)
+            {
+                out.push((code.to_owned(), level.collection().to_owned()));
             }
         }
     }
@@ -461,25 +451,15 @@ fn approve(
     }
     let plan = plan::plan(collections_at(tx, last.id)?, new);
     let version_id = last.id + 1;
-    tx.execute(
-        "INSERT INTO versions (id, effective, created_at, description, proposal_id)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        sql_params![
-            version_id,
-            &day,
-            &super::now(),
-            &format!("proposal {id}: {}", s.title),
-            id
-        ],
+    begin_version(
+        tx,
+        version_id,
+        &day,
+        &format!("proposal {id}: {}", s.title),
+        id,
     )?;
     for (level, codes) in Level::ALL.into_iter().zip(&plan.end) {
-        for code in codes {
-            tx.execute(
-                "UPDATE features SET valid_to = ?1
-                 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
-                sql_params![version_id, level, code],
-            )?;
-        }
+        end_features(tx, level, codes, version_id)?;
     }
     for (level, features) in Level::ALL.into_iter().zip(&plan.insert) {
         let predecessors = (level == Level::Grid).then_some(plan.predecessors.as_slice());

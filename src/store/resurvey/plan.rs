@@ -122,10 +122,10 @@ pub fn plan(old: [Vec<Value>; 3], new: [Vec<Value>; 3]) -> Plan {
 /// The surveyed feature `new`, with the stored geometry of `old` when the two agree within the
 /// tolerance (only the properties changed): the row then differs only where the survey does.
 fn keep_geometry(old: &Value, mut new: Value) -> Value {
-    if let (Some(o), Some(n)) = (old.get("geometry"), new.get_mut("geometry")) {
-        if same_value(o, n) {
-            *n = o.clone();
-        }
+    if let (Some(o), Some(n)) = (old.get("geometry"), new.get_mut("geometry"))
+        && same_value(o, n)
+    {
+        *n = o.clone();
     }
     new
 }
