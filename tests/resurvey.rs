@@ -704,12 +704,149 @@ async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Res
     }
 }
 
+/// A zip of `files` (name, content).
+fn zip_files(files: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, Failed> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())?;
+        zip.write_all(content)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The upload's refusals on the mini city (each coded, nothing written), and a staged
+/// re-survey that cannot be edited or commented on and is rejected only with a reason.
+async fn uploads_that_stage_nothing() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let data = common::copy_boundaries(&common::mini_dir(), dir.path());
+    let store = Arc::new(common::backend::open(dir.path()));
+    let (snapshot, version, _) = registry::open_or_seed(&store, &data)?;
+    let admin = common::user_token(&store, "admin", Role::Admin, &[]);
+    let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
+    let config = ApiConfig::default();
+    let app = api::router(
+        AppState::with_store(snapshot, version.id, store.clone(), &config),
+        &config,
+    );
+    let layer = |name: &str| std::fs::read(data.join(format!("{name}.geojson")));
+    let city = |communities: Vec<u8>| -> Result<Vec<u8>, Failed> {
+        zip_files(&[
+            ("towns.geojson", layer("towns")?),
+            ("communities.geojson", communities),
+            ("grids.geojson", layer("grids")?),
+        ])
+    };
+    let before = counts(&store);
+    coded(
+        &upload(&app, &admin, b"not a zip".to_vec()).await,
+        400,
+        "resurvey.bad_zip",
+    )?;
+    let towns_only = zip_files(&[("towns.geojson", layer("towns")?)])?;
+    coded(
+        &upload(&app, &admin, towns_only).await,
+        422,
+        "resurvey.incomplete",
+    )?;
+    coded(
+        &upload(&app, &admin, city(layer("communities")?)?).await,
+        422,
+        "resurvey.unchanged",
+    )?;
+    let junk = zip_files(&[("grids.shp", b"junk".to_vec())])?;
+    coded(
+        &upload(&app, &admin, junk).await,
+        400,
+        "resurvey.unreadable",
+    )?;
+    let bad_map = zip_files(&[("mapping.toml", b"[[[".to_vec())])?;
+    coded(
+        &upload(&app, &admin, bad_map).await,
+        422,
+        "resurvey.bad_mapping",
+    )?;
+    let mut r = common::request("POST", "/api/v1/resurveys?crs=mars", Body::from(Vec::new()));
+    let bearer = format!("Bearer {admin}");
+    r.headers_mut().insert("authorization", bearer.parse()?);
+    coded(&common::send(&app, r).await, 400, "resurvey.bad_crs")?;
+    if counts(&store) != before {
+        return Err("a refused upload wrote something".into());
+    }
+
+    // A renamed community: staged (a change of attributes only), then refused edits.
+    let mut communities: Value = serde_json::from_slice(&layer("communities")?)?;
+    communities["features"][0]["properties"]["name"] = json!("西社区（更名）");
+    let r = upload(&app, &admin, city(communities.to_string().into_bytes())?).await;
+    if r.status != 201 {
+        return Err(format!("upload: {}", r.text()).into());
+    }
+    let staged = r.json();
+    let id = staged["proposal"]["id"].as_i64().ok_or("id")?;
+    let changed = staged["diff"]["changed"].as_array().ok_or("changed")?;
+    if changed.len() != 1
+        || changed[0]["name"] != "西社区（更名）"
+        || staged["counts"]["communities"]["inserted"] != 1
+    {
+        return Err(format!("staged: {staged}").into());
+    }
+    let uri = format!("/api/v1/proposals/{id}");
+    let edit = common::call(&app, "PUT", &uri, &admin, Some(communities.clone())).await;
+    coded(&edit, 409, "resurvey.not_editable")?;
+    let comment = common::call(
+        &app,
+        "POST",
+        &format!("{uri}/comments"),
+        &admin,
+        Some(json!({"text": "?"})),
+    )
+    .await;
+    coded(&comment, 409, "resurvey.not_editable")?;
+    let reject = |reason: &str| json!({"to": "rejected", "reason": reason});
+    let r = common::call(
+        &app,
+        "POST",
+        &format!("{uri}/transition"),
+        &reviewer,
+        Some(reject(" ")),
+    )
+    .await;
+    coded(&r, 422, "procedure.reason_required")?;
+    common::call(
+        &app,
+        "POST",
+        &format!("{uri}/transition"),
+        &reviewer,
+        Some(reject("wrong zone")),
+    )
+    .await
+    .pipe_ok()?;
+    let (_, versions, staged_rows) = counts(&store);
+    if (versions, staged_rows) != (before.1, 0) {
+        return Err(
+            format!("after the rejection: {versions} versions, {staged_rows} staged rows").into(),
+        );
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
-    let trial = Trial::test("a_resurvey_is_staged_approved_and_served", || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(resurvey_end_to_end())
-    });
-    common::run_gdal_trials(vec![trial])
+    let async_trial = |name: &str,
+                       body: fn() -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), Failed>>>,
+    >| {
+        Trial::test(name, move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(body())
+        })
+    };
+    common::run_gdal_trials(vec![
+        async_trial("a_resurvey_is_staged_approved_and_served", || {
+            Box::pin(resurvey_end_to_end())
+        }),
+        async_trial("uploads_that_stage_nothing", || {
+            Box::pin(uploads_that_stage_nothing())
+        }),
+    ])
 }
