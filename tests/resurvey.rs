@@ -847,11 +847,11 @@ async fn uploads_that_stage_nothing() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A test body: an async function run on a runtime of its own.
+type TrialBody = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Failed>>>>;
+
 fn main() -> std::process::ExitCode {
-    let async_trial = |name: &str,
-                       body: fn() -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<(), Failed>>>,
-    >| {
+    let async_trial = |name: &str, body: TrialBody| {
         Trial::test(name, move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
