@@ -14,144 +14,17 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use common::survey::{
+    COMMUNITY_NAMES, GRID_NAMES, TOWN_NAMES, flat_layers, mapping_toml, ogr2ogr, select, shapefiles,
+};
 use libtest_mimic::{Failed, Trial};
-use serde_json::Value;
-
-/// The sample city's layers as GeoJSON with the office as two WGS84 columns
-/// (`office_x`, `office_y`), which GDAL's SQL can project (a GeoJSON array cannot).
-fn flat_layers(dir: &Path) -> Result<(), Failed> {
-    for layer in ["towns", "communities", "grids"] {
-        let text = std::fs::read_to_string(common::sample_dir().join(format!("{layer}.geojson")))?;
-        let mut v: Value = serde_json::from_str(&text)?;
-        for f in v["features"].as_array_mut().ok_or("features")? {
-            let props = f["properties"].as_object_mut().ok_or("properties")?;
-            if let Some(office) = props.remove("office") {
-                props.insert(
-                    "office_x".into(),
-                    office.get(0).cloned().unwrap_or(Value::Null),
-                );
-                props.insert(
-                    "office_y".into(),
-                    office.get(1).cloned().unwrap_or(Value::Null),
-                );
-            }
-        }
-        std::fs::write(dir.join(format!("{layer}.geojson")), v.to_string())?;
-    }
-    Ok(())
-}
-
-/// Runs ogr2ogr with `args`, failing with its stderr.
-fn ogr2ogr(args: &[&str]) -> Result<(), Failed> {
-    let o = Command::new("ogr2ogr").args(args).output()?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ogr2ogr {args:?}: {}", common::text(&o.stderr)).into())
-    }
-}
-
-/// The SQL that renames (per `names`: shequ field → source field) and projects the office.
-fn select(layer: &str, names: &[(&str, &str)]) -> String {
-    let mut columns: Vec<String> = names
-        .iter()
-        .filter(|(shequ, _)| !matches!(*shequ, "office_lon" | "office_lat"))
-        .map(|(shequ, source)| format!("\"{shequ}\" AS \"{source}\""))
-        .collect();
-    for (shequ, source) in names {
-        let f = match *shequ {
-            "office_lon" => "ST_X",
-            "office_lat" => "ST_Y",
-            _ => continue,
-        };
-        columns.push(format!(
-            "{f}(ST_Transform(MakePoint(office_x, office_y, 4326), 4547)) AS \"{source}\""
-        ));
-    }
-    columns.push("geometry".into());
-    format!("SELECT {} FROM \"{layer}\"", columns.join(", "))
-}
-
-const TOWN_NAMES: [(&str, &str); 2] = [("code", "镇街代码"), ("name", "镇街名称")];
-const COMMUNITY_NAMES: [(&str, &str); 12] = [
-    ("code", "社区代码"),
-    ("name", "社区名称"),
-    ("town_code", "镇街代码"),
-    ("kind", "类型"),
-    ("workers", "工作人员"),
-    ("office_area_m2", "办公面积"),
-    ("households", "户数"),
-    ("population", "人口"),
-    ("service_households", "服务户数"),
-    ("office_lon", "办公X"),
-    ("office_lat", "办公Y"),
-    ("grids", "网格数"),
-];
-const GRID_NAMES: [(&str, &str); 6] = [
-    ("code", "网格代码"),
-    ("name", "网格名称"),
-    ("community_code", "社区代码"),
-    ("households", "户数"),
-    ("population", "人口"),
-    ("service_households", "服务户数"),
-];
-
-/// The mapping file for the Shapefiles: file stems XZJ/SQ/WG, Chinese field names.
-fn mapping_toml() -> String {
-    let mut toml =
-        String::from("[layers]\nXZJ = \"towns\"\nSQ = \"communities\"\nWG = \"grids\"\n");
-    for (section, names) in [
-        ("towns", &TOWN_NAMES[..]),
-        ("communities", &COMMUNITY_NAMES[..11]),
-        ("grids", &GRID_NAMES[..]),
-    ] {
-        toml.push_str(&format!("[{section}]\n"));
-        for (shequ, source) in names {
-            toml.push_str(&format!("\"{source}\" = \"{shequ}\"\n"));
-        }
-    }
-    toml
-}
-
-/// The sample city as GBK Shapefiles in EPSG:4547 with Chinese field names, in `dir/shp`.
-fn shapefiles(dir: &Path) -> Result<PathBuf, Failed> {
-    let flat = dir.join("flat");
-    std::fs::create_dir_all(&flat)?;
-    flat_layers(&flat)?;
-    let shp = dir.join("shp");
-    std::fs::create_dir_all(&shp)?;
-    for (layer, stem, names) in [
-        ("towns", "XZJ", &TOWN_NAMES[..]),
-        ("communities", "SQ", &COMMUNITY_NAMES[..]),
-        ("grids", "WG", &GRID_NAMES[..]),
-    ] {
-        let source = flat.join(format!("{layer}.geojson"));
-        let target = shp.join(format!("{stem}.shp"));
-        let sql = select(layer, names);
-        ogr2ogr(&[
-            "-f",
-            "ESRI Shapefile",
-            "-lco",
-            "ENCODING=GBK",
-            "-t_srs",
-            "EPSG:4547",
-            "-dialect",
-            "sqlite",
-            "-sql",
-            &sql,
-            &target.to_string_lossy(),
-            &source.to_string_lossy(),
-        ])?;
-    }
-    Ok(shp)
-}
 
 /// The sample city as one GeoPackage in EPSG:4547 under shequ's own names (the office as
 /// `office_lon`/`office_lat`, projected).
 fn geopackage(dir: &Path) -> Result<PathBuf, Failed> {
     let flat = dir.join("flat");
     std::fs::create_dir_all(&flat)?;
-    flat_layers(&flat)?;
+    flat_layers(&common::sample_dir(), &flat)?;
     let gpkg = dir.join("city.gpkg");
     for (i, (layer, names)) in [
         ("towns", &TOWN_NAMES[..]),
@@ -287,7 +160,7 @@ fn agrees_with_the_sample(out: &Path) -> Result<(), Failed> {
 
 fn shapefiles_in_gbk_with_chinese_fields() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
-    let shp = shapefiles(dir.path())?;
+    let shp = shapefiles(&common::sample_dir(), dir.path())?;
     // GDAL wrote GBK (code page 936) and said so in the .cpg; the names are GBK bytes.
     let cpg = std::fs::read_to_string(shp.join("SQ.cpg"))?;
     let dbf = std::fs::read(shp.join("SQ.dbf"))?;
@@ -346,7 +219,7 @@ fn refused(args: &[&str], out: &Path, code: i32, expect: &[&str]) -> Result<(), 
 
 fn broken_inputs_are_refused_and_nothing_is_written() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
-    let shp = shapefiles(dir.path())?;
+    let shp = shapefiles(&common::sample_dir(), dir.path())?;
     let map = dir.path().join("map.toml");
     std::fs::write(&map, mapping_toml())?;
     let out = dir.path().join("out");

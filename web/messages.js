@@ -34,6 +34,7 @@ const CROSSING = {
   snap_margin: '，且两侧都要留出多于吸附距离的范围',
   whole_grids: '，且两侧都要有整网格',
 };
+const LAYER = { towns: '镇街', communities: '社区', grids: '网格' };
 const FIELD = { text: '意见内容', source: '意见来源' };
 
 /** Code → Chinese, from the problem's `params`. */
@@ -101,6 +102,21 @@ export const MESSAGES = {
   'procedure.effective_future': (p) => `生效日期 ${p.effective} 晚于今天：批准只能今天或更早生效`,
   'procedure.effective_before': (p) => `生效日期 ${p.effective} 早于当前版本的生效日期 ${p.current}`,
   'procedure.audit_worse': (p) => `批准后全市核查将新增 ${p.count} 项不合格（重叠或空地），不能批准`,
+  // Re-surveys (kind `resurvey`): no consultation or vote; a second reviewer approves.
+  'resurvey.staff_only': () => '只有管理员或民政局审核人员可以导入或办理重新测绘数据',
+  'resurvey.not_allowed': (p) => `重新测绘数据不经征求意见和表决：处于“${state(p.state)}”的不能转为“${state(p.to)}”${
+    p.next?.length ? `（只能转为${list(p.next, (s) => `“${state(s)}”`)}）` : '（已办结）'}`,
+  'resurvey.reviewer_only': () => '只有民政局审核人员可以批准重新测绘数据',
+  'resurvey.four_eyes': (p) => `${p.user} 导入或提交了这份重新测绘数据，不能自己批准：须由另一位审核人员批准`,
+  'resurvey.not_editable': () => '重新测绘数据不能修改、评论或表决：如需更正，请重新导入',
+  'resurvey.stale': (p) => `导入时对比的是第 ${p.base} 版，现已是第 ${p.version} 版：请重新导入测绘数据`,
+  'resurvey.unchanged': (p) => `测绘数据与第 ${p.version} 版完全相同，无需导入`,
+  'resurvey.bad_crs': () => '坐标系参数 crs 无法识别',
+  'resurvey.bad_zip': () => '上传内容不是有效的 zip 压缩包，或过大、含不安全的文件名',
+  'resurvey.bad_mapping': () => 'mapping.toml 字段映射文件有误',
+  'resurvey.problems': (p) => `测绘数据未通过检查，共 ${p.count} 个问题，未写入任何数据`,
+  'resurvey.incomplete': (p) => `上传内容缺少${LAYER[p.missing] ?? p.missing}图层：重新测绘需要镇街、社区和网格三个图层`,
+  'resurvey.unreadable': () => '无法读取上传的测绘数据（格式、编码或坐标系有误）',
   'input.bad_text': (p) => `${FIELD[p.field] ?? p.field ?? '文字'}含有不允许的字符或过长`,
   'input.bad_date': () => '日期格式有误',
   // The residents' vote.

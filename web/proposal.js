@@ -13,7 +13,7 @@ const COLORS = ['#1f78b4', '#33a02c', '#e31a1c', '#ff7f00', '#6a3d9a', '#b15928'
   '#a6cee3', '#b2df8a', '#fb9a99', '#fdbf6f', '#cab2d6', '#e7298a'];
 export const MAX_PARTS = 12;
 const letter = (i) => String.fromCharCode(65 + i);
-const KINDS = { split: '拆分', merge: '合并', adjust: '调整', new: '新设' };
+const KINDS = { split: '拆分', merge: '合并', adjust: '调整', new: '新设', resurvey: '重新测绘' };
 const FIELDS = ['name', 'workers', 'office_area_m2', 'office', 'justification'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const AUTOSAVE = 'shequ-proposal-autosave';

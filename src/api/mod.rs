@@ -21,6 +21,7 @@ mod metrics;
 mod ogc;
 mod openapi;
 mod proposals;
+mod resurveys;
 mod route_table;
 mod select;
 mod server;
@@ -554,6 +555,10 @@ fn proposal_routes() -> RouteTable {
         .route(
             "/api/v1/proposals/{id}",
             get(workflow::show).put(workflow::edit),
+        )
+        .route(
+            "/api/v1/resurveys",
+            post(resurveys::upload).layer(DefaultBodyLimit::max(resurveys::UPLOAD_LIMIT)),
         )
         .route("/api/v1/proposals/{id}/comments", post(workflow::comment))
         .route("/api/v1/proposals/{id}/vote", post(workflow::vote))

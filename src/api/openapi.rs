@@ -136,7 +136,9 @@ impl Op {
     }
 }
 
-use super::{address, audit, features, log as audit_log, lookup, ogc, tiles as tile_api, workflow};
+use super::{
+    address, audit, features, log as audit_log, lookup, ogc, resurveys, tiles as tile_api, workflow,
+};
 
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
@@ -176,6 +178,7 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body("{\"text\": …}"),
         op("post", "/api/v1/proposals/{id}/vote", "proposals", "Record the residents' vote").body("{\"for\": n, \"against\": n, \"abstain\": n}"),
         op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body("{\"to\": status, \"reason\"?: …, \"effective\"?: YYYY-MM-DD}"),
+        op("post", "/api/v1/resurveys", "proposals", "Stage a re-survey (admins, reviewers): a zip of Shapefiles, GeoPackage, GeoJSON or CSV layers and an optional mapping.toml; answers the proposal, its diff and audit").query(query_fields::<resurveys::UploadQuery>).body("application/zip").ok("201", JSON),
         op("post", "/api/v1/proposals/validate", "proposals", "Validate a proposal against the guidelines").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
         op("post", "/api/v1/proposals/split", "proposals", "Split a community by a line or by groups of grids").body("{\"community\": code, \"line\": GeoJSON LineString} or {\"community\": code, \"groups\": [[grid codes]…]}"),
         op("post", "/api/v1/proposals/grid-groups", "proposals", "Group a community's grids by drawn split lines (majority of each grid's area)").body("{\"community\": code, \"lines\": [GeoJSON LineString or positions, …]}"),

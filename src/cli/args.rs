@@ -131,7 +131,15 @@ pub enum Command {
         map: Option<PathBuf>,
         /// Directory to write the converted layers into (created if missing).
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// Stage the city as a re-survey of this database's registry (SQLite file or
+        /// postgres:// URL): a change of kind `resurvey` for a reviewer to approve.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// With --db: the account (admin or reviewer) recorded as the importer (default: `cli`,
+        /// acting as an admin).
+        #[arg(long = "as", requires = "db")]
+        user: Option<String>,
     },
     /// Write the registry from the database as boundary files (one directory that loads again).
     Export {

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use shequ::Snapshot;
 use shequ::crs::Crs;
-use shequ::formats::{self, ImportError, Mapping};
+use shequ::formats::city::CityError;
+use shequ::formats::{self, Mapping};
 use shequ::registry::{Level, Plausible};
 use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
@@ -110,71 +111,12 @@ pub fn print_written(version: i64, dir: &Path, files: &[String]) {
 /// converted into WGS84 boundary files. A source that cannot be read is bad input (exit 2);
 /// problems in its features are findings (exit 1); either way nothing is written. When the
 /// source holds all three layers they are checked by the loader before anything is written.
-pub fn import(
-    file: &Path,
-    crs: Option<&str>,
-    layer: Option<Level>,
-    map: Option<&Path>,
-    out: &Path,
-) -> Result<(), CliError> {
-    let crs = crs
-        .map(|c| c.parse::<Crs>())
-        .transpose()
-        .map_err(|e| CliError::input(format!("--crs: {e}")))?;
-    let mapping = match map {
-        None => Mapping::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?;
-            Mapping::parse(&text)
-                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?
-        }
-    };
-    let options = formats::Options {
-        crs,
-        layer,
-        mapping,
-    };
-    let layers = formats::read(file, &options).map_err(|e| match e {
-        ImportError::Format(e) => CliError::input(e.to_string()),
-        problems @ ImportError::Problems(_) => CliError::findings(problems.to_string()),
-    })?;
-    let mut by_level: [Option<&formats::Imported>; 3] = [None; 3];
-    for imported in &layers {
-        if let Some(earlier) = by_level[imported.level.index()] {
-            return Err(CliError::input(format!(
-                "{} and {} both hold {}",
-                earlier.origin,
-                imported.origin,
-                imported.level.collection()
-            )));
-        }
-        by_level[imported.level.index()] = Some(imported);
-    }
-    if let [Some(t), Some(c), Some(g)] = by_level {
-        // The whole city is here: check it before writing anything, naming the sources.
-        let collections = [t, c, g].map(|l| l.features.clone());
-        if let Err(e) = shequ::registry::load_features(collections, &Plausible::default()) {
-            let origins: Vec<(&str, &str)> = Level::ALL
-                .iter()
-                .zip([t, c, g])
-                .map(|(l, i)| (l.file(), i.origin.as_str()))
-                .collect();
-            let mut message = format!(
-                "{}: {} problems; nothing written",
-                file.display(),
-                e.problems.len()
-            );
-            for mut p in e.problems {
-                if let Some((_, origin)) = origins.iter().find(|(f, _)| *f == p.file) {
-                    p.file = (*origin).to_owned();
-                }
-                message.push_str(&format!("\n  {p}"));
-            }
-            return Err(CliError::findings(message));
-        }
-    }
-    for imported in &layers {
+pub fn import(file: &Path, options: &formats::Options, out: &Path) -> Result<(), CliError> {
+    let layers = formats::city::read_layers(file, options).map_err(city_error)?;
+    layers
+        .check(file, &Plausible::default())
+        .map_err(city_error)?;
+    for imported in layers.iter() {
         let target = write_layer(out, imported.level, &imported.features)?;
         println!(
             "{}: {} {} from {} written to {}",
@@ -194,6 +136,74 @@ pub fn import(
         );
         Ok(())
     }
+}
+
+/// `--crs`, `--layer` and `--map` as reading options.
+pub fn import_options(
+    crs: Option<&str>,
+    layer: Option<Level>,
+    map: Option<&Path>,
+) -> Result<formats::Options, CliError> {
+    let crs = crs
+        .map(|c| c.parse::<Crs>())
+        .transpose()
+        .map_err(|e| CliError::input(format!("--crs: {e}")))?;
+    let mapping = match map {
+        None => Mapping::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?;
+            Mapping::parse(&text)
+                .map_err(|e| CliError::input(format!("--map {}: {e}", path.display())))?
+        }
+    };
+    Ok(formats::Options {
+        crs,
+        layer,
+        mapping,
+    })
+}
+
+/// A source that cannot be read is bad input (exit 2); problems in its data are findings
+/// (exit 1).
+fn city_error(e: CityError) -> CliError {
+    match e {
+        CityError::Problems { text, .. } => CliError::findings(text),
+        other => CliError::input(other.to_string()),
+    }
+}
+
+/// `shequ import FILE --db DB`: the survey data staged as a re-survey of the database's
+/// registry — a stored change of kind `resurvey` awaiting review — printed with its diff
+/// against the current version and the coverage audit of the result. Nothing is written when
+/// the data fails the loader.
+pub fn import_resurvey(
+    file: &Path,
+    options: &formats::Options,
+    db: &Path,
+    user: Option<&str>,
+) -> Result<(), CliError> {
+    let store = open_db(db, false)?;
+    let actor = match user {
+        None => shequ::accounts::Actor {
+            user: "cli".into(),
+            role: shequ::accounts::Role::Admin,
+            towns: Vec::new(),
+        },
+        Some(name) => store
+            .read(|c| store::accounts::find_user(c, name))
+            .map_err(|e| CliError::internal(format!("user {name:?}: {e}")))?
+            .map(|u| u.actor())
+            .ok_or_else(|| CliError::input(format!("--as {name}: no such user")))?,
+    };
+    let staged =
+        store::resurvey::import(&store, &actor, file, options, &file.display().to_string())
+            .map_err(|e| match e {
+                store::resurvey::ImportError::City(c) => city_error(c),
+                other => CliError::input(other.to_string()),
+            })?;
+    println!("{}", staged.describe());
+    Ok(())
 }
 
 /// Writes `OUT/<layer>.geojson`, one feature per line like the shipped files.

@@ -43,7 +43,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             layer,
             map,
             out,
-        } => data::import(&file, crs.as_deref(), layer, map.as_deref(), &out),
+            db,
+            user,
+        } => {
+            let options = data::import_options(crs.as_deref(), layer, map.as_deref())?;
+            match (out, db) {
+                (Some(out), None) => data::import(&file, &options, &out),
+                (None, Some(db)) => data::import_resurvey(&file, &options, &db, user.as_deref()),
+                _ => Err(CliError::input(
+                    "give exactly one of --out DIR (convert to boundary files) and --db DB (stage a re-survey)",
+                )),
+            }
+        }
         Command::Export { dir, db, version } => data::export(&dir, &db.db, version),
         Command::CheckData { dir } => data::check_data(&dir),
         Command::MigrateStore { from, to } => migrate::run(&from, &to),

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_jurisdiction",
         include_str!("migrations/0005_jurisdiction.sql"),
     ),
+    (
+        "0006_staged_features",
+        include_str!("migrations/0006_staged_features.sql"),
+    ),
 ];
 
 /// Applies the migrations `conn`'s database has not seen. Each runs in an immediate

@@ -15,6 +15,7 @@ mod migrations;
 pub mod pg;
 pub mod proposals;
 pub mod registry;
+pub mod resurvey;
 pub mod sql;
 
 use std::path::{Path, PathBuf};

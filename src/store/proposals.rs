@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::registry::{Version, insert_features, latest};
+use super::registry::{Version, begin_version, end_features, insert_features, latest};
 use super::sql::{Conn, DbError, Row};
 use super::{StoreError, log};
 use crate::Snapshot;
@@ -301,8 +301,40 @@ fn check(body: &Value, snapshot: &Snapshot) -> Result<Checked, ProcedureError> {
     })
 }
 
+/// The row of a new draft.
+pub(super) struct DraftRow<'a> {
+    /// The town it is filed under (its first parent's; a re-survey's first touched town).
+    pub town: &'a str,
+    pub title: &'a str,
+    pub kind: &'a str,
+    /// The stored document.
+    pub body: &'a str,
+    pub author: &'a str,
+    pub verdict: &'a str,
+}
+
+/// Inserts a new draft; its id.
+pub(super) fn insert_draft(tx: &dyn Conn, row: &DraftRow) -> Result<i64, DbError> {
+    tx.query_one(
+        "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
+                                updated_at, verdict)
+         VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
+         RETURNING id",
+        sql_params![
+            row.town,
+            row.title,
+            row.kind,
+            row.body,
+            row.author,
+            &super::now(),
+            row.verdict
+        ],
+    )?
+    .get(0)
+}
+
 /// Records the towns a proposal touches (replacing earlier ones).
-fn set_towns(tx: &dyn Conn, id: i64, towns: &[String]) -> Result<(), DbError> {
+pub(super) fn set_towns(tx: &dyn Conn, id: i64, towns: &[String]) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM proposal_towns WHERE proposal_id = ?1",
         sql_params![id],
@@ -358,7 +390,7 @@ fn event(tx: &dyn Conn, id: i64, actor: &str, e: NewEvent) -> Result<(), DbError
 }
 
 /// The stored proposal document.
-fn body(conn: &dyn Conn, id: i64) -> Result<Value, ProcedureError> {
+pub(super) fn body(conn: &dyn Conn, id: i64) -> Result<Value, ProcedureError> {
     let text: String = conn
         .query_one("SELECT body FROM proposals WHERE id = ?1", sql_params![id])?
         .get(0)?;
@@ -375,24 +407,15 @@ pub fn create(
 ) -> Result<Summary, ProcedureError> {
     let c = check(body, snapshot)?;
     workflow::may_draft(actor, &c.towns, "draft")?;
-    let now = super::now();
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO proposals (town_code, title, kind, status, body, author, created_at,
-                                    updated_at, verdict)
-             VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?6, ?7)
-             RETURNING id",
-            sql_params![
-                &c.town,
-                &c.proposal.title,
-                &kind_str(&c.report),
-                &body.to_string(),
-                &actor.user,
-                &now,
-                verdict_str(c.report.verdict)
-            ],
-        )?
-        .get(0)?;
+    let row = DraftRow {
+        town: &c.town,
+        title: &c.proposal.title,
+        kind: &kind_str(&c.report),
+        body: &body.to_string(),
+        author: &actor.user,
+        verdict: verdict_str(c.report.verdict),
+    };
+    let id = insert_draft(tx, &row)?;
     set_towns(tx, id, &c.towns)?;
     let created = NewEvent {
         kind: "created",
@@ -410,6 +433,33 @@ pub fn create(
                 "verdict": verdict_str(c.report.verdict)}),
     )?;
     summary(tx, id)
+}
+
+/// Records a step of proposal `id` without report, tally or vote document (a re-survey's).
+pub(super) fn event_moved(
+    tx: &dyn Conn,
+    id: i64,
+    actor: &str,
+    kind: &str,
+    from: Option<Status>,
+    to: Status,
+    text: Option<&str>,
+) -> Result<(), DbError> {
+    let e = NewEvent {
+        kind,
+        from,
+        to: Some(to),
+        text,
+        ..NewEvent::default()
+    };
+    event(tx, id, actor, e)
+}
+
+/// Runs the [test hook](BEFORE_APPROVAL_COMMIT), when one is set.
+pub(super) fn before_approval_commit() {
+    if let Some(hook) = BEFORE_APPROVAL_COMMIT.get() {
+        hook();
+    }
 }
 
 fn kind_str(report: &Report) -> String {
@@ -434,6 +484,7 @@ pub fn edit(
     body: &Value,
     snapshot: &Snapshot,
 ) -> Result<Summary, ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "edited")?;
     let (towns, status) = towns_and_status(tx, id)?;
     workflow::may_act(actor, &towns, status, Status::Draft, "edit")?;
     let c = check(body, snapshot)?;
@@ -477,6 +528,7 @@ pub fn comment(
     text: &str,
     source: Option<&str>,
 ) -> Result<(), ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "commented on")?;
     let (towns, status) = towns_and_status(tx, id)?;
     workflow::comment(actor, &towns, status, text, source)?;
     let comment = NewEvent {
@@ -505,6 +557,7 @@ pub fn vote(
     tally: &Tally,
     rule: &rules::VoteRule,
 ) -> Result<VoteState, ProcedureError> {
+    super::resurvey::refuse_change(tx, id, "voted on")?;
     let (towns, status) = towns_and_status(tx, id)?;
     let passes = workflow::vote(actor, &towns, status, tally, rule)?;
     let document = document_hash(tx, id)?;
@@ -573,7 +626,11 @@ pub fn transition(
     today: time::Date,
 ) -> Result<(Summary, Option<Approval>), ProcedureError> {
     let snapshot = current.snapshot;
-    let (towns, from) = towns_and_status(tx, id)?;
+    let s = summary(tx, id)?;
+    if s.kind == super::resurvey::KIND {
+        return super::resurvey::transition(tx, actor, s, request, current, today);
+    }
+    let (towns, from) = (s.towns, s.status);
     let to = request.to;
     workflow::may_move(actor, &towns, from, to)?;
     // Re-checked at every move: the registry may have changed since the draft was saved, and
@@ -627,8 +684,8 @@ pub fn transition(
         &json!({"from": from.as_str(), "to": to.as_str(), "reason": reason,
                 "verdict": verdict_str(c.report.verdict), "version": version}),
     )?;
-    if let (Some(_), Some(hook)) = (&approval, BEFORE_APPROVAL_COMMIT.get()) {
-        hook();
+    if approval.is_some() {
+        before_approval_commit();
     }
     Ok((summary(tx, id)?, approval))
 }
@@ -684,29 +741,10 @@ fn approve(
     let change = rules::plan(&c.proposal, &snapshot.registry, &used_codes(tx)?)
         .map_err(|e| ProcedureError::Unprocessable(e.to_string()))?;
     let version_id = last.id + 1;
-    tx.execute(
-        "INSERT INTO versions (id, effective, created_at, description, proposal_id)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        sql_params![
-            version_id,
-            &day,
-            &super::now(),
-            &format!("proposal {id}: {}", c.proposal.title),
-            id
-        ],
-    )?;
-    let end = |layer: Level, codes: &[String]| -> Result<(), DbError> {
-        for code in codes {
-            tx.execute(
-                "UPDATE features SET valid_to = ?1
-                 WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
-                sql_params![version_id, layer, code],
-            )?;
-        }
-        Ok(())
-    };
-    end(Level::Community, &change.end_communities)?;
-    end(Level::Grid, &change.end_grids)?;
+    let description = format!("proposal {id}: {}", c.proposal.title);
+    begin_version(tx, version_id, &day, &description, id)?;
+    end_features(tx, Level::Community, &change.end_communities, version_id)?;
+    end_features(tx, Level::Grid, &change.end_grids, version_id)?;
     insert_features(tx, Level::Community, &change.communities, version_id, None)?;
     let (grids, predecessors): (Vec<Value>, Vec<Option<String>>) = change
         .grids

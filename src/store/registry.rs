@@ -278,6 +278,40 @@ pub fn seed(tx: &dyn Conn, dir: &Path, actor: &str) -> Result<Version, SeedError
     Ok(version(tx, 1)?.unwrap_or_else(|| unreachable!("version 1 was just written")))
 }
 
+/// Writes the row of version `id`, in force from `day`, made by approving proposal `proposal`.
+pub(super) fn begin_version(
+    tx: &dyn Conn,
+    id: i64,
+    day: &str,
+    description: &str,
+    proposal: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO versions (id, effective, created_at, description, proposal_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        sql_params![id, day, &super::now(), description, proposal],
+    )?;
+    Ok(())
+}
+
+/// Ends the current rows of `codes` in `layer` at `version` (they hold up to, not including,
+/// that version).
+pub(super) fn end_features(
+    tx: &dyn Conn,
+    layer: Level,
+    codes: &[String],
+    version: i64,
+) -> Result<(), DbError> {
+    for code in codes {
+        tx.execute(
+            "UPDATE features SET valid_to = ?1
+             WHERE layer = ?2 AND code = ?3 AND valid_to IS NULL",
+            sql_params![version, layer, code],
+        )?;
+    }
+    Ok(())
+}
+
 /// Inserts features of `layer` valid from `version` (`predecessor`: the code a moved grid had).
 pub(super) fn insert_features(
     tx: &dyn Conn,
@@ -340,7 +374,7 @@ pub struct MovedGrid {
     pub households: u64,
 }
 
-fn community_ref(f: &Value) -> CommunityRef {
+pub(crate) fn community_ref(f: &Value) -> CommunityRef {
     let p = |k: &str| f.pointer(&format!("/properties/{k}")).cloned();
     CommunityRef {
         code: p("code")
@@ -354,9 +388,10 @@ fn community_ref(f: &Value) -> CommunityRef {
 }
 
 /// Features by code.
-type ByCode = std::collections::BTreeMap<String, Value>;
+pub(crate) type ByCode = std::collections::BTreeMap<String, Value>;
 
-fn by_code(features: Vec<Value>) -> ByCode {
+/// Features keyed by their `code` property.
+pub(crate) fn by_code(features: Vec<Value>) -> ByCode {
     features
         .into_iter()
         .map(|f| (community_ref(&f).code, f))
@@ -390,7 +425,7 @@ pub fn diff(conn: &dyn Conn, a: i64, b: i64) -> Result<Diff, StoreError> {
 }
 
 /// Communities created, ended, redrawn or otherwise changed from `old` to `new`.
-fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
+pub(crate) fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
     for (code, f) in new {
         match old.get(code) {
             None => d.created.push(community_ref(f)),
@@ -410,7 +445,7 @@ fn community_changes(old: &ByCode, new: &ByCode, d: &mut Diff) {
 /// each new grid's predecessors are followed back to a grid valid in `lo`.
 fn grid_moves(conn: &dyn Conn, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreError> {
     let old_grids = by_code(features_at(conn, Level::Grid, lo)?);
-    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
+    let mut moves = Vec::new();
     for f in features_at(conn, Level::Grid, hi)? {
         let code = community_ref(&f).code;
         if old_grids.contains_key(&code) {
@@ -444,21 +479,38 @@ fn grid_moves(conn: &dyn Conn, lo: i64, hi: i64) -> Result<Vec<Movement>, StoreE
                 .to_owned()
         };
         let households = community_ref(&f).households;
-        let key = (community(was), community(&f));
-        let m = groups.entry(key.clone()).or_insert_with(|| Movement {
-            from: key.0,
-            to: key.1,
-            households: 0,
-            grids: Vec::new(),
-        });
-        m.households += households;
-        m.grids.push(MovedGrid {
-            from: origin,
-            to: code,
-            households,
-        });
+        moves.push((
+            community(was),
+            community(&f),
+            MovedGrid {
+                from: origin,
+                to: code,
+                households,
+            },
+        ));
     }
-    Ok(groups.into_values().collect())
+    Ok(group_moves(moves))
+}
+
+/// Moved grids (from community, to community, grid) grouped by the pair of communities, with
+/// their households summed.
+pub(crate) fn group_moves(
+    moves: impl IntoIterator<Item = (String, String, MovedGrid)>,
+) -> Vec<Movement> {
+    let mut groups: std::collections::BTreeMap<(String, String), Movement> = Default::default();
+    for (from, to, grid) in moves {
+        let m = groups
+            .entry((from.clone(), to.clone()))
+            .or_insert_with(|| Movement {
+                from,
+                to,
+                households: 0,
+                grids: Vec::new(),
+            });
+        m.households += grid.households;
+        m.grids.push(grid);
+    }
+    groups.into_values().collect()
 }
 
 /// Opens the registry a server serves: the store's newest version, or — on first start, when

@@ -6,6 +6,7 @@
 
 mod gate;
 mod procedure;
+pub mod resurvey;
 
 pub use gate::{describe, new_failures, refuse_worse, structural};
 pub use procedure::{Move, Moving, comment, decide_move, effective_day, same_registry, vote};
@@ -140,28 +141,11 @@ pub fn may_draft(actor: &Actor, towns: &[String], what: &str) -> Result<(), Refu
 /// audit gate — are checked by the caller).
 pub fn may_move(actor: &Actor, towns: &[String], from: Status, to: Status) -> Result<(), Refusal> {
     let Some(taker) = step(from, to) else {
-        let next: Vec<&str> = Status::ALL
-            .into_iter()
-            .filter(|&s| step(from, s).is_some())
-            .map(Status::as_str)
-            .collect();
-        return Err(Refusal::Conflict(
-            Message::new(
-                "procedure.not_allowed",
-                format!(
-                    "a {} proposal cannot move to {}{}",
-                    from.as_str(),
-                    to.as_str(),
-                    if next.is_empty() {
-                        " (it is closed)".to_owned()
-                    } else {
-                        format!(" (only to {})", next.join(" or "))
-                    }
-                ),
-            )
-            .with("state", from.as_str())
-            .with("to", to.as_str())
-            .with("next", next),
+        return Err(no_such_move(
+            "procedure.not_allowed",
+            "proposal",
+            (from, to),
+            |s| step(from, s).is_some(),
         ));
     };
     match taker {
@@ -175,6 +159,44 @@ pub fn may_move(actor: &Actor, towns: &[String], from: Status, to: Status) -> Re
             .with("to", to.as_str()),
         )),
     }
+}
+
+/// The refusal (`code`, 409) of a move from `from` to `to` that the procedure of a `what`
+/// ("proposal", "re-survey") does not have, naming the moves `exists` from `from` that it has.
+pub(crate) fn no_such_move(
+    code: &'static str,
+    what: &str,
+    (from, to): (Status, Status),
+    exists: impl Fn(Status) -> bool,
+) -> Refusal {
+    let next: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|&s| exists(s))
+        .map(Status::as_str)
+        .collect();
+    let why = if what == "proposal" {
+        ""
+    } else {
+        ": a survey is not put to residents' consultation or vote"
+    };
+    Refusal::Conflict(
+        Message::new(
+            code,
+            format!(
+                "a {} {what} cannot move to {}{why}{}",
+                from.as_str(),
+                to.as_str(),
+                if next.is_empty() {
+                    " (it is closed)".to_owned()
+                } else {
+                    format!(" (only to {})", next.join(" or "))
+                }
+            ),
+        )
+        .with("state", from.as_str())
+        .with("to", to.as_str())
+        .with("next", next),
+    )
 }
 
 /// Checks that `actor` may change a proposal touching `towns` in `status` by `what` ("edit"

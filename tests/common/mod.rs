@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod mini;
+pub mod survey;
 pub mod tiles;
 
 use std::path::{Path, PathBuf};

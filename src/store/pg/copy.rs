@@ -171,6 +171,17 @@ pub const TABLES: &[Table] = &[
         order: "proposal_id, town_code",
         identity: false,
     },
+    Table {
+        name: "staged_features",
+        columns: &[
+            ("proposal_id", Int),
+            ("layer", Text),
+            ("code", Text),
+            ("feature", Text),
+        ],
+        order: "proposal_id, layer, code",
+        identity: false,
+    },
 ];
 
 /// What a copy moved, for the report.

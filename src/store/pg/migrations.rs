@@ -8,7 +8,13 @@ use postgres::Client;
 use super::PgError;
 
 /// Every migration, oldest first. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_schema", include_str!("migrations/0001_schema.sql")),
+    (
+        "0002_staged_features",
+        include_str!("migrations/0002_staged_features.sql"),
+    ),
+];
 
 /// The advisory lock key migrations hold (`'shequ:mi'` as a number; any fixed key would do).
 const MIGRATION_LOCK: i64 = 0x7368_6571_753a_6d69;
