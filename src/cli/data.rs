@@ -1,12 +1,13 @@
 //! Where commands read the city from (files or a version in the database), and the data
 //! commands: `import`, `export`, `check-data`.
 
+use std::io::Write;
 use std::path::Path;
 
 use shequ::Snapshot;
 use shequ::crs::Crs;
 use shequ::formats::{self, ImportError, Mapping};
-use shequ::registry::{Level, Plausible};
+use shequ::registry::Level;
 use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
 
@@ -71,13 +72,18 @@ pub fn sqlite_only(db: &Path) -> Result<(), CliError> {
 pub fn check_data(dir: &Path) -> Result<(), CliError> {
     let snapshot = Snapshot::load(dir)
         .map_err(|e| CliError::findings(format!("cannot load {}: {e}", dir.display())))?;
+    print_checked(dir, &snapshot);
+    Ok(())
+}
+
+/// The summary `check-data` (and `import`) prints of a loaded city.
+fn print_checked(dir: &Path, snapshot: &Snapshot) {
     println!(
         "{}: ok — {}; {}",
         dir.display(),
         render::summary(&snapshot.registry),
         render::noding(&snapshot.noding)
     );
-    Ok(())
 }
 
 /// `shequ export DIR`: a registry version of the database as boundary files.
@@ -151,29 +157,17 @@ pub fn import(
         }
         by_level[imported.level.index()] = Some(imported);
     }
-    if let [Some(t), Some(c), Some(g)] = by_level {
-        // The whole city is here: check it before writing anything, naming the sources.
-        let collections = [t, c, g].map(|l| l.features.clone());
-        if let Err(e) = shequ::registry::load_features(collections, &Plausible::default()) {
-            let origins: Vec<(&str, &str)> = Level::ALL
-                .iter()
-                .zip([t, c, g])
-                .map(|(l, i)| (l.file(), i.origin.as_str()))
-                .collect();
-            let mut message = format!(
-                "{}: {} problems; nothing written",
-                file.display(),
-                e.problems.len()
-            );
-            for mut p in e.problems {
-                if let Some((_, origin)) = origins.iter().find(|(f, _)| *f == p.file) {
-                    p.file = (*origin).to_owned();
-                }
-                message.push_str(&format!("\n  {p}"));
-            }
-            return Err(CliError::findings(message));
-        }
-    }
+    // The whole city is here: check it once, in memory, before writing anything (naming the
+    // sources); the snapshot it makes is what the written files load to.
+    let checked = match by_level {
+        [Some(t), Some(c), Some(g)] => Some(
+            Snapshot::load_with(out, |plausible| {
+                formats::city::check_city([t, c, g], plausible)
+            })
+            .map_err(|e| import_problems(file, [t, c, g], e))?,
+        ),
+        _ => None,
+    };
     for imported in &layers {
         let target = write_layer(out, imported.level, &imported.features)?;
         println!(
@@ -185,7 +179,10 @@ pub fn import(
             target.display()
         );
     }
-    if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
+    if let Some(snapshot) = checked {
+        print_checked(out, &snapshot);
+        Ok(())
+    } else if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
         check_data(out)
     } else {
         println!(
@@ -196,6 +193,32 @@ pub fn import(
     }
 }
 
+/// The loader's problems with an import, each naming the source it came from; nothing was
+/// written.
+fn import_problems(
+    file: &Path,
+    layers: [&formats::Imported; 3],
+    e: shequ::registry::LoadError,
+) -> CliError {
+    let origins: Vec<(&str, &str)> = Level::ALL
+        .iter()
+        .zip(layers)
+        .map(|(l, i)| (l.file(), i.origin.as_str()))
+        .collect();
+    let mut message = format!(
+        "{}: {} problems; nothing written",
+        file.display(),
+        e.problems.len()
+    );
+    for mut p in e.problems {
+        if let Some((_, origin)) = origins.iter().find(|(f, _)| *f == p.file) {
+            p.file = (*origin).to_owned();
+        }
+        message.push_str(&format!("\n  {p}"));
+    }
+    CliError::findings(message)
+}
+
 /// Writes `OUT/<layer>.geojson`, one feature per line like the shipped files.
 fn write_layer(
     out: &Path,
@@ -204,12 +227,22 @@ fn write_layer(
 ) -> Result<std::path::PathBuf, CliError> {
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::internal(format!("cannot create {}: {e}", out.display())))?;
-    let mut body = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    let lines: Vec<String> = features.iter().map(ToString::to_string).collect();
-    body.push_str(&lines.join(",\n"));
-    body.push_str("\n]}\n");
     let target = out.join(layer.file());
-    std::fs::write(&target, body)
-        .map_err(|e| CliError::internal(format!("cannot write {}: {e}", target.display())))?;
+    let failed = |e: std::io::Error| {
+        CliError::internal(format!("cannot write {}: {e}", target.display()))
+    };
+    // Feature by feature through a buffer: the layer is not held a second time as text.
+    let file = std::fs::File::create(&target).map_err(failed)?;
+    let mut body = std::io::BufWriter::new(file);
+    body.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(failed)?;
+    for (i, feature) in features.iter().enumerate() {
+        if i > 0 {
+            body.write_all(b",\n").map_err(failed)?;
+        }
+        serde_json::to_writer(&mut body, feature).map_err(|e| failed(e.into()))?;
+    }
+    body.write_all(b"\n]}\n").map_err(failed)?;
+    body.flush().map_err(failed)?;
     Ok(target)
 }

@@ -8,6 +8,7 @@
 //! Every problem names the source file (and GeoPackage table), the feature's index in it and
 //! the field; a source whose CRS nothing states is refused rather than guessed.
 
+pub mod city;
 pub mod convert;
 pub mod csv;
 pub mod export;
