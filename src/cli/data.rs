@@ -228,9 +228,8 @@ fn write_layer(
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::internal(format!("cannot create {}: {e}", out.display())))?;
     let target = out.join(layer.file());
-    let failed = |e: std::io::Error| {
-        CliError::internal(format!("cannot write {}: {e}", target.display()))
-    };
+    let failed =
+        |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", target.display()));
     // Feature by feature through a buffer: the layer is not held a second time as text.
     let file = std::fs::File::create(&target).map_err(failed)?;
     let mut body = std::io::BufWriter::new(file);

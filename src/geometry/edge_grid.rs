@@ -47,7 +47,9 @@ impl<T: Copy + Default> EdgeGrid<T> {
             return Self::empty();
         }
         let area = (extent[0] * extent[1]).max(f64::MIN_POSITIVE);
-        let mut side = (area / n as f64).sqrt().max(extent[0].max(extent[1]) / 65_536.0);
+        let mut side = (area / n as f64)
+            .sqrt()
+            .max(extent[0].max(extent[1]) / 65_536.0);
         if side.is_nan() || side <= 0.0 || side.is_infinite() {
             side = 1.0;
         }
@@ -186,7 +188,9 @@ mod tests {
         let mut boxes = Vec::new();
         let mut state = 12_345u64;
         let mut next = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
         for i in 0..500 {

@@ -15,9 +15,9 @@ use serde_json::Value;
 
 /// What the document turned out to be, once read to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
+pub enum Document {
     /// A FeatureCollection whose `features` array was streamed.
-    Features,
+    Collection,
     /// Not an object whose `type` is `"FeatureCollection"`.
     NotACollection,
     /// A FeatureCollection without a `features` array (missing, another type, or given twice).
@@ -27,11 +27,11 @@ pub enum Collection {
 /// Parses `bytes` as one JSON document, passing each element of the root's `features` array
 /// (with its position) to `sink` as soon as it is parsed. Elements are passed even when the
 /// root turns out not to be a FeatureCollection (its `type` may come last); callers drop what
-/// they gathered unless the answer is [`Collection::Features`].
+/// they gathered unless the answer is [`Document::Collection`].
 pub fn read_collection(
     bytes: &[u8],
     sink: &mut dyn FnMut(usize, Value),
-) -> Result<Collection, serde_json::Error> {
+) -> Result<Document, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let collection = Root { sink }.deserialize(&mut de)?;
     de.end()?;
@@ -44,9 +44,9 @@ struct Root<'s> {
 }
 
 impl<'de> DeserializeSeed<'de> for Root<'_> {
-    type Value = Collection;
+    type Value = Document;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Collection, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Document, D::Error> {
         d.deserialize_any(self)
     }
 }
@@ -66,9 +66,9 @@ trait Other {
     fn default_other() -> Self;
 }
 
-impl Other for Collection {
+impl Other for Document {
     fn default_other() -> Self {
-        Collection::NotACollection
+        Document::NotACollection
     }
 }
 
@@ -86,24 +86,30 @@ impl Other for Features {
 }
 
 impl<'de> Visitor<'de> for Root<'_> {
-    type Value = Collection;
+    type Value = Document;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON FeatureCollection")
     }
 
-    not_an_object!(visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
+    not_an_object!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
 
-    fn visit_unit<E: de::Error>(self) -> Result<Collection, E> {
-        Ok(Collection::NotACollection)
+    fn visit_unit<E: de::Error>(self) -> Result<Document, E> {
+        Ok(Document::NotACollection)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Collection, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Collection::NotACollection)
+        Ok(Document::NotACollection)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Collection, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
         // As a `Value` map would: the last `type` counts.
         let mut is_collection = false;
         let mut features = None;
@@ -131,9 +137,9 @@ impl<'de> Visitor<'de> for Root<'_> {
             }
         }
         Ok(match (is_collection, features) {
-            (false, _) => Collection::NotACollection,
-            (true, Some(Features::Streamed)) => Collection::Features,
-            (true, _) => Collection::NoFeatureArray,
+            (false, _) => Document::NotACollection,
+            (true, Some(Features::Streamed)) => Document::Collection,
+            (true, _) => Document::NoFeatureArray,
         })
     }
 }
@@ -158,7 +164,13 @@ impl<'de> Visitor<'de> for FeatureArray<'_> {
         f.write_str("an array of features")
     }
 
-    not_an_object!(visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
+    not_an_object!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
 
     fn visit_unit<E: de::Error>(self) -> Result<Features, E> {
         Ok(Features::NotAnArray)
@@ -183,7 +195,7 @@ impl<'de> Visitor<'de> for FeatureArray<'_> {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> (Result<Collection, String>, Vec<(usize, Value)>) {
+    fn read(text: &str) -> (Result<Document, String>, Vec<(usize, Value)>) {
         let mut seen = Vec::new();
         let result = read_collection(text.as_bytes(), &mut |i, v| seen.push((i, v)))
             .map_err(|e| e.to_string());
@@ -195,17 +207,27 @@ mod tests {
         let (result, seen) = read(
             r#"{"features": [{"a": 1}, [2, 3]], "name": {"x": [1]}, "type": "FeatureCollection"}"#,
         );
-        assert_eq!(result, Ok(Collection::Features));
+        assert_eq!(result, Ok(Document::Collection));
         assert_eq!(
             seen,
-            vec![(0, serde_json::json!({"a": 1})), (1, serde_json::json!([2, 3]))]
+            vec![
+                (0, serde_json::json!({"a": 1})),
+                (1, serde_json::json!([2, 3]))
+            ]
         );
     }
 
     #[test]
     fn other_documents_are_classified_as_a_value_tree_would_be() {
-        for text in ["[1, 2]", "null", "7", "\"x\"", "true", r#"{"features": []}"#] {
-            assert_eq!(read(text).0, Ok(Collection::NotACollection), "{text}");
+        for text in [
+            "[1, 2]",
+            "null",
+            "7",
+            "\"x\"",
+            "true",
+            r#"{"features": []}"#,
+        ] {
+            assert_eq!(read(text).0, Ok(Document::NotACollection), "{text}");
         }
         for text in [
             r#"{"type": "FeatureCollection"}"#,
@@ -213,11 +235,12 @@ mod tests {
             r#"{"type": "FeatureCollection", "features": null}"#,
             r#"{"type": "FeatureCollection", "features": [], "features": []}"#,
         ] {
-            assert_eq!(read(text).0, Ok(Collection::NoFeatureArray), "{text}");
+            assert_eq!(read(text).0, Ok(Document::NoFeatureArray), "{text}");
         }
         // The last `type` counts, as in a `Value` map.
-        let (result, _) = read(r#"{"type": "Feature", "features": [], "type": "FeatureCollection"}"#);
-        assert_eq!(result, Ok(Collection::Features));
+        let (result, _) =
+            read(r#"{"type": "Feature", "features": [], "type": "FeatureCollection"}"#);
+        assert_eq!(result, Ok(Document::Collection));
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::path::Path;
 use geo::{LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
+use super::feature_stream::{self, Document};
 use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
-use super::feature_stream::{self, Collection};
 use super::plausible::Plausible;
 use super::problem::{LoadError, Problem};
 use crate::geometry::check_polygon_rings;
@@ -206,11 +206,11 @@ fn stream_file(path: &Path, sink: &mut dyn FnMut(usize, Value)) -> Result<(), St
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
     match feature_stream::read_collection(&bytes, sink) {
-        Ok(Collection::Features) => Ok(()),
-        Ok(Collection::NotACollection) => {
+        Ok(Document::Collection) => Ok(()),
+        Ok(Document::NotACollection) => {
             Err("expected a GeoJSON FeatureCollection (member `type`)".to_owned())
         }
-        Ok(Collection::NoFeatureArray) => Err("member `features` must be an array".to_owned()),
+        Ok(Document::NoFeatureArray) => Err("member `features` must be an array".to_owned()),
         Err(e) => Err(format!("not valid JSON: {e}")),
     }
 }
