@@ -51,14 +51,29 @@ impl<'de> DeserializeSeed<'de> for Root<'_> {
     }
 }
 
-/// Anything but an object is not a FeatureCollection; it is read to its end (so that a syntax
-/// error in it is still reported as such) and answered as such.
-macro_rules! not_an_object {
-    ($($method:ident($ty:ty)),*) => {$(
-        fn $method<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
+/// Scalars are neither a FeatureCollection nor a `features` array: they are answered as
+/// such ([`Other`]) rather than refused as a syntax error would be.
+macro_rules! scalars_are_other {
+    () => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
             Ok(<Self::Value as Other>::default_other())
         }
-    )*};
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(<Self::Value as Other>::default_other())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(<Self::Value as Other>::default_other())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(<Self::Value as Other>::default_other())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(<Self::Value as Other>::default_other())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(<Self::Value as Other>::default_other())
+        }
+    };
 }
 
 /// The answer for a JSON value of the wrong kind, per visitor.
@@ -92,17 +107,7 @@ impl<'de> Visitor<'de> for Root<'_> {
         f.write_str("a GeoJSON FeatureCollection")
     }
 
-    not_an_object!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64),
-        visit_str(&str)
-    );
-
-    fn visit_unit<E: de::Error>(self) -> Result<Document, E> {
-        Ok(Document::NotACollection)
-    }
+    scalars_are_other!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -164,17 +169,7 @@ impl<'de> Visitor<'de> for FeatureArray<'_> {
         f.write_str("an array of features")
     }
 
-    not_an_object!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64),
-        visit_str(&str)
-    );
-
-    fn visit_unit<E: de::Error>(self) -> Result<Features, E> {
-        Ok(Features::NotAnArray)
-    }
+    scalars_are_other!();
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Features, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
