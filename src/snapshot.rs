@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::address::{self, AddressBook, AddressBookError, Entry};
 use crate::index::{Hit, SpatialIndex};
-use crate::registry::{LoadError, Noding, Problem, Registry, load_dir};
+use crate::registry::{LoadError, Noding, Plausible, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
 
 pub struct Snapshot {
@@ -51,6 +51,16 @@ impl Snapshot {
     /// Loads and indexes a boundary directory, its `guidelines.toml` and its `addresses.csv`
     /// (each optional beyond the three boundary files); reports the problems of all together.
     pub fn load(dir: &Path) -> Result<Self, LoadError> {
+        Self::load_with(dir, |plausible| load_dir(dir, plausible))
+    }
+
+    /// As [`Snapshot::load`], with the registry from `registry` (given the guidelines' maxima)
+    /// instead of the directory's boundary files: e.g. an import checked in memory before its
+    /// files are written.
+    pub fn load_with(
+        dir: &Path,
+        registry: impl FnOnce(&Plausible) -> Result<Registry, LoadError>,
+    ) -> Result<Self, LoadError> {
         let guidelines = Guidelines::load_dir(dir).map_err(|e| Problem {
             file: "guidelines.toml".to_owned(),
             feature: None,
@@ -63,7 +73,7 @@ impl Snapshot {
         let plausible = guidelines
             .as_ref()
             .map_or_else(|_| Default::default(), |g| g.plausible);
-        let registry = load_dir(dir, &plausible);
+        let registry = registry(&plausible);
         let entries = AddressBook::read_dir(dir);
         match (registry, guidelines, entries) {
             (Ok(registry), Ok(guidelines), Ok(entries)) => Ok(Self::with_addresses(

@@ -1,13 +1,14 @@
 //! Where commands read the city from (files or a version in the database), and the data
 //! commands: `import`, `export`, `check-data`.
 
+use std::io::Write;
 use std::path::Path;
 
 use shequ::Snapshot;
 use shequ::crs::Crs;
 use shequ::formats::city::CityError;
 use shequ::formats::{self, Mapping};
-use shequ::registry::{Level, Plausible};
+use shequ::registry::Level;
 use shequ::store::registry as registry_store;
 use shequ::store::{self, Store};
 
@@ -72,13 +73,18 @@ pub fn sqlite_only(db: &Path) -> Result<(), CliError> {
 pub fn check_data(dir: &Path) -> Result<(), CliError> {
     let snapshot = Snapshot::load(dir)
         .map_err(|e| CliError::findings(format!("cannot load {}: {e}", dir.display())))?;
+    print_checked(dir, &snapshot);
+    Ok(())
+}
+
+/// The summary `check-data` (and `import`) prints of a loaded city.
+fn print_checked(dir: &Path, snapshot: &Snapshot) {
     println!(
         "{}: ok — {}; {}",
         dir.display(),
         render::summary(&snapshot.registry),
         render::noding(&snapshot.noding)
     );
-    Ok(())
 }
 
 /// `shequ export DIR`: a registry version of the database as boundary files.
@@ -113,9 +119,15 @@ pub fn print_written(version: i64, dir: &Path, files: &[String]) {
 /// source holds all three layers they are checked by the loader before anything is written.
 pub fn import(file: &Path, options: &formats::Options, out: &Path) -> Result<(), CliError> {
     let layers = formats::city::read_layers(file, options).map_err(city_error)?;
-    layers
-        .check(file, &Plausible::default())
-        .map_err(city_error)?;
+    // The whole city is here: check it once, in memory, before writing anything (naming the
+    // sources); the snapshot it makes is what the written files load to.
+    let checked = match layers.complete() {
+        Some(three) => Some(
+            Snapshot::load_with(out, |plausible| formats::city::check_city(three, plausible))
+                .map_err(|e| city_error(formats::city::problems(file, three, e)))?,
+        ),
+        None => None,
+    };
     for imported in layers.iter() {
         let target = write_layer(out, imported.level, &imported.features)?;
         println!(
@@ -127,7 +139,10 @@ pub fn import(file: &Path, options: &formats::Options, out: &Path) -> Result<(),
             target.display()
         );
     }
-    if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
+    if let Some(snapshot) = checked {
+        print_checked(out, &snapshot);
+        Ok(())
+    } else if Level::ALL.iter().all(|l| out.join(l.file()).exists()) {
         check_data(out)
     } else {
         println!(
@@ -214,12 +229,21 @@ fn write_layer(
 ) -> Result<std::path::PathBuf, CliError> {
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::internal(format!("cannot create {}: {e}", out.display())))?;
-    let mut body = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    let lines: Vec<String> = features.iter().map(ToString::to_string).collect();
-    body.push_str(&lines.join(",\n"));
-    body.push_str("\n]}\n");
     let target = out.join(layer.file());
-    std::fs::write(&target, body)
-        .map_err(|e| CliError::internal(format!("cannot write {}: {e}", target.display())))?;
+    let failed =
+        |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", target.display()));
+    // Feature by feature through a buffer: the layer is not held a second time as text.
+    let file = std::fs::File::create(&target).map_err(failed)?;
+    let mut body = std::io::BufWriter::new(file);
+    body.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(failed)?;
+    for (i, feature) in features.iter().enumerate() {
+        if i > 0 {
+            body.write_all(b",\n").map_err(failed)?;
+        }
+        serde_json::to_writer(&mut body, feature).map_err(|e| failed(e.into()))?;
+    }
+    body.write_all(b"\n]}\n").map_err(failed)?;
+    body.flush().map_err(failed)?;
     Ok(target)
 }

@@ -3,13 +3,18 @@
 //! (which writes the layers out) and the re-survey import (`--db`, `POST /api/v1/resurveys`,
 //! which stages them), so both read, convert and check a city the same way and report the
 //! same problems.
+//!
+//! The city is checked once, in memory: `shequ import` used to write the layers and then load
+//! the written files again for its report, parsing, checking, noding and indexing the whole
+//! city twice (half of 1:59.9 at ×10; BENCHMARKS.md). The written files are a faithful
+//! serialisation of the checked features, so the registry checked here stands for them.
 
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::{FormatError, ImportError, Imported, Options};
-use crate::registry::{Level, Plausible, Registry};
+use crate::registry::{Level, LoadError, Plausible, Registry, load_stream};
 
 /// The layers of one source, by level (towns, communities, grids).
 #[derive(Debug)]
@@ -80,39 +85,28 @@ impl Layers {
         self.by_level.iter().flatten()
     }
 
+    /// The three layers (towns, communities, grids) when all are here.
+    pub fn complete(&self) -> Option<[&Imported; 3]> {
+        match &self.by_level {
+            [Some(t), Some(c), Some(g)] => Some([t, c, g]),
+            _ => None,
+        }
+    }
+
     /// When all three layers are here: the city checked by the loader (`None` when a layer is
     /// missing: nothing to check yet). The loader's problems name the source files they come
-    /// from; the message is `SOURCE: N problems; nothing written` and then one a line.
+    /// from (see [`problems`]).
     pub fn check(
         &self,
         source: &Path,
         plausible: &Plausible,
     ) -> Result<Option<Registry>, CityError> {
-        let [Some(t), Some(c), Some(g)] = &self.by_level else {
+        let Some(layers) = self.complete() else {
             return Ok(None);
         };
-        let collections = [t, c, g].map(|l| l.features.clone());
-        crate::registry::load_features(collections, plausible)
+        check_city(layers, plausible)
             .map(Some)
-            .map_err(|e| {
-                let mut text = format!(
-                    "{}: {} problems; nothing written",
-                    source.display(),
-                    e.problems.len()
-                );
-                let count = e.problems.len();
-                for mut p in e.problems {
-                    if let Some(i) = [t, c, g]
-                        .iter()
-                        .zip(Level::ALL)
-                        .find(|(_, l)| l.file() == p.file)
-                    {
-                        p.file = i.0.origin.clone();
-                    }
-                    text.push_str(&format!("\n  {p}"));
-                }
-                CityError::Problems { text, count }
-            })
+            .map_err(|e| problems(source, layers, e))
     }
 
     /// The whole city: its three layers checked by the loader, or why not.
@@ -152,4 +146,37 @@ pub struct City {
 /// Reads and checks a whole city from `path`.
 pub fn read_city(path: &Path, options: &Options, plausible: &Plausible) -> Result<City, CityError> {
     read_layers(path, options)?.city(path, plausible)
+}
+
+/// Checks the three layers (towns, communities, grids) of an import as the loader checks
+/// boundary files, feature by feature (each feature is cloned only while it is checked, so
+/// the layers are not held twice), and returns the registry they make. Problems name the
+/// boundary file each layer would be written to ([`problems`] names the sources instead).
+pub fn check_city(layers: [&Imported; 3], plausible: &Plausible) -> Result<Registry, LoadError> {
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+        if let Some(layer) = layers.iter().find(|l| l.level.file() == file) {
+            for (index, feature) in layer.features.iter().enumerate() {
+                sink(index, feature.clone());
+            }
+        }
+        Ok::<_, std::convert::Infallible>(Ok(()))
+    };
+    match load_stream(read, plausible) {
+        Ok(checked) => checked,
+        Err(never) => match never {},
+    }
+}
+
+/// The loader's problems with the city read from `source`, each naming the source file its
+/// layer came from: `SOURCE: N problems; nothing written`, then one a line.
+pub fn problems(source: &Path, layers: [&Imported; 3], e: LoadError) -> CityError {
+    let count = e.problems.len();
+    let mut text = format!("{}: {count} problems; nothing written", source.display());
+    for mut p in e.problems {
+        if let Some(layer) = layers.iter().find(|l| l.level.file() == p.file) {
+            p.file = layer.origin.clone();
+        }
+        text.push_str(&format!("\n  {p}"));
+    }
+    CityError::Problems { text, count }
 }

@@ -6,6 +6,7 @@
 
 pub mod crossings;
 pub mod dissolve;
+pub mod edge_grid;
 pub mod geojson;
 pub mod measure;
 pub mod noding;

@@ -7,14 +7,14 @@
 //! rules see gaps that are not there. Noding inserts every vertex that lies within the
 //! tolerance of another feature's edge (and not within it of that edge's ends) into that edge,
 //! at the vertex's own position, so both features then carry the same vertices. Edges move by
-//! at most the tolerance; nothing is removed. An R-tree of the edges (boxes grown by the
-//! tolerance) keeps it O(n log n).
+//! at most the tolerance; nothing is removed. A bucket grid of the edges (boxes grown by the
+//! tolerance; `edge_grid`) keeps it near O(n): an R-tree's bulk load was half of noding's time
+//! at ×10 and grew faster than linearly (BENCHMARKS.md, issue 21).
 
-use geo::{Coord, LineString, MultiPolygon};
+use geo::{Coord, Line, LineString, MultiPolygon};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
 
+use super::edge_grid::{Bounds, EdgeGrid};
 use super::measure::metres_per_degree;
 
 /// One edge: which area, polygon and ring (0 the exterior, k the hole k − 1), and its start.
@@ -33,6 +33,38 @@ struct Insertion {
     point: Coord<f64>,
 }
 
+/// A ring of one area while the junctions are found: where it is, and how far (degrees) its
+/// edges' boxes are grown so that they hold every vertex within the tolerance.
+struct RingRef<'a> {
+    area: usize,
+    polygon: usize,
+    ring: usize,
+    line: &'a LineString<f64>,
+    grow: [f64; 2],
+}
+
+impl RingRef<'_> {
+    /// Edge `i` (from vertex `i` to `i + 1`).
+    fn edge(&self, i: usize) -> Option<Line<f64>> {
+        Some(Line::new(*self.line.0.get(i)?, *self.line.0.get(i + 1)?))
+    }
+
+    /// The box of `line` grown by the tolerance.
+    fn edge_box(&self, line: Line<f64>) -> Bounds {
+        let [gx, gy] = self.grow;
+        (
+            [
+                line.start.x.min(line.end.x) - gx,
+                line.start.y.min(line.end.y) - gy,
+            ],
+            [
+                line.start.x.max(line.end.x) + gx,
+                line.start.y.max(line.end.y) + gy,
+            ],
+        )
+    }
+}
+
 fn rings(p: &geo::Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
     std::iter::once(p.exterior()).chain(p.interiors())
 }
@@ -45,44 +77,35 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
     if tolerance_m.is_nan() || tolerance_m <= 0.0 {
         return 0;
     }
-    // The R-tree holds only boxes and positions (small nodes query fast); the edges live here.
-    let mut edges: Vec<(EdgeId, geo::Line<f64>)> = Vec::new();
-    let mut boxes = Vec::new();
+    // Every ring once, with the tolerance in degrees at its first vertex: a ring spans a few
+    // km, so the scale hardly changes along it, and the exact test below is in metres. The
+    // index holds (ring, edge) pairs only; boxes are recomputed from the ring when needed.
+    let mut ring_list: Vec<RingRef> = Vec::new();
     for (a, area) in areas.iter().enumerate() {
         for (p, polygon) in area.iter().enumerate() {
             for (r, ring) in rings(polygon).enumerate() {
-                // The tolerance in degrees at the ring's first vertex: a ring spans a few km, so
-                // the scale hardly changes along it, and the exact test below is in metres.
                 let Some(first) = ring.0.first() else {
                     continue;
                 };
                 let (kx, ky) = metres_per_degree(first.y);
-                let (gx, gy) = (1.01 * tolerance_m / kx, 1.01 * tolerance_m / ky);
-                for (i, line) in ring.lines().enumerate() {
-                    let lower = [
-                        line.start.x.min(line.end.x) - gx,
-                        line.start.y.min(line.end.y) - gy,
-                    ];
-                    let upper = [
-                        line.start.x.max(line.end.x) + gx,
-                        line.start.y.max(line.end.y) + gy,
-                    ];
-                    let id = EdgeId {
-                        area: a,
-                        polygon: p,
-                        ring: r,
-                        start: i,
-                    };
-                    boxes.push(GeomWithData::new(
-                        Rectangle::from_corners(lower, upper),
-                        edges.len(),
-                    ));
-                    edges.push((id, line));
-                }
+                ring_list.push(RingRef {
+                    area: a,
+                    polygon: p,
+                    ring: r,
+                    line: ring,
+                    grow: [1.01 * tolerance_m / kx, 1.01 * tolerance_m / ky],
+                });
             }
         }
     }
-    let tree = RTree::bulk_load(boxes);
+    let grid = EdgeGrid::build(|| {
+        ring_list.iter().enumerate().flat_map(|(k, ring)| {
+            ring.line
+                .lines()
+                .enumerate()
+                .map(move |(i, line)| ((k as u32, i as u32), ring.edge_box(line)))
+        })
+    });
     // Each distinct point once, with the areas it is a vertex of (a shared vertex is in two or
     // three rings): its own areas' edges are never split by it.
     let mut points: Vec<(u64, u64, usize)> = Vec::new();
@@ -112,11 +135,24 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
                 y: f64::from_bits(group[0].1),
             };
             let (kx, ky) = metres_per_degree(v.y);
-            let at = AABB::from_point([v.x, v.y]);
-            let (tree, edges) = (&tree, &edges);
-            tree.locate_in_envelope_intersecting(&at)
-                .filter_map(move |edge| {
-                    let (id, line) = edges[edge.data];
+            let (grid, ring_list) = (&grid, &ring_list);
+            grid.candidates([v.x, v.y])
+                .iter()
+                .filter_map(move |&(k, i)| {
+                    let ring = ring_list.get(k as usize)?;
+                    let line = ring.edge(i as usize)?;
+                    // The box test an R-tree of the boxes would make, then the exact one.
+                    let (lo, hi) = ring.edge_box(line);
+                    let inside = lo[0] <= v.x && v.x <= hi[0] && lo[1] <= v.y && v.y <= hi[1];
+                    if !inside {
+                        return None;
+                    }
+                    let id = EdgeId {
+                        area: ring.area,
+                        polygon: ring.polygon,
+                        ring: ring.ring,
+                        start: i as usize,
+                    };
                     if own.contains(&id.area) {
                         return None;
                     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use geo::{LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
+use super::feature_stream::{self, Document};
 use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 use super::plausible::Plausible;
@@ -26,11 +27,16 @@ const GRID_DIGITS: usize = Level::Grid.code_digits();
 const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households"];
 
 /// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`, refusing
-/// counts and areas beyond `plausible` (the guidelines' maxima).
+/// counts and areas beyond `plausible` (the guidelines' maxima). Each file is read feature by
+/// feature (`feature_stream`): only one feature at a time is ever a `Value` tree.
 pub fn load_dir(dir: &Path, plausible: &Plausible) -> Result<Registry, LoadError> {
-    let mut problems = Vec::new();
-    let collections = FILES.map(|file| read_features(dir, file, &mut problems));
-    load_parts(collections, problems, plausible)
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+        Ok::<_, std::convert::Infallible>(stream_file(&dir.join(file), sink))
+    };
+    match load_stream(read, plausible) {
+        Ok(loaded) => loaded,
+        Err(never) => match never {},
+    }
 }
 
 /// Checks and assembles the features of the three layers (towns, communities, grids, each in
@@ -40,68 +46,90 @@ pub fn load_features(
     collections: [Vec<Value>; 3],
     plausible: &Plausible,
 ) -> Result<Registry, LoadError> {
-    load_parts(collections.map(Some), Vec::new(), plausible)
+    let mut collections = collections.map(Some);
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+        let layer = FILES.iter().position(|f| *f == file);
+        let features = layer
+            .and_then(|l| collections[l].take())
+            .unwrap_or_default();
+        for (index, feature) in features.into_iter().enumerate() {
+            sink(index, feature);
+        }
+        Ok::<_, std::convert::Infallible>(Ok(()))
+    };
+    match load_stream(read, plausible) {
+        Ok(loaded) => loaded,
+        Err(never) => match never {},
+    }
 }
 
-fn load_parts(
-    collections: [Option<Vec<Value>>; 3],
-    mut problems: Vec<Problem>,
+/// How [`load_stream`] reads one layer: `read(file, sink)` passes each feature of `file` (one of
+/// [`FILES`]) with its position to `sink`, and returns `Ok(Err(message))` when the file as a
+/// whole is unusable, or `Err` when reading failed for a reason that is not the data's (e.g.
+/// the database).
+pub type LayerReader<'r, E> =
+    dyn FnMut(&'static str, &mut dyn FnMut(usize, Value)) -> Result<Result<(), String>, E> + 'r;
+
+/// Checks and assembles the three layers as `read` hands them over, feature by feature, so
+/// that no layer is ever held whole as `Value` trees. A file `read` calls unusable counts as
+/// one problem, and its features' own problems are dropped (as when it could not be parsed at
+/// all). An `Err` of `read` is returned as it is.
+pub fn load_stream<E>(
+    mut read: impl FnMut(&'static str, &mut dyn FnMut(usize, Value)) -> Result<Result<(), String>, E>,
     plausible: &Plausible,
-) -> Result<Registry, LoadError> {
-    let [towns, communities, grids] = collections;
-    let towns = parse_features(TOWNS, towns, "code", parse_town, plausible, &mut problems);
-    let communities = parse_features(
+) -> Result<Result<Registry, LoadError>, E> {
+    let read: &mut LayerReader<E> = &mut read;
+    let mut problems = Vec::new();
+    let (towns, mut town_problems) =
+        read_layer(read, TOWNS, "code", parse_town, plausible, &mut problems)?;
+    let (communities, mut community_problems) = read_layer(
+        read,
         COMMUNITIES,
-        communities,
         "town_code",
         parse_community,
         plausible,
         &mut problems,
-    );
-    let grids = parse_features(
+    )?;
+    let (grids, mut grid_problems) = read_layer(
+        read,
         GRIDS,
-        grids,
         "community_code",
         parse_grid,
         plausible,
         &mut problems,
-    );
+    )?;
+    // File-level problems first, then each file's feature problems, in load order.
+    problems.append(&mut town_problems);
+    problems.append(&mut community_problems);
+    problems.append(&mut grid_problems);
     let registry = assemble(towns, communities, grids, &mut problems);
-    match registry {
+    Ok(match registry {
         Some(registry) if problems.is_empty() => Ok(registry),
         _ => Err(LoadError { problems }),
-    }
+    })
 }
 
-/// The records of one file that parsed cleanly, plus what is known of those that did not, so
-/// that one broken feature does not make its parent or children report follow-on problems.
-struct Parsed<T> {
-    records: Vec<T>,
-    /// Codes of every feature, parsed or not.
-    codes: HashSet<String>,
-    /// Parent codes named by features that did not parse.
-    parents_of_broken: HashSet<String>,
-}
-
-fn parse_features<T>(
+/// One layer read through `read` and parsed feature by feature: its records (`None` when the
+/// file was unusable, whose problem goes to `file_problems`) and its features' problems.
+fn read_layer<T, E>(
+    read: &mut LayerReader<E>,
     file: &'static str,
-    features: Option<Vec<Value>>,
     parent_field: &str,
     parse: impl Fn(&mut Ctx) -> Option<T>,
     plausible: &Plausible,
-    problems: &mut Vec<Problem>,
-) -> Option<Parsed<T>> {
-    let features = features?;
+    file_problems: &mut Vec<Problem>,
+) -> Result<(Option<Parsed<T>>, Vec<Problem>), E> {
     let mut parsed = Parsed {
-        records: Vec::with_capacity(features.len()),
+        records: Vec::new(),
         codes: HashSet::new(),
         parents_of_broken: HashSet::new(),
     };
-    for (index, feature) in features.iter().enumerate() {
-        let mut ctx = Ctx::new(file, index, feature, plausible, problems);
+    let mut problems = Vec::new();
+    let mut sink = |index: usize, feature: Value| {
+        let mut ctx = Ctx::new(file, index, &feature, plausible, &mut problems);
         let record = parse(&mut ctx);
-        if let Some(code) = &ctx.code {
-            parsed.codes.insert(code.clone());
+        if let Some(code) = ctx.code.take() {
+            parsed.codes.insert(code);
         }
         match record {
             Some(r) => parsed.records.push(r),
@@ -113,8 +141,30 @@ fn parse_features<T>(
                 parsed.parents_of_broken.extend(parent.map(str::to_owned));
             }
         }
+    };
+    match read(file, &mut sink)? {
+        Ok(()) => Ok((Some(parsed), problems)),
+        Err(message) => {
+            file_problems.push(Problem {
+                file: file.to_owned(),
+                feature: None,
+                code: None,
+                field: None,
+                message,
+            });
+            Ok((None, Vec::new()))
+        }
     }
-    Some(parsed)
+}
+
+/// The records of one file that parsed cleanly, plus what is known of those that did not, so
+/// that one broken feature does not make its parent or children report follow-on problems.
+struct Parsed<T> {
+    records: Vec<T>,
+    /// Codes of every feature, parsed or not.
+    codes: HashSet<String>,
+    /// Parent codes named by features that did not parse.
+    parents_of_broken: HashSet<String>,
 }
 
 struct RawTown {
@@ -147,32 +197,21 @@ struct RawGrid {
     area: MultiPolygon<f64>,
 }
 
-fn read_features(dir: &Path, file: &str, problems: &mut Vec<Problem>) -> Option<Vec<Value>> {
-    let mut fail = |message: String| {
-        problems.push(Problem {
-            file: file.to_owned(),
-            feature: None,
-            code: None,
-            field: None,
-            message,
-        });
-        None
-    };
-    let path = dir.join(file);
-    let bytes = match std::fs::read(&path) {
+/// Streams the features of the boundary file at `path` into `sink`; `Err` says why the file as
+/// a whole is unusable (unreadable, not JSON, not a FeatureCollection, no `features` array), in
+/// the loader's words.
+fn stream_file(path: &Path, sink: &mut dyn FnMut(usize, Value)) -> Result<(), String> {
+    let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let mut root: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => return fail(format!("not valid JSON: {e}")),
-    };
-    if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return fail("expected a GeoJSON FeatureCollection (member `type`)".to_owned());
-    }
-    match root.get_mut("features").map(Value::take) {
-        Some(Value::Array(features)) => Some(features),
-        _ => fail("member `features` must be an array".to_owned()),
+    match feature_stream::read_collection(&bytes, sink) {
+        Ok(Document::Collection) => Ok(()),
+        Ok(Document::NotACollection) => {
+            Err("expected a GeoJSON FeatureCollection (member `type`)".to_owned())
+        }
+        Ok(Document::NoFeatureArray) => Err("member `features` must be an array".to_owned()),
+        Err(e) => Err(format!("not valid JSON: {e}")),
     }
 }
 

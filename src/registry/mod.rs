@@ -3,6 +3,7 @@
 //! Everything downstream (index, lookups, tiles, rules, audit) reads a `Registry`; nothing mutates
 //! one. A change builds a new snapshot, so readers never see half a change.
 
+mod feature_stream;
 mod level;
 mod load;
 mod model;
@@ -13,7 +14,7 @@ mod problem;
 pub(crate) mod test_city;
 
 pub use level::{Level, UnknownLevel, town_code};
-pub use load::{FILES, load_dir, load_features, parse_area};
+pub use load::{FILES, LayerReader, load_dir, load_features, load_stream, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use noded::Noding;
 pub use plausible::Plausible;

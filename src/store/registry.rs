@@ -135,21 +135,31 @@ pub fn snapshot_as_of(
 
 /// The features of `layer` valid in `version`, in code order, as GeoJSON Features.
 pub fn features_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<Value>, StoreError> {
-    let rows = conn.query(
+    // Row by row: each row's text is parsed and dropped before the next arrives.
+    let mut out = Vec::new();
+    let mut damaged = None;
+    conn.query_each(
         "SELECT code, feature FROM features
          WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
          ORDER BY code",
         sql_params![layer, version],
+        &mut |r| {
+            let code: String = r.get(0)?;
+            let text: String = r.get(1)?;
+            match serde_json::from_str(&text) {
+                Ok(feature) => out.push(feature),
+                Err(e) if damaged.is_none() => {
+                    damaged = Some(format!("{layer} feature {code} is not valid JSON: {e}"));
+                }
+                Err(_) => {}
+            }
+            Ok(())
+        },
     )?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let code: String = r.get(0)?;
-        let text: String = r.get(1)?;
-        out.push(serde_json::from_str(&text).map_err(|e| {
-            StoreError::Damaged(format!("{layer} feature {code} is not valid JSON: {e}"))
-        })?);
+    match damaged {
+        Some(message) => Err(StoreError::Damaged(message)),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 /// The three layers of `version`, in [`Level::ALL`] order.

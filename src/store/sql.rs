@@ -214,6 +214,21 @@ pub trait Conn {
     /// Runs one query; all its rows.
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError>;
 
+    /// Runs one query, handing its rows to `each` one at a time as the database returns them
+    /// (so a large result, e.g. a registry version's features, is never held whole). `each`
+    /// must not use this connection.
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        for row in self.query(sql, params)? {
+            each(row)?;
+        }
+        Ok(())
+    }
+
     /// The first row of a query, if any.
     fn query_opt(&self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, DbError> {
         Ok(self.query(sql, params)?.into_iter().next())
@@ -258,11 +273,24 @@ impl Conn for rusqlite::Connection {
     }
 
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         use rusqlite::types::ValueRef;
         let mut stmt = self.prepare_cached(sql)?;
         let width = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let mut cells = Vec::with_capacity(width);
             for i in 0..width {
@@ -275,9 +303,9 @@ impl Conn for rusqlite::Connection {
                     }
                 });
             }
-            out.push(Row(cells));
+            each(Row(cells))?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

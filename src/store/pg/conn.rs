@@ -116,4 +116,22 @@ impl Conn for PgConn<'_, '_> {
         let rows = self.tx.borrow_mut().query(&statement, &params)?;
         rows.iter().map(cells).collect()
     }
+
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let statement = self.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let mut tx = self.tx.borrow_mut();
+        // Rows as the server sends them (the portal is read to its end, row by row).
+        let mut rows = tx.query_raw(&statement, params)?;
+        while let Some(row) = rows.next()? {
+            each(cells(&row)?)?;
+        }
+        Ok(())
+    }
 }
