@@ -198,7 +198,7 @@ fn grey_png() -> Vec<u8> {
     ];
     PNG.to_vec()
 }
-const SCENARIOS: [Scenario; 8] = [
+const SCENARIOS: [Scenario; 9] = [
     // Opens `/`, waits for community tiles, clicks 城南社区 (the panel shows its household
     // count from the API), draws a split line across it and compares the validation panel
     // with the API.
@@ -274,6 +274,10 @@ const SCENARIOS: [Scenario; 8] = [
         false,
         tianditu,
     ),
+    // Issue 15's speed budgets: at most 150 KB of JSON before the communities are first drawn
+    // (every run), communities drawn within 1.5 s of navigation and the verdict within 600 ms of
+    // the finished split line (medians of five runs; SPEED_FACTOR scales the two times).
+    ("speed_budgets", "speed.mjs", false, plain),
 ];
 
 fn main() -> ExitCode {

@@ -20,10 +20,11 @@ fn references(html: &str) -> Vec<String> {
     out
 }
 
-/// Module imports (`from '…'`) of a script.
+/// Module imports (`from '…'`) of a script and the worker scripts it starts (`new Worker('…'`).
 fn imports(js: &str) -> Vec<String> {
-    js.split("from '")
-        .skip(1)
+    ["from '", "new Worker('"]
+        .iter()
+        .flat_map(|marker| js.split(marker).skip(1))
         .filter_map(|s| s.split('\'').next())
         .map(str::to_owned)
         .collect()
@@ -64,6 +65,9 @@ async fn index_references_the_vendored_library_and_the_app() {
         "/web/validation.js",
         "/web/server.js",
         "/web/suggest.js",
+        // The request worker (util.js starts it) and the part functions it shares with the editor.
+        "/web/fetcher.js",
+        "/web/parts.js",
     ] {
         assert!(
             modules.contains(&module.to_owned()),

@@ -13,17 +13,35 @@ const SEVERITY = { fail: '不合格', warn: '提醒', exception: '例外' };
 const RULE = RULE_NAMES;
 const FINDING_KIND = { no_territory: '无辖区范围', guideline: '指引', overlap: '重叠', gap: '空隙' };
 
-// Data loaded once: communities and towns (small) at start, grids (several MB) on first search.
-const data = { towns: [], communities: [], grids: null, findings: [], byCode: new globalThis.Map() };
+// The map draws towns, communities and grids from the server's vector tiles. The page keeps their
+// attributes only (`skipGeometry=true`: communities and towns at start, grids on first search),
+// fetches one feature's geometry when it is opened (`withGeometry`), and the audit findings once
+// the map has first been drawn. `findings` is null until they are loaded.
+const data = { towns: [], communities: [], grids: null, findings: null, byCode: new globalThis.Map() };
 
 function index(features, level) {
   for (const f of features) data.byCode.set(f.properties.code, { ...f, level });
 }
 
+const LEVEL_PATH = { town: 'towns', community: 'communities', grid: 'grids' };
+
+/**
+ * The feature with `code` with its geometry (fetched from `/api/v1/{level}/{code}` the first
+ * time and kept until the data is loaded again), or undefined for an unknown code.
+ */
+async function withGeometry(code) {
+  const f = data.byCode.get(code);
+  if (!f || f.fetched) return f;
+  f.geometry = (await getJson(`/api/v1/${LEVEL_PATH[f.level]}/${encodeURIComponent(code)}`)).geometry;
+  f.fetched = true;
+  return f;
+}
+
+/** Attributes of every grid (for search and the audit list), loaded once. */
 async function loadGrids() {
   if (!data.grids) {
     status('正在加载网格…');
-    data.grids = (await getJson('/api/v1/grids')).features;
+    data.grids = (await getJson('/api/v1/grids?skipGeometry=true')).features;
     index(data.grids, 'grid');
     status('');
   }
@@ -45,6 +63,10 @@ style.layers.splice(at < 0 ? style.layers.length : at, 0,
     paint: { 'line-color': '#ff7f00', 'line-width': 3 } },
   { id: 'selected-line', type: 'line', source: 'shequ', 'source-layer': 'communities', filter: none,
     paint: { 'line-color': '#e31a1c', 'line-width': 4 } });
+// Communities failing a guideline, under the community outlines (colourGuidelines paints them).
+style.layers.splice(style.layers.findIndex((l) => l.id === 'communities-line'), 0,
+  { id: 'guideline-fill', type: 'fill', source: 'shequ', 'source-layer': 'communities',
+    paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-opacity': 0.2 } });
 
 // The first view fits the whole city (unless the address names a view).
 const cityBounds = style.sources.shequ?.bounds;
@@ -58,7 +80,12 @@ const map = new Map({
     'AttributionControl.ToggleAttribution': '数据来源', 'LogoControl.Title': 'MapLibre 标志',
   },
   ...(cityBounds && !location.hash ? { bounds: cityBounds, fitBoundsOptions: { padding: 20 } } : {}),
+  // No symbol fade: a fade keeps redrawing the map for 300 ms after every change, and on a
+  // software-rendered map each frame holds the page for 200–400 ms.
+  fadeDuration: 0,
 });
+// Resolves once the first view is drawn (its tiles loaded): what is not needed to draw it waits.
+const firstDraw = new Promise((resolve) => map.once('idle', resolve));
 // The map is reachable from the console (and from the browser tests, which query rendered features).
 window.shequMap = map;
 map.addControl(new NavigationControl(), 'bottom-right');
@@ -171,8 +198,9 @@ function showCommunity(code) {
   const p = f.properties;
   map.setFilter('selected-line', ['==', ['get', 'code'], code]);
   const town = data.byCode.get(p.town_code)?.properties.name ?? p.town_code;
-  const own = data.findings.filter((x) => x.codes[0] === code);
-  const inGrids = data.findings.filter((x) => x.codes[0] !== code && x.codes[0]?.startsWith(code));
+  const findings = data.findings ?? [];
+  const own = findings.filter((x) => x.codes[0] === code);
+  const inGrids = findings.filter((x) => x.codes[0] !== code && x.codes[0]?.startsWith(code));
   const rows = [
     ['名称', esc(p.name)], ['编码', esc(p.code)], ['镇街', esc(town)], ['类型', esc(KIND[p.kind] ?? p.kind)],
     ['户数', fmt(p.households)], ['人口', fmt(p.population)], ['服务对象户数', fmt(p.service_households)],
@@ -182,7 +210,7 @@ function showCommunity(code) {
   $('panel-body').innerHTML = `<h2>${esc(p.name)}</h2>`
     + `<table class="attrs">${rows.map(([k, v]) => `<tr><th>${k}</th><td data-field="${k}">${v}</td></tr>`).join('')}</table>`
     + '<h3>指引核查</h3>'
-    + (own.length
+    + (!data.findings ? '<p class="hint">正在加载核查结果…</p>' : own.length
       ? `<ul class="findings">${own.map((x) => `<li>${findingItem(x)}</li>`).join('')}</ul>`
       : '<p class="ok">符合全部指引</p>')
     + (inGrids.length ? `<h3>所辖网格问题（${inGrids.length}）</h3><ul class="findings">${inGrids
@@ -190,13 +218,12 @@ function showCommunity(code) {
   $('panel').hidden = false;
 }
 
-// The editor adds its own sources and layers, so it starts once the style has loaded.
 let proposal = null;
-map.once('load', () => {
-  map.addLayer({ id: 'guideline-fill', type: 'fill', source: 'shequ', 'source-layer': 'communities',
-    paint: { 'fill-color': guidelinePaint, 'fill-opacity': 0.2 } }, 'communities-line');
+// The editor adds its own sources and layers (and terra-draw its own), the basemap switch and the
+// session follow: once the first view is drawn, so that the map does not wait for them.
+firstDraw.then(() => {
   const server = initServer({ map, proposal: () => proposal, reload: loadData });
-  proposal = initProposal({ map, data, loadGrids, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
+  proposal = initProposal({ map, data, withGeometry, flyTo, selected: () => selected, onOpened: server.renderWorkflow });
   window.shequProposal = proposal; // for the console and the browser tests, like shequMap
   initBasemap(map);
   initSuggest({ proposal, selected: () => selected, showGroups: (g) => proposal.previewGroups(g),
@@ -231,12 +258,16 @@ for (const box of document.querySelectorAll('#layers input')) {
 
 const LEVEL = { town: '镇街', community: '社区', grid: '网格' };
 
-function pick(result) {
+async function pick(result) {
   $('results').hidden = true;
   if (result.feature) {
     const f = result.feature;
-    flyTo(f.geometry, f.properties.office);
     if (f.level === 'community') showCommunity(f.properties.code);
+    try {
+      flyTo((await withGeometry(f.properties.code)).geometry, f.properties.office);
+    } catch (err) {
+      status(`位置加载失败：${err.message}`);
+    }
   } else {
     flyTo(null, result.point);
     marker.setLngLat(result.point).addTo(map);
@@ -322,11 +353,17 @@ async function showAudit() {
       li.dataset.index = f.index;
       const subject = data.byCode.get(f.properties.codes[0]);
       li.innerHTML = `${esc(subject?.properties.name ?? f.properties.codes.join('、'))}：${findingItem(f.properties)}`;
-      const go = () => {
+      const go = async () => {
+        if (subject?.level === 'community') showCommunity(subject.properties.code);
         // A finding's own geometry (overlap, gap) when it has one, else the feature it is about.
         if (f.geometry) flyTo(f.geometry);
-        else if (subject) flyTo(subject.geometry, subject.properties.office);
-        if (subject?.level === 'community') showCommunity(subject.properties.code);
+        else if (subject) {
+          try {
+            flyTo((await withGeometry(subject.properties.code)).geometry, subject.properties.office);
+          } catch (err) {
+            status(`位置加载失败：${err.message}`);
+          }
+        }
       };
       li.tabIndex = 0;
       li.setAttribute('role', 'button');
@@ -353,7 +390,7 @@ $('audit-toggle').addEventListener('click', () => {
 function colourGuidelines() {
   const worst = new globalThis.Map();
   const rank = { fail: 2, exception: 1, warn: 1 };
-  for (const f of data.findings) {
+  for (const f of data.findings ?? []) {
     const code = f.codes?.[0];
     if (!f.rule || !data.byCode.has(code) || data.byCode.get(code).level !== 'community') continue;
     worst.set(code, Math.max(worst.get(code) ?? 0, rank[f.severity] ?? 0));
@@ -361,31 +398,39 @@ function colourGuidelines() {
   const codes = (r) => [...worst].filter(([, v]) => v === r).map(([c]) => c);
   const paint = ['case', ['in', ['get', 'code'], ['literal', codes(2)]], '#d7191c',
     ['in', ['get', 'code'], ['literal', codes(1)]], '#9a6700', 'rgba(0,0,0,0)'];
-  guidelinePaint = paint;
   if (map.getLayer('guideline-fill')) map.setPaintProperty('guideline-fill', 'fill-color', paint);
 }
-let guidelinePaint = 'rgba(0,0,0,0)';
 
-/** Loads towns, communities and audit findings (as of the history view's day); grids on demand. */
+/**
+ * Loads the attributes of towns and communities and then the audit findings (as of the history
+ * view's day; at start, once the map is drawn: 300 KB the first view does not need); grids on
+ * demand.
+ */
 async function loadData() {
-  const [towns, communities, audit] = await Promise.all([
-    getJson('/api/v1/towns'), getJson('/api/v1/communities'), getJson('/api/v1/audit'),
+  const [towns, communities] = await Promise.all([
+    getJson('/api/v1/towns?skipGeometry=true'), getJson('/api/v1/communities?skipGeometry=true'),
   ]);
   data.byCode.clear();
   data.grids = null;
+  data.findings = null;
   data.towns = towns.features;
   data.communities = communities.features;
-  data.findings = audit.findings;
   index(data.towns, 'town');
   index(data.communities, 'community');
   // What the panel shows may have changed: show the selected community again, or close it.
+  const reshow = () => {
+    if (selected && data.byCode.has(selected)) showCommunity(selected);
+    else if (selected) {
+      selected = '';
+      map.setFilter('selected-line', none);
+      $('panel').hidden = true;
+    }
+  };
+  reshow();
+  await firstDraw;
+  data.findings = (await getJson('/api/v1/audit')).findings;
   colourGuidelines();
-  if (selected && data.byCode.has(selected)) showCommunity(selected);
-  else if (selected) {
-    selected = '';
-    map.setFilter('selected-line', none);
-    $('panel').hidden = true;
-  }
+  reshow();
   if (!$('audit').hidden) await showAudit();
 }
 

@@ -4,17 +4,17 @@
 // whole proposal states; save to and load from a GeoJSON file (the proposal FeatureCollection the
 // API accepts); live validation. An opened proposal (file or server) is shown read-only, drawn
 // exactly as stored, with the communities it changes outlined (变更前/变更后), until 编辑.
-import { $, esc, fmt, getJson, postJson, status, bbox } from '/web/util.js';
+import { $, esc, fmt, getJson, postJson, postJsonOffMain, splitAndValidate, startFetcher, status, bbox } from '/web/util.js';
+import { MAX_PARTS, FIELDS, part, mergeParts, proposalJson as toProposal } from '/web/parts.js';
 import { createDraw } from '/web/draw.js';
 import { createValidator } from '/web/validation.js';
 
 // Twelve distinguishable part colours (ColorBrewer Paired, dark first); parts beyond wrap round.
 const COLORS = ['#1f78b4', '#33a02c', '#e31a1c', '#ff7f00', '#6a3d9a', '#b15928',
   '#a6cee3', '#b2df8a', '#fb9a99', '#fdbf6f', '#cab2d6', '#e7298a'];
-export const MAX_PARTS = 12;
+export { MAX_PARTS };
 const letter = (i) => String.fromCharCode(65 + i);
 const KINDS = { split: '拆分', merge: '合并', adjust: '调整', new: '新设', resurvey: '重新测绘' };
-const FIELDS = ['name', 'workers', 'office_area_m2', 'office', 'justification'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const AUTOSAVE = 'shequ-proposal-autosave';
 
@@ -26,14 +26,12 @@ function blank(tool = null) {
   return { tool, title: '', kind: tool === 'polygon' ? 'new' : 'split', parents: [], lines: [], groups: {}, partCount: 2, parts: [] };
 }
 
-/** A part with the given server/file properties; `touched` lists fields the user typed. */
-const part = (props, geometry) => ({
-  name: props.name ?? '', workers: props.workers ?? 0, office_area_m2: props.office_area_m2 ?? 0,
-  office: props.office ?? null, justification: props.justification ?? '', kind: props.kind ?? null,
-  geometry, touched: {},
-});
 
-export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened = () => {}, onChange = () => {} }) {
+/**
+ * `data`: the attributes of towns and communities (app.js); `withGeometry(code)`: that feature
+ * with its geometry (fetched on demand: the page keeps no whole geometry layers).
+ */
+export function initProposal({ map, data, withGeometry, flyTo, selected, onOpened = () => {}, onChange = () => {} }) {
   let state = blank();
   // The stored proposal being edited ({id, status, town_code, …} from the server), or null.
   let opened = null;
@@ -49,6 +47,8 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
 
   // ---- map layers ------------------------------------------------------------------------------
 
+  // The request worker loads while the user picks a tool, not after the first line.
+  startFetcher();
   const validator = createValidator({
     map,
     fitBounds: (b) => map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, maxZoom: 17 }),
@@ -74,7 +74,23 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
   map.moveLayer('offending-fill');
   map.moveLayer('offending-line');
 
-  // Vertices of free polygons snap to the boundaries of communities and grids near the pointer.
+  // Vertices of free polygons snap to the boundaries of communities and grids near the pointer:
+  // those meeting the view, fetched with their geometry while the polygon tool is on (communities
+  // from zoom 12, grids from zoom 14; at a coarser zoom 12 pixels are too far to snap usefully).
+  const snap = { features: [], view: '' };
+  async function loadSnapTargets() {
+    const z = map.getZoom();
+    const b = map.getBounds();
+    const view = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => n.toFixed(5)).join(',');
+    if (state.tool !== 'polygon' || view === snap.view) return;
+    snap.view = view;
+    if (z < 12) { snap.features = []; return; }
+    const [c, g] = await Promise.all([getJson(`/api/v1/communities?bbox=${view}`),
+      z >= 14 ? getJson(`/api/v1/grids?bbox=${view}`) : EMPTY]);
+    if (snap.view === view) snap.features = [...c.features, ...g.features].filter((f) => f.geometry);
+  }
+  const loadSnap = () => loadSnapTargets().catch((err) => status(`吸附用的边界加载失败：${err.message}`));
+  map.on('moveend', () => { if (state.tool === 'polygon') loadSnap(); });
   const boxes = new WeakMap();
   const boxOf = (f) => {
     if (!boxes.has(f)) boxes.set(f, bbox(f.geometry));
@@ -82,7 +98,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
   };
   const snapRings = (lon, lat, reach) => {
     const out = [];
-    for (const f of [...data.communities, ...(data.grids ?? [])]) {
+    for (const f of snap.features) {
       const b = boxOf(f);
       if (!b || lon < b[0] - reach || lon > b[2] + reach || lat < b[1] - reach || lat > b[3] + reach) continue;
       const polys = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
@@ -107,24 +123,17 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
   // ---- the proposal as the API takes it --------------------------------------------------------
 
   function proposalJson() {
-    return {
-      type: 'FeatureCollection',
-      proposal: { kind: state.kind, title: state.title || '未命名方案', parents: state.parents },
-      features: state.parts.map((p) => ({
-        type: 'Feature',
-        geometry: p.geometry,
-        properties: {
-          name: p.name, workers: Number(p.workers), office_area_m2: Number(p.office_area_m2),
-          ...(p.office ? { office: p.office } : {}), ...(p.kind ? { kind: p.kind } : {}),
-          ...(p.justification.trim() ? { justification: p.justification.trim() } : {}),
-        },
-      })),
-    };
+    return toProposal(state);
   }
 
   /** Redraws the parts, offices and painted grids. */
   function paint() {
     const before = state.tool === 'view' && showBefore;
+    // 变更前 needs the parents' geometry: fetched once, then drawn.
+    const missing = before ? state.parents.filter((c) => data.byCode.has(c) && !data.byCode.get(c).fetched) : [];
+    if (missing.length) {
+      Promise.all(missing.map(withGeometry)).then(paint, (err) => status(`原社区边界加载失败：${err.message}`));
+    }
     map.getSource('before').setData(before ? { type: 'FeatureCollection', features: state.parents
       .map((c) => data.byCode.get(c)).filter((f) => f?.geometry)
       .map((f) => ({ type: 'Feature', geometry: f.geometry, properties: { code: f.properties.code } })) } : EMPTY);
@@ -143,11 +152,20 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     } : EMPTY);
   }
 
-  /** Redraws and validates again: at once after a drawing step, after a pause while `typing`. */
+  /**
+   * Redraws and validates again: at once after a drawing step, after a pause while `typing`.
+   * After a drawing step the map is redrawn once the report is shown: a software-rendered map
+   * frame holds the page for 200–400 ms, and one started before the report's answer came back
+   * would hold the verdict for as long (the report and the drawing appear together instead).
+   */
   function update(typing = false) {
-    paint();
     onChange();
     const ready = state.parts.length && state.parts.every((p) => p.geometry);
+    if (ready && !typing) {
+      validator.schedule(proposalJson()).then(paint);
+      return;
+    }
+    paint();
     if (ready) validator.schedule(proposalJson(), typing);
     else validator.clear(hintFor());
   }
@@ -212,26 +230,41 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
   /** Applies a split proposal from the server, keeping what the user typed into the forms. */
   function applySplit(fc) {
     state.title ||= fc.proposal.title;
-    state.parts = fc.features.slice(0, MAX_PARTS).map((f, i) => {
-      const fresh = part(f.properties, f.geometry);
-      const old = state.parts[i];
-      if (old) for (const k of FIELDS) if (old.touched[k]) { fresh[k] = old[k]; fresh.touched[k] = true; }
-      return fresh;
-    });
+    state.parts = mergeParts(fc.features, state.parts);
   }
 
+  /**
+   * The parts of the split `body` and their verdict: both requests made by the request worker
+   * (the validation of the proposal built from the split answer as applySplit builds it), so the
+   * verdict reaches the page in one step however busy the map keeps it; then the map is drawn.
+   */
   async function requestSplit(body) {
     splitRequest?.abort();
     validator.hold();
     const controller = new AbortController();
     splitRequest = controller;
+    const forms = { kind: state.kind, title: state.title, parents: state.parents,
+      parts: state.parts.map((p) => ({ ...p, geometry: null })) };
     try {
-      applySplit(await postJson('/api/v1/proposals/split', body, controller.signal));
+      const { split, report } = await splitAndValidate(body, forms, controller.signal);
+      applySplit(split);
+      validator.show(report);
+      onChange();
       amend();
       renderParts();
-      update();
+      paint();
     } catch (err) {
       if (err.name === 'AbortError') return;
+      if (err.answer?.split) {
+        // The parts came; their validation was refused (shown as a failed validation).
+        applySplit(err.answer.split);
+        validator.fail(err);
+        onChange();
+        amend();
+        renderParts();
+        paint();
+        return;
+      }
       // The forms stay (with no geometry) for the next attempt.
       state.parts = state.parts.map((p) => ({ ...p, geometry: null }));
       amend();
@@ -256,7 +289,7 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
   async function gridGroups() {
     validator.hold();
     try {
-      const answer = await postJson('/api/v1/proposals/grid-groups', { community: state.parents[0], lines: state.lines });
+      const answer = await postJsonOffMain('/api/v1/proposals/grid-groups', { community: state.parents[0], lines: state.lines });
       if (answer.groups.length > MAX_PARTS) throw new Error(`这些线把社区分成 ${answer.groups.length} 块，最多 ${MAX_PARTS} 块`);
       return answer.groups;
     } catch (err) {
@@ -355,10 +388,10 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
         return;
       }
     }
-    if (tool === 'polygon') await loadGrids().catch((err) => status(`网格加载失败：${err.message}`));
     draw.setMode(tool === 'line' ? 'linestring' : tool === 'polygon' ? 'polygon' : 'static');
     commit();
     renderAll();
+    if (tool === 'polygon') loadSnap();
   }
 
   /** 编辑 an opened proposal: a split of one community by its grids, else free polygons. */
@@ -388,10 +421,10 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     if (state.parts.every((p) => p.geometry?.type === 'Polygon' && p.geometry.coordinates.length === 1)) {
       const kept = state;
       state = { ...kept, tool: 'polygon', parts: forms };
-      await loadGrids().catch((err) => status(`网格加载失败：${err.message}`));
       showDrawing();
       commit();
       renderAll();
+      loadSnap();
       return;
     }
     status('此方案的部分含多块或带洞的区域，只能按网格编辑（拆分单个社区的方案）');
@@ -653,8 +686,11 @@ export function initProposal({ map, data, loadGrids, flyTo, selected, onOpened =
     if (panel.hidden) close();
     else if (at < 0) { commit(); renderAll(); } else restore(at);
     // The community being edited moves clear of the editor.
-    const community = data.byCode.get(state.parents[0] ?? selected());
-    if (!panel.hidden && community?.geometry) flyTo(community.geometry);
+    const code = state.parents[0] ?? selected();
+    if (!panel.hidden && code) {
+      withGeometry(code).then((c) => { if (c?.geometry && !panel.hidden) flyTo(c.geometry); },
+        (err) => status(`社区边界加载失败：${err.message}`));
+    }
   });
   $('proposal').querySelector('.close').addEventListener('click', close);
 

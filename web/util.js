@@ -17,12 +17,7 @@ export { problemText, RULE_NAMES };
 async function failure(url, r) {
   let body = null;
   if ((r.headers.get('content-type') ?? '').includes('json')) body = await r.json().catch(() => null);
-  const err = new Error(problemText(body, r.status));
-  err.detail = body?.detail;
-  err.code = body?.code;
-  err.status = r.status;
-  err.url = url;
-  return err;
+  return problemError(url, r.status, body);
 }
 
 /**
@@ -58,6 +53,80 @@ export async function sendJson(method, url, body, signal) {
 }
 
 export const postJson = (url, body, signal) => sendJson('POST', url, body, signal);
+
+// The request worker (web/fetcher.js), started by `startFetcher` or on first use.
+let fetcher = null;
+let fetches = 0;
+const waiting = new Map();
+
+/** An error from a problem+json `body` with HTTP `status` of `url` (as `failure` makes them). */
+function problemError(url, status, body) {
+  const err = new Error(problemText(body, status));
+  err.detail = body?.detail;
+  err.code = body?.code;
+  err.status = status;
+  err.url = url;
+  return err;
+}
+
+/** Starts the request worker ahead of its first use (loading it takes a moment). */
+export function startFetcher() {
+  if (!fetcher) {
+    fetcher = new Worker('/web/fetcher.js', { type: 'module' });
+    fetcher.onmessage = ({ data }) => waiting.get(data.id)?.(data);
+  }
+  return fetcher;
+}
+
+/** Sends `message` to the request worker; resolves with its answer, rejects as `postJson` does. */
+function offMain(message, signal) {
+  startFetcher();
+  const id = ++fetches;
+  const headers = { 'Content-Type': 'application/json' };
+  if (session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  return new Promise((resolve, reject) => {
+    const done = () => { waiting.delete(id); signal?.removeEventListener('abort', abort); };
+    function abort() {
+      fetcher.postMessage({ abort: id });
+      done();
+      reject(new DOMException('aborted', 'AbortError'));
+    }
+    if (signal?.aborted) { abort(); return; }
+    signal?.addEventListener('abort', abort);
+    waiting.set(id, (answer) => {
+      done();
+      if (answer.aborted) reject(new DOMException('aborted', 'AbortError'));
+      else if (answer.error) reject(new Error(answer.error));
+      else if (!answer.ok) reject(Object.assign(problemError(answer.url, answer.status, answer.json), { answer }));
+      else resolve(answer);
+    });
+    fetcher.postMessage({ ...message, id, headers });
+  });
+}
+
+const absolute = (url) => new URL(url, location.href).href;
+
+/**
+ * `postJson` made by the request worker: the request, its answer and the JSON parsing never wait
+ * for the main thread (busy drawing the map), and the page gets the answer in one step.
+ */
+export async function postJsonOffMain(url, body, signal) {
+  return (await offMain({ url: absolute(url), body }, signal)).json;
+}
+
+/**
+ * POST /api/v1/proposals/split with `body`, then POST /proposals/validate with the proposal the
+ * editor makes of the answer and `state` (its kind, title, parents and forms: parts.js), both in
+ * the worker: resolves with `{split, report}`; a refusal's error has the `url` refused (and,
+ * when the validation was refused, the split in `answer.split`).
+ */
+export async function splitAndValidate(body, state, signal) {
+  const answer = await offMain({
+    split: { url: absolute('/api/v1/proposals/split'), body },
+    validate: absolute('/api/v1/proposals/validate'), state,
+  }, signal);
+  return { split: answer.split, report: answer.report };
+}
 
 /** [west, south, east, north] of a GeoJSON geometry, or null when it has none. */
 export function bbox(geometry) {

@@ -1,7 +1,7 @@
 // Live validation of the proposal being drawn: debounced POST /api/v1/proposals/validate, the
 // report in the validation panel (rules with verdict, measured value and threshold, before/after
 // table, overall verdict) and the offending geometry (overlaps, gaps, cut grids) on the map.
-import { $, esc, fmt, postJson, bbox, RULE_NAMES } from '/web/util.js';
+import { $, esc, fmt, postJsonOffMain, bbox, RULE_NAMES } from '/web/util.js';
 
 export const VERDICT = { pass: '通过', warn: '提醒', fail: '不合格' };
 const RULE = RULE_NAMES;
@@ -167,27 +167,44 @@ export function createValidator({ map, fitBounds, partGeometry, partColor = () =
     panel.dataset.state = 'pending';
   }
 
+  /** Shows a report of the server (`/proposals/validate`). */
+  function show(r) {
+    render(r);
+    panel.dataset.state = 'done';
+  }
+
+  /** Shows that the validation failed (`err`: the server's refusal or a network error). */
+  function fail(err) {
+    report = null;
+    setOffending([]);
+    panel.innerHTML = `<p id="verdict" class="error" data-verdict="error">校验失败：${esc(err.message)}</p>`;
+    panel.dataset.state = 'error';
+  }
+
+  /** Sends `proposal` to the server and shows the report (a newer request aborts this one). */
+  async function validate(proposal) {
+    const controller = new AbortController();
+    inFlight = controller;
+    try {
+      show(await postJsonOffMain('/api/v1/proposals/validate', proposal, controller.signal));
+    } catch (err) {
+      if (err.name !== 'AbortError') fail(err);
+    }
+  }
+
   /**
    * Validates `proposal` — after a pause while the user is `typing`, else at once (a finished
-   * drawing step); a newer edit cancels an older request.
+   * drawing step: the request leaves in the same task, not behind a timer that a busy page runs
+   * only after the map's next frame); a newer edit cancels an older request. Resolves when the
+   * report is shown (or the request failed or was overtaken).
    */
   function schedule(proposal, typing = false) {
     hold();
-    timer = setTimeout(async () => {
-      const controller = new AbortController();
-      inFlight = controller;
-      try {
-        render(await postJson('/api/v1/proposals/validate', proposal, controller.signal));
-        panel.dataset.state = 'done';
-      } catch (err) {
-        if (err.name === 'AbortError') return;
-        report = null;
-        setOffending([]);
-        panel.innerHTML = `<p id="verdict" class="error" data-verdict="error">校验失败：${esc(err.message)}</p>`;
-        panel.dataset.state = 'error';
-      }
-    }, typing ? DELAY_MS : 0);
+    if (!typing) return validate(proposal);
+    return new Promise((resolve) => {
+      timer = setTimeout(() => validate(proposal).then(resolve), DELAY_MS);
+    });
   }
 
-  return { schedule, hold, clear };
+  return { schedule, hold, clear, show, fail };
 }

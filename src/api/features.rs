@@ -1,5 +1,10 @@
 //! `GET /api/v1/{towns,communities,grids}[/{code}]`: the registry as GeoJSON (RFC 7946).
 //!
+//! `skipGeometry=true` answers a collection with `geometry: null` in every feature: the web map
+//! draws boundaries from the vector tiles and needs only the attributes for its panel, search
+//! and legend (the communities' attributes are about 5 % of the layer's bytes); one feature's
+//! geometry is fetched when it is opened.
+//!
 //! Unfiltered collections are rendered once per snapshot and then served from memory; `bbox`,
 //! `limit`/`offset`, `town` and `community` select a page of one ([`super::select`]). `?crs=`
 //! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
@@ -129,8 +134,21 @@ pub struct CollectionQuery {
     town: Option<String>,
     community: Option<String>,
     format: Option<String>,
+    #[serde(rename = "skipGeometry")]
+    skip_geometry: Option<String>,
     #[serde(rename = "as_of")]
     _as_of: Option<String>,
+}
+
+/// `skipGeometry`: `true` or `false` (absent: `false`); anything else is a 400 naming it.
+fn parse_skip_geometry(text: Option<&str>) -> Result<bool, ApiError> {
+    match text {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "parameter `skipGeometry`: {other:?} is not `true` or `false`"
+        ))),
+    }
 }
 
 impl CollectionQuery {
@@ -152,7 +170,8 @@ fn layer(
     uri: &axum::http::Uri,
     out: Option<&Crs>,
 ) -> Result<Bytes, ApiError> {
-    if !query.selects() {
+    let skip_geometry = parse_skip_geometry(query.skip_geometry.as_deref())?;
+    if !query.selects() && !skip_geometry {
         return whole_layer(published, level, out);
     }
     let r = &published.snapshot().registry;
@@ -173,6 +192,13 @@ fn layer(
         .of(&matched)
         .iter()
         .map(|&i| page::record(r, level, i, out))
+        .map(|f| {
+            if skip_geometry {
+                f.without_geometry()
+            } else {
+                f
+            }
+        })
         .collect();
     let mut links = Vec::new();
     if window.has_next(matched.len()) {

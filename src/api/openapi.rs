@@ -271,6 +271,9 @@ fn parameters(op: &Op) -> Vec<Value> {
             "offset" => "results to skip (paging; follow the `next` link)",
             "datetime" => "the registry as it stood on this day (a date or RFC 3339 date-time)",
             "f" => "json or html",
+            "skipGeometry" => {
+                "true: every feature with `geometry: null` (attributes only; draw boundaries from the vector tiles)"
+            }
             "format" => {
                 "the answer as a file: geojson (default), gpkg, shp (zipped), kml (WGS84 only), csv (WKT, UTF-8 with BOM) or fgb; or ask by Accept"
             }
@@ -281,6 +284,7 @@ fn parameters(op: &Op) -> Vec<Value> {
                 json!({"type": "string", "enum": Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>()})
             }
             "limit" | "offset" | "after" => json!({"type": "integer", "minimum": 0}),
+            "skipGeometry" => json!({"type": "boolean"}),
             "lon" | "lat" => json!({"type": "number"}),
             _ => json!({"type": "string"}),
         };
@@ -421,6 +425,7 @@ mod tests {
                 "town",
                 "community",
                 "format",
+                "skipGeometry",
                 "as_of"
             ]
         );

@@ -48,6 +48,8 @@ static ASSETS: &[Asset] = &[
     asset!("validation.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("server.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("suggest.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("fetcher.js", "text/javascript; charset=utf-8", APP_CACHE),
+    asset!("parts.js", "text/javascript; charset=utf-8", APP_CACHE),
     asset!("app.css", "text/css; charset=utf-8", APP_CACHE),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",

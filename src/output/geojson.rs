@@ -117,6 +117,17 @@ pub struct Collection<'a, P> {
     features: Vec<Feature<'a, P>>,
 }
 
+impl<P> Feature<'_, P> {
+    /// The same feature with `geometry: null`: its attributes alone, for a client that draws
+    /// the geometry from vector tiles and lists, searches and labels from the attributes.
+    pub fn without_geometry(self) -> Self {
+        Feature {
+            geometry: GeometryJson(None, self.geometry.1),
+            ..self
+        }
+    }
+}
+
 pub fn feature<'a, P>(
     code: &'a str,
     area: Option<&'a MultiPolygon<f64>>,

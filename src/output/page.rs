@@ -51,6 +51,21 @@ pub enum AnyFeature<'a> {
     Finding(FindingItem<'a>),
 }
 
+impl AnyFeature<'_> {
+    /// The same feature with `geometry: null` (the `skipGeometry` answer of the collections).
+    pub fn without_geometry(self) -> Self {
+        match self {
+            AnyFeature::Town(f) => AnyFeature::Town(f.without_geometry()),
+            AnyFeature::Community(f) => AnyFeature::Community(f.without_geometry()),
+            AnyFeature::Grid(f) => AnyFeature::Grid(f.without_geometry()),
+            AnyFeature::Finding(f) => AnyFeature::Finding(FindingItem {
+                geometry: GeometryJson(None, f.geometry.1),
+                ..f
+            }),
+        }
+    }
+}
+
 /// An audit finding as a feature with an id (`/items/{id}` needs one).
 #[derive(Serialize)]
 pub struct FindingItem<'a> {

@@ -4,7 +4,7 @@
 // request to another host), the attribution (天地图, 审图号) shows while a basemap is on, and no
 // HTML, script or JSON the page receives contains the key.
 import assert from 'node:assert/strict';
-import { run, BASE, waitForRendered } from './lib.js';
+import { run, BASE, waitForApp } from './lib.js';
 
 const KEY = process.env.SHEQU_BASEMAP_KEY;
 assert.ok(KEY, 'SHEQU_BASEMAP_KEY (the key the server was given) is not set');
@@ -18,7 +18,7 @@ await run('basemap', async (page, { shot }) => {
     if (body.includes(KEY)) leaks.push(r.url());
   });
   await page.goto(`${BASE}/`);
-  await waitForRendered(page, 'communities-fill');
+  await waitForApp(page);
   await page.waitForSelector('#basemap[data-available="true"]', { state: 'attached' });
   // The switch sits folded in the layer box (it would otherwise widen the box over the map).
   await page.click('#basemap-box summary');

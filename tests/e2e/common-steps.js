@@ -2,7 +2,7 @@
 // compare the validation panel with the server's own report of the same proposal.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, SHOTS, api, waitForRendered } from './lib.js';
+import { BASE, SHOTS, api, waitForApp } from './lib.js';
 
 export const COMMUNITY = '442000005003'; // 城南社区 (南区街道)
 
@@ -23,7 +23,7 @@ export async function pixel(page, lngLat) {
 /** Opens `/`, searches the community by code, clicks it on the map; checks the panel's household count. */
 export async function openCommunity(page) {
   await page.goto(`${BASE}/`);
-  await waitForRendered(page, 'communities-fill');
+  await waitForApp(page);
   // The first view holds the whole city (a fixed zoom used to cut off its south), and the labels
   // layer, which /style.json keeps in its metadata without a glyph source, is on the map.
   const city = (await api('/style.json')).body.sources.shequ.bounds;
@@ -126,7 +126,8 @@ export async function assembleFromGrids(page) {
  * Opens the editor (when closed) with the line tool and draws a line through `fractions` of the
  * community's extent ([fx, fy]: 0 west/south, 1 east/north; a margin of 0.002° is added below
  * 0 and above 1 so that ends outside lie outside), finishing it with a second click on the last
- * point.
+ * point. Returns the page pixels clicked (`points`, whole pixels) and `finishedAt`, the time
+ * (Date.now()) just before the finishing click.
  */
 export async function drawLine(page, community, fractions) {
   if (await page.isHidden('#proposal')) await page.click('#proposal-toggle');
@@ -139,7 +140,10 @@ export async function drawLine(page, community, fractions) {
   const along = (lo, hi, f) => (f < 0 ? lo - 0.002 : f > 1 ? hi + 0.002 : lo + (hi - lo) * f);
   const pts = [];
   for (const [fx, fy] of fractions) pts.push(await pixel(page, [along(w, e, fx), along(s, n, fy)]));
-  for (const at of pts) await page.mouse.click(Math.round(at.x), Math.round(at.y));
-  const last = pts[pts.length - 1];
-  await page.mouse.click(Math.round(last.x), Math.round(last.y));
+  const points = pts.map((at) => ({ x: Math.round(at.x), y: Math.round(at.y) }));
+  for (const at of points) await page.mouse.click(at.x, at.y);
+  const last = points[points.length - 1];
+  const finishedAt = Date.now();
+  await page.mouse.click(last.x, last.y);
+  return { points, finishedAt };
 }

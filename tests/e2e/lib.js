@@ -70,6 +70,15 @@ export async function api(path, body) {
   return { status: r.status, body: await r.json() };
 }
 
+/**
+ * Waits until the page is ready to use: communities drawn and the editor, session and basemap
+ * switch started (the page starts them once the first view is drawn).
+ */
+export async function waitForApp(page, timeout = 60000) {
+  await waitForRendered(page, 'communities-fill', timeout);
+  await page.waitForFunction(() => window.shequProposal, null, { timeout });
+}
+
 /** Waits until MapLibre has rendered features of `layer` (a style layer id) in the view. */
 export async function waitForRendered(page, layer, timeout = 60000) {
   await page.waitForFunction((l) => {

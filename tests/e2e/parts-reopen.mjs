@@ -126,17 +126,18 @@ await run('parts-reopen', async (page, { shot }) => {
     const copy = join(dir, '方案.geojson');
     writeFileSync(copy, readFileSync(file));
     await page.setInputFiles('#load', copy);
+    // The page reads the file after the input's change event: the copy stays until it has.
+    await page.waitForFunction(() => window.shequProposal.state().tool === 'view').catch(async (e) => {
+      // Say what the page showed instead (a refused file names why in the status line).
+      const shown = await page.evaluate(() => ({
+        tool: window.shequProposal.state().tool,
+        status: document.getElementById('status')?.textContent,
+      }));
+      throw new Error(`the opened file did not switch to the read-only view: ${JSON.stringify(shown)}; ${e.message}`);
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  await page.waitForFunction(() => window.shequProposal.state().tool === 'view').catch(async (e) => {
-    // Say what the page showed instead (a refused file names why in the status line).
-    const shown = await page.evaluate(() => ({
-      tool: window.shequProposal.state().tool,
-      status: document.getElementById('status')?.textContent,
-    }));
-    throw new Error(`the opened file did not switch to the read-only view: ${JSON.stringify(shown)}; ${e.message}`);
-  });
   const reopened = await shownReport(page);
   assert.equal(reopened.verdict, verdict.verdict);
   assert.deepEqual(reopened.checks, again.checks);
