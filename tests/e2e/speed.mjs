@@ -6,7 +6,9 @@
 //   at most 600 ms.
 // The times are medians because the machine is shared: one run can stall behind another build;
 // the median of five does not move for one or two stalls. SPEED_FACTOR (default 1) multiplies
-// the two time budgets for a machine known to be slower; the budgets without it are the goals.
+// the two time budgets; the budgets without it are the goals. tests/browser.rs runs this at ×3
+// (a regression guard: the goals are not yet met with Chromium's software renderer on the
+// 2-core test machine, see BENCHMARKS.md); run it alone to judge the goals themselves.
 // Figures are printed and recorded in BENCHMARKS.md ("Issue 15 — web map speed").
 import assert from 'node:assert/strict';
 import { run, BASE, waitForRendered } from './lib.js';
