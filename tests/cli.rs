@@ -482,3 +482,43 @@ fn help_texts_describe_every_argument() {
         assert!(bare.is_empty(), "{command:?}: undescribed {bare:?}\n{help}");
     }
 }
+
+/// `shequ import` of shequ's own GeoJSON keeps each community's office (`office: [x, y]`, one
+/// member rather than two columns); it used to drop it, so a re-import of an export would stage
+/// every community as changed. Checked against the fixture's own JSON.
+#[test]
+fn import_of_geojson_keeps_the_office() {
+    let mini = common::mini_dir();
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out = shequ(&[
+        "import",
+        &mini.to_string_lossy(),
+        "--out",
+        &out_dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let offices = |path: &std::path::Path| -> Vec<(String, serde_json::Value)> {
+        let text = std::fs::read_to_string(path).expect("read communities");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let mut all: Vec<(String, serde_json::Value)> = doc["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| {
+                let p = &f["properties"];
+                (
+                    p["code"].as_str().unwrap_or("").to_owned(),
+                    p["office"].clone(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    };
+    let before = offices(&mini.join("communities.geojson"));
+    assert!(
+        before.iter().any(|(_, o)| o.is_array()),
+        "the fixture has offices"
+    );
+    assert_eq!(offices(&out_dir.path().join("communities.geojson")), before);
+}

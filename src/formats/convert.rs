@@ -114,6 +114,24 @@ impl<'a> Run<'a> {
         let mut properties = Map::new();
         let mut office = [None, None];
         for (name, value) in feature.properties {
+            // GeoJSON (shequ's own files among them) carries the office as one `[x, y]` member
+            // rather than two columns; unless a mapping says otherwise, it is read as such.
+            if name == "office" && self.level == Level::Community && self.target_of(&name).is_none()
+            {
+                match value {
+                    Value::Array(xy) if xy.len() == 2 => {
+                        office = [Some(xy[0].clone()), Some(xy[1].clone())];
+                    }
+                    Value::Null => {}
+                    _ => self.problem(
+                        index,
+                        None,
+                        "office",
+                        "expected [x, y] in the file's CRS".to_owned(),
+                    ),
+                }
+                continue;
+            }
             let Some(target) = self.target_of(&name) else {
                 continue;
             };
