@@ -1,6 +1,7 @@
 //! The HTTP API (axum): thin handlers over a [`Snapshot`]. Routers are composed per area; every
 //! error is an [`ApiError`] rendered as problem+json.
 
+pub mod access_log;
 mod address;
 mod admission;
 mod audit;
@@ -90,6 +91,9 @@ pub struct ApiConfig {
     pub public_url: String,
     /// The 天地图 basemap proxy: key, upstream, attribution, bounds.
     pub basemap: BasemapConfig,
+    /// The access log written by hand into the log's buffer (`serve` logging to a file or
+    /// pipe); `None`: each request's line goes through `tracing`.
+    pub access_log: Option<access_log::AccessLog>,
 }
 
 impl Default for ApiConfig {
@@ -108,6 +112,7 @@ impl Default for ApiConfig {
             basemap: BasemapConfig::default(),
             request_timeout: std::time::Duration::from_secs(60),
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            access_log: None,
         }
     }
 }
@@ -651,6 +656,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             templates,
             metrics,
             time_limit: config.request_timeout,
+            access_log: config.access_log.clone(),
         },
     ))
 }

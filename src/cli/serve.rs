@@ -155,7 +155,8 @@ impl Server<'_> {
         };
         // Request logs go through a background writer thread, so a slow terminal or disk never
         // stalls request handling; the guard flushes what is buffered when `serve` returns.
-        let _flush_on_exit = init_logging()?;
+        let (_flush_on_exit, access_log) = init_logging()?;
+        config.access_log = access_log;
         let started = Instant::now();
         let store = Arc::new(
             Store::connect(&location).map_err(|e| CliError::from(e).context(location.display()))?,
@@ -212,18 +213,34 @@ impl Server<'_> {
 }
 
 /// Logs to stderr at `RUST_LOG` (default `info`) through a background writer
-/// ([`super::log_writer`]); the guard writes what is pending when dropped.
-fn init_logging() -> Result<super::log_writer::FlushOnDrop, CliError> {
+/// ([`super::log_writer`]); the guard writes what is pending when dropped. When stderr is a
+/// file or a pipe and the access log is on at INFO, also returns the hand-written access log
+/// ([`api::access_log`]) writing into the same writer; on a terminal the lines go through the
+/// subscriber, with its colours.
+fn init_logging() -> Result<
+    (
+        super::log_writer::FlushOnDrop,
+        Option<api::access_log::AccessLog>,
+    ),
+    CliError,
+> {
     let (writer, guard) = super::log_writer::spawn(std::io::stderr())
         .map_err(|e| CliError::internal(format!("cannot start the log writer: {e}")))?;
+    let terminal = std::io::stderr().is_terminal();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer.clone())
+        .with_ansi(terminal)
         .init();
-    Ok(guard)
+    let on = tracing::enabled!(target: "shequ::api::edge", tracing::Level::INFO);
+    let access_log = (on && !terminal).then(|| {
+        api::access_log::AccessLog::new(std::sync::Arc::new(move |line: &[u8]| {
+            let _ = std::io::Write::write(&mut writer.clone(), line);
+        }))
+    });
+    Ok((guard, access_log))
 }
 
 /// A way in for a new database: with `name`, creates that admin when no active admin exists
