@@ -200,7 +200,7 @@ mod tests {
         });
         // The same shape as tracing_subscriber's default format, checked by its parts (the time
         // is now): `YYYY-MM-DDTHH:MM:SS.ffffffZ  INFO target: message`.
-        let (time, rest) = line.split_at(27);
+        let (time, rest) = line.split_at(26);
         let expected_now = time::OffsetDateTime::now_utc();
         assert!(time.starts_with(&expected_now.year().to_string()), "{line}");
         assert_eq!(&time[4..5], "-");
