@@ -178,3 +178,56 @@ async fn geojson_output_in_gcj02_and_projected() {
         .await
         .assert_problem(400, "unsupported crs");
 }
+
+/// Beijing 1954 and Xian 1980 Gauss-Krüger coordinates (what Chinese survey data often
+/// carries) land where GDAL puts them: Beijing 1954 with its published shift to WGS84 (the
+/// `+towgs84=15.8,-154.4,-82.3` of its EPSG definition, about 50 m here), Xian 1980 without one
+/// (no public parameters; PROJ's ballpark does the same). Expected values computed by GDAL 3.6:
+/// `echo "E N" | gdaltransform -s_srs "+proj=tmerc +lat_0=0 +lon_0=114 +k=1 +x_0=500000 +y_0=0
+/// +ellps=krass +towgs84=15.8,-154.4,-82.3,0,0,0,0 +units=m +no_defs" -t_srs EPSG:4326`, and
+/// `-s_srs EPSG:2383` for Xian 1980. (GDAL given `EPSG:2435` itself picks another of the EPSG
+/// database's Beijing 1954 transformations, about 6 m from this one.)
+#[test]
+fn beijing_1954_and_xian_1980_agree_with_gdal() {
+    let cases = [
+        (
+            "EPSG:2435",
+            [500000.0, 2490000.0],
+            [114.000470075337, 22.5069591271367],
+        ),
+        (
+            "EPSG:2435",
+            [437241.4714, 2491510.0132],
+            [113.390466876078, 22.5194415294601],
+        ),
+        (
+            "EPSG:2435",
+            [520000.0, 2470000.0],
+            [114.1945999593, 22.32623080056],
+        ),
+        (
+            "EPSG:2383",
+            [500000.0, 2490000.0],
+            [114.0, 22.5075090374634],
+        ),
+        (
+            "EPSG:2383",
+            [437241.4714, 2491510.0132],
+            [113.390000333566, 22.519989523148],
+        ),
+    ];
+    for (code, xy, gdal) in cases {
+        let crs: Crs = code.parse().expect("supported");
+        let got = crs.to_wgs84(xy).expect("in area");
+        // 1e-6° is about 0.1 m.
+        assert!(
+            (got[0] - gdal[0]).abs() < 1e-6 && (got[1] - gdal[1]).abs() < 1e-6,
+            "{code} {xy:?}: shequ {got:?}, GDAL {gdal:?}"
+        );
+        let back = crs.from_wgs84(got).expect("in area");
+        assert!(
+            (back[0] - xy[0]).hypot(back[1] - xy[1]) < 1e-3,
+            "{code}: round trip {back:?}"
+        );
+    }
+}

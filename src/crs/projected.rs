@@ -26,7 +26,7 @@ pub struct Projected {
 /// Latitudes of China, land and sea, for the CGCS2000 zones.
 const CHINA_LAT: (f64, f64) = (3.0, 54.0);
 /// Largest round-trip error accepted, metres (the acceptance bound is 1 mm).
-const ROUND_TRIP_M: f64 = 1e-4;
+const ROUND_TRIP_M: f64 = 1e-3;
 
 impl Projected {
     pub fn from_epsg(code: u16) -> Result<Self, CrsError> {
@@ -37,16 +37,21 @@ impl Projected {
                 "it is not a projected CRS (only wgs84/EPSG:4326 and cgcs2000/EPSG:4490 are accepted as geographic)".into(),
             ));
         }
-        let ellps = crs_definitions::from_code(code)
-            .and_then(|d| {
-                d.proj4
-                    .split_whitespace()
-                    .find(|t| t.starts_with("+ellps="))
-            })
-            .unwrap_or("+ellps=GRS80");
-        // Same ellipsoid and no datum shift: CGCS2000 and WGS84 are treated as equal.
-        let geographic = Proj::from_proj_string(&format!("+proj=longlat {ellps} +no_defs"))
-            .map_err(|e| unknown(e.to_string()))?;
+        let proj4 = crs_definitions::from_code(code).map_or("", |d| d.proj4);
+        // A datum with published shift parameters (Beijing 1954: `+towgs84=…`) is shifted to
+        // WGS84 as GDAL/PROJ do; one without (CGCS2000, Xian 1980) is taken as WGS84 on its own
+        // ellipsoid: CGCS2000 and WGS84 agree within centimetres, and Xian 1980 has no public
+        // parameters (PROJ's ballpark transformation does the same).
+        let geographic = if proj4.contains("+towgs84=") {
+            "+proj=longlat +datum=WGS84 +no_defs".to_owned()
+        } else {
+            let ellps = proj4
+                .split_whitespace()
+                .find(|t| t.starts_with("+ellps="))
+                .unwrap_or("+ellps=GRS80");
+            format!("+proj=longlat {ellps} +no_defs")
+        };
+        let geographic = Proj::from_proj_string(&geographic).map_err(|e| unknown(e.to_string()))?;
         let lon0 = proj.longitude_of_origin().to_degrees();
         let (half, lat) = match code {
             4491..=4512 => (3.0, CHINA_LAT),
