@@ -5,13 +5,23 @@
 # against the two, ROUNDS times, and prints each pair's ratio and the median. Both servers and
 # wrk share the machine's cores, as they would in any loopback measurement; compare ratios only.
 # Extra arguments go to `shequ serve`. Needs wrk (apt-get install wrk). Loopback only.
+#
+# MEASURE=cpu: instead of throughput, the CPU each server spends per request. Throughput on a
+# shared machine swings with whatever else runs; the CPU per request does not (much). `perf
+# stat` counts the task-clock of the server's process while wrk drives it, divided by the
+# requests wrk completed (kernel socket work included; CPU time rather than instructions, as
+# virtual machines often expose no hardware counters). Needs perf (apt-get install linux-perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${PORT:-18100}
 floor_port=$((port + 1))
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5s}
+measure=${MEASURE:-rate}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+if [ "$measure" = cpu ]; then
+  command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+fi
 cargo build --release --quiet --bin shequ --example floor
 tmp=$(mktemp -d)
 target/release/shequ serve --addr "127.0.0.1:$port" --db "$tmp/shequ.db" "$@" 2>"$tmp/log" &
@@ -33,6 +43,28 @@ rate() {
   wrk -t2 -c64 -d"$duration" -s bench/lookup_get.lua "http://127.0.0.1:$1" |
     awk '/Non-2xx/ { bad = 1 } /Requests\/sec/ { r = $2 } END { if (bad) print "non-2xx"; else print r }'
 }
+# "requests µs-of-CPU/request" of one run against (pid, port).
+cpu() {
+  perf stat -x, -e task-clock -p "$1" -o "$tmp/stat" -- sleep "$((${duration%s} + 1))" &
+  local perf_pid=$!
+  sleep 0.5
+  local n
+  n=$(wrk -t2 -c64 -d"$duration" -s bench/lookup_get.lua "http://127.0.0.1:$2" |
+    awk '/requests in/ { print $1 }')
+  wait $perf_pid
+  awk -F, -v n="$n" '/task-clock/ { c = $1 } END { printf "%d %.2f\n", n, c * 1000 / n }' "$tmp/stat"
+}
+if [ "$measure" = cpu ]; then
+  cpu "$floor" "$floor_port" >/dev/null
+  cpu "$shequ" "$port" >/dev/null
+  for i in $(seq 1 "$rounds"); do
+    read -r fn fc < <(cpu "$floor" "$floor_port")
+    read -r sn sc < <(cpu "$shequ" "$port")
+    printf 'round %d: floor %s µs/req (%s req), shequ %s µs/req (%s req): floor/shequ %.1f %%\n' \
+      "$i" "$fc" "$fn" "$sc" "$sn" "$(echo "100*$fc/$sc" | bc -l)"
+  done
+  exit 0
+fi
 # Warm both (connection set-up, page faults, the allocator's arenas).
 rate "$floor_port" >/dev/null
 rate "$port" >/dev/null
