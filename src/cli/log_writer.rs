@@ -110,8 +110,9 @@ fn write_batches(shared: &Shared, mut output: impl Write) {
     }
 }
 
-impl Write for LogWriter {
-    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+impl LogWriter {
+    /// Appends one line (or several) for the thread to write; never blocks on the output.
+    pub fn append(&self, line: &[u8]) {
         let mut pending = self
             .0
             .pending
@@ -127,6 +128,12 @@ impl Write for LogWriter {
                 self.0.arrived.notify_one();
             }
         }
+    }
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.append(line);
         Ok(line.len())
     }
 

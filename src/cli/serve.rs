@@ -236,9 +236,7 @@ fn init_logging() -> Result<
         .init();
     let on = tracing::enabled!(target: "shequ::api::edge", tracing::Level::INFO);
     let access_log = (on && !terminal).then(|| {
-        api::access_log::AccessLog::new(std::sync::Arc::new(move |line: &[u8]| {
-            let _ = std::io::Write::write(&mut writer.clone(), line);
-        }))
+        api::access_log::AccessLog::new(std::sync::Arc::new(move |line: &[u8]| writer.append(line)))
     });
     Ok((guard, access_log))
 }

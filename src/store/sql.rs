@@ -211,9 +211,6 @@ pub trait Conn {
     /// Runs one statement; the number of rows it changed.
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError>;
 
-    /// Runs one query; all its rows.
-    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError>;
-
     /// Runs one query, handing its rows to `each` one at a time as the database returns them
     /// (so a large result, e.g. a registry version's features, is never held whole). `each`
     /// must not use this connection.
@@ -222,11 +219,16 @@ pub trait Conn {
         sql: &str,
         params: &[Param<'_>],
         each: &mut dyn FnMut(Row) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
-        for row in self.query(sql, params)? {
-            each(row)?;
-        }
-        Ok(())
+    ) -> Result<(), DbError>;
+
+    /// Runs one query; all its rows.
+    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The first row of a query, if any.
@@ -270,15 +272,6 @@ impl Conn for rusqlite::Connection {
         let mut stmt = self.prepare_cached(sql)?;
         let n = stmt.execute(rusqlite::params_from_iter(params))?;
         Ok(n as u64)
-    }
-
-    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
-        let mut out = Vec::new();
-        self.query_each(sql, params, &mut |row| {
-            out.push(row);
-            Ok(())
-        })?;
-        Ok(out)
     }
 
     fn query_each(

@@ -110,13 +110,6 @@ impl Conn for PgConn<'_, '_> {
         Ok(self.tx.borrow_mut().execute(&statement, &params)?)
     }
 
-    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
-        let statement = self.statement(sql)?;
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let rows = self.tx.borrow_mut().query(&statement, &params)?;
-        rows.iter().map(cells).collect()
-    }
-
     fn query_each(
         &self,
         sql: &str,
