@@ -7,11 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use geo::{Area, BooleanOps, BoundingRect, MultiPolygon};
+use geo::{Area, BoundingRect, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
 
+use crate::geometry::window;
 use crate::registry::{Level, parse_area};
 use crate::store::registry::{
     Diff, MovedGrid, by_code, community_changes, community_ref, group_moves,
@@ -169,7 +170,7 @@ fn predecessors(
             tree.locate_in_envelope_intersecting(&envelope)
                 .map(|b| {
                     let (code, other) = &areas[b.data];
-                    (area.intersection(other).unsigned_area(), *code)
+                    (window::intersection(&area, other).unsigned_area(), *code)
                 })
                 .filter(|(shared, _)| *shared > 0.0)
                 .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -180,12 +181,11 @@ fn predecessors(
 
 /// Same properties (a missing property is a null one) and same geometry within the tolerance.
 pub fn same_feature(a: &Value, b: &Value) -> bool {
+    fn props(f: &Value) -> Option<&serde_json::Map<String, Value>> {
+        f.get("properties").and_then(Value::as_object)
+    }
     let empty = serde_json::Map::new();
-    let props = |f: &Value| f.get("properties").and_then(Value::as_object).cloned();
-    let (pa, pb) = (
-        props(a).unwrap_or_else(|| empty.clone()),
-        props(b).unwrap_or(empty),
-    );
+    let (pa, pb) = (props(a).unwrap_or(&empty), props(b).unwrap_or(&empty));
     let keys_match = pa.iter().chain(pb.iter()).all(|(k, _)| {
         same_value(
             pa.get(k).unwrap_or(&Value::Null),
