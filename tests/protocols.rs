@@ -191,7 +191,20 @@ fn openapi_validates_and_lists_every_route(url: &str) -> Result<(), Failed> {
         .ok_or("no OpenAPI 3.0 service-desc on the OGC landing page")?
         .to_owned();
     let doc_30 = valid_openapi(&desc, "3.0")?;
-    assert_eq!(doc_30["paths"], doc["paths"]);
+    let operations = |doc: &Value| -> Vec<(String, String)> {
+        doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(method, _)| (path.clone(), method.clone()))
+            })
+            .collect()
+    };
+    assert_eq!(operations(&doc_30), operations(&doc));
     let mut documented = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().ok_or("paths")? {
         for method in item.as_object().ok_or("path item")?.keys() {
@@ -431,6 +444,379 @@ fn fetch(url: &str) -> Result<Vec<u8>, Failed> {
     Ok(reply[at + 4..].to_vec())
 }
 
+/// The tokens of the users the OpenAPI body test writes as: created with the CLI before the
+/// server starts.
+static TOKENS: std::sync::OnceLock<BTreeMap<&'static str, String>> = std::sync::OnceLock::new();
+
+/// One request by plain HTTP/1.0 (no chunked answers, no client library in the way), with a
+/// bearer `token` when not empty and a JSON `body` when given: (status, body).
+fn send(url: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").unwrap_or(url);
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let auth = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()))
+        .expect("write");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).expect("read");
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(reply.len());
+    let status = String::from_utf8_lossy(&reply[..at])
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, reply.get(at + 4..).unwrap_or_default().to_vec())
+}
+
+/// JSON Pointer escaping of one reference token (RFC 6901).
+fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The documented request bodies and answers describe what the server really reads and
+/// writes: each body below is sent to the server and judged by Ajv (JSON Schema 2020-12,
+/// independent of the Rust code that generated the schemas) against the operation's
+/// `requestBody` schema. A body the server refuses as malformed (400) must be invalid for the
+/// schema, and one it takes (any other answer, e.g. 422 for a well-formed but invalid
+/// proposal) valid; every JSON success answer must validate against the documented answer
+/// schema, and every refusal against the problem+json schema of its status. A field added to a request struct, or a parser that reads more than its schema
+/// says, fails here.
+fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
+    let doc = fetch_json(&format!("{url}/api/v1/openapi.json"))?;
+    let tokens = TOKENS.get().ok_or("no tokens were created")?;
+    let (street, reviewer, admin) = (&tokens["street"], &tokens["reviewer"], &tokens["admin"]);
+    let proposal: Value = serde_json::from_slice(
+        &std::fs::read(
+            common::root().join("boundaries/examples/proposals/compliant-split.geojson"),
+        )
+        .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let community = "442000001002";
+    let r = &common::sample().registry;
+    let grids: Vec<String> = r
+        .grids
+        .iter()
+        .filter(|g| r.communities[g.community].code == community)
+        .map(|g| g.code.clone())
+        .collect();
+    let (west, east) = grids.split_at(grids.len() / 2);
+    let line = serde_json::json!([[113.3760, 22.5200], [113.3790, 22.5350]]);
+    let mut no_proposal = proposal.clone();
+    no_proposal
+        .as_object_mut()
+        .ok_or("proposal")?
+        .remove("proposal");
+    let mut bad_kind = proposal.clone();
+    bad_kind["proposal"]["kind"] = serde_json::json!("annex");
+    // (method, path, token, body); the id of the stored proposal is filled in once known.
+    let mut cases: Vec<(&str, String, &str, Value)> = vec![
+        (
+            "POST",
+            "/api/v1/lookup".into(),
+            "",
+            serde_json::json!({"points": [[113.3775, 22.5280], [113.0, 22.0, 5.0]]}),
+        ),
+        (
+            "POST",
+            "/api/v1/lookup".into(),
+            "",
+            serde_json::json!({"crs": "gcj02", "points": []}),
+        ),
+        (
+            "POST",
+            "/api/v1/lookup".into(),
+            "",
+            serde_json::json!({"pts": [[113.3775, 22.5280]]}),
+        ),
+        (
+            "POST",
+            "/api/v1/lookup".into(),
+            "",
+            serde_json::json!({"points": "113.3775,22.5280"}),
+        ),
+        (
+            "POST",
+            "/api/v1/address".into(),
+            "",
+            serde_json::json!({"queries": ["石岐街道太平社区"], "limit": 3}),
+        ),
+        (
+            "POST",
+            "/api/v1/address".into(),
+            "",
+            serde_json::json!({"queries": "石岐街道"}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/validate".into(),
+            "",
+            proposal.clone(),
+        ),
+        ("POST", "/api/v1/proposals/validate".into(), "", no_proposal),
+        ("POST", "/api/v1/proposals/validate".into(), "", bad_kind),
+        (
+            "POST",
+            "/api/v1/proposals/split".into(),
+            "",
+            serde_json::json!({"community": community, "groups": [west, east]}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/split".into(),
+            "",
+            serde_json::json!({"community": community, "line": {"type": "LineString", "coordinates": line}}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/split".into(),
+            "",
+            serde_json::json!({"community": 442000001002u64}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/split".into(),
+            "",
+            serde_json::json!({"community": community, "cut": line}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/grid-groups".into(),
+            "",
+            serde_json::json!({"community": community, "lines": [line]}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/grid-groups".into(),
+            "",
+            serde_json::json!({"community": community}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/suggest".into(),
+            "",
+            serde_json::json!({"community": community, "parts": 2, "count": 2}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/suggest".into(),
+            "",
+            serde_json::json!({"community": community, "kind": "divide"}),
+        ),
+        (
+            "POST",
+            "/api/v1/proposals/suggest".into(),
+            "",
+            serde_json::json!({"community": community, "weights": {"beauty": 1.0}}),
+        ),
+        (
+            "POST",
+            "/api/v1/login".into(),
+            "",
+            serde_json::json!({"user": "nobody", "password": "not-the-password"}),
+        ),
+        (
+            "POST",
+            "/api/v1/login".into(),
+            "",
+            serde_json::json!({"user": "nobody"}),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            admin,
+            serde_json::json!({"name": "viewer1", "role": "viewer", "password": "viewer-password-123"}),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            admin,
+            serde_json::json!({"name": "viewer2", "role": "viewer", "password": "viewer-password-123", "admin": true}),
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            admin,
+            serde_json::json!({"user": "viewer1", "label": "检查"}),
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            admin,
+            serde_json::json!({"label": 7}),
+        ),
+        ("POST", "/api/v1/proposals".into(), street, proposal),
+    ];
+    let mut verdicts_of_server = Vec::new();
+    let mut answers = Vec::new();
+    let mut id = None;
+    let mut i = 0;
+    while i < cases.len() {
+        let (method, path, token, body) = &cases[i];
+        let (status, reply) = send(url, method, path, token, Some(body));
+        verdicts_of_server.push(status);
+        if status >= 400 || ((200..300).contains(&status) && !reply.is_empty()) {
+            let answer: Value = serde_json::from_slice(&reply)
+                .map_err(|e| format!("{method} {path}: {status}, not JSON: {e}"))?;
+            if path == "/api/v1/proposals" {
+                id = answer["id"].as_i64();
+            }
+            answers.push((i, status, answer));
+        }
+        i += 1;
+        if i == cases.len()
+            && let Some(id) = id.take()
+        {
+            // The stored proposal's procedure, in the order a town would go.
+            let at = |what: &str| format!("/api/v1/proposals/{id}/{what}");
+            cases.extend([
+                (
+                    "POST",
+                    at("transition"),
+                    street.as_str(),
+                    serde_json::json!({"to": "consultation"}),
+                ),
+                (
+                    "POST",
+                    at("comments"),
+                    street.as_str(),
+                    serde_json::json!({"text": "居民代表同意", "source": "议事会"}),
+                ),
+                (
+                    "POST",
+                    at("comments"),
+                    street.as_str(),
+                    serde_json::json!({"comment": "缺少 text"}),
+                ),
+                (
+                    "POST",
+                    at("transition"),
+                    street.as_str(),
+                    serde_json::json!({"to": "vote"}),
+                ),
+                (
+                    "POST",
+                    at("vote"),
+                    street.as_str(),
+                    serde_json::json!({"for": 300, "against": 20, "abstain": 5}),
+                ),
+                (
+                    "POST",
+                    at("vote"),
+                    street.as_str(),
+                    serde_json::json!({"for": -1, "against": 0, "abstain": 0}),
+                ),
+                (
+                    "POST",
+                    at("transition"),
+                    street.as_str(),
+                    serde_json::json!({"to": "submitted"}),
+                ),
+                (
+                    "POST",
+                    at("transition"),
+                    reviewer.as_str(),
+                    serde_json::json!({"to": "approved", "effective": 20270101}),
+                ),
+            ]);
+        }
+    }
+    let mut judged = Vec::new();
+    for (method, path, _, body) in &cases {
+        let pointer = format!(
+            "/paths/{}/{}/requestBody/content/application~1json/schema",
+            pointer_token(path_template(&doc, path)?),
+            method.to_lowercase()
+        );
+        judged.push(serde_json::json!({"pointer": pointer, "instance": body}));
+    }
+    for (i, status, answer) in &answers {
+        let (method, path, _, _) = &cases[*i];
+        let media = if *status >= 400 {
+            "application~1problem+json"
+        } else {
+            "application~1json"
+        };
+        let pointer = format!(
+            "/paths/{}/{}/responses/{status}/content/{media}/schema",
+            pointer_token(path_template(&doc, path)?),
+            method.to_lowercase()
+        );
+        judged.push(serde_json::json!({"pointer": pointer, "instance": answer}));
+    }
+    let input = serde_json::json!({"document": doc, "cases": judged}).to_string();
+    let verdicts: Vec<Value> =
+        serde_json::from_str(node("schema-validate.mjs", &[], input.as_bytes())?.trim())
+            .map_err(|e| e.to_string())?;
+    let mut wrong = Vec::new();
+    for (k, ((method, path, _, body), status)) in cases.iter().zip(&verdicts_of_server).enumerate()
+    {
+        let valid = verdicts[k]["valid"] == true;
+        if valid == (*status == 400) || *status == 0 || *status == 415 {
+            wrong.push(format!(
+                "{method} {path} {body}: the server answered {status}, the schema says {}: {}",
+                if valid { "valid" } else { "invalid" },
+                verdicts[k]["errors"]
+            ));
+        }
+    }
+    for (n, (i, status, _)) in answers.iter().enumerate() {
+        let verdict = &verdicts[cases.len() + n];
+        if verdict["valid"] != true {
+            let (method, path, _, _) = &cases[*i];
+            wrong.push(format!(
+                "the {status} answer of {method} {path} does not match its schema: {}",
+                verdict["errors"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    eprintln!(
+        "{} bodies judged alike by the server and the schema ({} refused as malformed), {} answers valid",
+        cases.len(),
+        verdicts_of_server.iter().filter(|&&s| s == 400).count(),
+        answers.len()
+    );
+    // Both kinds were seen: the test would catch a schema that takes or refuses everything.
+    assert!(verdicts_of_server.iter().filter(|&&s| s == 400).count() >= 10);
+    assert!(answers.len() >= 25, "{} answers", answers.len());
+    Ok(())
+}
+
+/// The document's path template that `path` (a concrete path) matches.
+fn path_template<'a>(doc: &'a Value, path: &str) -> Result<&'a str, Failed> {
+    let concrete: Vec<&str> = path.split('/').collect();
+    doc["paths"]
+        .as_object()
+        .ok_or("paths")?
+        .keys()
+        .find(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            parts.len() == concrete.len()
+                && parts
+                    .iter()
+                    .zip(&concrete)
+                    .all(|(t, c)| t == c || (t.starts_with('{') && t.ends_with('}')))
+                && !(template.contains('{') && doc["paths"].get(path).is_some())
+        })
+        .map(String::as_str)
+        .ok_or_else(|| format!("{path} is not documented").into())
+}
+
 /// The bounding box (lon/lat) of the ogr2ogr test: a corner of 石岐/东区 with a few hundred
 /// grids.
 const BBOX: [f64; 4] = [113.35, 22.50, 113.40, 22.55];
@@ -590,6 +976,39 @@ fn mvt_reads_the_tile_set(url: &str) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Adds a street official of 石岐 (442000001), a reviewer and an admin to the database `db` with
+/// the CLI, as an operator would before starting the server; their API tokens.
+fn users_with_tokens(db: &std::path::Path) -> BTreeMap<&'static str, String> {
+    let db = db.to_string_lossy();
+    let mut tokens = BTreeMap::new();
+    for (name, role) in [
+        ("street", "street"),
+        ("reviewer", "reviewer"),
+        ("admin", "admin"),
+    ] {
+        let mut args = vec!["user", "add", name, "--role", role, "--db", &db];
+        if role == "street" {
+            args.extend(["--towns", "442000001"]);
+        }
+        let added = common::shequ(&args);
+        assert!(
+            added.status.success(),
+            "user add {name}: {}",
+            common::text(&added.stderr)
+        );
+        let token = common::shequ(&[
+            "token", "create", "--user", name, "--label", "tests", "--db", &db,
+        ]);
+        assert!(
+            token.status.success(),
+            "token for {name}: {}",
+            common::text(&token.stderr)
+        );
+        tokens.insert(name, common::text(&token.stdout).trim().to_owned());
+    }
+    tokens
+}
+
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
     // One at a time: the tests share one server, and the metrics test counts the tile cache's
@@ -603,7 +1022,7 @@ fn main() -> ExitCode {
         eprintln!("protocol tests ignored: {what} (CI=true requires it)");
     }
     type Test = fn(&str) -> Result<(), Failed>;
-    let tests: [(&str, Test, bool); 5] = [
+    let tests: [(&str, Test, bool); 6] = [
         (
             "oapif_lists_the_collections",
             oapif_lists_the_collections,
@@ -625,6 +1044,11 @@ fn main() -> ExitCode {
             npm.is_some(),
         ),
         (
+            "openapi_bodies_are_what_the_server_reads",
+            openapi_bodies_are_what_the_server_reads,
+            npm.is_some(),
+        ),
+        (
             "metrics_parse_and_move",
             metrics_parse_and_move,
             python.is_some(),
@@ -637,6 +1061,8 @@ fn main() -> ExitCode {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = wanted.then(|| {
         let data = common::copy_boundaries(&common::sample_dir(), dir.path());
+        let db = dir.path().join("shequ.db");
+        let _ = TOKENS.set(users_with_tokens(&db));
         let server = common::Server::spawn(
             common::shequ_command()
                 .args(["serve", "--addr", "127.0.0.1:0", "--db"])

@@ -9,7 +9,7 @@ pub mod throttle;
 use serde::{Deserialize, Serialize};
 
 /// A user's role. Roles do not nest: a reviewer does not draft, an admin does not approve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads the registry, proposals and audit.

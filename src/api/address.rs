@@ -49,14 +49,14 @@ pub async fn address_one(
     Ok(json_response(&answer(published.snapshot(), &q, limit)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct AddressBatch {
     queries: Vec<String>,
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct BatchAnswer<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct BatchAnswer<'a> {
     results: Vec<AddressAnswer<'a>>,
 }
 

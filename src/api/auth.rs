@@ -241,7 +241,7 @@ impl From<AccountError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     user: String,
@@ -249,7 +249,7 @@ pub struct LoginRequest {
 }
 
 /// What the web map learns about who is signed in.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Me {
     user: String,
     role: Role,

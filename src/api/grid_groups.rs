@@ -15,10 +15,12 @@ use super::lookup::json_response;
 use crate::rules::{grid_assignment, grid_groups_by_lines};
 
 /// `{community, lines: [line, …]}`, each line positions or a GeoJSON LineString.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "GridGroupsRequest")]
 pub struct Body {
     community: String,
+    #[schemars(schema_with = "super::schemas::lines")]
     lines: Vec<Value>,
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Health {
     status: &'static str,
     version: &'static str,

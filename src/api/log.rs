@@ -24,13 +24,13 @@ pub struct LogQuery {
 }
 
 /// The last entry: publishing it elsewhere anchors the chain (see `store::log`).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Head {
     seq: i64,
     hash: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct LogPage {
     entries: Vec<Entry>,
     head: Head,
@@ -73,7 +73,7 @@ pub async fn entries(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Verification {
     /// Whether every entry is as written and the chain and head agree.
     intact: bool,
@@ -86,7 +86,7 @@ pub struct Verification {
     head: Head,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct BrokenAt {
     seq: i64,
     detail: String,

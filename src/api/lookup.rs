@@ -78,14 +78,16 @@ enum PointInput {
     Other(serde::de::IgnoredAny),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "LookupBatch")]
 pub struct BatchRequest {
     crs: Option<String>,
+    #[schemars(schema_with = "super::schemas::batch_points")]
     points: Vec<PointInput>,
 }
 
-#[derive(Serialize)]
-struct BatchResponse<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct BatchResponse<'a> {
     results: Vec<Option<Place<'a>>>,
 }
 

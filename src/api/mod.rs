@@ -24,6 +24,7 @@ mod openapi;
 mod proposals;
 mod resurveys;
 mod route_table;
+mod schemas;
 mod select;
 mod server;
 mod suggest;

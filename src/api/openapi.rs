@@ -9,6 +9,8 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_json::{Map, Value, json};
 
@@ -71,9 +73,18 @@ fn none() -> &'static [&'static str] {
     &[]
 }
 
+/// A schema of a request body or answer: generated from the Rust type the handler reads or
+/// writes ([`schema`]), or written beside the hand-written parsers ([`super::schemas`]).
+type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// The schema of `T` (a `$ref` into `components/schemas` for a named type).
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
 /// One operation: method, path template (axum's), tag, summary, its query struct's fields,
-/// whether `as_of` is read (the snapshot of a day), the request body (a description), and the
-/// success answer (status, media type).
+/// whether `as_of` is read (the snapshot of a day), the request body (media type and schema),
+/// and the success answer (status, media type, schema).
 struct Op {
     method: &'static str,
     path: &'static str,
@@ -81,8 +92,9 @@ struct Op {
     summary: &'static str,
     query: fn() -> &'static [&'static str],
     as_of: bool,
-    body: Option<&'static str>,
+    body: Option<(&'static str, Option<SchemaOf>)>,
     ok: (&'static str, &'static str),
+    answer: Option<SchemaOf>,
     /// Whether the answer can also be a GIS file (`format=`, `Accept`).
     downloads: bool,
 }
@@ -102,6 +114,7 @@ const fn op(
         as_of: false,
         body: None,
         ok: ("200", "application/json"),
+        answer: None,
         downloads: false,
     }
 }
@@ -116,9 +129,17 @@ impl Op {
             ..self
         }
     }
-    const fn body(self, body: &'static str) -> Op {
+    /// A JSON request body of this schema.
+    const fn body(self, schema: SchemaOf) -> Op {
         Op {
-            body: Some(body),
+            body: Some((JSON, Some(schema))),
+            ..self
+        }
+    }
+    /// A request body of another media type, described by the operation's summary.
+    const fn raw_body(self, media: &'static str) -> Op {
+        Op {
+            body: Some((media, None)),
             ..self
         }
     }
@@ -134,10 +155,18 @@ impl Op {
             ..self
         }
     }
+    /// The success answer's schema.
+    const fn answer(self, schema: SchemaOf) -> Op {
+        Op {
+            answer: Some(schema),
+            ..self
+        }
+    }
 }
 
 use super::{
-    address, audit, features, log as audit_log, lookup, ogc, resurveys, tiles as tile_api, workflow,
+    address, audit, auth, features, grid_groups, health, log as audit_log, lookup, ogc, proposals,
+    resurveys, schemas, suggest, tiles as tile_api, users, versions, workflow,
 };
 
 const JSON: &str = "application/json";
@@ -149,52 +178,52 @@ fn operations() -> Vec<Op> {
     let one = query_fields::<features::OutputCrs>;
     let format = query_fields::<ogc::FormatQuery>;
     vec![
-        op("get", "/health", "service", "Liveness and the registry's size").ok("200", JSON),
+        op("get", "/health", "service", "Liveness and the registry's size").ok("200", JSON).answer(schema::<health::Health>),
         op("get", "/metrics", "service", "Prometheus metrics (text format 0.0.4)").ok("200", "text/plain"),
         op("get", "/", "web", "The web map").ok("200", "text/html"),
         op("get", "/web/{*path}", "web", "Static files of the web map").ok("200", "application/octet-stream"),
         op("get", "/api/v1/openapi.json", "service", "This OpenAPI document"),
         op("get", "/api/v1/docs", "service", "A page to browse this document").ok("200", "text/html"),
-        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(|| &lookup::QUERY).reads_as_of(),
-        op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body("{\"crs\": …, \"points\": [[lon, lat], …]}"),
-        op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of(),
-        op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body("{\"queries\": [\"…\", …]}"),
-        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
-        op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
-        op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).downloads(),
-        op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/versions", "registry", "Stored registry versions"),
+        op("get", "/api/v1/lookup", "lookup", "Town, community and grid of a point").query(|| &lookup::QUERY).reads_as_of().answer(schema::<crate::output::PointPlace>),
+        op("post", "/api/v1/lookup", "lookup", "Batch lookup of up to 10,000 points").reads_as_of().body(schema::<lookup::BatchRequest>).answer(schema::<lookup::BatchResponse>),
+        op("get", "/api/v1/address", "lookup", "Search the standard address register").query(query_fields::<address::AddressQuery>).reads_as_of().answer(schema::<crate::output::AddressAnswer>),
+        op("post", "/api/v1/address", "lookup", "Batch address search").reads_as_of().body(schema::<address::AddressBatch>).answer(schema::<address::BatchAnswer>),
+        op("get", "/api/v1/towns", "registry", "Towns as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).answer(schemas::feature_collection).downloads(),
+        op("get", "/api/v1/towns/{code}", "registry", "One town as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON).answer(schemas::feature),
+        op("get", "/api/v1/communities", "registry", "Communities as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).answer(schemas::feature_collection).downloads(),
+        op("get", "/api/v1/communities/{code}", "registry", "One community as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON).answer(schemas::feature),
+        op("get", "/api/v1/grids", "registry", "Grids as GeoJSON or a GIS file (format: gpkg, shp, kml, csv, fgb; bbox, paging, filters)").query(collection).reads_as_of().ok("200", GEOJSON).answer(schemas::feature_collection).downloads(),
+        op("get", "/api/v1/grids/{code}", "registry", "One grid as a GeoJSON Feature").query(one).reads_as_of().ok("200", GEOJSON).answer(schemas::feature),
+        op("get", "/api/v1/versions", "registry", "Stored registry versions").answer(schema::<versions::Versions>),
         op("get", "/api/v1/versions/{a}/diff/{b}", "registry", "What changed between two versions"),
         op("get", "/api/v1/{layer}/{code}/history", "registry", "The versions of one record"),
         op("get", "/api/v1/audit", "audit", "Coverage audit report").reads_as_of(),
-        op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").reads_as_of().ok("200", GEOJSON),
-        op("get", "/api/v1/audit/findings", "audit", "Audit findings as GeoJSON or a GIS file, in an output CRS").query(query_fields::<audit::FindingsQuery>).reads_as_of().ok("200", GEOJSON).downloads(),
+        op("get", "/api/v1/audit.geojson", "audit", "Audit findings as GeoJSON").reads_as_of().ok("200", GEOJSON).answer(schemas::feature_collection),
+        op("get", "/api/v1/audit/findings", "audit", "Audit findings as GeoJSON or a GIS file, in an output CRS").query(query_fields::<audit::FindingsQuery>).reads_as_of().ok("200", GEOJSON).answer(schemas::feature_collection).downloads(),
         op("get", "/api/v1/proposals", "proposals", "Stored proposals").query(query_fields::<workflow::ListQuery>),
-        op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body("a proposal: GeoJSON FeatureCollection with a `proposal` member").ok("201", JSON),
+        op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body(schemas::proposal).ok("201", JSON),
         op("get", "/api/v1/proposals/{id}", "proposals", "One stored proposal with its procedure"),
-        op("put", "/api/v1/proposals/{id}", "proposals", "Edit a draft").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
-        op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body("{\"text\": …}"),
-        op("post", "/api/v1/proposals/{id}/vote", "proposals", "Record the residents' vote").body("{\"for\": n, \"against\": n, \"abstain\": n}"),
-        op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body("{\"to\": status, \"reason\"?: …, \"effective\"?: YYYY-MM-DD}"),
-        op("post", "/api/v1/resurveys", "proposals", "Stage a re-survey (admins, reviewers): a zip of Shapefiles, GeoPackage, GeoJSON or CSV layers and an optional mapping.toml; answers the proposal, its diff and audit").query(query_fields::<resurveys::UploadQuery>).body("application/zip").ok("201", JSON),
-        op("post", "/api/v1/proposals/validate", "proposals", "Validate a proposal against the guidelines").body("a proposal: GeoJSON FeatureCollection with a `proposal` member"),
-        op("post", "/api/v1/proposals/split", "proposals", "Split a community by a line or by groups of grids").body("{\"community\": code, \"line\": GeoJSON LineString} or {\"community\": code, \"groups\": [[grid codes]…]}"),
-        op("post", "/api/v1/proposals/grid-groups", "proposals", "Group a community's grids by drawn split lines (majority of each grid's area)").body("{\"community\": code, \"lines\": [GeoJSON LineString or positions, …]}"),
-        op("post", "/api/v1/proposals/assignment", "proposals", "Where each grid of a proposal's parents goes on approval").body("proposal FeatureCollection"),
-        op("post", "/api/v1/proposals/suggest", "proposals", "Suggest splits of a community").body("{\"community\": code, …}"),
-        op("post", "/api/v1/login", "accounts", "Sign in (session cookie)").body("{\"user\": …, \"password\": …}"),
+        op("put", "/api/v1/proposals/{id}", "proposals", "Edit a draft").body(schemas::proposal),
+        op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body(schema::<workflow::CommentRequest>),
+        op("post", "/api/v1/proposals/{id}/vote", "proposals", "Record the residents' vote").body(schema::<crate::workflow::Tally>),
+        op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body(schema::<workflow::MoveRequest>),
+        op("post", "/api/v1/resurveys", "proposals", "Stage a re-survey (admins, reviewers): a zip of Shapefiles, GeoPackage, GeoJSON or CSV layers and an optional mapping.toml; answers the proposal, its diff and audit").query(query_fields::<resurveys::UploadQuery>).raw_body("application/zip").ok("201", JSON),
+        op("post", "/api/v1/proposals/validate", "proposals", "Validate a proposal against the guidelines").body(schemas::proposal),
+        op("post", "/api/v1/proposals/split", "proposals", "Split a community by a line or by groups of grids").body(schema::<proposals::SplitRequest>),
+        op("post", "/api/v1/proposals/grid-groups", "proposals", "Group a community's grids by drawn split lines (majority of each grid's area)").body(schema::<grid_groups::Body>),
+        op("post", "/api/v1/proposals/assignment", "proposals", "Where each grid of a proposal's parents goes on approval").body(schemas::proposal),
+        op("post", "/api/v1/proposals/suggest", "proposals", "Suggest splits of a community").body(schema::<suggest::Body>),
+        op("post", "/api/v1/login", "accounts", "Sign in (session cookie)").body(schema::<auth::LoginRequest>),
         op("post", "/api/v1/logout", "accounts", "Sign out").ok("204", JSON),
-        op("get", "/api/v1/me", "accounts", "Who is signed in"),
-        op("get", "/api/v1/users", "accounts", "Users (admin)"),
-        op("post", "/api/v1/users", "accounts", "Add a user (admin)").body("{\"name\": …, \"role\": …, \"towns\": […], \"password\"?: …}").ok("201", JSON),
-        op("post", "/api/v1/users/{name}/disable", "accounts", "Disable a user (admin)"),
-        op("get", "/api/v1/tokens", "accounts", "API tokens"),
-        op("post", "/api/v1/tokens", "accounts", "Create an API token").body("{\"user\"?: …, \"label\": …}").ok("201", JSON),
+        op("get", "/api/v1/me", "accounts", "Who is signed in").answer(schema::<auth::Me>),
+        op("get", "/api/v1/users", "accounts", "Users (admin)").answer(schema::<users::UserList>),
+        op("post", "/api/v1/users", "accounts", "Add a user (admin)").body(schema::<users::AddUser>).ok("201", JSON).answer(schema::<crate::store::accounts::User>),
+        op("post", "/api/v1/users/{name}/disable", "accounts", "Disable a user (admin)").answer(schema::<crate::store::accounts::User>),
+        op("get", "/api/v1/tokens", "accounts", "API tokens").answer(schema::<users::TokenList>),
+        op("post", "/api/v1/tokens", "accounts", "Create an API token").body(schema::<users::CreateToken>).ok("201", JSON).answer(schema::<crate::store::accounts::NewToken>),
         op("delete", "/api/v1/tokens/{id}", "accounts", "Revoke an API token").ok("204", JSON),
-        op("get", "/api/v1/log", "accounts", "The hash-chained audit log").query(query_fields::<audit_log::LogQuery>),
-        op("get", "/api/v1/log/verify", "accounts", "Verify the audit log's chain"),
+        op("get", "/api/v1/log", "accounts", "The hash-chained audit log").query(query_fields::<audit_log::LogQuery>).answer(schema::<audit_log::LogPage>),
+        op("get", "/api/v1/log/verify", "accounts", "Verify the audit log's chain").answer(schema::<audit_log::Verification>),
         op("get", "/tiles/catalog", "tiles", "Tile layers with their TileJSON and tile URLs").query(query_fields::<tile_api::NoQuery>),
         op("get", "/tiles/{file}", "tiles", "TileJSON 3.0.0 of a layer or composite (`{layers}.json`)").query(query_fields::<tile_api::TileQuery>),
         op("get", "/tiles/{layers}/{z}/{x}/{y}", "tiles", "A vector tile (`{y}.mvt` or `{y}.pbf`)").query(query_fields::<tile_api::TileQuery>).ok("200", super::tiles::MVT_CONTENT_TYPE),
@@ -206,8 +235,8 @@ fn operations() -> Vec<Op> {
         op("get", "/ogc/api", "ogc", "This API definition as OpenAPI 3.0 (the OGC landing page's service-desc)"),
         op("get", "/ogc/collections", "ogc", "Collections").query(format),
         op("get", "/ogc/collections/{collection}", "ogc", "One collection").query(format),
-        op("get", "/ogc/collections/{collection}/items", "ogc", "Features of a collection").query(query_fields::<ogc::ItemsQuery>).ok("200", GEOJSON),
-        op("get", "/ogc/collections/{collection}/items/{feature}", "ogc", "One feature").query(query_fields::<ogc::ItemQuery>).ok("200", GEOJSON),
+        op("get", "/ogc/collections/{collection}/items", "ogc", "Features of a collection").query(query_fields::<ogc::ItemsQuery>).ok("200", GEOJSON).answer(schemas::feature_collection),
+        op("get", "/ogc/collections/{collection}/items/{feature}", "ogc", "One feature").query(query_fields::<ogc::ItemQuery>).ok("200", GEOJSON).answer(schemas::feature),
     ]
 }
 
@@ -293,8 +322,49 @@ fn parameters(op: &Op) -> Vec<Value> {
     out
 }
 
-fn operation(op: &Op) -> Value {
+/// The generators of one document: request bodies are described as the server reads them
+/// (serde's deserialising side), answers as it writes them.
+struct Generators {
+    requests: SchemaGenerator,
+    answers: SchemaGenerator,
+}
+
+impl Generators {
+    fn new(settings: SchemaSettings) -> Self {
+        let settings = settings.with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        });
+        Generators {
+            requests: settings.clone().for_deserialize().into_generator(),
+            answers: settings.for_serialize().into_generator(),
+        }
+    }
+
+    /// `of`'s schema, with the generator's transforms applied (OpenAPI 3.0's dialect).
+    fn schema(generator: &mut SchemaGenerator, of: SchemaOf) -> Value {
+        let mut schema = of(generator);
+        for transform in generator.transforms_mut() {
+            transform.transform(&mut schema);
+        }
+        schema.to_value()
+    }
+
+    /// Every named schema used, for `components/schemas`. A name both sides use must mean the
+    /// same schema (checked by a unit test); the request side's is kept.
+    fn components(mut self) -> Map<String, Value> {
+        let mut all = self.answers.take_definitions(true);
+        all.extend(self.requests.take_definitions(true));
+        all
+    }
+}
+
+fn operation(op: &Op, generators: &mut Generators) -> Value {
     let mut responses = Map::new();
+    let answer = op.answer.map_or_else(
+        || json!({}),
+        |of| Generators::schema(&mut generators.answers, of),
+    );
     responses.insert(
         op.ok.0.to_owned(),
         if op.ok.0 == "204" {
@@ -302,11 +372,18 @@ fn operation(op: &Op) -> Value {
         } else if op.downloads {
             let content: Map<String, Value> = Format::ALL
                 .iter()
-                .map(|f| (f.media_type().to_owned(), json!({"schema": {}})))
+                .map(|f| {
+                    let schema = if f.media_type() == GEOJSON {
+                        answer.clone()
+                    } else {
+                        json!({})
+                    };
+                    (f.media_type().to_owned(), json!({ "schema": schema }))
+                })
                 .collect();
             json!({"description": "success: GeoJSON, or the file `format`/`Accept` asks for (Content-Disposition: attachment)", "content": content})
         } else {
-            json!({"description": "success", "content": {op.ok.1: {"schema": {}}}})
+            json!({"description": "success", "content": {op.ok.1: {"schema": answer}}})
         },
     );
     let problem = |text: &str| json!({"description": text, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
@@ -325,46 +402,50 @@ fn operation(op: &Op) -> Value {
         "parameters": parameters(op),
         "responses": responses,
     });
-    if let Some(body) = op.body {
-        o["requestBody"] = json!({"required": true, "description": body,
-            "content": {"application/json": {"schema": {"type": "object"}}}});
+    if let Some((media, of)) = op.body {
+        let schema = of.map_or_else(
+            || json!({}),
+            |of| Generators::schema(&mut generators.requests, of),
+        );
+        o["requestBody"] = json!({"required": true, "content": {media: {"schema": schema}}});
     }
     o
 }
 
-/// The whole document.
+/// The OpenAPI 3.1 document.
 pub fn document(public_url: &str) -> Value {
+    document_in(public_url, "3.1.0", SchemaSettings::draft2020_12())
+}
+
+/// The document in OpenAPI `version` with schemas in `settings`' dialect.
+fn document_in(public_url: &str, version: &str, settings: SchemaSettings) -> Value {
+    let mut generators = Generators::new(settings);
     let mut paths = Map::new();
     for op in operations() {
         let item = paths
             .entry(openapi_path(op.path))
             .or_insert_with(|| json!({}));
-        item[op.method] = operation(&op);
+        item[op.method] = operation(&op, &mut generators);
+    }
+    let mut schemas = generators.components();
+    schemas.insert("Problem".to_owned(), problem_schema());
+    let mut license = json!({"name": "MIT OR Apache-2.0"});
+    if version.starts_with("3.1") {
+        // The SPDX `identifier` is new in 3.1.
+        license["identifier"] = json!("MIT OR Apache-2.0");
     }
     json!({
-        "openapi": "3.1.0",
+        "openapi": version,
         "info": {
             "title": "shequ",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Community boundary service: towns, communities and grids; lookups, vector tiles, proposals and their procedure, audit; OGC API – Features under /ogc. Errors are RFC 9457 problem details.",
-            "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
+            "license": license,
         },
         "servers": [{"url": public_url}],
         "paths": paths,
         "components": {
-            "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "description": "RFC 9457 problem details",
-                    "required": ["type", "title", "status", "detail"],
-                    "properties": {
-                        "type": {"type": "string", "description": "/problems/<slug>"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string", "description": "what was wrong and where"},
-                    },
-                },
-            },
+            "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`shequ token`)"},
                 "session": {"type": "apiKey", "in": "cookie", "name": super::SESSION_COOKIE},
@@ -374,22 +455,35 @@ pub fn document(public_url: &str) -> Value {
     })
 }
 
+/// RFC 9457 problem details as `ApiError` writes them: `code` names the problem for programs
+/// (and the page's Chinese text), `params` its particulars.
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "description": "/problems/<slug>"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string", "description": "what was wrong and where (English)"},
+            "code": {"type": "string", "description": "the problem's code, e.g. `proposal.stale`; web/messages.js has its Chinese text"},
+            "params": {"type": "object", "description": "the particulars the code's text names"},
+        },
+    })
+}
+
 pub async fn openapi(
     axum::extract::State(state): axum::extract::State<super::AppState>,
 ) -> Response {
     json_response(&document(&state.tile_settings().public_url))
 }
 
-/// The same document as OpenAPI 3.0, for OGC API – Features clients: its Part 1 conformance
-/// class "OpenAPI 3.0" asks for a 3.0 definition as the landing page's `service-desc`. The
-/// document uses nothing 3.1 added except the licence's SPDX `identifier`, which 3.0 lacks.
+/// The same operations as OpenAPI 3.0, for OGC API – Features clients: its Part 1
+/// conformance class "OpenAPI 3.0" asks for a 3.0 definition as the landing page's
+/// `service-desc`. The schemas are generated in OpenAPI 3.0's dialect (`nullable`, no `const`).
 pub fn document_30(public_url: &str) -> Value {
-    let mut doc = document(public_url);
-    doc["openapi"] = json!("3.0.3");
-    if let Some(license) = doc["info"]["license"].as_object_mut() {
-        license.remove("identifier");
-    }
-    doc
+    document_in(public_url, "3.0.3", SchemaSettings::openapi3())
 }
 
 /// `GET /ogc/api`: [`document_30`].
@@ -430,5 +524,38 @@ mod tests {
             ]
         );
         assert!(query_fields::<ogc::ItemsQuery>().contains(&"bbox-crs"));
+    }
+
+    /// A type named on both sides (read in a request, written in an answer) has one schema,
+    /// so keeping one of them in `components/schemas` loses nothing.
+    #[test]
+    fn request_and_answer_schemas_of_one_name_agree() {
+        for settings in [SchemaSettings::draft2020_12(), SchemaSettings::openapi3()] {
+            let mut generators = Generators::new(settings);
+            for op in operations() {
+                operation(&op, &mut generators);
+            }
+            let requests = generators.requests.take_definitions(true);
+            let answers = generators.answers.take_definitions(true);
+            for (name, schema) in &requests {
+                if let Some(other) = answers.get(name) {
+                    assert_eq!(schema, other, "{name}");
+                }
+            }
+            assert!(requests.contains_key("SplitRequest") && answers.contains_key("PointPlace"));
+        }
+    }
+
+    /// Every JSON request body has a schema that says something (not `{}`).
+    #[test]
+    fn every_json_body_has_a_schema() {
+        let doc = document("http://localhost");
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, o) in item.as_object().into_iter().flatten() {
+                if let Some(schema) = o.pointer("/requestBody/content/application~1json/schema") {
+                    assert_ne!(schema, &json!({}), "{method} {path}");
+                }
+            }
+        }
     }
 }

@@ -51,11 +51,12 @@ pub(super) fn parse_proposal(body: &Value, snapshot: &Snapshot) -> Result<Propos
 }
 
 /// `{community, line}` (positions or a GeoJSON LineString) or `{community, groups}`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     community: String,
     #[serde(default)]
+    #[schemars(schema_with = "super::schemas::split_line")]
     line: Option<Value>,
     #[serde(default)]
     groups: Option<Vec<Vec<String>>>,

@@ -19,13 +19,16 @@ use crate::rules::suggest::{
 /// `{community, kind?: "auto" | "split" | "merge", parts?: k | "auto", locked?: {grid: part},
 /// weights?, count?, seed?}`. `kind` defaults to `auto`: a split for a community above the
 /// band's minimum, merges with and grids from its neighbours below it.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SuggestRequest")]
 pub struct Body {
     community: String,
     #[serde(default)]
+    #[schemars(schema_with = "super::schemas::suggest_kind")]
     kind: Option<String>,
     #[serde(default)]
+    #[schemars(schema_with = "super::schemas::parts")]
     parts: Option<Value>,
     #[serde(default)]
     locked: BTreeMap<String, usize>,

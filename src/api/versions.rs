@@ -11,8 +11,8 @@ use super::lookup::json_response;
 use crate::registry::Level;
 use crate::store::registry::{self, Version};
 
-#[derive(Serialize)]
-struct Versions {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Versions {
     /// The version being served.
     current: Option<i64>,
     versions: Vec<Version>,

@@ -151,7 +151,7 @@ pub async fn edit(
     Ok(json_response(&edited))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     text: String,
@@ -191,7 +191,7 @@ pub async fn vote(
     Ok(json_response(&result))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     to: String,

@@ -6,7 +6,7 @@ use super::place::Place;
 use crate::Snapshot;
 
 /// One match as the API and the CLI print it.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct AddressMatch<'a> {
     pub code: &'a str,
     pub address: &'a str,
@@ -19,7 +19,7 @@ pub struct AddressMatch<'a> {
 }
 
 /// The answer to one query; `matches` is empty and `detail` says so when nothing matched.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct AddressAnswer<'a> {
     pub matches: Vec<AddressMatch<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

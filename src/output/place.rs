@@ -5,27 +5,27 @@ use serde::Serialize;
 use crate::index::Hit;
 use crate::registry::Registry;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct TownRef<'a> {
     pub code: &'a str,
     pub name: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CommunityRef<'a> {
     pub code: &'a str,
     pub name: &'a str,
     pub kind: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct GridRef<'a> {
     pub code: &'a str,
     pub name: &'a str,
 }
 
 /// A lookup answer as the API and the CLI print it.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Place<'a> {
     pub town: Option<TownRef<'a>>,
     pub community: Option<CommunityRef<'a>>,
@@ -67,7 +67,7 @@ impl<'a> Place<'a> {
 }
 
 /// The single-point answer: the point echoed in WGS84, then where it is.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct PointPlace<'a> {
     pub point: [f64; 2],
     pub town: Option<TownRef<'a>>,

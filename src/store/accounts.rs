@@ -49,7 +49,7 @@ pub enum AccountError {
 }
 
 /// A user as listed (never with its password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct User {
     pub name: String,
     pub role: Role,
@@ -87,7 +87,7 @@ pub struct SessionActor {
 }
 
 /// An API token as listed (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     pub id: i64,
     pub label: String,
@@ -97,7 +97,7 @@ pub struct TokenInfo {
 }
 
 /// A token just created: `token` is shown once and never stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NewToken {
     pub id: i64,
     pub token: String,

@@ -18,7 +18,7 @@ use crate::sql_params;
 pub const GUIDELINES: &str = "guidelines.toml";
 
 /// One registry version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Version {
     pub id: i64,
     /// From when it holds (`None`: the seeded version, in force since before shequ kept it).

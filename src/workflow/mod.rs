@@ -285,7 +285,7 @@ pub fn vote_allows_submission(
 }
 
 /// A residents' vote as recorded: the tally of one meeting or ballot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tally {
     #[serde(rename = "for")]

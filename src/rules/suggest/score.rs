@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::graph::GridGraph;
 
 /// How much each term counts; all non-negative, not all zero.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Weights {
     /// Mean Polsby-Popper of the parts.
