@@ -774,6 +774,18 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
             ));
         }
     }
+    for ((method, path, _, _), status) in cases.iter().zip(&verdicts_of_server) {
+        let documented = format!(
+            "/paths/{}/{}/responses/{status}",
+            pointer_token(path_template(&doc, path)?),
+            method.to_lowercase()
+        );
+        if doc.pointer(&documented).is_none() {
+            wrong.push(format!(
+                "{method} {path} answered {status}, which is not documented"
+            ));
+        }
+    }
     for (n, (i, status, _)) in answers.iter().enumerate() {
         let verdict = &verdicts[cases.len() + n];
         if verdict["valid"] != true {

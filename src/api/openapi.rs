@@ -149,6 +149,7 @@ impl Op {
             ..self
         }
     }
+    /// The success status and media type (empty: no content).
     const fn ok(self, status: &'static str, media: &'static str) -> Op {
         Op {
             ok: (status, media),
@@ -204,7 +205,7 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/proposals", "proposals", "Store a new proposal (draft)").body(schemas::proposal).ok("201", JSON),
         op("get", "/api/v1/proposals/{id}", "proposals", "One stored proposal with its procedure"),
         op("put", "/api/v1/proposals/{id}", "proposals", "Edit a draft").body(schemas::proposal),
-        op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body(schema::<workflow::CommentRequest>),
+        op("post", "/api/v1/proposals/{id}/comments", "proposals", "Comment on a proposal (consultation)").body(schema::<workflow::CommentRequest>).ok("201", ""),
         op("post", "/api/v1/proposals/{id}/vote", "proposals", "Record the residents' vote").body(schema::<crate::workflow::Tally>),
         op("post", "/api/v1/proposals/{id}/transition", "proposals", "Move a proposal through the procedure").body(schema::<workflow::MoveRequest>),
         op("post", "/api/v1/resurveys", "proposals", "Stage a re-survey (admins, reviewers): a zip of Shapefiles, GeoPackage, GeoJSON or CSV layers and an optional mapping.toml; answers the proposal, its diff and audit").query(query_fields::<resurveys::UploadQuery>).raw_body("application/zip").ok("201", JSON),
@@ -367,7 +368,7 @@ fn operation(op: &Op, generators: &mut Generators) -> Value {
     );
     responses.insert(
         op.ok.0.to_owned(),
-        if op.ok.0 == "204" {
+        if op.ok.0 == "204" || op.ok.1.is_empty() {
             json!({"description": "done"})
         } else if op.downloads {
             let content: Map<String, Value> = Format::ALL
