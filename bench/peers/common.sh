@@ -131,6 +131,23 @@ VACUUM ANALYZE;
 SQL
 }
 
+# One table source of martin's configuration: merc.NAME from zoom MINZOOM, with PROPERTIES.
+martin_table() {
+  cat <<YAML
+    $1:
+      schema: merc
+      table: $1
+      srid: 3857
+      geometry_column: geom
+      geometry_type: POLYGON
+      extent: 4096
+      buffer: 64
+      clip_geom: true
+      minzoom: $2
+      properties: { $3 }
+YAML
+}
+
 # martin over PostGIS: the three Web Mercator tables, with shequ's minimum zooms per layer, the
 # same extent (4096) and buffer (64) as shequ, and the properties shequ's tiles carry that the
 # source files have; the tile cache 512 MB (martin's own default cache size is 512 MB for all
@@ -145,39 +162,9 @@ postgres:
   connection_string: "postgresql:///city?host=$pg_host&port=5432&user=shequ"
   auto_publish: false
   tables:
-    towns:
-      schema: merc
-      table: towns
-      srid: 3857
-      geometry_column: geom
-      geometry_type: POLYGON
-      extent: 4096
-      buffer: 64
-      clip_geom: true
-      minzoom: 0
-      properties: { code: text, name: text }
-    communities:
-      schema: merc
-      table: communities
-      srid: 3857
-      geometry_column: geom
-      geometry_type: POLYGON
-      extent: 4096
-      buffer: 64
-      clip_geom: true
-      minzoom: 6
-      properties: { code: text, name: text, town_code: text, kind: text, households: int4, population: int4 }
-    grids:
-      schema: merc
-      table: grids
-      srid: 3857
-      geometry_column: geom
-      geometry_type: POLYGON
-      extent: 4096
-      buffer: 64
-      clip_geom: true
-      minzoom: 12
-      properties: { code: text, name: text, community_code: text, households: int4, population: int4 }
+$(martin_table towns 0 "code: text, name: text")
+$(martin_table communities 6 "code: text, name: text, town_code: text, kind: text, households: int4, population: int4")
+$(martin_table grids 12 "code: text, name: text, community_code: text, households: int4, population: int4")
 YAML
   RUST_LOG=${MARTIN_LOG:-info} "$martin" --config "$work/martin-pg.yaml" >"$work/martin-pg.log" 2>&1 &
   servers+=($!)

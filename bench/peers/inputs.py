@@ -4,6 +4,7 @@
 Writes into OUT_DIR:
   points.txt        10,000 random points "lon lat" (6 decimals) over the city's bounding box,
                     the same for shequ's GET/POST lookups and for PostGIS;
+  lookups.txt       the same points as GET /api/v1/lookup paths (wrk, paths.lua);
   pts.tsv           the same points numbered 1..10,000, for PostGIS's table pts;
   batch.json        the POST /api/v1/lookup body with those 10,000 points;
   batch.sql         one SQL query joining the same 10,000 points (literal arrays, so the client
@@ -64,6 +65,9 @@ def main():
     with open(f"{out}/points.txt", "w", encoding="ascii") as f:
         for lon, lat in points:
             f.write(f"{lon:.6f} {lat:.6f}\n")
+    with open(f"{out}/lookups.txt", "w", encoding="ascii") as f:
+        for lon, lat in points:
+            f.write(f"/api/v1/lookup?lon={lon:.6f}&lat={lat:.6f}\n")
     with open(f"{out}/pts.tsv", "w", encoding="ascii") as f:
         for i, (lon, lat) in enumerate(points, start=1):
             f.write(f"{i}\t{lon:.6f}\t{lat:.6f}\n")

@@ -23,7 +23,7 @@
 #      SQL query joining the same points with the three layers, plain and subdivided (pgbench
 #      -c1, median of the per-transaction log), alternating;
 #   5. cached tiles: the cold pass's tiles again, wrk -t2 -cCLIENTS over the list
-#      (tile_list.lua), alternating between the three tile servers;
+#      (paths.lua), alternating between the three tile servers;
 # then prints a markdown table of medians and shequ/peer ratios (report.py). Raw lines are kept
 # in RESULTS (default bench/peers/last-run.txt, gitignored).
 #
@@ -89,7 +89,7 @@ for variant in batch batch_sub; do
 done
 
 lookup_shequ() {
-  POINTS=$work/in/points.txt wrk -t2 -c"$clients" -d"${1}s" -s "$peers_dir/points.lua" "${base[shequ]}" | wrk_rate
+  PATHS=$work/in/lookups.txt wrk -t2 -c"$clients" -d"${1}s" -s "$peers_dir/paths.lua" "${base[shequ]}" | wrk_rate
 }
 lookup_pg() {
   pgbench -n -M prepared -c "$clients" -j 2 -T "$2" -f "$peers_dir/$1.sql" "$pg_url" 2>/dev/null | pgbench_tps
@@ -124,7 +124,7 @@ for round in $(seq 1 "$rounds"); do
 done
 
 cached() {
-  TILE_LIST=$work/$1.tiles wrk -t2 -c"$clients" -d"${duration}s" -s "$peers_dir/tile_list.lua" "${base[$1]}" | wrk_rate
+  PATHS=$work/$1.tiles wrk -t2 -c"$clients" -d"${duration}s" -s "$peers_dir/paths.lua" "${base[$1]}" | wrk_rate
 }
 say "5. cached tiles (the cold pass's tiles again), $clients connections"
 for round in $(seq 1 "$rounds"); do
