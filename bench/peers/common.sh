@@ -155,7 +155,6 @@ YAML
 start_martin_pg() {
   cat >"$work/martin-pg.yaml" <<YAML
 listen_addresses: 127.0.0.1:$martin_pg_port
-web_ui: disable
 cache:
   size_mb: 1024
 postgres:
@@ -176,7 +175,6 @@ YAML
 start_martin_geojson() {
   cat >"$work/martin-geojson.yaml" <<YAML
 listen_addresses: 127.0.0.1:$martin_gj_port
-web_ui: disable
 cache:
   size_mb: 1024
 geojson:
