@@ -20,6 +20,16 @@ def fmt(value, digits=1):
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def paired(ours, theirs):
+    """The ratio of each round (runs alternate, so a round's two figures saw the same load)."""
+    pairs = [
+        float(a) / float(b)
+        for a, b in zip(ours, theirs)
+        if "failed" not in (a, b) and float(b) != 0
+    ]
+    return ", ".join(f"{r:.3g}" for r in pairs) or "n/a"
+
+
 def ratio(a, b):
     return "n/a" if a is None or b in (None, 0) else f"{a / b:.3g}"
 
@@ -41,8 +51,8 @@ def main():
             notes.append(line.rstrip())
     print("\n".join(notes))
     print()
-    print("| measure | shequ | peer | peer's figure | shequ / peer |")
-    print("|---|---|---|---|---|")
+    print("| measure | shequ | peer | peer's figure | shequ / peer (medians) | each round's ratio |")
+    print("|---|---|---|---|---|---|")
     shequ = med(runs[("lookup", "shequ")])
     for peer, label in (
         ("postgis-3-layers", "PostGIS, three layers (pgbench)"),
@@ -51,18 +61,18 @@ def main():
         ("postgis-floor", "PostgreSQL floor: point by key, no geometry (pgbench)"),
     ):
         theirs = med(runs[("lookup", peer)])
-        print(f"| single lookups, req/s (median of {len(runs[('lookup', peer)])}) | {fmt(shequ, 0)} | {label} | {fmt(theirs, 0)} | {ratio(shequ, theirs)} |")
+        print(f"| single lookups, req/s (median of {len(runs[('lookup', peer)])}) | {fmt(shequ, 0)} | {label} | {fmt(theirs, 0)} | {ratio(shequ, theirs)} | {paired(runs[('lookup', 'shequ')], runs[('lookup', peer)])} |")
     shequ = med(runs[("batch", "shequ")])
     for peer, label in (
         ("postgis", "PostGIS, one SQL query"),
         ("postgis-subdivided", "PostGIS, one SQL query, ST_Subdivide 64"),
     ):
         theirs = med(runs[("batch", peer)])
-        print(f"| 10,000-point batch, ms (median) | {fmt(shequ)} | {label} | {fmt(theirs)} | {ratio(shequ, theirs)} |")
+        print(f"| 10,000-point batch, ms (median) | {fmt(shequ)} | {label} | {fmt(theirs)} | {ratio(shequ, theirs)} | {paired(runs[('batch', 'shequ')], runs[('batch', peer)])} |")
     shequ = med(runs[("cached", "shequ")])
     for peer in ("martin-pg", "martin-geojson"):
         theirs = med(runs[("cached", peer)])
-        print(f"| cached tiles, req/s (median) | {fmt(shequ, 0)} | {peer} | {fmt(theirs, 0)} | {ratio(shequ, theirs)} |")
+        print(f"| cached tiles, req/s (median) | {fmt(shequ, 0)} | {peer} | {fmt(theirs, 0)} | {ratio(shequ, theirs)} | {paired(runs[('cached', 'shequ')], runs[('cached', peer)])} |")
     print()
     peers = [p for p in ("martin-pg", "martin-geojson") if any(p in cold[z] for z in cold)]
     head = "| zoom | tiles | shequ median / max ms | " + "".join(
