@@ -9,16 +9,17 @@
 #     the three layers loaded with ogr2ogr, GiST indexes, VACUUM ANALYZE;
 #   - martin over PostGIS (the Web Mercator copies of the layers) and martin's in-memory GeoJSON
 #     source (the three files), when bench/peers/.tools/bin/martin exists (MARTIN=path
-#     overrides; see bench/peers/README.md for the install); otherwise the martin rows say
+#     overrides; bench/peers/install-martin.sh builds it); otherwise the martin rows say
 #     "not available".
 # and measures, on the same 10,000 random points and the same tiles (inputs.py, seed 19):
 #   1. cold tiles: the first request of each tile per zoom after start (shequ, martin-pg,
 #      martin-geojson), one keep-alive client, one request at a time (cold_tiles.py);
 #   2. agreement: shequ's and PostGIS's answers for the 10,000 points compared (compare.py);
-#   3. single lookups: wrk -t2 -cCLIENTS on GET /api/v1/lookup against pgbench -jCLIENTS
-#      -M prepared with a custom script (lookup3.sql: three layers; lookup3sub.sql: the same
-#      over ST_Subdivide'd layers; lookup1.sql: grids only; floor.sql: PostgreSQL's floor), ROUNDS alternating rounds of DURATION seconds: PostGIS
-#      is judged through its own client and protocol, with no HTTP front of ours;
+#   3. single lookups: wrk -t2 -cCLIENTS over the 10,000 GET /api/v1/lookup URLs against
+#      pgbench -cCLIENTS -j2 -M prepared --random-seed=19 with a custom script (lookup3.sql:
+#      three layers; lookup3sub.sql: the same over ST_Subdivide'd layers; lookup1.sql: grids
+#      only; floor.sql: PostgreSQL's floor), ROUNDS alternating rounds of DURATION seconds:
+#      PostGIS is judged through its own client and protocol, with no HTTP front of ours;
 #   4. the 10,000-point batch: POST /api/v1/lookup (wrk -t1 -c1, median latency) against one
 #      SQL query joining the same points with the three layers, plain and subdivided (pgbench
 #      -c1, median of the per-transaction log), alternating;
@@ -92,7 +93,7 @@ lookup_shequ() {
   PATHS=$work/in/lookups.txt wrk -t2 -c"$clients" -d"${1}s" -s "$peers_dir/paths.lua" "${base[shequ]}" | wrk_rate
 }
 lookup_pg() {
-  pgbench -n -M prepared -c "$clients" -j 2 -T "$2" -f "$peers_dir/$1.sql" "$pg_url" 2>/dev/null | pgbench_tps
+  pgbench -n -M prepared --random-seed=19 -c "$clients" -j 2 -T "$2" -f "$peers_dir/$1.sql" "$pg_url" 2>/dev/null | pgbench_tps
 }
 say "3. single lookups, $clients connections, ${duration} s a run, $rounds rounds"
 lookup_shequ 2 >/dev/null
