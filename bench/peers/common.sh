@@ -45,10 +45,12 @@ need() {
   command -v "$1" >/dev/null || die "$1 is not installed ($2)"
 }
 
-# Waits until URL answers 2xx (at most ~30 s).
+# Waits until URL answers 2xx (at most ~30 s) from the server PID just started (whose output
+# is in LOG): if PID has exited, another program holds the port or the server failed.
 wait_http() {
   local _
   for _ in $(seq 1 600); do
+    kill -0 "$2" 2>/dev/null || die "the server for $1 exited: $(tail -5 "$3")"
     curl -fs -o /dev/null "$1" && return 0
     sleep 0.05
   done
@@ -167,7 +169,7 @@ $(martin_table grids 12 "code: text, name: text, community_code: text, household
 YAML
   RUST_LOG=${MARTIN_LOG:-info} "$martin" --config "$work/martin-pg.yaml" >"$work/martin-pg.log" 2>&1 &
   servers+=($!)
-  wait_http "http://127.0.0.1:$martin_pg_port/health"
+  wait_http "http://127.0.0.1:$martin_pg_port/health" "${servers[-1]}" "$work/martin-pg.log"
 }
 
 # martin's GeoJSON file source: the three files of the sample city, held in memory (reprojected
@@ -187,7 +189,7 @@ geojson:
 YAML
   RUST_LOG=${MARTIN_LOG:-info} "$martin" --config "$work/martin-geojson.yaml" >"$work/martin-geojson.log" 2>&1 &
   servers+=($!)
-  wait_http "http://127.0.0.1:$martin_gj_port/health"
+  wait_http "http://127.0.0.1:$martin_gj_port/health" "${servers[-1]}" "$work/martin-geojson.log"
 }
 
 # shequ's release server on the sample city, default access log (INFO) to a file.
@@ -195,7 +197,7 @@ start_shequ() {
   "$repo/target/release/shequ" serve --addr "127.0.0.1:$shequ_port" --db "$work/shequ.db" \
     --data "$boundaries" 2>"$work/shequ.log" &
   servers+=($!)
-  wait_http "http://127.0.0.1:$shequ_port/health"
+  wait_http "http://127.0.0.1:$shequ_port/health" "${servers[-1]}" "$work/shequ.log"
 }
 
 # "Requests/sec" of a wrk run, or "failed" when any answer was not 2xx or the socket failed.
