@@ -1,6 +1,7 @@
 //! The approval procedure through HTTP, end to end: draft → consultation → vote → submitted →
 //! approved, after which lookups, `as_of`, the version diff and the tiles show the change; plus
-//! each refusal on the way, durability under SIGKILL mid-approval, and lookups during approvals.
+//! each refusal on the way, durability under SIGKILL mid-approval (on PostgreSQL with a second
+//! replica that approves once the first is killed), and lookups during approvals.
 //!
 //! Fixture: the mini city (town 442000901; 西社区 442000901001 = grids 001 (south, 300
 //! households) + 002 (north, 200 households); 东社区 442000901002; 442000901003 without
@@ -869,6 +870,11 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
             break;
         }
     }
+    if common::backend::on_postgres() {
+        // Replicas on one PostgreSQL database: the child is replica 1, killed in the middle of
+        // its approval while replica 2 already serves and asks to approve the same proposal.
+        return replica_two_approves_after_replica_one_is_killed(dir.path(), child, id, &reviewer);
+    }
     child.child.kill().expect("SIGKILL");
     child.child.wait().expect("wait");
 
@@ -907,6 +913,85 @@ async fn a_kill_in_the_middle_of_an_approval_leaves_the_old_city_whole() {
     assert_eq!(
         store.read(registry::latest).expect("latest").map(|v| v.id),
         Some(2)
+    );
+    assert!(store.read(log::verify).expect("verify").is_ok());
+}
+
+/// The kill test on PostgreSQL, with two replicas: replica 2 (a `shequ serve` on the same
+/// database) starts while replica 1 is stopped inside its approval's transaction, answers the
+/// old city, and asks to approve the same proposal; that approval waits for the database's write
+/// lock, which replica 1 holds (seen in `pg_stat_activity`). Replica 1 is killed: its transaction
+/// is rolled back with its connection, and replica 2's approval then goes through as version 2 —
+/// nothing of the proposal was lost, no half-written version 2 is in the way, the log is one
+/// intact chain.
+fn replica_two_approves_after_replica_one_is_killed(
+    dir: &Path,
+    mut first: common::Server,
+    id: i64,
+    reviewer: &str,
+) {
+    let (mut second, addr) = start(dir);
+    let (status, lookup) = common::http(&addr, "GET", &lookup_uri(NORTH, None), reviewer, "");
+    assert_eq!(status, 200);
+    assert!(
+        lookup.contains(WEST) && !lookup.contains(NEW_WEST),
+        "{lookup}"
+    );
+    let approval = {
+        let (addr, reviewer) = (addr.clone(), reviewer.to_owned());
+        std::thread::spawn(move || {
+            common::http(
+                &addr,
+                "POST",
+                &format!("/api/v1/proposals/{id}/transition"),
+                &reviewer,
+                &json!({"to": "approved"}).to_string(),
+            )
+        })
+    };
+    let url = db_path(dir);
+    let waiting = std::thread::spawn(move || -> Result<(), String> {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let row = db
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                    &[],
+                )
+                .map_err(|e| e.to_string())?;
+            if row.get::<_, i64>(0) == 1 {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("replica 2's approval never waited for the write lock".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .join()
+    .expect("pg_stat_activity thread");
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("wait");
+    waiting.expect("replica 2 waits for replica 1's lock");
+    let (status, body) = approval.join().expect("approval thread");
+    let (lookup_status, lookup) =
+        common::http(&addr, "GET", &lookup_uri(NORTH, None), reviewer, "");
+    second.child.kill().expect("kill");
+    second.child.wait().expect("wait");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lookup_status, 200);
+    assert!(lookup.contains(NEW_WEST), "{lookup}");
+    let store = common::backend::open(dir);
+    assert_eq!(
+        store
+            .read(registry::versions)
+            .expect("versions")
+            .iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>(),
+        [1, 2]
     );
     assert!(store.read(log::verify).expect("verify").is_ok());
 }
