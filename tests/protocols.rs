@@ -664,6 +664,7 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
     let mut verdicts_of_server = Vec::new();
     let mut answers = Vec::new();
     let mut id = None;
+    let mut id_of_stored = None;
     let mut i = 0;
     while i < cases.len() {
         let (method, path, token, body) = &cases[i];
@@ -674,6 +675,7 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
                 .map_err(|e| format!("{method} {path}: {status}, not JSON: {e}"))?;
             if path == "/api/v1/proposals" {
                 id = answer["id"].as_i64();
+                id_of_stored = id;
             }
             answers.push((i, status, answer));
         }
@@ -735,6 +737,51 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
             ]);
         }
     }
+    // Reads, each answer judged against its documented schema.
+    let stored = id_of_stored.ok_or("no proposal was stored")?;
+    let reads: Vec<(String, &str)> = [
+        ("/health", ""),
+        ("/api/v1/openapi.json", ""),
+        ("/ogc/api", ""),
+        ("/api/v1/lookup?lon=113.3775&lat=22.5280", ""),
+        ("/api/v1/address?q=%E7%9F%B3%E5%B2%90", ""),
+        ("/api/v1/towns/442000001", ""),
+        ("/api/v1/grids?limit=2", ""),
+        ("/api/v1/audit", ""),
+        ("/api/v1/audit.geojson", ""),
+        ("/api/v1/versions", ""),
+        ("/api/v1/versions/1/diff/1", ""),
+        ("/api/v1/communities/442000001002/history", ""),
+        ("/api/v1/proposals", street.as_str()),
+        (&format!("/api/v1/proposals/{stored}"), street.as_str()),
+        ("/api/v1/me", street.as_str()),
+        ("/api/v1/users", admin.as_str()),
+        ("/api/v1/tokens", admin.as_str()),
+        ("/api/v1/log?limit=3", reviewer.as_str()),
+        ("/api/v1/log/verify", reviewer.as_str()),
+        ("/tiles/catalog", ""),
+        ("/tiles/communities.json", ""),
+        ("/style.json", ""),
+        ("/basemap", ""),
+        ("/ogc?f=json", ""),
+        ("/ogc/conformance?f=json", ""),
+        ("/ogc/collections?f=json", ""),
+        ("/ogc/collections/grids?f=json", ""),
+        ("/ogc/collections/grids/items?limit=2&f=json", ""),
+    ]
+    .into_iter()
+    .map(|(path, token)| (path.to_owned(), token))
+    .collect();
+    let mut read_answers = Vec::new();
+    for (path, token) in &reads {
+        let (status, reply) = send(url, "GET", path, token, None);
+        if status != 200 {
+            return Err(format!("GET {path}: {status} {}", String::from_utf8_lossy(&reply)).into());
+        }
+        let answer: Value =
+            serde_json::from_slice(&reply).map_err(|e| format!("GET {path}: not JSON: {e}"))?;
+        read_answers.push((path.clone(), answer));
+    }
     let mut judged = Vec::new();
     for (method, path, _, body) in &cases {
         let pointer = format!(
@@ -757,6 +804,18 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
             method.to_lowercase()
         );
         judged.push(serde_json::json!({"pointer": pointer, "instance": answer}));
+    }
+    for (path, answer) in &read_answers {
+        let content = format!(
+            "/paths/{}/get/responses/200/content",
+            pointer_token(path_template(&doc, path)?)
+        );
+        let media = doc
+            .pointer(&content)
+            .and_then(Value::as_object)
+            .and_then(|c| c.keys().find(|m| m.ends_with("json")))
+            .ok_or_else(|| format!("GET {path}: no JSON answer documented"))?;
+        judged.push(serde_json::json!({"pointer": format!("{content}/{}/schema", pointer_token(media)), "instance": answer}));
     }
     let input = serde_json::json!({"document": doc, "cases": judged}).to_string();
     let verdicts: Vec<Value> =
@@ -796,12 +855,22 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
             ));
         }
     }
+    for (n, (path, _)) in read_answers.iter().enumerate() {
+        let verdict = &verdicts[cases.len() + answers.len() + n];
+        if verdict["valid"] != true {
+            wrong.push(format!(
+                "the answer of GET {path} does not match its schema: {}",
+                verdict["errors"]
+            ));
+        }
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     eprintln!(
-        "{} bodies judged alike by the server and the schema ({} refused as malformed), {} answers valid",
+        "{} bodies judged alike by the server and the schema ({} refused as malformed), {} answers to them and {} to reads valid",
         cases.len(),
         verdicts_of_server.iter().filter(|&&s| s == 400).count(),
-        answers.len()
+        answers.len(),
+        read_answers.len()
     );
     // Both kinds were seen: the test would catch a schema that takes or refuses everything.
     assert!(verdicts_of_server.iter().filter(|&&s| s == 400).count() >= 10);
@@ -811,6 +880,7 @@ fn openapi_bodies_are_what_the_server_reads(url: &str) -> Result<(), Failed> {
 
 /// The document's path template that `path` (a concrete path) matches.
 fn path_template<'a>(doc: &'a Value, path: &str) -> Result<&'a str, Failed> {
+    let path = path.split('?').next().unwrap_or(path);
     let concrete: Vec<&str> = path.split('/').collect();
     doc["paths"]
         .as_object()

@@ -53,6 +53,12 @@ pub async fn grid_groups(
 }
 
 /// `POST /api/v1/proposals/assignment`: a proposal FeatureCollection → `{grids: [GridShare…]}`.
+/// Where each grid of the parents goes on approval.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Assignment {
+    grids: Vec<crate::rules::GridShare>,
+}
+
 pub async fn assignment(
     State(state): State<AppState>,
     body: JsonBytes<Value>,
@@ -67,7 +73,7 @@ pub async fn assignment(
             let snapshot = published.snapshot();
             let proposal = super::proposals::parse_proposal(&body, snapshot)?;
             let grids = grid_assignment(&proposal, &snapshot.registry);
-            Ok(json_response(&serde_json::json!({ "grids": grids })))
+            Ok(json_response(&Assignment { grids }))
         })
         .await
 }

@@ -150,3 +150,149 @@ pub fn feature(_: &mut SchemaGenerator) -> Schema {
         },
     })
 }
+
+/// A link of the OGC API (RFC 8288 in JSON).
+fn link() -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["href", "rel"],
+        "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}},
+    })
+}
+
+/// The OGC API landing page (`/ogc`): its links, among them `service-desc` and `conformance`.
+pub fn ogc_landing(_: &mut SchemaGenerator) -> Schema {
+    let link = link();
+    json_schema!({
+        "type": "object",
+        "required": ["links"],
+        "properties": {"title": {"type": "string"}, "description": {"type": "string"}, "links": {"type": "array", "items": link}},
+    })
+}
+
+/// `/ogc/conformance`: the conformance classes claimed.
+pub fn ogc_conformance(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["conformsTo"],
+        "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+    })
+}
+
+/// One collection of the OGC API, with its CRS list (Part 2).
+fn ogc_collection_schema() -> Schema {
+    let link = link();
+    json_schema!({
+        "type": "object",
+        "required": ["id", "links"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "links": {"type": "array", "items": link},
+            "extent": {"type": "object"},
+            "itemType": {"type": "string"},
+            "crs": {"type": "array", "items": {"type": "string"}},
+            "storageCrs": {"type": "string"},
+        },
+    })
+}
+
+/// `/ogc/collections/{collection}`.
+pub fn ogc_collection(_: &mut SchemaGenerator) -> Schema {
+    ogc_collection_schema()
+}
+
+/// `/ogc/collections`.
+pub fn ogc_collections(_: &mut SchemaGenerator) -> Schema {
+    let (collection, link) = (ogc_collection_schema(), link());
+    json_schema!({
+        "type": "object",
+        "required": ["collections", "links"],
+        "properties": {
+            "collections": {"type": "array", "items": collection},
+            "links": {"type": "array", "items": link},
+            "crs": {"type": "array", "items": {"type": "string"}},
+        },
+    })
+}
+
+/// A TileJSON 3.0.0 document (`/tiles/{layers}.json`); the members its §3 requires, and those
+/// shequ always writes.
+pub fn tilejson(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "description": "TileJSON 3.0.0",
+        "required": ["tilejson", "tiles", "vector_layers", "minzoom", "maxzoom", "bounds", "center"],
+        "properties": {
+            "tilejson": {"const": "3.0.0"},
+            "tiles": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "vector_layers": {"type": "array", "items": {"type": "object", "required": ["id", "fields"], "properties": {"id": {"type": "string"}, "fields": {"type": "object"}}}},
+            "minzoom": {"type": "integer", "minimum": 0, "maximum": 30},
+            "maxzoom": {"type": "integer", "minimum": 0, "maximum": 30},
+            "bounds": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+            "center": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3},
+            "attribution": {"type": "string"},
+            "version": {"type": "string"},
+        },
+    })
+}
+
+/// `/tiles/catalog`: each layer's and the composite's TileJSON and tile URL template.
+pub fn tile_catalog(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["layers", "composite", "style"],
+        "properties": {
+            "layers": {"type": "array", "items": {"type": "object", "required": ["id", "tilejson", "tiles"]}},
+            "composite": {"type": "object", "required": ["tilejson", "tiles"]},
+            "style": {"type": "string"},
+        },
+    })
+}
+
+/// `/style.json`: a MapLibre style (style specification version 8).
+pub fn style(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "description": "MapLibre style specification, version 8",
+        "required": ["version", "sources", "layers"],
+        "properties": {"version": {"const": 8}, "sources": {"type": "object"}, "layers": {"type": "array", "items": {"type": "object", "required": ["id", "type"]}}},
+    })
+}
+
+/// `/basemap`: whether the 天地图 basemap is available (never its key).
+pub fn basemap(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["available", "layers", "tiles", "attribution"],
+        "properties": {
+            "available": {"type": "boolean"},
+            "reason": {"type": "string", "description": "why not, when not available"},
+            "layers": {"type": "array", "items": {"type": "object", "required": ["name", "title"]}},
+            "tiles": {"type": "string"},
+            "attribution": {"type": "string"},
+            "minzoom": {"type": "integer"},
+            "maxzoom": {"type": "integer"},
+        },
+    })
+}
+
+/// An OpenAPI document (this API's own, 3.1 or 3.0).
+pub fn openapi_document(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["openapi", "info", "paths"],
+        "properties": {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}},
+    })
+}
+
+/// `POST /api/v1/proposals/validate`: the report (`rules::validate::Report`) and its offences
+/// as a FeatureCollection (`Report::to_json`).
+pub fn validation_report(generator: &mut SchemaGenerator) -> Schema {
+    let report = generator.subschema_for::<crate::rules::Report>();
+    let offending = feature_collection(generator);
+    json_schema!({
+        "allOf": [report, {"type": "object", "required": ["offending"], "properties": {"offending": offending}}],
+    })
+}

@@ -52,6 +52,13 @@ pub async fn diff(
     Ok(json_response(&diff))
 }
 
+/// The states one feature has had, oldest first.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct History {
+    code: String,
+    states: Vec<registry::FeatureState>,
+}
+
 /// `GET /api/v1/{towns,communities,grids}/{code}/history`: every state the feature has had,
 /// with the versions (and dates) it held from and until.
 pub async fn history(
@@ -73,7 +80,5 @@ pub async fn history(
             level.name()
         )));
     }
-    Ok(json_response(
-        &serde_json::json!({ "code": code, "states": states }),
-    ))
+    Ok(json_response(&History { code, states }))
 }

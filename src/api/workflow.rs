@@ -67,6 +67,12 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
+/// `GET /api/v1/proposals`: the stored proposals, newest first.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ProposalList {
+    proposals: Vec<proposals::Summary>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -89,7 +95,7 @@ pub async fn list(
     };
     let store = store_of(&state, "stored proposals")?;
     let items = store.read(|c| proposals::list(c, q.town.as_deref(), status))?;
-    Ok(json_response(&serde_json::json!({ "proposals": items })))
+    Ok(json_response(&ProposalList { proposals: items }))
 }
 
 pub async fn create(

@@ -6,7 +6,9 @@ use serde::Serialize;
 use crate::rules::{RuleId, Severity};
 
 /// What kind of problem a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// Two communities claim the same land.
@@ -58,7 +60,7 @@ impl FindingKind {
 
 /// A finding: kind, severity, the codes involved (first the one it is about), where, how big,
 /// and what to do about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
@@ -77,7 +79,7 @@ pub struct Finding {
 }
 
 /// A guideline's verdict on one community.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RuleCheck {
     pub id: RuleId,
     pub min: Option<f64>,

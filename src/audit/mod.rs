@@ -25,14 +25,14 @@ use crate::registry::Registry;
 use crate::rules::{AuditTolerances, Guidelines};
 
 /// The audit of one registry snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub summary: Summary,
     pub findings: Vec<Finding>,
 }
 
 /// Counts of findings, for a dashboard and the CLI's exit code.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub findings: usize,
     pub failing: usize,

@@ -15,7 +15,19 @@ use crate::registry::Grid;
 
 /// Every rule a proposal or a community is checked against. Serialised as its name
 /// (`"households"`, `"contiguous"`, …), which is what reports and findings carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {
     // Measured rules: thresholds and severities in `guidelines.toml`.

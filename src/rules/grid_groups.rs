@@ -15,7 +15,7 @@ use crate::registry::Registry;
 /// Grids grouped by the pieces the lines cut: `groups[i]` holds grid codes; `shares[i][k]` the
 /// share of `groups[i][k]`'s area inside its piece (below 0.5: approval of the drawn parts
 /// would refuse that grid, the grouping settles it).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct GridGroups {
     pub community: String,
     pub groups: Vec<Vec<String>>,
@@ -87,7 +87,7 @@ pub fn grid_groups_by_lines(
 /// Where one grid of a parent goes on approval: the part holding the largest share of its area
 /// (`part` is `None` when no part holds half of it: approval refuses a split, a `new` proposal
 /// leaves the grid with its parent).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct GridShare {
     pub grid: String,
     pub name: String,

@@ -14,7 +14,9 @@ use crate::registry::{CommunityKind, Plausible};
 const SHIPPED: &str = include_str!("../../boundaries/guidelines.toml");
 
 /// How a failed rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Shown only.

@@ -9,7 +9,7 @@ use crate::crs::Crs;
 use crate::registry::{CommunityKind, Plausible, Registry, parse_area};
 
 /// What a proposal does to the parents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalKind {
     /// One parent, two or more parts that partition it.

@@ -16,7 +16,7 @@ use crate::geometry::{pairs_with_touching_boxes, window};
 use crate::registry::{Counts, Grid, Registry};
 
 /// A verdict, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -25,7 +25,7 @@ pub enum Verdict {
 }
 
 /// One rule's verdict on one part (or on the whole proposal).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub rule: RuleId,
     pub verdict: Verdict,
@@ -37,7 +37,7 @@ pub struct Check {
 }
 
 /// What a part measures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Measures {
     pub area_m2: f64,
     pub perimeter_m: f64,
@@ -55,7 +55,7 @@ pub struct Measures {
 }
 
 /// A grid the part's boundary cuts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CutGrid {
     pub code: String,
     pub name: String,
@@ -66,7 +66,7 @@ pub struct CutGrid {
     pub snapping_error: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartReport {
     pub name: String,
     pub kind: &'static str,
@@ -77,7 +77,7 @@ pub struct PartReport {
 }
 
 /// Offending geometry, to draw on the map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Offence {
     pub kind: &'static str,
     /// Part names or codes involved.
@@ -88,7 +88,7 @@ pub struct Offence {
 }
 
 /// Households, people, staff and space of a set of communities.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     pub households: f64,
     pub population: f64,
@@ -112,7 +112,7 @@ impl Totals {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BeforeAfter {
     pub before: Totals,
     pub after: Totals,
@@ -120,7 +120,7 @@ pub struct BeforeAfter {
     pub parts: Vec<Totals>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub kind: ProposalKind,
     pub title: String,

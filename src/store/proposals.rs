@@ -55,7 +55,7 @@ fn verdict_str(v: Verdict) -> &'static str {
 }
 
 /// A proposal row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub id: i64,
     /// The town of its first parent.
@@ -75,7 +75,7 @@ pub struct Summary {
 }
 
 /// One thing that happened to a proposal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Event {
     pub at: String,
     pub actor: String,
@@ -93,7 +93,7 @@ pub struct Event {
 }
 
 /// A proposal with its document, history, latest vote and latest validation report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Detail {
     #[serde(flatten)]
     pub summary: Summary,
@@ -103,7 +103,7 @@ pub struct Detail {
     pub report: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VoteState {
     pub tally: Tally,
     pub passes: bool,

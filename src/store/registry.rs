@@ -346,7 +346,7 @@ pub(super) fn insert_features(
 }
 
 /// What changed between two versions.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Diff {
     pub from: i64,
     pub to: i64,
@@ -362,14 +362,14 @@ pub struct Diff {
     pub moved: Vec<Movement>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CommunityRef {
     pub code: String,
     pub name: String,
     pub households: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Movement {
     pub from: String,
     pub to: String,
@@ -377,7 +377,7 @@ pub struct Movement {
     pub grids: Vec<MovedGrid>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MovedGrid {
     pub from: String,
     pub to: String,
@@ -598,7 +598,7 @@ impl StoredSnapshot {
 }
 
 /// One stored state of a feature: what it was, and from/until which version (and date).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FeatureState {
     pub valid_from: VersionRef,
     /// The version that ended this state (`None`: still current).
@@ -609,7 +609,7 @@ pub struct FeatureState {
     pub feature: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VersionRef {
     pub version: i64,
     /// `None` for the seeded version.

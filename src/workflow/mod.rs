@@ -17,7 +17,7 @@ use crate::accounts::Actor;
 use crate::message::Message;
 use crate::rules::{VoteBase, VoteRule};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Draft,

@@ -115,7 +115,7 @@ pub enum SuggestError {
 }
 
 /// A grid or a constraint that keeps plans out of the band, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Blocking {
     pub constraint: &'static str,
     pub grids: Vec<String>,
@@ -123,13 +123,13 @@ pub struct Blocking {
 }
 
 /// What the guidelines require a part to have (not what it has).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Needs {
     pub workers: u32,
     pub office_area_m2: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartSummary {
     pub name: String,
     /// The parent's code, on the part that keeps the parent's office.
@@ -143,7 +143,7 @@ pub struct PartSummary {
     pub in_band: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Candidate {
     pub rank: usize,
     /// The proposal's kind: `split`, `merge` or `adjust`.
@@ -162,14 +162,14 @@ pub struct Candidate {
     pub report: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Band {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub kind: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Method {
     pub name: &'static str,
     pub seed: u64,
@@ -181,7 +181,7 @@ pub struct Method {
 }
 
 /// The assistant's answer for one community.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Suggestion {
     pub mode: &'static str,
     pub community: String,

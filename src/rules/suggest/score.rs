@@ -50,7 +50,7 @@ impl Weights {
 
 /// A plan's score: each term in [0, 1] (higher is better), their weighted mean, less a penalty
 /// of 1 per part outside the household band plus its relative excess.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Score {
     pub total: f64,
     pub compactness: f64,

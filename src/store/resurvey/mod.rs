@@ -68,7 +68,7 @@ impl From<ProcedureError> for ImportError {
 
 /// A staged re-survey: its proposal, the version it was compared with, what approving it would
 /// change, and the coverage audit of the surveyed city.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Staged {
     pub proposal: Summary,
     pub base_version: i64,
