@@ -16,7 +16,7 @@ use super::{StoreError, log};
 use crate::Snapshot;
 use crate::accounts::Actor;
 use crate::audit::AuditReport;
-use crate::registry::Level;
+use crate::registry::{Edit, Level, Touched};
 use crate::rules::{self, Proposal, ProposalError, Report, Verdict};
 use crate::sql_params;
 pub use crate::workflow::Move;
@@ -753,12 +753,19 @@ fn approve(
         .unzip();
     insert_features(tx, Level::Grid, &grids, version_id, Some(&predecessors))?;
     // The new version must load like any boundary files would; otherwise nothing is written.
-    let new_snapshot = super::registry::StoredSnapshot::read(tx, version_id)?
-        .build()
-        .map_err(|e| {
-            ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
-        })?;
-    let audit = refuse_worse(current, &new_snapshot)?;
+    // It is built from the current snapshot with the change applied in memory (the rows just
+    // written are exactly `change`'s; tests/approval_incremental.rs checks that a full read of
+    // the version builds the same snapshot).
+    let edit = Edit {
+        end_communities: &change.end_communities,
+        end_grids: &change.end_grids,
+        communities: &change.communities,
+        grids: &grids,
+    };
+    let (new_snapshot, touched) = snapshot.with_edit(&edit).map_err(|e| {
+        ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
+    })?;
+    let audit = refuse_worse(current, &new_snapshot, &touched)?;
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
     log::append(
@@ -775,16 +782,20 @@ fn approve(
     )?;
     Ok(Approval {
         version,
-        audit: (new_snapshot.guidelines == snapshot.guidelines).then_some(audit),
+        audit: Some(audit),
         snapshot: new_snapshot,
     })
 }
 
 /// The approval gate (see [`workflow::refuse_worse`]): the audits of the current and the new
-/// version compared. Returns the new version's audit.
-fn refuse_worse(current: Current, new: &Snapshot) -> Result<AuditReport, ProcedureError> {
-    let guidelines = &current.snapshot.guidelines;
-    let after = crate::audit::audit(&new.registry, guidelines, &|_, _| {});
+/// version compared. The new version's audit is the current one with the checks the change
+/// reached run again (`touched`; equal to a full audit, see `audit::audit_change`). Returns it.
+fn refuse_worse(
+    current: Current,
+    new: &Snapshot,
+    touched: &Touched,
+) -> Result<AuditReport, ProcedureError> {
+    let after = new.audit_after(current.audit, touched);
     workflow::refuse_worse(current.audit, &after, tolerance_m2(current.snapshot))?;
     Ok(after)
 }
