@@ -230,7 +230,11 @@ async fn an_approval_on_the_mini_city_builds_what_a_full_read_builds() {
     let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
     let street = common::user_token(&store, "street", Role::Street, &["442000901"]);
     let around = bounds_of(&state.published().snapshot().registry, "442000901001");
-    common::carry_to_approval(&app, &street, &reviewer, common::west_split(22.01)).await;
+    let mut proposal = common::west_split(22.01);
+    for part in proposal["features"].as_array_mut().expect("parts") {
+        part["properties"]["justification"] = json!("试点");
+    }
+    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(2));
     assert_matches_the_store(&state, &app, &store, around, "442000901").await;
 }

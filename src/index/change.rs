@@ -135,3 +135,51 @@ impl SpatialIndex {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::test_city::{self, C2, T1, at, community, grid, rect};
+    use crate::registry::{Edit, Plausible, load_features};
+
+    #[test]
+    fn the_updated_index_is_the_index_built_anew() {
+        let mut old = load_features(test_city::city(), &Plausible::default()).expect("loads");
+        old.node(0.5);
+        let index = SpatialIndex::new(&old);
+        let (c4, c5) = ("440100001004", "440100001005");
+        let edit = Edit {
+            end_communities: &[C2.to_owned()],
+            end_grids: &["440100001002001".to_owned(), "440100001002002".to_owned()],
+            communities: &[
+                community(c4, T1, rect(1.0, 0.0, 2.0, 1.0)),
+                community(c5, T1, rect(1.0, 1.0, 2.0, 2.0)),
+            ],
+            grids: &[
+                grid("440100001004001", c4, 30, rect(1.0, 0.0, 2.0, 1.0)),
+                grid("440100001005001", c5, 20, rect(1.0, 1.0, 2.0, 2.0)),
+            ],
+        };
+        let (new, touched) = old
+            .with_edit(&edit, &Plausible::default(), 0.5)
+            .expect("applies");
+        let updated = index.with_change(&old, &new, &touched);
+        let built = SpatialIndex::new(&new);
+        // Every cell of the lattice, and every answer, as a fresh build has them.
+        let cells = |i: &SpatialIndex| i.lattice.as_ref().map(|(_, c)| c.clone());
+        assert!(cells(&built).is_some());
+        assert_eq!(cells(&updated), cells(&built));
+        assert_eq!(updated.answers, built.answers);
+        for i in -4..=20 {
+            for j in -4..=12 {
+                let p = at(f64::from(i) / 4.0, f64::from(j) / 4.0);
+                assert_eq!(updated.lookup(p), built.lookup(p), "at {p:?}");
+            }
+        }
+        // The old answers moved with their features' positions.
+        let g = |i: &SpatialIndex, r: &Registry| {
+            i.lookup(at(1.5, 1.5)).grid.map(|g| r.grids[g].code.clone())
+        };
+        assert_eq!(g(&updated, &new).as_deref(), Some("440100001005001"));
+    }
+}

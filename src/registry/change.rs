@@ -172,18 +172,13 @@ impl Registry {
                 ));
             }
         }
+        // A new grid hangs under a new community (else the loader reports an unknown
+        // community), whose kept grids went through the loader with it: a duplicate grid code
+        // is the loader's problem already.
         let kept_codes: HashSet<&str> = kept_grids
             .iter()
             .map(|&g| self.grids[g].code.as_str())
             .collect();
-        for g in &mini.grids {
-            let taken = self
-                .grid_by_code(&g.code)
-                .is_some_and(|o| !ended_g.contains(self.grids[o].code.as_str()));
-            if taken && !kept_codes.contains(g.code.as_str()) {
-                problems.push(problem("grids.geojson", &g.code, "code", "duplicate code".into()));
-            }
-        }
         for g in &self.grids {
             let community = &self.communities[g.community].code;
             if !ended_g.contains(g.code.as_str())
@@ -393,5 +388,140 @@ impl Registry {
                 None => b,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::registry::test_city::{self, C1, C2, T1, community, grid, rect};
+
+    const C4: &str = "440100001004";
+    const C5: &str = "440100001005";
+    const TOLERANCE_M: f64 = 0.5;
+
+    fn base() -> Registry {
+        let mut r = load_features(test_city::city(), &Plausible::default()).expect("loads");
+        r.node(TOLERANCE_M);
+        r
+    }
+
+    /// C2 split into C4 (its southern grid) and C5 (its northern grid).
+    fn split() -> (Vec<String>, Vec<String>, Vec<Value>, Vec<Value>) {
+        (
+            vec![C2.to_owned()],
+            vec!["440100001002001".to_owned(), "440100001002002".to_owned()],
+            vec![
+                community(C4, T1, rect(1.0, 0.0, 2.0, 1.0)),
+                community(C5, T1, rect(1.0, 1.0, 2.0, 2.0)),
+            ],
+            vec![
+                grid("440100001004001", C4, 30, rect(1.0, 0.0, 2.0, 1.0)),
+                grid("440100001005001", C5, 20, rect(1.0, 1.0, 2.0, 2.0)),
+            ],
+        )
+    }
+
+    fn apply(
+        ended: (&[String], &[String]),
+        communities: &[Value],
+        grids: &[Value],
+    ) -> Result<(Registry, Touched), LoadError> {
+        let edit = Edit {
+            end_communities: ended.0,
+            end_grids: ended.1,
+            communities,
+            grids,
+        };
+        base().with_edit(&edit, &Plausible::default(), TOLERANCE_M)
+    }
+
+    fn messages(e: LoadError) -> Vec<String> {
+        e.problems
+            .into_iter()
+            .map(|p| format!("{} {}", p.code.unwrap_or_default(), p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_split_gives_the_registry_a_full_load_of_the_new_features_gives() {
+        let (ec, eg, communities, grids) = split();
+        let (got, touched) = apply((&ec, &eg), &communities, &grids).expect("applies");
+        // Independently: the files as they would be after the change, loaded and noded whole.
+        let [towns, mut all_c, mut all_g] = test_city::city();
+        all_c.retain(|f| f["properties"]["code"] != C2);
+        all_g.retain(|f| f["properties"]["community_code"] != C2);
+        all_c.extend(communities);
+        all_g.extend(grids);
+        let mut want = load_features([towns, all_c, all_g], &Plausible::default()).expect("loads");
+        want.node(TOLERANCE_M);
+        assert_eq!(format!("{:?}", got.towns), format!("{:?}", want.towns));
+        assert_eq!(
+            format!("{:?}", got.communities),
+            format!("{:?}", want.communities)
+        );
+        assert_eq!(format!("{:?}", got.grids), format!("{:?}", want.grids));
+        assert_eq!(got.community_by_code(C5), want.community_by_code(C5));
+        assert!(touched.communities.contains(C2) && touched.communities.contains(C4));
+        assert!(touched.grids.contains("440100001005001"));
+        assert!(!touched.communities.contains(C1));
+    }
+
+    #[test]
+    fn ending_what_does_not_exist_is_refused() {
+        let (_, eg, communities, grids) = split();
+        let ec = vec![C2.to_owned(), "440100001009".to_owned()];
+        let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
+        assert_eq!(
+            messages(e),
+            ["440100001009 ends, but does not exist"],
+            "one problem, the missing code"
+        );
+    }
+
+    #[test]
+    fn a_new_code_already_held_by_a_kept_feature_is_refused() {
+        let (ec, eg, mut communities, grids) = split();
+        // C1 is kept, so a new C1 duplicates it.
+        communities.push(community(C1, T1, rect(0.0, 0.0, 1.0, 1.0)));
+        let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
+        assert_eq!(messages(e), [format!("{C1} duplicate code")]);
+        // A new grid with a kept grid's code: it hangs under a new community, whose kept
+        // grids the loader sees beside it.
+        let (ec, mut eg, mut communities, mut grids) = split();
+        communities[0] = community(C2, T1, rect(1.0, 0.0, 2.0, 1.0));
+        grids[0] = grid("440100001002002", C2, 30, rect(1.0, 0.0, 2.0, 1.0));
+        eg.pop();
+        let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
+        let got = messages(e);
+        assert!(
+            got.iter().any(|m| m.starts_with("440100001002002 duplicate code")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_grid_left_without_its_community_is_refused() {
+        let (ec, _, communities, grids) = split();
+        // C2 ends but its northern grid does not, and no new community takes its code.
+        let eg = vec!["440100001002001".to_owned()];
+        let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
+        assert_eq!(
+            messages(e),
+            [format!("440100001002002 unknown community {C2}")]
+        );
+    }
+
+    #[test]
+    fn a_new_feature_the_loader_refuses_is_refused_with_the_loaders_problem() {
+        let (ec, eg, mut communities, grids) = split();
+        communities[0]["properties"]["workers"] = serde_json::json!(-1);
+        let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
+        let got = e.problems;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].code.as_deref(), Some(C4));
+        assert_eq!(got[0].field.as_deref(), Some("workers"));
     }
 }
