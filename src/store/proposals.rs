@@ -738,6 +738,7 @@ fn approve(
         latest(tx)?.ok_or_else(|| StoreError::Damaged("the store holds no registry".into()))?;
     workflow::same_registry(registry_version, last.id)?;
     let day = workflow::effective_day(request.effective, today, last.effective.as_deref())?;
+    let started = std::time::Instant::now();
     let change = rules::plan(&c.proposal, &snapshot.registry, &used_codes(tx)?)
         .map_err(|e| ProcedureError::Unprocessable(e.to_string()))?;
     let version_id = last.id + 1;
@@ -756,6 +757,7 @@ fn approve(
     // It is built from the current snapshot with the change applied in memory (the rows just
     // written are exactly `change`'s; tests/approval_incremental.rs checks that a full read of
     // the version builds the same snapshot).
+    let planned = started.elapsed();
     let edit = Edit {
         end_communities: &change.end_communities,
         end_grids: &change.end_grids,
@@ -765,7 +767,16 @@ fn approve(
     let (new_snapshot, touched) = snapshot.with_edit(&edit).map_err(|e| {
         ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
     })?;
+    let built = started.elapsed();
     let audit = refuse_worse(current, &new_snapshot, &touched)?;
+    // Where an approval's time goes (issue 19 and BENCHMARKS.md).
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    tracing::info!(
+        "approval of proposal {id}: plan and rows {:.1} ms, new snapshot {:.1} ms, audit {:.1} ms",
+        ms(planned),
+        ms(built - planned),
+        ms(started.elapsed() - built)
+    );
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
     log::append(
