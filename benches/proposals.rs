@@ -129,10 +129,9 @@ fn submitted(root: &std::path::Path) -> Submitted {
         towns: Vec::new(),
     };
     let audit = shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
-    let text = std::fs::read_to_string(
-        root.join("boundaries/examples/proposals/compliant-split.geojson"),
-    )
-    .unwrap_or_else(|e| panic!("proposal: {e}"));
+    let text =
+        std::fs::read_to_string(root.join("boundaries/examples/proposals/compliant-split.geojson"))
+            .unwrap_or_else(|e| panic!("proposal: {e}"));
     let body: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("proposal: {e}"));
     let current = proposals::Current {
@@ -149,8 +148,8 @@ fn submitted(root: &std::path::Path) -> Submitted {
     let id = store
         .write(|tx| -> Result<i64, proposals::ProcedureError> {
             for a in [&street, &reviewer] {
-                let user = NewUser::new(&a.user, a.role, &a.towns)
-                    .unwrap_or_else(|e| panic!("user: {e}"));
+                let user =
+                    NewUser::new(&a.user, a.role, &a.towns).unwrap_or_else(|e| panic!("user: {e}"));
                 accounts::add_user(tx, "bench", &user, None)
                     .unwrap_or_else(|e| panic!("user: {e}"));
             }
@@ -197,7 +196,8 @@ impl Submitted {
         let mut took = std::time::Duration::ZERO;
         let _ = self.store.write(|tx| -> Result<(), RolledBack> {
             let started = std::time::Instant::now();
-            let approval = proposals::transition(tx, &self.reviewer, self.id, &approve, current, today);
+            let approval =
+                proposals::transition(tx, &self.reviewer, self.id, &approve, current, today);
             took = started.elapsed();
             match approval {
                 Ok((_, Some(a))) => drop(black_box(a)),
@@ -256,9 +256,10 @@ fn approval(c: &mut Criterion) {
     group.bench_function("approve", |b| {
         b.iter_custom(|n| (0..n).map(|_| s.approve()).sum())
     });
-    group.bench_function("before issue 19: read the version back, build and audit it whole", |b| {
-        b.iter_custom(|n| (0..n).map(|_| s.rebuild_whole()).sum())
-    });
+    group.bench_function(
+        "before issue 19: read the version back, build and audit it whole",
+        |b| b.iter_custom(|n| (0..n).map(|_| s.rebuild_whole()).sum()),
+    );
     group.finish();
     // The goal, alternating the two so that both see the same load.
     let (mut now, mut whole) = (Vec::new(), Vec::new());

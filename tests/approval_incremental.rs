@@ -37,7 +37,10 @@ fn assert_same_registry(got: &Registry, want: &Registry) {
         assert_eq!(format!("{a:?}"), format!("{b:?}"), "grid {}", b.code);
     }
     for c in &want.communities {
-        assert_eq!(got.community_by_code(&c.code), want.community_by_code(&c.code));
+        assert_eq!(
+            got.community_by_code(&c.code),
+            want.community_by_code(&c.code)
+        );
     }
     for g in &want.grids {
         assert_eq!(got.grid_by_code(&g.code), want.grid_by_code(&g.code));
@@ -119,7 +122,12 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
         })
     };
     for e in want.addresses.entries().iter().step_by(97) {
-        assert_eq!(place(got, &e.address), place(want, &e.address), "{}", e.address);
+        assert_eq!(
+            place(got, &e.address),
+            place(want, &e.address),
+            "{}",
+            e.address
+        );
     }
 }
 

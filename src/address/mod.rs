@@ -78,7 +78,11 @@ impl AddressBook {
     pub fn relocated(&self, spatial: &SpatialIndex) -> Self {
         AddressBook {
             entries: Arc::clone(&self.entries),
-            hits: self.entries.iter().map(|e| spatial.lookup(e.point)).collect(),
+            hits: self
+                .entries
+                .iter()
+                .map(|e| spatial.lookup(e.point))
+                .collect(),
             index: Arc::clone(&self.index),
         }
     }

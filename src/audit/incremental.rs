@@ -39,7 +39,12 @@ pub fn audit_change(
         .communities
         .iter()
         .map(String::as_str)
-        .chain(touched.grids.iter().filter_map(|g| g.get(..community_digits)))
+        .chain(
+            touched
+                .grids
+                .iter()
+                .filter_map(|g| g.get(..community_digits)),
+        )
         .collect();
     let dirty: Vec<bool> = registry
         .communities
@@ -80,7 +85,9 @@ pub fn audit_change(
         .iter()
         .filter(|t| {
             touched.towns.contains(&t.code)
-                || dirty_codes.iter().any(|c| c.get(..town_digits) == Some(&t.code))
+                || dirty_codes
+                    .iter()
+                    .any(|c| c.get(..town_digits) == Some(&t.code))
                 || meets(&t.area)
         })
         .map(|t| t.code.as_str())

@@ -23,12 +23,12 @@ fn shapes<'a>(
     touched: &BTreeSet<String>,
 ) -> Vec<Option<Rings>> {
     features
-        .map(|(code, area)| {
-            match old_slot(code).filter(|_| !touched.contains(code)) {
+        .map(
+            |(code, area)| match old_slot(code).filter(|_| !touched.contains(code)) {
                 Some(slot) => old.shapes[slot].clone(),
                 None => area.and_then(Rings::new),
-            }
-        })
+            },
+        )
         .collect()
 }
 

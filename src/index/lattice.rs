@@ -138,7 +138,10 @@ impl Lattice {
             for y in self.row(b.min().y).max(w.y.0)..=self.row(b.max().y).min(w.y.1) {
                 let crossings = shape.crossings(self.centre(0, y)[1]);
                 for span in crossings.chunks_exact(2) {
-                    let (x0, x1) = (self.column(span[0]).max(w.x.0), self.column(span[1]).min(w.x.1));
+                    let (x0, x1) = (
+                        self.column(span[0]).max(w.x.0),
+                        self.column(span[1]).min(w.x.1),
+                    );
                     for x in x0..=x1 {
                         let cx = self.centre(x, y)[0];
                         let cell = &mut cells[at(x, y)];

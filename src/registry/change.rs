@@ -108,13 +108,20 @@ impl Registry {
         let ended_c: HashSet<&str> = edit.end_communities.iter().map(String::as_str).collect();
         let ended_g: HashSet<&str> = edit.end_grids.iter().map(String::as_str).collect();
         let mut problems = Vec::new();
-        let missing_c = ended_c.iter().filter(|c| self.community_by_code(c).is_none());
+        let missing_c = ended_c
+            .iter()
+            .filter(|c| self.community_by_code(c).is_none());
         let missing_g = ended_g.iter().filter(|g| self.grid_by_code(g).is_none());
         for (file, code) in missing_c
             .map(|c| ("communities.geojson", c))
             .chain(missing_g.map(|g| ("grids.geojson", g)))
         {
-            problems.push(problem(file, code, "code", "ends, but does not exist".into()));
+            problems.push(problem(
+                file,
+                code,
+                "code",
+                "ends, but does not exist".into(),
+            ));
         }
         let new_codes: HashSet<String> = edit
             .communities
@@ -292,17 +299,29 @@ impl Registry {
             towns[c.town].communities.push(i);
             c.grids.clear();
         }
-        let sums: Vec<bool> = new_communities.iter().map(|c| c.territory.is_some()).collect();
+        let sums: Vec<bool> = new_communities
+            .iter()
+            .map(|c| c.territory.is_some())
+            .collect();
         let mut totals = vec![Counts::default(); new_communities.len()];
         let new_grids: Vec<Grid> = grids
             .iter()
             .enumerate()
             .map(|(pos, (_, from))| {
                 let (grid, community_code) = match *from {
-                    Source::Kept(i) => (&self.grids[i], &self.communities[self.grids[i].community].code),
-                    Source::New(i) => (&mini.grids[i], &mini.communities[mini.grids[i].community].code),
+                    Source::Kept(i) => (
+                        &self.grids[i],
+                        &self.communities[self.grids[i].community].code,
+                    ),
+                    Source::New(i) => (
+                        &mini.grids[i],
+                        &mini.communities[mini.grids[i].community].code,
+                    ),
                 };
-                let community = community_pos.get(community_code.as_str()).copied().unwrap_or(0);
+                let community = community_pos
+                    .get(community_code.as_str())
+                    .copied()
+                    .unwrap_or(0);
                 new_communities[community].grids.push(pos);
                 totals[community] += grid.counts;
                 Grid {
@@ -324,10 +343,12 @@ impl Registry {
     fn node_touched(&mut self, touched: &mut Touched, tolerance_m: f64) {
         let mut own = Touched::default();
         for c in &self.communities {
-            if touched.communities.contains(&c.code) {
-                if let Some(t) = &c.territory {
-                    own.grow(t);
-                }
+            if let Some(t) = c
+                .territory
+                .as_ref()
+                .filter(|_| touched.communities.contains(&c.code))
+            {
+                own.grow(t);
             }
         }
         for g in &self.grids {
@@ -350,7 +371,9 @@ impl Registry {
         };
         let vertices = |a: &geo::MultiPolygon<f64>| -> usize {
             a.iter()
-                .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+                .map(|p| {
+                    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                })
                 .sum()
         };
         // (level, code, vertices before) of every area taking part, in the order passed.
@@ -497,7 +520,8 @@ mod tests {
         let e = apply((&ec, &eg), &communities, &grids).expect_err("refused");
         let got = messages(e);
         assert!(
-            got.iter().any(|m| m.starts_with("440100001002002 duplicate code")),
+            got.iter()
+                .any(|m| m.starts_with("440100001002002 duplicate code")),
             "{got:?}"
         );
     }
