@@ -179,8 +179,12 @@ fn submitted(root: &std::path::Path) -> Submitted {
 }
 
 impl Submitted {
-    /// One approval, rolled back; how long it took.
-    fn approve(&self) -> std::time::Duration {
+    /// Approves the proposal in a transaction, runs `after` in it, and rolls it back; how long
+    /// the approval took and what `after` measured.
+    fn rolled_back(
+        &self,
+        after: impl FnOnce(&dyn shequ::store::Conn) -> std::time::Duration + Send,
+    ) -> (std::time::Duration, std::time::Duration) {
         use shequ::store::proposals;
         let current = proposals::Current {
             snapshot: &self.snapshot,
@@ -193,53 +197,43 @@ impl Submitted {
             effective: None,
         };
         let today = time::OffsetDateTime::now_utc().date();
-        let mut took = std::time::Duration::ZERO;
+        let mut took = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         let _ = self.store.write(|tx| -> Result<(), RolledBack> {
             let started = std::time::Instant::now();
             let approval =
                 proposals::transition(tx, &self.reviewer, self.id, &approve, current, today);
-            took = started.elapsed();
+            took.0 = started.elapsed();
             match approval {
                 Ok((_, Some(a))) => drop(black_box(a)),
                 Ok(_) => panic!("no approval"),
                 Err(e) => panic!("approval refused: {e}"),
             }
+            took.1 = after(tx);
             Err(RolledBack)
         });
         took
+    }
+
+    /// One approval, rolled back; how long it took.
+    fn approve(&self) -> std::time::Duration {
+        self.rolled_back(|_| std::time::Duration::ZERO).0
     }
 
     /// What an approval did before issue 19 on top of the rows: read the new version back
     /// whole, build it like boundary files and audit the whole city (timed after an approval,
     /// rolled back).
     fn rebuild_whole(&self) -> std::time::Duration {
-        use shequ::store::{proposals, registry::StoredSnapshot};
-        let current = proposals::Current {
-            snapshot: &self.snapshot,
-            audit: &self.audit,
-            version: 1,
-        };
-        let approve = shequ::workflow::Move {
-            to: shequ::workflow::Status::Approved,
-            reason: None,
-            effective: None,
-        };
-        let today = time::OffsetDateTime::now_utc().date();
-        let mut took = std::time::Duration::ZERO;
-        let _ = self.store.write(|tx| -> Result<(), RolledBack> {
-            if proposals::transition(tx, &self.reviewer, self.id, &approve, current, today).is_err()
-            {
-                panic!("approval refused");
-            }
+        use shequ::store::registry::StoredSnapshot;
+        self.rolled_back(|tx| {
             let started = std::time::Instant::now();
             let read = StoredSnapshot::read(tx, 2).unwrap_or_else(|e| panic!("read: {e}"));
             let built = read.build().unwrap_or_else(|e| panic!("build: {e}"));
             let audit = shequ::audit::audit(&built.registry, &built.guidelines, &|_, _| {});
-            took = started.elapsed();
+            let took = started.elapsed();
             black_box((built, audit));
-            Err(RolledBack)
-        });
-        took
+            took
+        })
+        .1
     }
 }
 

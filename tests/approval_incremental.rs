@@ -185,64 +185,89 @@ fn bounds_of(r: &Registry, community: &str) -> geo::Rect<f64> {
         .expect("territory")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_builds() {
+/// A store seeded from `from` (with its address register when `addresses`), a server state
+/// and router over it, and a reviewer's token.
+struct Env {
+    _dir: tempfile::TempDir,
+    store: Arc<shequ::store::Store>,
+    state: AppState,
+    app: axum::Router,
+    reviewer: String,
+}
+
+fn env(from: &std::path::Path, addresses: bool) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = common::copy_boundaries(&common::sample_dir(), dir.path());
-    std::fs::copy(
-        common::sample_dir().join("addresses.csv"),
-        data.join("addresses.csv"),
-    )
-    .expect("copy the register");
+    let data = common::copy_boundaries(from, dir.path());
+    if addresses {
+        std::fs::copy(from.join("addresses.csv"), data.join("addresses.csv"))
+            .expect("copy the register");
+    }
     let store = Arc::new(common::backend::open(dir.path()));
     let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
     let config = ApiConfig::default();
     let state = AppState::with_store(snapshot, version.id, store.clone(), &config);
     let app = api::router(state.clone(), &config);
     let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
+    Env {
+        _dir: dir,
+        store,
+        state,
+        app,
+        reviewer,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_builds() {
+    let Env {
+        store,
+        state,
+        app,
+        reviewer,
+        ..
+    } = &env(&common::sample_dir(), true);
 
     // 1: the shipped compliant split of 太平社区.
-    let street = common::user_token(&store, "street1", Role::Street, &["442000001"]);
+    let street = common::user_token(store, "street1", Role::Street, &["442000001"]);
     let around = bounds_of(&state.published().snapshot().registry, "442000001002");
     let text = std::fs::read_to_string(
         common::sample_dir().join("examples/proposals/compliant-split.geojson"),
     )
     .expect("read");
     let proposal: Value = serde_json::from_str(&text).expect("json");
-    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
+    common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(2));
-    assert_matches_the_store(&state, &app, &store, around, "442000001").await;
+    assert_matches_the_store(state, app, store, around, "442000001").await;
 
     // 2: 城南社区 split by its grids, on top of the first approval's snapshot.
-    let street = common::user_token(&store, "street5", Role::Street, &["442000005"]);
+    let street = common::user_token(store, "street5", Role::Street, &["442000005"]);
     let published = state.published();
     let registry = &published.snapshot().registry;
     let (proposal, around) = (
         split_by_grids(registry, "442000005003"),
         bounds_of(registry, "442000005003"),
     );
-    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
+    common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(3));
-    assert_matches_the_store(&state, &app, &store, around, "442000005").await;
+    assert_matches_the_store(state, app, store, around, "442000005").await;
 }
 
 #[tokio::test]
 async fn an_approval_on_the_mini_city_builds_what_a_full_read_builds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = common::copy_boundaries(&common::mini_dir(), dir.path());
-    let store = Arc::new(common::backend::open(dir.path()));
-    let (snapshot, version, _) = registry::open_or_seed(&store, &data).expect("seed");
-    let config = ApiConfig::default();
-    let state = AppState::with_store(snapshot, version.id, store.clone(), &config);
-    let app = api::router(state.clone(), &config);
-    let reviewer = common::user_token(&store, "reviewer", Role::Reviewer, &[]);
-    let street = common::user_token(&store, "street", Role::Street, &["442000901"]);
+    let Env {
+        store,
+        state,
+        app,
+        reviewer,
+        ..
+    } = &env(&common::mini_dir(), false);
+    let street = common::user_token(store, "street", Role::Street, &["442000901"]);
     let around = bounds_of(&state.published().snapshot().registry, "442000901001");
     let mut proposal = common::west_split(22.01);
     for part in proposal["features"].as_array_mut().expect("parts") {
         part["properties"]["justification"] = json!("试点");
     }
-    common::carry_to_approval(&app, &street, &reviewer, proposal).await;
+    common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(2));
-    assert_matches_the_store(&state, &app, &store, around, "442000901").await;
+    assert_matches_the_store(state, app, store, around, "442000901").await;
 }
