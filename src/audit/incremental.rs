@@ -12,8 +12,10 @@
 //!   everything touched;
 //! - a community's grid coverage: the community, its grids, and for a grid reaching beyond it
 //!   the communities there — kept unless the community or one of its grids was touched or its
-//!   box or one of its grids' boxes meets the box of everything touched (every such finding
-//!   names its community or one of its grids, whose codes start with the community's);
+//!   box or one of its grids' boxes meets the box of everything touched (such a finding's first
+//!   code is its community's or one of its grids', which start with the community's; a grid
+//!   straddling into a touched community meets the touched box, since that box holds the
+//!   touched community's whole area);
 //! - communities without territory and the guideline checks: cheap, found again for all.
 
 use std::collections::HashSet;
@@ -111,7 +113,11 @@ pub fn audit_change(
             FindingKind::GridGap
             | FindingKind::GridOverlap
             | FindingKind::GridOutsideCommunity
-            | FindingKind::GridStraddling => !names(f, &recover_codes),
+            | FindingKind::GridStraddling => !f
+                .codes
+                .first()
+                .and_then(|c| c.get(..community_digits))
+                .is_some_and(|c| recover_codes.contains(c)),
         })
         .cloned()
         .collect();
