@@ -2,15 +2,19 @@
 # Loopback figures for the approval procedure on the shipped sample city (BENCHMARKS.md): how
 # long an approval takes (validation, planning, writing the version, building and publishing the
 # new snapshot), and what GET /api/v1/lookup does meanwhile (wrk -t2 -c64; one 10 s run with an
-# approval 3 s in, one without). Needs wrk (apt-get install wrk). Traffic stays on 127.0.0.1.
+# approval 3 s in, one without), and how long the first tile after the approval takes.
+# LOAD=none: the approval alone, without wrk. BIN=path: that binary instead of building this
+# tree's (to alternate an older build with this one in one session). Needs wrk (apt-get install
+# wrk). Traffic stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${PORT:-18082}
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet
+load=${LOAD:-wrk}
+[ "$load" = none ] || command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+bin=${BIN:-target/release/shequ}
+[ -n "${BIN:-}" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 db="$tmp/shequ.db"
-bin=target/release/shequ
 echo "street-password-123" | $bin user add street --role street --towns 442000001 --db "$db" --password-stdin >/dev/null
 echo "review-password-123" | $bin user add reviewer --role reviewer --db "$db" --password-stdin >/dev/null
 street=$($bin token create --user street --label bench --db "$db")
@@ -29,15 +33,28 @@ post "$street" "/proposals/$id/transition" '{"to":"consultation"}' >/dev/null
 post "$street" "/proposals/$id/transition" '{"to":"vote"}' >/dev/null
 post "$street" "/proposals/$id/vote" '{"for":300,"against":20,"abstain":5}' >/dev/null
 post "$street" "/proposals/$id/transition" '{"to":"submitted"}' >/dev/null
-echo "== GET /api/v1/lookup without approvals, wrk -t2 -c64 -d10s"
-wrk -t2 -c64 -d10s --latency -s bench/lookup_get.lua "http://127.0.0.1:$port" | grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx|errors' || true
-echo "== the same with an approval 3 s in"
-wrk -t2 -c64 -d10s --latency -s bench/lookup_get.lua "http://127.0.0.1:$port" >"$tmp/wrk" &
-wrk_pid=$!
-sleep 3
-curl -fsS -o /dev/null -w 'approval: HTTP %{http_code} in %{time_total} s\n' -X POST \
-  -H "Authorization: Bearer $reviewer" -H 'Content-Type: application/json' \
-  -d '{"to":"approved"}' "$api/proposals/$id/transition"
-wait $wrk_pid
-grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx|errors' "$tmp/wrk" || true
+approve() {
+  curl -fsS -o /dev/null -w 'approval: HTTP %{http_code} in %{time_total} s\n' -X POST \
+    -H "Authorization: Bearer $reviewer" -H 'Content-Type: application/json' \
+    -d '{"to":"approved"}' "$api/proposals/$id/transition"
+  # Right after: a tile at z12 over the city (the new snapshot's tiles are prepared after it is
+  # published).
+  curl -fsS -o /dev/null -w 'first tile after the approval: HTTP %{http_code} in %{time_total} s\n' \
+    "http://127.0.0.1:$port/tiles/communities/12/3337/1784.mvt"
+}
+if [ "$load" = none ]; then
+  sleep 3 # the server warms the seeded snapshot (tiles, audit) in the background
+  echo "== the approval alone"
+  approve
+else
+  echo "== GET /api/v1/lookup without approvals, wrk -t2 -c64 -d10s"
+  wrk -t2 -c64 -d10s --latency -s bench/lookup_get.lua "http://127.0.0.1:$port" | grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx|errors' || true
+  echo "== the same with an approval 3 s in"
+  wrk -t2 -c64 -d10s --latency -s bench/lookup_get.lua "http://127.0.0.1:$port" >"$tmp/wrk" &
+  wrk_pid=$!
+  sleep 3
+  approve
+  wait $wrk_pid
+  grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx|errors' "$tmp/wrk" || true
+fi
 curl -fs "$api/versions" | python3 -c 'import json,sys; v=json.load(sys.stdin); print("current version:", v["current"])'

@@ -9,6 +9,8 @@ use crate::index::{Hit, SpatialIndex};
 use crate::registry::{LoadError, Noding, Plausible, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
 
+mod change;
+
 pub struct Snapshot {
     pub registry: Registry,
     pub index: SpatialIndex,

@@ -795,6 +795,9 @@ fn main() -> ExitCode {
         with_cluster("store_suite::approval_sample", |c| {
             store_suite(c, "approval_sample")
         }),
+        with_cluster("store_suite::approval_incremental", |c| {
+            store_suite(c, "approval_incremental")
+        }),
         with_cluster("store_suite::resurvey", |c| store_suite(c, "resurvey")),
         Trial::test(
             "a_postgres_url_is_not_taken_for_a_file",

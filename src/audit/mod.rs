@@ -8,6 +8,7 @@
 mod compliance;
 mod finding;
 mod grids;
+mod incremental;
 mod territory;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use rstar::primitives::Rectangle;
 use serde::Serialize;
 
 pub use finding::{Finding, FindingKind, RuleCheck};
+pub use incremental::audit_change;
 
 use crate::geometry::Rings;
 use crate::registry::Registry;
@@ -59,6 +61,21 @@ struct Context<'a> {
     community_rings: Vec<Option<Rings>>,
 }
 
+impl<'a> Context<'a> {
+    fn new(registry: &'a Registry, guidelines: &'a Guidelines) -> Self {
+        Context {
+            registry,
+            guidelines,
+            tolerances: guidelines.audit,
+            community_rings: registry
+                .communities
+                .iter()
+                .map(|c| c.territory.as_ref().and_then(Rings::new))
+                .collect(),
+        }
+    }
+}
+
 /// Boundaries within this many degrees (~1 cm) count as the same line.
 fn border_eps() -> f64 {
     1e-7
@@ -95,18 +112,9 @@ pub fn audit(
     guidelines: &Guidelines,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> AuditReport {
-    let cx = Context {
-        registry,
-        guidelines,
-        tolerances: guidelines.audit,
-        community_rings: registry
-            .communities
-            .iter()
-            .map(|c| c.territory.as_ref().and_then(Rings::new))
-            .collect(),
-    };
+    let cx = Context::new(registry, guidelines);
     let mut findings = Vec::new();
-    territory::overlaps(&cx, &mut findings);
+    territory::overlaps(&cx, &|_, _| true, &mut findings);
     territory::gaps_and_outside(&cx, &mut findings);
     territory::without_territory(&cx, &mut findings);
     let total = registry.communities.len();
@@ -122,6 +130,12 @@ pub fn audit(
         .collect();
     findings.extend(per_community.into_iter().flatten());
     compliance::check(&cx, &mut findings);
+    report(findings)
+}
+
+/// The report of `findings` (in the order the checks produced them): sorted, with its summary.
+/// The sort is stable, so findings alike in town, kind, codes and severity keep their order.
+fn report(mut findings: Vec<Finding>) -> AuditReport {
     findings.sort_by(|a, b| {
         (&a.town_code, a.kind, &a.codes, b.severity).cmp(&(
             &b.town_code,

@@ -13,7 +13,11 @@ use crate::geometry::window;
 use crate::registry::{Community, Town};
 use crate::rules::Severity;
 
-pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
+pub(super) fn overlaps(
+    cx: &Context,
+    pair: &(dyn Fn(usize, usize) -> bool + Sync),
+    out: &mut Vec<Finding>,
+) {
     let r = cx.registry;
     let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = r
         .communities
@@ -26,7 +30,7 @@ pub(super) fn overlaps(cx: &Context, out: &mut Vec<Finding>) {
         .par_iter()
         .map(|a_box| {
             let mut found = Vec::new();
-            overlaps_of(cx, &tree, a_box, &mut found);
+            overlaps_of(cx, &tree, a_box, pair, &mut found);
             found
         })
         .collect();
@@ -38,6 +42,7 @@ fn overlaps_of(
     cx: &Context,
     tree: &RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     a_box: &GeomWithData<Rectangle<[f64; 2]>, usize>,
+    pair: &(dyn Fn(usize, usize) -> bool + Sync),
     out: &mut Vec<Finding>,
 ) {
     let r = cx.registry;
@@ -45,7 +50,7 @@ fn overlaps_of(
     let envelope = AABB::from_corners(a_box.geom().lower(), a_box.geom().upper());
     for b_box in tree.locate_in_envelope_intersecting(&envelope) {
         let b = b_box.data;
-        if b <= a {
+        if b <= a || !pair(a, b) {
             continue;
         }
         let (Some(ta), Some(tb)) = (&r.communities[a].territory, &r.communities[b].territory)
@@ -104,7 +109,7 @@ pub(super) fn gaps_and_outside(cx: &Context, out: &mut Vec<Finding>) {
 }
 
 /// Land of `town` in none of its communities, and its communities' land outside it.
-fn town_gaps_and_outside(cx: &Context, town: &Town, out: &mut Vec<Finding>) {
+pub(super) fn town_gaps_and_outside(cx: &Context, town: &Town, out: &mut Vec<Finding>) {
     let r = cx.registry;
     let members: Vec<usize> = town
         .communities

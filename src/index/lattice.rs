@@ -16,6 +16,7 @@ pub(super) const MIXED: u32 = u32::MAX;
 pub(super) const EMPTY: u32 = u32::MAX - 1;
 
 /// The lattice's geometry: `nx × ny` square cells of `1 / scale` degrees from `bounds.min`.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Lattice {
     bounds: Rect<f64>,
     /// Cells per degree.
@@ -66,36 +67,84 @@ impl Lattice {
     /// For each cell: `MIXED` if a boundary of `shapes` may cross it, else the smallest slot
     /// whose shape covers it, else `EMPTY`.
     pub fn classify(&self, shapes: &[Option<Rings>]) -> Vec<u32> {
-        let nx = self.nx;
-        let mut cells = vec![EMPTY; self.len()];
+        self.classify_window(shapes, self.whole())
+    }
+
+    /// Every cell.
+    pub fn whole(&self) -> Window {
+        Window {
+            x: (0, self.nx - 1),
+            y: (0, self.ny - 1),
+        }
+    }
+
+    /// The cells `b` overlaps (clamped to the lattice), the same cells an edge or a shape
+    /// inside `b` would mark.
+    pub fn window(&self, b: Rect<f64>) -> Window {
+        Window {
+            x: (self.column(b.min().x), self.column(b.max().x)),
+            y: (self.row(b.min().y), self.row(b.max().y)),
+        }
+    }
+
+    /// Index of the cell at (`x`, `y`) in [`Lattice::classify`]'s answer.
+    pub fn at(&self, x: usize, y: usize) -> usize {
+        y * self.nx + x
+    }
+
+    /// [`Lattice::classify`] for the cells of `w` only (row by row within `w`): each cell's
+    /// answer depends only on the shapes whose edges or spans reach it, so a window's answer is
+    /// exactly the whole answer's cells there (an update after a local change re-classifies
+    /// only the cells the change reaches).
+    pub fn classify_window(&self, shapes: &[Option<Rings>], w: Window) -> Vec<u32> {
+        let (wx, wy) = (w.x.1 - w.x.0 + 1, w.y.1 - w.y.0 + 1);
+        let at = |x: usize, y: usize| (y - w.y.0) * wx + (x - w.x.0);
+        let mut cells = vec![EMPTY; wx * wy];
         // A centre that rounds into another cell cannot speak for its own: leave it to the tree.
-        for x in (0..nx).filter(|&x| self.column(self.centre(x, 0)[0]) != x) {
-            for y in 0..self.ny {
-                cells[y * nx + x] = MIXED;
+        for x in (w.x.0..=w.x.1).filter(|&x| self.column(self.centre(x, 0)[0]) != x) {
+            for y in w.y.0..=w.y.1 {
+                cells[at(x, y)] = MIXED;
             }
         }
-        for y in (0..self.ny).filter(|&y| self.row(self.centre(0, y)[1]) != y) {
-            cells[y * nx..(y + 1) * nx].fill(MIXED);
+        for y in (w.y.0..=w.y.1).filter(|&y| self.row(self.centre(0, y)[1]) != y) {
+            cells[at(w.x.0, y)..=at(w.x.1, y)].fill(MIXED);
         }
-        for shape in shapes.iter().flatten() {
+        let reaches = |b: Rect<f64>| {
+            self.column(b.min().x) <= w.x.1
+                && self.column(b.max().x) >= w.x.0
+                && self.row(b.min().y) <= w.y.1
+                && self.row(b.max().y) >= w.y.0
+        };
+        for shape in shapes.iter().flatten().filter(|s| reaches(s.bounds())) {
             for (a, b) in shape.edges() {
                 let (x0, x1) = (self.column(a[0].min(b[0])), self.column(a[0].max(b[0])));
-                for y in self.row(a[1].min(b[1]))..=self.row(a[1].max(b[1])) {
-                    cells[y * nx + x0..=y * nx + x1].fill(MIXED);
+                let (y0, y1) = (self.row(a[1].min(b[1])), self.row(a[1].max(b[1])));
+                let (x0, x1) = (x0.max(w.x.0), x1.min(w.x.1));
+                if x0 > x1 {
+                    continue;
+                }
+                for y in y0.max(w.y.0)..=y1.min(w.y.1) {
+                    cells[at(x0, y)..=at(x1, y)].fill(MIXED);
                 }
             }
         }
         // Scanlines through the cell centres; slots ascend, so the first shape to claim a cell
         // is the smallest slot covering it.
         for (slot, shape) in shapes.iter().enumerate() {
-            let Some(shape) = shape else { continue };
+            let Some(shape) = shape.as_ref().filter(|s| reaches(s.bounds())) else {
+                continue;
+            };
             let b = shape.bounds();
-            for y in self.row(b.min().y)..=self.row(b.max().y) {
+            for y in self.row(b.min().y).max(w.y.0)..=self.row(b.max().y).min(w.y.1) {
                 let crossings = shape.crossings(self.centre(0, y)[1]);
                 for span in crossings.chunks_exact(2) {
-                    for x in self.column(span[0])..=self.column(span[1]) {
+                    let (x0, x1) = (
+                        self.column(span[0]).max(w.x.0),
+                        self.column(span[1]).min(w.x.1),
+                    );
+                    for x in x0..=x1 {
                         let cx = self.centre(x, y)[0];
-                        let cell = &mut cells[y * nx + x];
+                        let cell = &mut cells[at(x, y)];
                         if *cell == EMPTY && span[0] < cx && cx < span[1] {
                             *cell = slot as u32;
                         }
@@ -105,4 +154,11 @@ impl Lattice {
         }
         cells
     }
+}
+
+/// A rectangle of cells, inclusive column and row ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Window {
+    pub x: (usize, usize),
+    pub y: (usize, usize),
 }

@@ -7,6 +7,7 @@
 //! point are communities, then towns, searched directly. If overlapping data lets several polygons
 //! of a level contain a point, the one with the smallest code wins.
 
+mod change;
 mod lattice;
 
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -66,7 +67,11 @@ struct LevelTree {
 
 impl LevelTree {
     fn new<'a>(areas: impl Iterator<Item = Option<&'a geo::MultiPolygon<f64>>>) -> Self {
-        let shapes: Vec<Option<Rings>> = areas.map(|a| a.and_then(Rings::new)).collect();
+        Self::from_shapes(areas.map(|a| a.and_then(Rings::new)).collect())
+    }
+
+    /// The tree over shapes already prepared (by slot).
+    fn from_shapes(shapes: Vec<Option<Rings>>) -> Self {
         let envelopes = shapes
             .iter()
             .enumerate()
@@ -124,26 +129,40 @@ impl SpatialIndex {
     /// Precomputes the answer of every cell no boundary crosses, following the same grid →
     /// community → town order as [`SpatialIndex::lookup`].
     fn build_lattice(&mut self) {
+        let Some(lattice) = self.lattice_geometry() else {
+            return;
+        };
+        let [grids, communities, towns] =
+            [&self.grids, &self.communities, &self.towns].map(|l| lattice.classify(&l.shapes));
+        self.answers = self.all_answers();
+        let cells = (0..lattice.len())
+            .map(|i| self.combine(grids[i], communities[i], towns[i]))
+            .collect();
+        self.lattice = Some((lattice, cells));
+    }
+
+    /// The lattice this index's shapes call for (`None` without shapes).
+    fn lattice_geometry(&self) -> Option<Lattice> {
         let bounds = crate::geometry::union_bounds(
             [&self.grids, &self.communities, &self.towns]
                 .iter()
                 .filter_map(|l| l.bounds()),
-        );
-        let Some(bounds) = bounds else { return };
+        )?;
         let edges: usize = [&self.grids, &self.communities, &self.towns]
             .iter()
             .flat_map(|l| l.shapes.iter().flatten())
             .map(|s| s.edges().count())
             .sum();
-        let lattice = Lattice::new(
+        Some(Lattice::new(
             bounds,
             (edges * CELLS_PER_EDGE).clamp(1024, MAX_LATTICE_CELLS),
-        );
-        let [grids, communities, towns] =
-            [&self.grids, &self.communities, &self.towns].map(|l| lattice.classify(&l.shapes));
-        // Answers: one per grid, then per community, then per town, then "nowhere".
+        ))
+    }
+
+    /// Answers: one per grid, then per community, then per town, then "nowhere".
+    fn all_answers(&self) -> Vec<Hit> {
         let (n_grids, n_communities) = (self.grid_community.len(), self.community_town.len());
-        self.answers = (0..n_grids)
+        (0..n_grids)
             .map(|g| self.grid_hit(g))
             .chain((0..n_communities).map(|c| self.community_hit(c)))
             .chain((0..self.towns.shapes.len()).map(|t| Hit {
@@ -151,18 +170,21 @@ impl SpatialIndex {
                 ..Hit::default()
             }))
             .chain(std::iter::once(Hit::default()))
-            .collect();
+            .collect()
+    }
+
+    /// A cell's entry from its three levels' classifications (an index into `answers`, or
+    /// `MIXED`).
+    fn combine(&self, grid: u32, community: u32, town: u32) -> u32 {
+        let (n_grids, n_communities) = (self.grid_community.len(), self.community_town.len());
         let nowhere = (self.answers.len() - 1) as u32;
-        let cells = (0..lattice.len())
-            .map(|i| match (grids[i], communities[i], towns[i]) {
-                (MIXED, _, _) | (EMPTY, MIXED, _) | (EMPTY, EMPTY, MIXED) => MIXED,
-                (EMPTY, EMPTY, EMPTY) => nowhere,
-                (EMPTY, EMPTY, t) => (n_grids + n_communities) as u32 + t,
-                (EMPTY, c, _) => n_grids as u32 + c,
-                (g, _, _) => g,
-            })
-            .collect();
-        self.lattice = Some((lattice, cells));
+        match (grid, community, town) {
+            (MIXED, _, _) | (EMPTY, MIXED, _) | (EMPTY, EMPTY, MIXED) => MIXED,
+            (EMPTY, EMPTY, EMPTY) => nowhere,
+            (EMPTY, EMPTY, t) => (n_grids + n_communities) as u32 + t,
+            (EMPTY, c, _) => n_grids as u32 + c,
+            (g, _, _) => g,
+        }
     }
 
     fn grid_hit(&self, grid: usize) -> Hit {
