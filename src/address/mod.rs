@@ -11,6 +11,8 @@ pub mod search;
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 pub use register::{Entry, RegisterError, RegisterProblem, parse as parse_register};
 pub use search::{MIN_SCORE, Scored};
 
@@ -57,7 +59,10 @@ impl AddressBook {
         town_names: impl IntoIterator<Item = &'a str>,
         spatial: &SpatialIndex,
     ) -> Self {
-        let hits = entries.iter().map(|e| spatial.lookup(e.point)).collect();
+        let hits = entries
+            .par_iter()
+            .map(|e| spatial.lookup(e.point))
+            .collect();
         let index = SearchIndex::new(
             Normalizer::new(town_names),
             entries.iter().map(|e| e.address.as_str()),
