@@ -65,13 +65,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("start-up");
     group.sample_size(10);
     group.bench_function("load + index sample city", |b| {
-        b.iter(|| {
-            black_box(
-                Snapshot::load(&dir)
-                    .map(|s| s.registry.grids.len())
-                    .ok(),
-            )
-        })
+        b.iter(|| black_box(Snapshot::load(&dir).map(|s| s.registry.grids.len()).ok()))
     });
     group.finish();
 }
