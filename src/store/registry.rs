@@ -3,16 +3,14 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::StoreError;
 use super::sql::{Conn, DbError, Row};
 use crate::Snapshot;
 use crate::address;
-use crate::registry::{Level, load_parsed};
+use crate::registry::{Level, load_features};
 use crate::rules::Guidelines;
 use crate::sql_params;
 
@@ -164,36 +162,6 @@ pub fn features_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<Va
     }
 }
 
-/// The rows of `layer` valid in `version`, in code order, each kept as its checked JSON text:
-/// a feature's text is a fraction of its `Value` tree (one heap array per position), and
-/// [`StoredSnapshot::build`] parses the rows into the loader's typed features on every core.
-fn rows_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<Box<RawValue>>, StoreError> {
-    let mut out = Vec::new();
-    let mut damaged = None;
-    conn.query_each(
-        "SELECT code, feature FROM features
-         WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
-         ORDER BY code",
-        sql_params![layer, version],
-        &mut |r| {
-            let code: String = r.get(0)?;
-            let text: String = r.get(1)?;
-            match RawValue::from_string(text) {
-                Ok(feature) => out.push(feature),
-                Err(e) if damaged.is_none() => {
-                    damaged = Some(format!("{layer} feature {code} is not valid JSON: {e}"));
-                }
-                Err(_) => {}
-            }
-            Ok(())
-        },
-    )?;
-    match damaged {
-        Some(message) => Err(StoreError::Damaged(message)),
-        None => Ok(out),
-    }
-}
-
 /// The three layers of `version`, in [`Level::ALL`] order.
 pub fn collections_at(conn: &dyn Conn, version: i64) -> Result<[Vec<Value>; 3], StoreError> {
     let [towns, communities, grids] = Level::ALL.map(|level| features_at(conn, level, version));
@@ -213,18 +181,16 @@ pub fn document(conn: &dyn Conn, name: &str) -> Result<Option<String>, DbError> 
 /// without holding the database.
 pub struct StoredSnapshot {
     pub version: i64,
-    /// Each layer's rows as their JSON text ([`rows_at`]).
-    pub collections: [Vec<Box<RawValue>>; 3],
+    pub collections: [Vec<Value>; 3],
     pub guidelines: Option<String>,
     pub addresses: Option<String>,
 }
 
 impl StoredSnapshot {
     pub fn read(conn: &dyn Conn, version: i64) -> Result<Self, StoreError> {
-        let [towns, communities, grids] = Level::ALL.map(|level| rows_at(conn, level, version));
         Ok(StoredSnapshot {
             version,
-            collections: [towns?, communities?, grids?],
+            collections: collections_at(conn, version)?,
             guidelines: document(conn, GUIDELINES)?,
             addresses: document(conn, address::FILE)?,
         })
@@ -239,13 +205,7 @@ impl StoredSnapshot {
             None => Ok(Guidelines::default()),
         }
         .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
-        // Every row was checked to be JSON when read, and any JSON reads as a `Feature`.
-        let collections = self.collections.map(|rows| {
-            rows.par_iter()
-                .map(|row| serde_json::from_str(row.get()).unwrap_or_default())
-                .collect()
-        });
-        let registry = load_parsed(collections, &guidelines.plausible).map_err(|e| {
+        let registry = load_features(self.collections, &guidelines.plausible).map_err(|e| {
             StoreError::Damaged(format!("registry version {version} does not load: {e}"))
         })?;
         let entries = match &self.addresses {
@@ -620,9 +580,6 @@ impl StoredSnapshot {
                 if i > 0 {
                     text.push_str(",\n");
                 }
-                // As a `Value` writes it (compact, members in order), whatever the row's spacing.
-                let f: Value = serde_json::from_str(f.get())
-                    .map_err(|e| format!("{level} feature {i} is not valid JSON: {e}"))?;
                 text.push_str(&f.to_string());
             }
             text.push_str("\n]}\n");
