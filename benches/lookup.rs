@@ -1,17 +1,16 @@
-//! In-process lookup and start-up cost on the shipped sample city.
+//! In-process lookup and start-up cost on the shipped sample city, or on the city in
+//! `SHEQU_BENCH_DATA` (see `common`).
 //!
 //! `cargo bench --bench lookup`; figures go to BENCHMARKS.md.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::BoundingRect;
 use shequ::Snapshot;
-
-fn sample_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("boundaries")
-}
 
 /// Deterministic points uniformly over the city's bounding box (splitmix64).
 fn points(snapshot: &Snapshot, n: usize) -> Vec<[f64; 2]> {
@@ -43,28 +42,30 @@ fn points(snapshot: &Snapshot, n: usize) -> Vec<[f64; 2]> {
 }
 
 fn bench(c: &mut Criterion) {
-    let snapshot = match Snapshot::load(&sample_dir()) {
-        Ok(s) => s,
-        Err(e) => panic!("sample city: {e}"),
-    };
+    let label = common::city_label();
+    let start = Instant::now();
+    let snapshot = common::load();
+    println!(
+        "load + index {label}: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     let points = points(&snapshot, 100_000);
     let mut i = 0;
-    c.bench_function("lookup one point (sample city)", |b| {
+    c.bench_function(&format!("lookup one point ({label})"), |b| {
         b.iter(|| {
             i = (i + 1) % points.len();
             black_box(snapshot.lookup(black_box(points[i])))
         })
     });
+    // Ten loads of a large city would take minutes; its one load is printed above.
+    if label != "sample city" {
+        return;
+    }
+    let dir = common::data_dir();
     let mut group = c.benchmark_group("start-up");
     group.sample_size(10);
     group.bench_function("load + index sample city", |b| {
-        b.iter(|| {
-            black_box(
-                Snapshot::load(&sample_dir())
-                    .map(|s| s.registry.grids.len())
-                    .ok(),
-            )
-        })
+        b.iter(|| black_box(Snapshot::load(&dir).map(|s| s.registry.grids.len()).ok()))
     });
     group.finish();
 }

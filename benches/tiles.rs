@@ -1,11 +1,14 @@
-//! Tile generation on the sample city: cold tiles (no tile cache; the snapshot's per-zoom
-//! simplification already built, as it is after the first request of a zoom), per zoom.
+//! Tile generation on the sample city, or on the city in `SHEQU_BENCH_DATA` (see `common`):
+//! cold tiles (no tile cache; the snapshot's topology and per-zoom simplification already
+//! built, as `serve` builds them at start, `Published::warm`), per zoom.
 //!
 //! Besides criterion's figures, prints per-tile median / p90 / worst over every tile covering
-//! the city at z10 and z14, the worst tile of z0–z14, the largest z0–z8 tile and the one-off
-//! costs (topology, per-zoom simplification).
+//! the city at z0–z14 (at most `SHEQU_BENCH_TILES` of a zoom, default 5,000, spread evenly over
+//! the zoom's tiles), the worst tile of z0–z14, the largest z0–z8 tile and the one-off costs
+//! (topology, per-zoom simplification).
 
-use std::path::Path;
+mod common;
+
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -14,12 +17,20 @@ use shequ::Snapshot;
 use shequ::tiles::style::city_bounds;
 use shequ::tiles::{LayerSet, TileId, TileSource};
 
-fn city_tiles(snapshot: &Snapshot, z: u8) -> Vec<TileId> {
+/// The tiles covering the city at `z`: every one, or `limit` of them spread evenly.
+fn city_tiles(snapshot: &Snapshot, z: u8, limit: usize) -> Vec<TileId> {
     let [w, s, e, n] = city_bounds(&snapshot.registry);
     let nw = TileId::containing(Coord { x: w, y: n }, z);
     let se = TileId::containing(Coord { x: e, y: s }, z);
-    (nw.x..=se.x)
+    let all: Vec<TileId> = (nw.x..=se.x)
         .flat_map(|x| (nw.y..=se.y).map(move |y| TileId { z, x, y }))
+        .collect();
+    if all.len() <= limit.max(1) {
+        return all;
+    }
+    let step = all.len() as f64 / limit.max(1) as f64;
+    (0..limit.max(1))
+        .map(|i| all[((i as f64 * step) as usize).min(all.len() - 1)])
         .collect()
 }
 
@@ -58,10 +69,11 @@ fn report(label: &str, times: &[f64], largest: usize) {
 }
 
 fn tiles(c: &mut Criterion) {
-    let snapshot = match Snapshot::load(Path::new("boundaries")) {
-        Ok(s) => s,
-        Err(e) => panic!("sample city: {e}"),
-    };
+    let snapshot = common::load();
+    let limit = std::env::var("SHEQU_BENCH_TILES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(5_000);
     let start = Instant::now();
     let source = TileSource::new(&snapshot.registry);
     println!(
@@ -79,7 +91,7 @@ fn tiles(c: &mut Criterion) {
     let mut worst: f64 = 0.0;
     let mut largest_low = 0;
     for z in 0..=14u8 {
-        let tiles = city_tiles(&snapshot, z);
+        let tiles = city_tiles(&snapshot, z, limit);
         per_tile(&snapshot, &source, &tiles, &all);
         let (times, largest) = per_tile(&snapshot, &source, &tiles, &all);
         report(&format!("z{z} all layers"), &times, largest);
@@ -92,7 +104,7 @@ fn tiles(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("cold tile, all layers");
     for z in [10u8, 14] {
-        let tiles = city_tiles(&snapshot, z);
+        let tiles = city_tiles(&snapshot, z, limit);
         let mut i = 0;
         group.bench_function(format!("z{z}, city tiles in turn"), |b| {
             b.iter(|| {

@@ -61,7 +61,7 @@ impl Snapshot {
     /// files are written.
     pub fn load_with(
         dir: &Path,
-        registry: impl FnOnce(&Plausible) -> Result<Registry, LoadError>,
+        registry: impl FnOnce(&Plausible) -> Result<Registry, LoadError> + Send,
     ) -> Result<Self, LoadError> {
         let guidelines = Guidelines::load_dir(dir).map_err(|e| Problem {
             file: "guidelines.toml".to_owned(),
@@ -75,8 +75,9 @@ impl Snapshot {
         let plausible = guidelines
             .as_ref()
             .map_or_else(|_| Default::default(), |g| g.plausible);
-        let registry = registry(&plausible);
-        let entries = AddressBook::read_dir(dir);
+        // The register is read while the boundaries load (two cores, issue 20).
+        let (registry, entries) =
+            rayon::join(|| registry(&plausible), || AddressBook::read_dir(dir));
         match (registry, guidelines, entries) {
             (Ok(registry), Ok(guidelines), Ok(entries)) => Ok(Self::with_addresses(
                 registry,

@@ -12,6 +12,8 @@ pub mod search;
 use std::path::Path;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 pub use register::{Entry, RegisterError, RegisterProblem, parse as parse_register};
 pub use search::{MIN_SCORE, Scored};
 
@@ -60,7 +62,10 @@ impl AddressBook {
         town_names: impl IntoIterator<Item = &'a str>,
         spatial: &SpatialIndex,
     ) -> Self {
-        let hits = entries.iter().map(|e| spatial.lookup(e.point)).collect();
+        let hits = entries
+            .par_iter()
+            .map(|e| spatial.lookup(e.point))
+            .collect();
         let index = SearchIndex::new(
             Normalizer::new(town_names),
             entries.iter().map(|e| e.address.as_str()),

@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::normalize::{Normalized, Normalizer, canonical};
 
 /// Lowest fuzzy score reported.
@@ -149,33 +151,43 @@ impl SearchIndex {
             normalizer,
             ..SearchIndex::default()
         };
-        for (i, text) in addresses.enumerate() {
-            let norm = index.normalizer.normalize(text);
-            let features = features(&norm.core);
-            let mut unique = features.clone();
-            unique.dedup();
-            for f in unique {
-                index.postings.entry(f).or_default().push(i as u32);
+        // Each entry on its own (normalising, features) on every core; then the maps, in
+        // entry order, on one (4.9 M entries at ×100, issue 20).
+        let texts: Vec<&str> = addresses.collect();
+        let normalizer = &index.normalizer;
+        index.entries = texts
+            .par_iter()
+            .map(|text| {
+                let norm = normalizer.normalize(text);
+                Indexed {
+                    chars: norm.core.chars().collect(),
+                    features: features(&norm.core),
+                    numbered: road_and_number(&norm.core),
+                    norm,
+                }
+            })
+            .collect();
+        for (i, entry) in index.entries.iter().enumerate() {
+            let mut previous = None;
+            for &f in &entry.features {
+                // Sorted: each distinct feature once.
+                if previous != Some(f) {
+                    index.postings.entry(f).or_default().push(i as u32);
+                    previous = Some(f);
+                }
             }
             index
                 .exact
-                .entry(norm.core.clone())
+                .entry(entry.norm.core.clone())
                 .or_default()
                 .push(i as u32);
-            let numbered = road_and_number(&norm.core);
-            if let Some((road, number)) = &numbered {
+            if let Some((road, number)) = &entry.numbered {
                 index
                     .roads
                     .entry(road.clone())
                     .or_default()
                     .push((*number, i as u32));
             }
-            index.entries.push(Indexed {
-                chars: norm.core.chars().collect(),
-                norm,
-                features,
-                numbered,
-            });
         }
         for list in index.roads.values_mut() {
             list.sort_unstable();

@@ -14,7 +14,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{FormatError, ImportError, Imported, Options};
-use crate::registry::{Level, LoadError, Plausible, Registry, load_stream};
+use crate::registry::{Feature, Level, LoadError, Plausible, Registry, load_stream};
 
 /// The layers of one source, by level (towns, communities, grids).
 #[derive(Debug)]
@@ -149,14 +149,14 @@ pub fn read_city(path: &Path, options: &Options, plausible: &Plausible) -> Resul
 }
 
 /// Checks the three layers (towns, communities, grids) of an import as the loader checks
-/// boundary files, feature by feature (each feature is cloned only while it is checked, so
-/// the layers are not held twice), and returns the registry they make. Problems name the
+/// boundary files, feature by feature (each feature is read into the loader's typed
+/// `Feature` only while it is checked, so the layers are not held twice), and returns the registry they make. Problems name the
 /// boundary file each layer would be written to ([`problems`] names the sources instead).
 pub fn check_city(layers: [&Imported; 3], plausible: &Plausible) -> Result<Registry, LoadError> {
-    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Feature)| {
         if let Some(layer) = layers.iter().find(|l| l.level.file() == file) {
             for (index, feature) in layer.features.iter().enumerate() {
-                sink(index, feature.clone());
+                sink(index, Feature::from_value(feature));
             }
         }
         Ok::<_, std::convert::Infallible>(Ok(()))

@@ -39,15 +39,33 @@ pub enum RingProblem {
     },
 }
 
+/// A position as the checks read it: the loader's rings are `geo` coordinates, the tests'
+/// plain `[lon, lat]` pairs.
+pub trait LonLat: Copy + PartialEq {
+    fn lon_lat(self) -> [f64; 2];
+}
+
+impl LonLat for [f64; 2] {
+    fn lon_lat(self) -> [f64; 2] {
+        self
+    }
+}
+
+impl LonLat for Coord<f64> {
+    fn lon_lat(self) -> [f64; 2] {
+        [self.x, self.y]
+    }
+}
+
 /// Checks the rings of one polygon (exterior first); returns every problem found.
 ///
 /// Intersections are looked for only when every ring is structurally sound, and at most one is
 /// reported per polygon: a broken ring usually crosses itself many times and one is enough to
 /// point at.
-pub fn check_polygon_rings(rings: &[Vec<[f64; 2]>]) -> Vec<RingProblem> {
+pub fn check_polygon_rings<P: LonLat>(rings: &[Vec<P>]) -> Vec<RingProblem> {
     let mut problems = Vec::new();
     for (ring, positions) in rings.iter().enumerate() {
-        for (position, &[lon, lat]) in positions.iter().enumerate() {
+        for (position, [lon, lat]) in positions.iter().map(|p| p.lon_lat()).enumerate() {
             if !lon.is_finite() || !lat.is_finite() {
                 problems.push(RingProblem::NonFinite { ring, position });
             } else if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
@@ -91,20 +109,21 @@ fn lex(p: Coord<f64>, q: Coord<f64>) -> std::cmp::Ordering {
     p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y))
 }
 
-fn edges_of(rings: &[Vec<[f64; 2]>]) -> Vec<Edge> {
+fn edges_of<P: LonLat>(rings: &[Vec<P>]) -> Vec<Edge> {
     let mut edges = Vec::new();
     for (ring, positions) in rings.iter().enumerate() {
         let first = edges.len();
         let n = positions.len() - 1;
         for (index, w) in positions.windows(2).enumerate() {
             // `+ 0.0` turns -0 into 0, so that equal points also sort together.
+            let ([ax, ay], [bx, by]) = (w[0].lon_lat(), w[1].lon_lat());
             let a = Coord {
-                x: w[0][0] + 0.0,
-                y: w[0][1] + 0.0,
+                x: ax + 0.0,
+                y: ay + 0.0,
             };
             let b = Coord {
-                x: w[1][0] + 0.0,
-                y: w[1][1] + 0.0,
+                x: bx + 0.0,
+                y: by + 0.0,
             };
             let (lo, hi) = if lex(a, b).is_le() { (a, b) } else { (b, a) };
             edges.push(Edge {
@@ -164,7 +183,7 @@ fn touching(e: &Edge, f: &Edge) -> Option<RingProblem> {
 /// 3. a Shamos–Hoey sweep: with every vertex distinct, edges are kept ordered along the sweep
 ///    line, and only edges that become neighbours in that order are tested; if any two edges
 ///    meet, the leftmost such meeting is between edges that were neighbours just before it.
-fn first_intersection(rings: &[Vec<[f64; 2]>]) -> Option<RingProblem> {
+fn first_intersection<P: LonLat>(rings: &[Vec<P>]) -> Option<RingProblem> {
     let edges = edges_of(rings);
     for (id, e) in edges.iter().enumerate() {
         let f = &edges[e.next];

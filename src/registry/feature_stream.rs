@@ -4,13 +4,16 @@
 //! file's size in memory (every position is an array of two boxed numbers), all of it alive
 //! until the last feature is checked; at ×100 that is gigabytes (issue 20). Here serde's
 //! deserializer walks the document and hands each element of `features` to the caller as soon
-//! as it is parsed, so only one feature is ever a tree. The loader's checks see exactly the
-//! `Value` they saw before (same parser, same numbers), and a syntax error anywhere is reported
-//! with the same line and column.
+//! as it is parsed, so only one feature is in memory at a time, as whatever type the caller
+//! asks for (the loader's typed `Feature`, or a `Value`). The parser and its numbers are the
+//! same as a whole-document parse, and a syntax error anywhere is reported with the same line
+//! and column.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// What the document turned out to be, once read to its end.
@@ -28,9 +31,9 @@ pub enum Document {
 /// (with its position) to `sink` as soon as it is parsed. Elements are passed even when the
 /// root turns out not to be a FeatureCollection (its `type` may come last); callers drop what
 /// they gathered unless the answer is [`Document::Collection`].
-pub fn read_collection(
+pub fn read_collection<T: for<'de> Deserialize<'de>>(
     bytes: &[u8],
-    sink: &mut dyn FnMut(usize, Value),
+    sink: &mut dyn FnMut(usize, T),
 ) -> Result<Document, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let collection = Root { sink }.deserialize(&mut de)?;
@@ -39,11 +42,11 @@ pub fn read_collection(
 }
 
 /// The root object: its `type` checked, its `features` streamed, the rest skipped.
-struct Root<'s> {
-    sink: &'s mut dyn FnMut(usize, Value),
+struct Root<'s, T> {
+    sink: &'s mut dyn FnMut(usize, T),
 }
 
-impl<'de> DeserializeSeed<'de> for Root<'_> {
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Root<'_, T> {
     type Value = Document;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Document, D::Error> {
@@ -100,7 +103,7 @@ impl Other for Features {
     }
 }
 
-impl<'de> Visitor<'de> for Root<'_> {
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Root<'_, T> {
     type Value = Document;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -129,6 +132,7 @@ impl<'de> Visitor<'de> for Root<'_> {
                 "features" => {
                     let streamed = map.next_value_seed(FeatureArray {
                         sink: &mut *self.sink,
+                        element: PhantomData,
                     })?;
                     // A second `features` member would mix two arrays' features: refused.
                     features = match features {
@@ -149,12 +153,13 @@ impl<'de> Visitor<'de> for Root<'_> {
     }
 }
 
-/// The `features` member: each element parsed as a `Value` and handed on.
-struct FeatureArray<'s> {
-    sink: &'s mut dyn FnMut(usize, Value),
+/// The `features` member: each element parsed as a `T` and handed on.
+struct FeatureArray<'s, T> {
+    sink: &'s mut dyn FnMut(usize, T),
+    element: PhantomData<fn() -> T>,
 }
 
-impl<'de> DeserializeSeed<'de> for FeatureArray<'_> {
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for FeatureArray<'_, T> {
     type Value = Features;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Features, D::Error> {
@@ -162,7 +167,7 @@ impl<'de> DeserializeSeed<'de> for FeatureArray<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for FeatureArray<'_> {
+impl<'de, T: Deserialize<'de>> Visitor<'de> for FeatureArray<'_, T> {
     type Value = Features;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -178,7 +183,7 @@ impl<'de> Visitor<'de> for FeatureArray<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Features, A::Error> {
         let mut index = 0;
-        while let Some(feature) = seq.next_element::<Value>()? {
+        while let Some(feature) = seq.next_element::<T>()? {
             (self.sink)(index, feature);
             index += 1;
         }

@@ -4,9 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use geo::{LineString, MultiPolygon, Point, Polygon};
+use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
+use super::feature::{Coords, Feature, Geometry, Member};
 use super::feature_stream::{self, Document};
 use super::level::Level;
 use super::model::{Community, CommunityKind, Counts, Grid, Registry, Town};
@@ -28,26 +29,59 @@ const COUNT_FIELDS: [&str; 3] = ["households", "population", "service_households
 
 /// Loads `towns.geojson`, `communities.geojson` and `grids.geojson` from `dir`, refusing
 /// counts and areas beyond `plausible` (the guidelines' maxima). Each file is read feature by
-/// feature (`feature_stream`): only one feature at a time is ever a `Value` tree.
+/// feature into typed [`Feature`]s (`feature_stream`), the three files at once on rayon's
+/// threads (a ×100 city's load was 3:54 on one core).
 pub fn load_dir(dir: &Path, plausible: &Plausible) -> Result<Registry, LoadError> {
-    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+    let ((towns, communities), grids) = rayon::join(
+        || {
+            rayon::join(
+                || file_layer(dir, TOWNS, "code", parse_town, plausible),
+                || file_layer(dir, COMMUNITIES, "town_code", parse_community, plausible),
+            )
+        },
+        || file_layer(dir, GRIDS, "community_code", parse_grid, plausible),
+    );
+    finish(towns, communities, grids)
+}
+
+/// The layer in `file` of `dir`, read with [`read_layer`].
+fn file_layer<T>(
+    dir: &Path,
+    file: &'static str,
+    parent_field: &str,
+    parse: impl Fn(&mut Ctx) -> Option<T>,
+    plausible: &Plausible,
+) -> Layer<T> {
+    let mut read = |file: &'static str, sink: &mut dyn FnMut(usize, Feature)| {
         Ok::<_, std::convert::Infallible>(stream_file(&dir.join(file), sink))
     };
-    match load_stream(read, plausible) {
-        Ok(loaded) => loaded,
+    match read_layer(&mut read, file, parent_field, parse, plausible) {
+        Ok(layer) => layer,
         Err(never) => match never {},
     }
 }
 
 /// Checks and assembles the features of the three layers (towns, communities, grids, each in
-/// the boundary files' format) as they come from elsewhere, e.g. the store. Problems name the
+/// the boundary files' format) as they come from elsewhere, e.g. tests. Problems name the
 /// file the features would be in.
 pub fn load_features(
     collections: [Vec<Value>; 3],
     plausible: &Plausible,
 ) -> Result<Registry, LoadError> {
+    load_parsed(
+        collections.map(|layer| layer.iter().map(Feature::from_value).collect()),
+        plausible,
+    )
+}
+
+/// As [`load_features`], with the features already read into [`Feature`]s (e.g. the store's
+/// rows, parsed as they arrive).
+pub fn load_parsed(
+    collections: [Vec<Feature>; 3],
+    plausible: &Plausible,
+) -> Result<Registry, LoadError> {
     let mut collections = collections.map(Some);
-    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Value)| {
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, Feature)| {
         let layer = FILES.iter().position(|f| *f == file);
         let features = layer
             .and_then(|l| collections[l].take())
@@ -68,65 +102,80 @@ pub fn load_features(
 /// whole is unusable, or `Err` when reading failed for a reason that is not the data's (e.g.
 /// the database).
 pub type LayerReader<'r, E> =
-    dyn FnMut(&'static str, &mut dyn FnMut(usize, Value)) -> Result<Result<(), String>, E> + 'r;
+    dyn FnMut(&'static str, &mut dyn FnMut(usize, Feature)) -> Result<Result<(), String>, E> + 'r;
 
 /// Checks and assembles the three layers as `read` hands them over, feature by feature, so
 /// that no layer is ever held whole as `Value` trees. A file `read` calls unusable counts as
 /// one problem, and its features' own problems are dropped (as when it could not be parsed at
 /// all). An `Err` of `read` is returned as it is.
 pub fn load_stream<E>(
-    mut read: impl FnMut(&'static str, &mut dyn FnMut(usize, Value)) -> Result<Result<(), String>, E>,
+    mut read: impl FnMut(&'static str, &mut dyn FnMut(usize, Feature)) -> Result<Result<(), String>, E>,
     plausible: &Plausible,
 ) -> Result<Result<Registry, LoadError>, E> {
     let read: &mut LayerReader<E> = &mut read;
-    let mut problems = Vec::new();
-    let (towns, mut town_problems) =
-        read_layer(read, TOWNS, "code", parse_town, plausible, &mut problems)?;
-    let (communities, mut community_problems) = read_layer(
-        read,
-        COMMUNITIES,
-        "town_code",
-        parse_community,
-        plausible,
-        &mut problems,
-    )?;
-    let (grids, mut grid_problems) = read_layer(
-        read,
-        GRIDS,
-        "community_code",
-        parse_grid,
-        plausible,
-        &mut problems,
-    )?;
-    // File-level problems first, then each file's feature problems, in load order.
-    problems.append(&mut town_problems);
-    problems.append(&mut community_problems);
-    problems.append(&mut grid_problems);
-    let registry = assemble(towns, communities, grids, &mut problems);
-    Ok(match registry {
-        Some(registry) if problems.is_empty() => Ok(registry),
-        _ => Err(LoadError { problems }),
-    })
+    let towns = read_layer(read, TOWNS, "code", parse_town, plausible)?;
+    let communities = read_layer(read, COMMUNITIES, "town_code", parse_community, plausible)?;
+    let grids = read_layer(read, GRIDS, "community_code", parse_grid, plausible)?;
+    Ok(finish(towns, communities, grids))
 }
 
-/// One layer read through `read` and parsed feature by feature: its records (`None` when the
-/// file was unusable, whose problem goes to `file_problems`) and its features' problems.
+/// The registry of the three layers read, or every problem: file-level problems first, then
+/// each file's feature problems, in load order, then the cross-checks'.
+fn finish(
+    towns: Layer<RawTown>,
+    communities: Layer<RawCommunity>,
+    grids: Layer<RawGrid>,
+) -> Result<Registry, LoadError> {
+    let mut problems: Vec<Problem> = [
+        &towns.file_problem,
+        &communities.file_problem,
+        &grids.file_problem,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    problems.extend(towns.problems);
+    problems.extend(communities.problems);
+    problems.extend(grids.problems);
+    let registry = assemble(
+        towns.parsed,
+        communities.parsed,
+        grids.parsed,
+        &mut problems,
+    );
+    match registry {
+        Some(registry) if problems.is_empty() => Ok(registry),
+        _ => Err(LoadError { problems }),
+    }
+}
+
+/// One layer as read: its records (`None` when the file was unusable, said by `file_problem`)
+/// and its features' problems.
+struct Layer<T> {
+    parsed: Option<Parsed<T>>,
+    file_problem: Option<Problem>,
+    problems: Vec<Problem>,
+}
+
+/// One layer read through `read` and parsed feature by feature.
 fn read_layer<T, E>(
     read: &mut LayerReader<E>,
     file: &'static str,
     parent_field: &str,
     parse: impl Fn(&mut Ctx) -> Option<T>,
     plausible: &Plausible,
-    file_problems: &mut Vec<Problem>,
-) -> Result<(Option<Parsed<T>>, Vec<Problem>), E> {
+) -> Result<Layer<T>, E> {
     let mut parsed = Parsed {
         records: Vec::new(),
         codes: HashSet::new(),
         parents_of_broken: HashSet::new(),
     };
     let mut problems = Vec::new();
-    let mut sink = |index: usize, feature: Value| {
-        let mut ctx = Ctx::new(file, index, &feature, plausible, &mut problems);
+    let mut sink = |index: usize, feature: Feature| {
+        let mut feature = feature;
+        let props = feature.properties.take();
+        let mut ctx = Ctx::new(file, index, feature, &props, plausible, &mut problems);
         let record = parse(&mut ctx);
         if let Some(code) = ctx.code.take() {
             parsed.codes.insert(code);
@@ -142,19 +191,24 @@ fn read_layer<T, E>(
             }
         }
     };
-    match read(file, &mut sink)? {
-        Ok(()) => Ok((Some(parsed), problems)),
-        Err(message) => {
-            file_problems.push(Problem {
+    Ok(match read(file, &mut sink)? {
+        Ok(()) => Layer {
+            parsed: Some(parsed),
+            file_problem: None,
+            problems,
+        },
+        Err(message) => Layer {
+            parsed: None,
+            file_problem: Some(Problem {
                 file: file.to_owned(),
                 feature: None,
                 code: None,
                 field: None,
                 message,
-            });
-            Ok((None, Vec::new()))
-        }
-    }
+            }),
+            problems: Vec::new(),
+        },
+    })
 }
 
 /// The records of one file that parsed cleanly, plus what is known of those that did not, so
@@ -200,7 +254,7 @@ struct RawGrid {
 /// Streams the features of the boundary file at `path` into `sink`; `Err` says why the file as
 /// a whole is unusable (unreadable, not JSON, not a FeatureCollection, no `features` array), in
 /// the loader's words.
-fn stream_file(path: &Path, sink: &mut dyn FnMut(usize, Value)) -> Result<(), String> {
+fn stream_file(path: &Path, sink: &mut dyn FnMut(usize, Feature)) -> Result<(), String> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -219,7 +273,8 @@ fn stream_file(path: &Path, sink: &mut dyn FnMut(usize, Value)) -> Result<(), St
 struct Ctx<'a> {
     file: &'static str,
     index: usize,
-    feature: &'a Value,
+    /// The feature's geometry, until [`Ctx::geometry`] takes it.
+    geometry: Member<Geometry>,
     props: Option<&'a Map<String, Value>>,
     code: Option<String>,
     plausible: &'a Plausible,
@@ -230,11 +285,12 @@ impl<'a> Ctx<'a> {
     fn new(
         file: &'static str,
         index: usize,
-        feature: &'a Value,
+        feature: Feature,
+        props: &'a Option<Map<String, Value>>,
         plausible: &'a Plausible,
         problems: &'a mut Vec<Problem>,
     ) -> Self {
-        let props = feature.get("properties").and_then(Value::as_object);
+        let props = props.as_ref();
         let code = props
             .and_then(|p| p.get("code"))
             .and_then(Value::as_str)
@@ -242,13 +298,13 @@ impl<'a> Ctx<'a> {
         let mut ctx = Ctx {
             file,
             index,
-            feature,
+            geometry: feature.geometry,
             props,
             code,
             plausible,
             problems,
         };
-        if feature.get("type").and_then(Value::as_str) != Some("Feature") {
+        if !feature.is_feature {
             ctx.problem(Some("type"), "expected a GeoJSON Feature");
         }
         if props.is_none() {
@@ -406,19 +462,19 @@ impl<'a> Ctx<'a> {
     /// The feature's geometry as a multipolygon; `Ok(None)` for a null geometry when `nullable`.
     fn geometry(&mut self, nullable: bool) -> Result<Option<MultiPolygon<f64>>, ()> {
         const FIELD: Option<&str> = Some("geometry");
-        let geometry = match self.feature.get("geometry") {
-            None => {
+        let geometry = match std::mem::take(&mut self.geometry) {
+            Member::Missing => {
                 self.problem(FIELD, "missing");
                 return Err(());
             }
-            Some(Value::Null) if nullable => return Ok(None),
-            Some(Value::Null) => {
+            Member::Null if nullable => return Ok(None),
+            Member::Null => {
                 self.problem(FIELD, "is null; this feature must have a territory");
                 return Err(());
             }
-            Some(g) => g,
+            Member::Present(g) => g,
         };
-        match parse_area(geometry) {
+        match area_of(geometry) {
             Ok(area) => Ok(Some(area)),
             Err(messages) => {
                 for m in messages {
@@ -433,14 +489,19 @@ impl<'a> Ctx<'a> {
 /// A GeoJSON Polygon or MultiPolygon geometry object as a checked multipolygon, or every
 /// problem found in it (positions malformed, rings too short or open, out of range, crossing).
 pub fn parse_area(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
-    let coordinates = geometry.get("coordinates");
-    let polygons: Vec<(String, &Value)> = match geometry.get("type").and_then(Value::as_str) {
+    area_of(Geometry::from_value(geometry))
+}
+
+/// [`parse_area`] of a geometry as the loader reads it.
+fn area_of(geometry: Geometry) -> Result<MultiPolygon<f64>, Vec<String>> {
+    let coordinates = geometry.coordinates;
+    let polygons: Vec<(String, Coords)> = match geometry.kind.as_deref() {
         Some("Polygon") => coordinates
             .map(|c| vec![(String::new(), c)])
             .unwrap_or_default(),
-        Some("MultiPolygon") => match coordinates.and_then(Value::as_array) {
+        Some("MultiPolygon") => match coordinates.and_then(Coords::into_elements) {
             Some(parts) => parts
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, p)| (format!("polygon {i}: "), p))
                 .collect(),
@@ -467,7 +528,7 @@ pub fn parse_area(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
                         .iter()
                         .map(|p| format!("{prefix}{p}")),
                 );
-                let mut rings = rings.into_iter().map(LineString::from);
+                let mut rings = rings.into_iter().map(LineString::new);
                 if let Some(exterior) = rings.next() {
                     result.push(Polygon::new(exterior, rings.collect()));
                 }
@@ -501,27 +562,21 @@ fn lon_lat(v: &Value) -> Option<[f64; 2]> {
 }
 
 /// The rings of one GeoJSON polygon's `coordinates`, or a message saying where it is malformed.
-fn polygon_rings(v: &Value) -> Result<Vec<Vec<[f64; 2]>>, String> {
+fn polygon_rings(v: Coords) -> Result<Vec<Vec<Coord<f64>>>, String> {
     let rings = v
-        .as_array()
+        .into_elements()
         .filter(|r| !r.is_empty())
         .ok_or("expected a non-empty array of rings")?;
     rings
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(r, ring)| {
-            let positions = ring
-                .as_array()
-                .ok_or_else(|| format!("ring {r} is not an array of positions"))?;
-            positions
-                .iter()
-                .enumerate()
-                .map(|(p, pos)| {
-                    lon_lat(pos).ok_or_else(|| {
-                        format!("ring {r} position {p}: expected [longitude, latitude] numbers")
-                    })
-                })
-                .collect()
+            ring.into_positions().map_err(|at| match at {
+                None => format!("ring {r} is not an array of positions"),
+                Some(p) => {
+                    format!("ring {r} position {p}: expected [longitude, latitude] numbers")
+                }
+            })
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! one. A change builds a new snapshot, so readers never see half a change.
 
 mod change;
+mod feature;
 mod feature_stream;
 mod level;
 mod load;
@@ -15,8 +16,9 @@ mod problem;
 pub(crate) mod test_city;
 
 pub use change::{Edit, Touched};
+pub use feature::{Coords, Feature, Geometry, Member};
 pub use level::{Level, UnknownLevel, town_code};
-pub use load::{FILES, LayerReader, load_dir, load_features, load_stream, parse_area};
+pub use load::{FILES, LayerReader, load_dir, load_features, load_parsed, load_stream, parse_area};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use noded::Noding;
 pub use plausible::Plausible;
