@@ -352,12 +352,61 @@ impl Generators {
         schema.to_value()
     }
 
-    /// Every named schema used, for `components/schemas`. A name both sides use must mean the
-    /// same schema (checked by a unit test); the request side's is kept.
-    fn components(mut self) -> Map<String, Value> {
-        let mut all = self.answers.take_definitions(true);
-        all.extend(self.requests.take_definitions(true));
+    /// Every named schema used, for `components/schemas`, and the paths with their references
+    /// settled. A type read and written alike has one schema; one whose answer differs from
+    /// its request (e.g. `Tally`: `eligible` may be left out of a request, an answer always has
+    /// it) keeps its name for the request, and the answer's is `{name}Answer`, with the
+    /// references in answers and answer schemas renamed to match.
+    fn components(mut self, paths: &mut Map<String, Value>) -> Map<String, Value> {
+        let mut all = self.requests.take_definitions(true);
+        let mut answers = self.answers.take_definitions(true);
+        // Renaming one can make another differ (a schema referring to it): until none does.
+        loop {
+            let renamed: Vec<String> = answers
+                .iter()
+                .filter(|(name, schema)| all.get(*name).is_some_and(|r| r != *schema))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if renamed.is_empty() {
+                break;
+            }
+            for name in renamed {
+                let from = format!("#/components/schemas/{name}");
+                let to = format!("{from}Answer");
+                for schema in answers.values_mut() {
+                    rename_refs(schema, &from, &to);
+                }
+                for o in paths.values_mut().filter_map(Value::as_object_mut) {
+                    for responses in o.values_mut().filter_map(|o| o.get_mut("responses")) {
+                        rename_refs(responses, &from, &to);
+                    }
+                }
+                if let Some(schema) = answers.remove(&name) {
+                    answers.insert(format!("{name}Answer"), schema);
+                }
+            }
+        }
+        for (name, schema) in answers {
+            all.entry(name).or_insert(schema);
+        }
         all
+    }
+}
+
+/// Renames every `$ref` equal to `from` in `value` to `to`.
+fn rename_refs(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "$ref" && v.as_str() == Some(from) {
+                    *v = Value::String(to.to_owned());
+                } else {
+                    rename_refs(v, from, to);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, from, to)),
+        _ => {}
     }
 }
 
@@ -429,7 +478,7 @@ fn document_in(public_url: &str, version: &str, settings: SchemaSettings) -> Val
             .or_insert_with(|| json!({}));
         item[op.method] = operation(&op, &mut generators);
     }
-    let mut schemas = generators.components();
+    let mut schemas = generators.components(&mut paths);
     schemas.insert("Problem".to_owned(), problem_schema());
     let mut license = json!({"name": "MIT OR Apache-2.0"});
     if version.starts_with("3.1") {
@@ -528,23 +577,37 @@ mod tests {
         assert!(query_fields::<ogc::ItemsQuery>().contains(&"bbox-crs"));
     }
 
-    /// A type named on both sides (read in a request, written in an answer) has one schema,
-    /// so keeping one of them in `components/schemas` loses nothing.
+    /// A type whose answer differs from its request gets a second schema for its answers, and
+    /// the answers refer to it: `Tally` (a vote's request may leave `eligible` out; its answer,
+    /// `VoteState`, always has it).
     #[test]
-    fn request_and_answer_schemas_of_one_name_agree() {
-        for settings in [SchemaSettings::draft2020_12(), SchemaSettings::openapi3()] {
-            let mut generators = Generators::new(settings);
-            for op in operations() {
-                operation(&op, &mut generators);
+    fn an_answer_that_differs_from_its_request_has_its_own_schema() {
+        for doc in [
+            document("http://localhost"),
+            document_30("http://localhost"),
+        ] {
+            let schemas = &doc["components"]["schemas"];
+            let required = |name: &str| schemas[name]["required"].clone();
+            assert!(
+                !required("Tally")
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!("eligible")))
+            );
+            assert!(
+                required("TallyAnswer")
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!("eligible")))
+            );
+            let text = doc.to_string();
+            assert!(text.contains("#/components/schemas/TallyAnswer"));
+            let vote = &doc["paths"]["/api/v1/proposals/{id}/vote"]["post"];
+            assert_eq!(
+                vote["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Tally"
+            );
+            for (name, _) in schemas.as_object().into_iter().flatten() {
+                assert!(!name.ends_with("AnswerAnswer"), "{name}");
             }
-            let requests = generators.requests.take_definitions(true);
-            let answers = generators.answers.take_definitions(true);
-            for (name, schema) in &requests {
-                if let Some(other) = answers.get(name) {
-                    assert_eq!(schema, other, "{name}");
-                }
-            }
-            assert!(requests.contains_key("SplitRequest") && answers.contains_key("PointPlace"));
         }
     }
 

@@ -293,7 +293,7 @@ pub struct Tally {
     pub against: u32,
     pub abstain: u32,
     /// Everyone entitled to vote (needed when the rule counts eligible voters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub eligible: Option<u32>,
 }
 
