@@ -1,7 +1,8 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +10,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentOnly, JsonBytes, published_as_of, query_params};
 use crate::crs::Crs;
-use crate::output::{Place, PointPlace};
+use crate::index::Hit;
+use crate::output::Place;
 
 /// Most points one batch request may carry.
 pub const MAX_BATCH_POINTS: usize = 10_000;
@@ -17,7 +19,7 @@ pub const MAX_BATCH_POINTS: usize = 10_000;
 /// Serialises `value` as a JSON response (for bodies that borrow from the snapshot).
 pub(super) fn json_response(value: &impl Serialize) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(body) => json_bytes(body),
         Err(e) => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -60,13 +62,19 @@ pub async fn lookup_one(State(state): State<AppState>, uri: Uri) -> Result<Respo
     let point = crs
         .to_wgs84(input)
         .map_err(|e| ApiError::bad_request(format!("point ({}, {}): {e}", input[0], input[1])))?;
-    let snapshot = published.snapshot();
-    let hit = snapshot.lookup(point);
-    Ok(json_response(&PointPlace::new(
-        &snapshot.registry,
-        point,
-        hit,
-    )))
+    let hit = published.snapshot().lookup(point);
+    Ok(json_bytes(published.place_json().point_place(point, hit)))
+}
+
+/// A JSON answer already written. The header value is a static one: given as a `&str`, axum
+/// copies it into a new allocation on every response.
+pub(super) fn json_bytes(body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// One entry of `points`: anything JSON, judged after parsing so errors can name its index.
@@ -86,6 +94,8 @@ pub struct BatchRequest {
     points: Vec<PointInput>,
 }
 
+/// The batch answer. Written by hand from [`crate::output::PlaceJson`] (the same bytes serde
+/// would write for this type); the type stays as the answer's schema in the OpenAPI document.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct BatchResponse<'a> {
     results: Vec<Option<Place<'a>>>,
@@ -127,14 +137,23 @@ pub async fn lookup_batch(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let snapshot = published.snapshot();
-            let results = points
-                .into_iter()
-                .map(|p| {
-                    let place = Place::new(&snapshot.registry, snapshot.lookup(p));
-                    (!place.is_nowhere()).then_some(place)
-                })
-                .collect();
-            Ok(json_response(&BatchResponse { results }))
+            let json = published.place_json();
+            // `{"results":[…]}`, each entry `null` where nothing covers the point.
+            let mut body = Vec::with_capacity(16 + points.len() * 160);
+            body.extend_from_slice(b"{\"results\":[");
+            for (i, p) in points.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                let hit = snapshot.lookup(p);
+                if hit == Hit::default() {
+                    body.extend_from_slice(b"null");
+                } else {
+                    json.write_place(&mut body, hit);
+                }
+            }
+            body.extend_from_slice(b"]}");
+            Ok(json_bytes(body))
         })
         .await
 }

@@ -57,6 +57,7 @@ use route_table::RouteTable;
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
+use crate::output::PlaceJson;
 use crate::registry::Level;
 use crate::store::Store;
 use crate::tiles::{StyleOptions, TileCache, TileSource};
@@ -166,6 +167,8 @@ pub struct Published {
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
+    /// The lookup answers' pieces, written once ([`PlaceJson`]).
+    place_json: OnceLock<PlaceJson>,
     /// When it was published (Unix seconds), for `/metrics`.
     published_at: u64,
 }
@@ -180,6 +183,7 @@ impl Published {
             collections: Default::default(),
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
+            place_json: OnceLock::new(),
             published_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -211,6 +215,12 @@ impl Published {
             .get_or_init(|| TileSource::new(&self.snapshot.registry))
     }
 
+    /// The lookup answers' pieces, written on first use.
+    pub(crate) fn place_json(&self) -> &PlaceJson {
+        self.place_json
+            .get_or_init(|| PlaceJson::new(&self.snapshot.registry))
+    }
+
     /// The coverage audit of the snapshot, computed on first use.
     fn audit(&self) -> Arc<AuditReport> {
         self.audit
@@ -225,10 +235,12 @@ impl Published {
     }
 
     /// Builds now what is otherwise built on first use (tile topology and its simplified shapes
-    /// at every zoom, audit, the three collections), so that no request waits for it: the first
-    /// tile after start-up took 196–365 ms when the topology was built on the request path, and
-    /// the first tile of each zoom 11–32 ms while that zoom's shapes were simplified.
+    /// at every zoom, audit, the three collections, the lookup answers' pieces), so that no
+    /// request waits for it: the first tile after start-up took 196–365 ms when the topology was
+    /// built on the request path, and the first tile of each zoom 11–32 ms while that zoom's
+    /// shapes were simplified.
     pub fn warm(&self) {
+        self.place_json();
         self.tile_source().prepare_all_zooms();
         self.audit();
         for level in Level::ALL {

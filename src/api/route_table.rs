@@ -7,6 +7,8 @@
 //! same templates with the same matcher axum uses (`matchit`), before routing. The templates
 //! come from this table, which also builds the axum router, so the two cannot disagree.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::routing::MethodRouter;
 
@@ -50,23 +52,36 @@ impl RouteTable {
     /// The axum router and the matcher of its templates.
     pub fn build(self) -> (Router<AppState>, Templates) {
         let mut matcher = matchit::Router::new();
+        let mut fixed = HashMap::new();
         for template in self.templates {
+            if !template.contains('{') {
+                fixed.insert(template, template);
+            }
             // axum has accepted the same template (it panics on one it cannot insert), and a
             // template is inserted once, so this cannot fail; a failure would only leave the
             // route counted as `unmatched`.
             let _ = matcher.insert(template, template);
         }
-        (self.router, Templates(matcher))
+        (self.router, Templates { fixed, matcher })
     }
 }
 
 /// Finds the route template a request path is served by.
-pub struct Templates(matchit::Router<&'static str>);
+pub struct Templates {
+    /// Templates without parameters, looked up first: a static segment wins over a parameter
+    /// in matchit too, so an exact hit is matchit's answer, for a hash probe instead of a tree
+    /// walk that allocates twice (a lookup's path is one of these).
+    fixed: HashMap<&'static str, &'static str>,
+    matcher: matchit::Router<&'static str>,
+}
 
 impl Templates {
     /// The template matching `path`, if a route serves it.
     pub fn find(&self, path: &str) -> Option<&'static str> {
-        self.0.at(path).ok().map(|m| *m.value)
+        if let Some(&template) = self.fixed.get(path) {
+            return Some(template);
+        }
+        self.matcher.at(path).ok().map(|m| *m.value)
     }
 }
 

@@ -3,6 +3,7 @@
 //! them.
 //!
 //! - [`place`]: where a point is (town, community, grid) — the lookup answer;
+//! - [`place_json`]: the same answer written from pieces serialised once per snapshot;
 //! - [`address`]: address register matches — the address answer;
 //! - [`geojson`]: registry features, feature collections and audit findings as GeoJSON;
 //! - [`select`]: which records a bounding box and parent filters keep;
@@ -12,7 +13,9 @@ pub mod address;
 pub mod geojson;
 pub mod page;
 pub mod place;
+pub mod place_json;
 pub mod select;
 
 pub use address::{AddressAnswer, AddressMatch, address_answer};
 pub use place::{Place, PointPlace};
+pub use place_json::PlaceJson;

@@ -59,11 +59,6 @@ impl<'a> Place<'a> {
             }),
         }
     }
-
-    /// Whether nothing covers the point.
-    pub fn is_nowhere(&self) -> bool {
-        self.town.is_none() && self.community.is_none() && self.grid.is_none()
-    }
 }
 
 /// The single-point answer: the point echoed in WGS84, then where it is.
