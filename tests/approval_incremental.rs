@@ -115,7 +115,7 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
         s.addresses.search(address, 1).first().map(|m| {
             let r = &s.registry;
             (
-                m.entry.code.clone(),
+                m.entry.code.to_owned(),
                 m.hit.community.map(|c| r.communities[c].code.clone()),
                 m.hit.grid.map(|g| r.grids[g].code.clone()),
             )
