@@ -2,7 +2,7 @@
 # Issues 19 and 20: 10,000 addresses in one `POST /api/v1/address`. Draws 10,000 addresses from
 # boundaries/addresses.csv (seed 7) into three bodies: all exact (`广东省中山市 ` + the address),
 # one in ten with a road character mistyped (the first character of the road, as in
-# benches/address.rs), all mistyped. Starts the release server on the sample city (and, with
+# benches/address.rs), all mistyped; and 256 mistyped (one chunk: searched on one thread). Starts the release server on the sample city (and, with
 # OLD=path/to/another/shequ, that binary beside it), then times ROUNDS requests of each body
 # with curl, alternating the servers request by request, and prints each time and the medians.
 # Loopback only.
@@ -27,6 +27,9 @@ bodies = {
     "exact": ["广东省中山市 " + a for a in picked],
     "tenth": [typo(a) if i % 10 == 0 else "广东省中山市 " + a for i, a in enumerate(picked)],
     "typos": [typo(a) for a in picked],
+    # Below the server's chunk size: searched on one thread by both old and new servers, so
+    # the time is the per-query cost of the search itself (and its JSON).
+    "typos256": [typo(a) for a in picked[:256]],
 }
 for name, queries in bodies.items():
     with open(f"{sys.argv[1]}/{name}.json", "w", encoding="utf-8") as f:
@@ -49,11 +52,14 @@ if [ -n "$old" ]; then
   servers=("old:$((port + 1))" "new:$port")
 fi
 time_one() { # port body
-  curl -fs -o "$tmp/answer" -w '%{time_total}' -H 'content-type: application/json' \
-    --data-binary "@$tmp/$2.json" "http://127.0.0.1:$1/api/v1/address"
+  local out
+  out=$(curl -s -o "$tmp/answer" -w '%{http_code} %{time_total}' -H 'content-type: application/json' \
+    --data-binary "@$tmp/$2.json" "http://127.0.0.1:$1/api/v1/address")
+  [ "${out%% *}" = 200 ] || echo "HTTP ${out%% *} from $1: $(head -c 300 "$tmp/answer")" >&2
+  echo "${out#* }"
 }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for body in exact tenth typos; do
+for body in exact tenth typos typos256; do
   for s in "${servers[@]}"; do time_one "${s#*:}" "$body" >/dev/null; done # warm
   declare -A times=()
   for _ in $(seq 1 "$rounds"); do

@@ -96,7 +96,7 @@ fn the_register_has_one_entry_per_building_inside_its_grid() {
             "entry {m}: {}",
             entry.address
         );
-        let (town, road, number) = parts(&entry.address);
+        let (town, road, number) = parts(entry.address);
         let town_of_grid = &snapshot.registry.towns[hit.town.expect("town")].name;
         assert_eq!(town, town_of_grid);
         assert!(road.ends_with('路') || road.ends_with('街'), "{road}");
@@ -110,7 +110,7 @@ fn house_numbers_follow_the_road() {
     let book = &common::sample().addresses;
     let mut by_road: std::collections::BTreeMap<&str, Vec<(u64, [f64; 2])>> = Default::default();
     for e in book.entries() {
-        let (_, road, number) = parts(&e.address);
+        let (_, road, number) = parts(e.address);
         by_road.entry(road).or_default().push((number, e.point));
     }
     let mut checked = 0;
@@ -138,7 +138,7 @@ fn house_numbers_follow_the_road() {
 fn every_entry_is_found_by_its_text_and_by_variants() {
     let book = &common::sample().addresses;
     for entry in book.entries() {
-        let (town, road, number) = parts(&entry.address);
+        let (town, road, number) = parts(entry.address);
         let short_town = town
             .strip_suffix("街道")
             .or_else(|| town.strip_suffix('镇'))
@@ -183,7 +183,7 @@ fn typos_still_find_the_entry_in_the_top_3() {
     let replacements = ['化', '兰', '之', '乡', '平', '东'];
     for _ in 0..500 {
         let entry = &entries.get((rng.next_u64() % entries.len() as u64) as usize);
-        let (town, road, number) = parts(&entry.address);
+        let (town, road, number) = parts(entry.address);
         // Change one character of the road name (never its 路/街).
         let mut chars: Vec<char> = road.chars().collect();
         let i = (rng.next_u64() % (chars.len() as u64 - 1)) as usize;
@@ -237,7 +237,7 @@ fn non_addresses_match_nothing() {
 async fn address_endpoints() {
     let app = app(&common::sample_dir());
     let entry = &common::sample().addresses.entries().get(100);
-    let (town, road, number) = parts(&entry.address);
+    let (town, road, number) = parts(entry.address);
     let q = format!("{town}{road}{}号", chinese(number));
     let uri = format!("/api/v1/address?q={}&limit=2", urlencode(&q));
     let reply = get(&app, &uri).await;

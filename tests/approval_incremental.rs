@@ -123,8 +123,8 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
     };
     for e in want.addresses.entries().iter().step_by(97) {
         assert_eq!(
-            place(got, &e.address),
-            place(want, &e.address),
+            place(got, e.address),
+            place(want, e.address),
             "{}",
             e.address
         );
