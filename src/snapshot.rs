@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::address::{self, AddressBook, AddressBookError, Entry};
+use crate::address::{self, AddressBook, AddressBookError, Register};
 use crate::index::{Hit, SpatialIndex};
 use crate::registry::{LoadError, Noding, Plausible, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
@@ -24,7 +24,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(registry: Registry, guidelines: Guidelines) -> Self {
-        Self::with_addresses(registry, guidelines, Vec::new())
+        Self::with_addresses(registry, guidelines, Register::default())
     }
 
     /// Nodes `registry` (T-junctions within the guidelines' `node_tolerance_m`), indexes it and
@@ -32,7 +32,7 @@ impl Snapshot {
     pub fn with_addresses(
         mut registry: Registry,
         guidelines: Guidelines,
-        entries: Vec<Entry>,
+        entries: Register,
     ) -> Self {
         let noding = registry.node(guidelines.audit.node_tolerance_m);
         let index = SpatialIndex::new(&registry);

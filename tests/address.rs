@@ -86,7 +86,7 @@ fn the_register_has_one_entry_per_building_inside_its_grid() {
     assert!((45_000..=55_000).contains(&book.len()), "{}", book.len());
     let mut seen = std::collections::HashSet::new();
     for (entry, m) in book.entries().iter().zip(0..) {
-        assert!(seen.insert(&entry.address), "duplicate {}", entry.address);
+        assert!(seen.insert(entry.address), "duplicate {}", entry.address);
         // The code starts with the grid's code; the service's own index puts the point there.
         let hit = snapshot.lookup(entry.point);
         let grid = hit.grid.map(|g| snapshot.registry.grids[g].code.as_str());
@@ -96,7 +96,7 @@ fn the_register_has_one_entry_per_building_inside_its_grid() {
             "entry {m}: {}",
             entry.address
         );
-        let (town, road, number) = parts(&entry.address);
+        let (town, road, number) = parts(entry.address);
         let town_of_grid = &snapshot.registry.towns[hit.town.expect("town")].name;
         assert_eq!(town, town_of_grid);
         assert!(road.ends_with('路') || road.ends_with('街'), "{road}");
@@ -110,7 +110,7 @@ fn house_numbers_follow_the_road() {
     let book = &common::sample().addresses;
     let mut by_road: std::collections::BTreeMap<&str, Vec<(u64, [f64; 2])>> = Default::default();
     for e in book.entries() {
-        let (_, road, number) = parts(&e.address);
+        let (_, road, number) = parts(e.address);
         by_road.entry(road).or_default().push((number, e.point));
     }
     let mut checked = 0;
@@ -138,13 +138,13 @@ fn house_numbers_follow_the_road() {
 fn every_entry_is_found_by_its_text_and_by_variants() {
     let book = &common::sample().addresses;
     for entry in book.entries() {
-        let (town, road, number) = parts(&entry.address);
+        let (town, road, number) = parts(entry.address);
         let short_town = town
             .strip_suffix("街道")
             .or_else(|| town.strip_suffix('镇'))
             .unwrap_or(town);
         let mut variants = vec![
-            entry.address.clone(),
+            entry.address.to_owned(),
             // Numerals, no town.
             format!("{road}{}号", chinese(number)),
             // Width and province/city prefixes.
@@ -182,8 +182,8 @@ fn typos_still_find_the_entry_in_the_top_3() {
     let mut rng = Rng(88);
     let replacements = ['化', '兰', '之', '乡', '平', '东'];
     for _ in 0..500 {
-        let entry = &entries[(rng.next_u64() % entries.len() as u64) as usize];
-        let (town, road, number) = parts(&entry.address);
+        let entry = &entries.get((rng.next_u64() % entries.len() as u64) as usize);
+        let (town, road, number) = parts(entry.address);
         // Change one character of the road name (never its 路/街).
         let mut chars: Vec<char> = road.chars().collect();
         let i = (rng.next_u64() % (chars.len() as u64 - 1)) as usize;
@@ -236,15 +236,15 @@ fn non_addresses_match_nothing() {
 #[tokio::test]
 async fn address_endpoints() {
     let app = app(&common::sample_dir());
-    let entry = &common::sample().addresses.entries()[100];
-    let (town, road, number) = parts(&entry.address);
+    let entry = &common::sample().addresses.entries().get(100);
+    let (town, road, number) = parts(entry.address);
     let q = format!("{town}{road}{}号", chinese(number));
     let uri = format!("/api/v1/address?q={}&limit=2", urlencode(&q));
     let reply = get(&app, &uri).await;
     assert_eq!(reply.status, 200);
     let v = reply.json();
     let first = &v["matches"][0];
-    assert_eq!(first["address"], entry.address.as_str());
+    assert_eq!(first["address"], entry.address);
     assert_eq!(first["score"], 1.0);
     assert_eq!(first["point"], json!(entry.point));
     assert_eq!(first["grid"]["code"], &entry.code[..15]);
@@ -272,7 +272,7 @@ async fn address_endpoints() {
     let reply = post_json(&app, "/api/v1/address", body).await;
     assert_eq!(reply.status, 200);
     let results = reply.json()["results"].clone();
-    assert_eq!(results[0]["matches"][0]["code"], entry.code.as_str());
+    assert_eq!(results[0]["matches"][0]["code"], entry.code);
     assert_eq!(results[1]["matches"], json!([]));
     post_json(&app, "/api/v1/address", r#"{"queries": [1]}"#)
         .await
@@ -390,14 +390,14 @@ async fn a_number_range_gives_the_addresses_in_it() {
 fn part_of_an_address_finds_the_addresses_containing_it() {
     let book = &common::sample().addresses;
     // Two characters of a road name: every address containing them, none other.
-    let road = parts(&book.entries()[500].address).1.to_owned();
+    let road = parts(book.entries().get(500).address).1.to_owned();
     let part: String = road.chars().take(2).collect();
     let want: Vec<String> = brute_force(&part).into_iter().map(|e| e.2).collect();
     let found: Vec<String> = book
         .search(&part, 10_000)
         .iter()
         .filter(|m| m.score >= shequ::address::search::PART_SCORE)
-        .map(|m| m.entry.address.clone())
+        .map(|m| m.entry.address.to_owned())
         .collect();
     let mut sorted_found = found.clone();
     sorted_found.sort();

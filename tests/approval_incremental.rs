@@ -115,7 +115,7 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
         s.addresses.search(address, 1).first().map(|m| {
             let r = &s.registry;
             (
-                m.entry.code.clone(),
+                m.entry.code.to_owned(),
                 m.hit.community.map(|c| r.communities[c].code.clone()),
                 m.hit.grid.map(|g| r.grids[g].code.clone()),
             )
@@ -123,8 +123,8 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
     };
     for e in want.addresses.entries().iter().step_by(97) {
         assert_eq!(
-            place(got, &e.address),
-            place(want, &e.address),
+            place(got, e.address),
+            place(want, e.address),
             "{}",
             e.address
         );

@@ -222,7 +222,7 @@ fn serve_answers_on_loopback_and_stops_cleanly_on_ctrl_c() {
 #[test]
 fn lookup_by_address_and_by_projected_point() {
     let sample = common::sample_dir();
-    let entry = &common::sample().addresses.entries()[0];
+    let entry = &common::sample().addresses.entries().get(0);
     let out = shequ(&[
         "lookup",
         "--address",
@@ -232,7 +232,7 @@ fn lookup_by_address_and_by_projected_point() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_eq!(v["matches"][0]["code"], entry.code.as_str());
+    assert_eq!(v["matches"][0]["code"], entry.code);
     assert_eq!(v["matches"][0]["grid"]["code"], &entry.code[..15]);
 
     let out = shequ(&[

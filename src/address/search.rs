@@ -15,6 +15,7 @@
 //! under [`MIN_SCORE`], so a text that is no address gets no match rather than a wrong one.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
@@ -36,6 +37,15 @@ pub const PREFIX_SCORE: f64 = 0.95;
 pub const PART_SCORE: f64 = 0.9;
 /// Characters between the two numbers of a range (翠乐路1-20号, 1至20号).
 const RANGE_SEPARATORS: &[char] = &['-', '－', '—', '–', '~', '～', '至', '到'];
+/// Entries one task of the parallel build takes at a time.
+const CHUNK: usize = 1 << 14;
+/// Entries whose postings are gathered before they are written into the lists (bounds the
+/// build's scratch memory).
+const GROUP: usize = 1 << 18;
+/// `towns` of an entry naming no town.
+const NO_TOWN: u32 = u32::MAX;
+/// `features` of a feature held by too many entries to be worth a list (see [`Held`]).
+const COMMON: u32 = u32::MAX;
 
 thread_local! {
     /// Shared-feature counters of [`SearchIndex::fuzzy`], one per entry, all zero between
@@ -48,33 +58,46 @@ thread_local! {
 /// A feature: a character (unigram) or two adjacent characters (bigram), packed.
 type Feature = u64;
 
+/// Calls `each` with every feature of `core` (a multiset, in text order).
+fn each_feature(core: &str, mut each: impl FnMut(Feature)) {
+    let mut previous = None;
+    for c in core.chars() {
+        each(u64::from(c as u32));
+        if let Some(p) = previous {
+            each((1 << 63) | (u64::from(p as u32) << 21) | u64::from(c as u32));
+        }
+        previous = Some(c);
+    }
+}
+
+/// The features of `core`, sorted.
 fn features(core: &str) -> Vec<Feature> {
-    let chars: Vec<char> = core.chars().collect();
-    let mut f: Vec<Feature> = chars.iter().map(|&c| u64::from(c as u32)).collect();
-    f.extend(
-        chars
-            .windows(2)
-            .map(|w| (1 << 63) | (u64::from(w[0] as u32) << 21) | u64::from(w[1] as u32)),
-    );
+    let mut f = Vec::with_capacity(2 * core.len());
+    each_feature(core, |x| f.push(x));
     f.sort_unstable();
     f
 }
 
-/// Size of the intersection of two sorted multisets.
-fn common(a: &[Feature], b: &[Feature]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
+/// The size of the intersection of the sorted multiset `query` with the features of `core`,
+/// and the number of `core`'s features. Computed from the text (an entry's features are not
+/// stored: only the few candidates of a fuzzy query need them); `taken` is scratch.
+fn common_with(query: &[Feature], core: &str, taken: &mut Vec<bool>) -> (usize, usize) {
+    taken.clear();
+    taken.resize(query.len(), false);
+    let (mut shared, mut count) = (0, 0);
+    each_feature(core, |f| {
+        count += 1;
+        let mut i = query.partition_point(|&q| q < f);
+        while i < query.len() && query[i] == f {
+            if !taken[i] {
+                taken[i] = true;
+                shared += 1;
+                return;
             }
+            i += 1;
         }
-    }
-    n
+    });
+    (shared, count)
 }
 
 /// Levenshtein distance over characters, or `None` once it must exceed `most` (every entry of
@@ -107,24 +130,22 @@ fn edit_distance_within(a: &[char], b: &[char], most: usize) -> Option<usize> {
     })
 }
 
-/// One indexed entry.
-struct Indexed {
-    norm: Normalized,
-    chars: Vec<char>,
-    features: Vec<Feature>,
-    /// Road (or compound) and number, when the core is `{road}{number}…` (号, 栋 …).
-    numbered: Option<(String, u32)>,
-}
-
 /// Splits a canonical core `{road}{number}…` at its first number: the road or compound before
 /// it, and the number (翠乐路12号 → 翠乐路, 12; 翠苑小区3栋 → 翠苑小区, 3).
-fn road_and_number(core: &str) -> Option<(String, u32)> {
+fn road_and_number(core: &str) -> Option<(&str, u32)> {
     let start = core.find(|c: char| c.is_ascii_digit())?;
     let end = core[start..]
         .find(|c: char| !c.is_ascii_digit())
         .map_or(core.len(), |n| start + n);
     let number = core[start..end].parse().ok()?;
-    (start > 0).then(|| (core[..start].to_owned(), number))
+    (start > 0).then(|| (&core[..start], number))
+}
+
+/// The hash of a core that picks its exact-match list (fixed keys: the same in every process).
+fn core_hash(core: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    core.hash(&mut h);
+    h.finish()
 }
 
 /// A scored match: position of the entry and its score (1 = exact).
@@ -134,65 +155,268 @@ pub struct Scored {
     pub score: f64,
 }
 
+/// Lists of entry positions in one array (compressed sparse rows): list `k` is
+/// `ids[offsets[k]..offsets[k + 1]]`. Two allocations in all, where a `Vec` a list cost a
+/// header and up to half its length in spare capacity each.
+#[derive(Default)]
+struct Lists {
+    offsets: Vec<usize>,
+    ids: Vec<u32>,
+}
+
+impl Lists {
+    /// Entry `i` goes to list `key(i)` (below `lists`), lists in entry order: a counting sort.
+    fn group(lists: usize, keys: &[u32]) -> Self {
+        let mut offsets = vec![0usize; lists + 1];
+        for &k in keys {
+            offsets[k as usize + 1] += 1;
+        }
+        for k in 0..lists {
+            offsets[k + 1] += offsets[k];
+        }
+        let mut cursor = offsets[..lists].to_vec();
+        let mut ids = vec![0u32; keys.len()];
+        for (i, &k) in keys.iter().enumerate() {
+            ids[cursor[k as usize]] = i as u32;
+            cursor[k as usize] += 1;
+        }
+        Lists { offsets, ids }
+    }
+
+    fn list(&self, k: usize) -> &[u32] {
+        match (self.offsets.get(k), self.offsets.get(k + 1)) {
+            (Some(&a), Some(&b)) => &self.ids[a..b],
+            _ => &[],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+}
+
+/// What the index keeps of a feature: the entries holding it, or that it is too common for a
+/// list (held by more than a tenth of the entries: 号, most digits). Fuzzy search never counts
+/// such features; a containment query made only of them scans the cores instead.
+enum Held<'a> {
+    By(&'a [u32]),
+    Common,
+}
+
 /// The search index over a list of addresses.
+///
+/// Laid out for size (issue 20: 4.9 M entries at ×100): the normalised cores in one text with
+/// offsets, each entry's town in an array, the exact-match and posting lists as [`Lists`];
+/// features are computed from the text when a query needs them, not stored per entry.
 #[derive(Default)]
 pub struct SearchIndex {
     normalizer: Normalizer,
-    entries: Vec<Indexed>,
-    exact: HashMap<String, Vec<u32>>,
-    postings: HashMap<Feature, Vec<u32>>,
-    /// Entries of each road, by house number.
-    roads: HashMap<String, Vec<(u32, u32)>>,
+    /// Every entry's normalised core, one after another.
+    cores: String,
+    /// Entry `i`'s core is `cores[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+    /// The town each entry names ([`NO_TOWN`] if none).
+    towns: Vec<u32>,
+    /// Entries by their core's hash, bucketed ([`SearchIndex::bucket`]); a query's bucket is
+    /// checked against the cores, so a shared bucket or hash costs a comparison, not a wrong
+    /// answer.
+    exact: Lists,
+    /// Each feature's posting list in `postings`, or [`COMMON`].
+    features: HashMap<Feature, u32>,
+    postings: Lists,
+    /// Each road's (or compound's) entries in `road_entries`, which holds `(number, entry)`
+    /// sorted by road, then number.
+    roads: HashMap<Box<str>, (u32, u32)>,
+    road_entries: Vec<(u32, u32)>,
 }
 
 impl SearchIndex {
-    pub fn new<'a>(normalizer: Normalizer, addresses: impl Iterator<Item = &'a str>) -> Self {
+    /// Indexes `count` addresses, `address(i)` being the `i`-th.
+    pub fn new<'a>(
+        normalizer: Normalizer,
+        address: impl Fn(usize) -> &'a str + Sync,
+        count: usize,
+    ) -> Self {
         let mut index = SearchIndex {
             normalizer,
             ..SearchIndex::default()
         };
-        // Each entry on its own (normalising, features) on every core; then the maps, in
-        // entry order, on one (4.9 M entries at ×100, issue 20).
-        let texts: Vec<&str> = addresses.collect();
-        let normalizer = &index.normalizer;
-        index.entries = texts
-            .par_iter()
-            .map(|text| {
-                let norm = normalizer.normalize(text);
-                Indexed {
-                    chars: norm.core.chars().collect(),
-                    features: features(&norm.core),
-                    numbered: road_and_number(&norm.core),
-                    norm,
+        index.normalize_all(&address, count);
+        index.index_exact();
+        index.index_features();
+        index.index_roads();
+        index
+    }
+
+    fn len(&self) -> usize {
+        self.towns.len()
+    }
+
+    fn core(&self, e: usize) -> &str {
+        &self.cores[self.starts[e]..self.starts[e + 1]]
+    }
+
+    fn town(&self, e: usize) -> Option<usize> {
+        (self.towns[e] != NO_TOWN).then_some(self.towns[e] as usize)
+    }
+
+    /// Normalises every address on every core, a chunk at a time, into `cores`.
+    fn normalize_all<'a>(&mut self, address: &(impl Fn(usize) -> &'a str + Sync), count: usize) {
+        let normalizer = &self.normalizer;
+        let chunks: Vec<(String, Vec<usize>, Vec<u32>)> = (0..count.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (mut text, mut ends, mut towns) = (String::new(), Vec::new(), Vec::new());
+                for i in c * CHUNK..count.min((c + 1) * CHUNK) {
+                    let norm = normalizer.normalize(address(i));
+                    text.push_str(&norm.core);
+                    ends.push(text.len());
+                    towns.push(norm.town.map_or(NO_TOWN, |t| t as u32));
                 }
+                (text, ends, towns)
             })
             .collect();
-        for (i, entry) in index.entries.iter().enumerate() {
-            let mut previous = None;
-            for &f in &entry.features {
-                // Sorted: each distinct feature once.
-                if previous != Some(f) {
-                    index.postings.entry(f).or_default().push(i as u32);
-                    previous = Some(f);
+        let bytes = chunks.iter().map(|c| c.0.len()).sum();
+        self.cores = String::with_capacity(bytes);
+        self.starts = Vec::with_capacity(count + 1);
+        self.starts.push(0);
+        self.towns = Vec::with_capacity(count);
+        for (text, ends, towns) in chunks {
+            let base = self.cores.len();
+            self.cores.push_str(&text);
+            self.starts.extend(ends.iter().map(|&end| base + end));
+            self.towns.extend(towns);
+        }
+    }
+
+    /// The exact-match list of a core's hash: about one entry per list.
+    fn bucket(&self, hash: u64) -> usize {
+        ((u128::from(hash) * self.exact.len() as u128) >> 64) as usize
+    }
+
+    fn index_exact(&mut self) {
+        let lists = (self.len() / 2).next_power_of_two();
+        // The bucket of a hash depends only on the number of lists.
+        self.exact = Lists {
+            offsets: vec![0; lists + 1],
+            ids: Vec::new(),
+        };
+        let keys: Vec<u32> = (0..self.len())
+            .into_par_iter()
+            .map(|e| self.bucket(core_hash(self.core(e))) as u32)
+            .collect();
+        self.exact = Lists::group(lists, &keys);
+    }
+
+    /// Entry `e`'s distinct features, sorted, in `out`.
+    fn distinct_features(&self, e: usize, out: &mut Vec<Feature>) {
+        out.clear();
+        each_feature(self.core(e), |f| out.push(f));
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The posting lists: how many entries hold each feature (on every core), which features
+    /// are selective enough for a list, then the lists filled in entry order, a group of
+    /// entries at a time.
+    fn index_features(&mut self) {
+        let n = self.len();
+        let held: HashMap<Feature, u32> = (0..n)
+            .into_par_iter()
+            .fold(
+                || (HashMap::new(), Vec::new()),
+                |(mut held, mut scratch): (HashMap<Feature, u32>, Vec<Feature>), e| {
+                    self.distinct_features(e, &mut scratch);
+                    for &f in &scratch {
+                        *held.entry(f).or_default() += 1;
+                    }
+                    (held, scratch)
+                },
+            )
+            .map(|(held, _)| held)
+            .reduce(HashMap::new, |a, b| {
+                let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                for (f, c) in small {
+                    *big.entry(f).or_default() += c;
                 }
-            }
-            index
-                .exact
-                .entry(entry.norm.core.clone())
-                .or_default()
-                .push(i as u32);
-            if let Some((road, number)) = &entry.numbered {
-                index
-                    .roads
-                    .entry(road.clone())
-                    .or_default()
-                    .push((*number, i as u32));
+                big
+            });
+        let selective = (n / 10).max(SELECTIVE_FLOOR);
+        let mut kept: Vec<(Feature, u32)> = held
+            .iter()
+            .filter(|&(_, &c)| c as usize <= selective)
+            .map(|(&f, &c)| (f, c))
+            .collect();
+        kept.sort_unstable();
+        let mut offsets = Vec::with_capacity(kept.len() + 1);
+        offsets.push(0usize);
+        for &(_, c) in &kept {
+            offsets.push(offsets[offsets.len() - 1] + c as usize);
+        }
+        self.features = held.into_keys().map(|f| (f, COMMON)).collect();
+        for (k, &(f, _)) in kept.iter().enumerate() {
+            self.features.insert(f, k as u32);
+        }
+        let mut cursor = offsets[..kept.len()].to_vec();
+        let mut ids = vec![0u32; offsets[kept.len()]];
+        for group in (0..n).step_by(GROUP) {
+            let postings: Vec<Vec<(u32, u32)>> = (group..n.min(group + GROUP))
+                .into_par_iter()
+                .step_by(CHUNK)
+                .map(|start| {
+                    let mut scratch = Vec::new();
+                    let mut out = Vec::new();
+                    for e in start..n.min(group + GROUP).min(start + CHUNK) {
+                        self.distinct_features(e, &mut scratch);
+                        out.extend(scratch.iter().filter_map(|f| match self.features.get(f) {
+                            Some(&k) if k != COMMON => Some((k, e as u32)),
+                            _ => None,
+                        }));
+                    }
+                    out
+                })
+                .collect();
+            for (k, e) in postings.into_iter().flatten() {
+                ids[cursor[k as usize]] = e;
+                cursor[k as usize] += 1;
             }
         }
-        for list in index.roads.values_mut() {
-            list.sort_unstable();
+        self.postings = Lists { offsets, ids };
+    }
+
+    /// The road (or compound) index of range queries.
+    fn index_roads(&mut self) {
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        let mut rows: Vec<(u32, u32, u32)> = Vec::new();
+        for e in 0..self.len() {
+            if let Some((road, number)) = road_and_number(self.core(e)) {
+                let next = ids.len() as u32;
+                rows.push((*ids.entry(road).or_insert(next), number, e as u32));
+            }
         }
-        index
+        rows.par_sort_unstable();
+        let mut names = vec![""; ids.len()];
+        for (road, id) in ids {
+            names[id as usize] = road;
+        }
+        let mut roads = HashMap::with_capacity(names.len());
+        let mut start = 0;
+        while start < rows.len() {
+            let road = rows[start].0;
+            let end = start + rows[start..].partition_point(|r| r.0 == road);
+            roads.insert(Box::from(names[road as usize]), (start as u32, end as u32));
+            start = end;
+        }
+        self.road_entries = rows.into_iter().map(|(_, n, e)| (n, e)).collect();
+        self.roads = roads;
+    }
+
+    /// What the index keeps of feature `f`; `None` when no entry holds it.
+    fn held(&self, f: Feature) -> Option<Held<'_>> {
+        match *self.features.get(&f)? {
+            COMMON => Some(Held::Common),
+            k => Some(Held::By(self.postings.list(k as usize))),
+        }
     }
 
     /// A range query `{road}{a}-{b}号` (or 至, 到, ～ …): the road as normalised, its town, and
@@ -202,6 +426,7 @@ impl SearchIndex {
         let left = left.trim_end().trim_end_matches('号');
         let from = self.normalizer.normalize(&format!("{left}号"));
         let (road, a) = road_and_number(&from.core)?;
+        let road = road.to_owned();
         let right = canonical(right);
         let digits = right
             .find(|c: char| !c.is_ascii_digit())
@@ -212,7 +437,9 @@ impl SearchIndex {
 
     /// The road's entries numbered `from..=to`, in number order.
     fn in_range(&self, road: &str, from: u32, to: u32) -> impl Iterator<Item = u32> + '_ {
-        let list = self.roads.get(road).map_or(&[][..], Vec::as_slice);
+        let list = self.roads.get(road).map_or(&[][..], |&(a, b)| {
+            &self.road_entries[a as usize..b as usize]
+        });
         let start = list.partition_point(|&(n, _)| n < from);
         list[start..]
             .iter()
@@ -222,27 +449,35 @@ impl SearchIndex {
 
     /// Entries whose core contains `core` (at least two characters, not only digits), scored
     /// [`PREFIX_SCORE`] or [`PART_SCORE`]. Candidates come from the rarest of the query's
-    /// features, so a road costs a few hundred substring checks, not one per entry.
+    /// features, so a road costs a few hundred substring checks, not one per entry; a query
+    /// made only of common features scans the cores.
     fn containing(&self, core: &str, qf: &[Feature]) -> Vec<Scored> {
         if core.chars().count() < 2 || core.chars().all(|c| c.is_ascii_digit()) {
             return Vec::new();
         }
         let mut wanted = qf.to_vec();
         wanted.dedup();
-        let Some(rarest) = wanted
-            .iter()
-            .map(|f| self.postings.get(f).map_or(&[][..], Vec::as_slice))
-            .min_by_key(|list| list.len())
-        else {
-            return Vec::new();
+        let mut rarest: Option<&[u32]> = None;
+        for &f in &wanted {
+            match self.held(f) {
+                // No entry holds it: none contains the query.
+                None => return Vec::new(),
+                Some(Held::By(list)) if rarest.is_none_or(|r| list.len() < r.len()) => {
+                    rarest = Some(list)
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(rarest) = rarest else {
+            return self.scan(core);
         };
         rarest
             .iter()
             .filter_map(|&e| {
-                let entry = &self.entries[e as usize];
-                let score = if entry.norm.core.starts_with(core) {
+                let entry = self.core(e as usize);
+                let score = if entry.starts_with(core) {
                     PREFIX_SCORE
-                } else if entry.norm.core.contains(core) {
+                } else if entry.contains(core) {
                     PART_SCORE
                 } else {
                     return None;
@@ -255,13 +490,48 @@ impl SearchIndex {
             .collect()
     }
 
-    /// Order of equally scored matches: by road and house number, then by position.
-    fn address_order(&self, a: &Scored, b: &Scored) -> std::cmp::Ordering {
-        let key = |s: &Scored| self.entries[s.entry].numbered.as_ref();
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| key(a).cmp(&key(b)))
-            .then(a.entry.cmp(&b.entry))
+    /// Every entry whose core contains `core`, found by searching all the cores' text (its
+    /// matches across two cores do not count).
+    fn scan(&self, core: &str) -> Vec<Scored> {
+        let step = core.chars().next().map_or(1, char::len_utf8);
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(found) = self.cores.get(from..).and_then(|rest| rest.find(core)) {
+            let at = from + found;
+            let e = self.starts.partition_point(|&s| s <= at) - 1;
+            let end = self.starts[e + 1];
+            if at + core.len() > end {
+                // Runs into the next core: look again from the next character.
+                from = at + step;
+                continue;
+            }
+            out.push(Scored {
+                entry: e,
+                score: if at == self.starts[e] {
+                    PREFIX_SCORE
+                } else {
+                    PART_SCORE
+                },
+            });
+            from = end;
+        }
+        out
+    }
+
+    /// Sorts matches best first; equal scores by road and house number, then by position.
+    fn sort_matches(&self, matches: &mut Vec<Scored>) {
+        let mut keyed: Vec<(Scored, Option<(&str, u32)>)> = matches
+            .iter()
+            .map(|&s| (s, road_and_number(self.core(s.entry))))
+            .collect();
+        keyed.sort_by(|(a, ka), (b, kb)| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| ka.cmp(kb))
+                .then(a.entry.cmp(&b.entry))
+        });
+        matches.clear();
+        matches.extend(keyed.into_iter().map(|(s, _)| s));
     }
 
     pub fn normalizer(&self) -> &Normalizer {
@@ -275,7 +545,7 @@ impl SearchIndex {
             return Vec::new();
         }
         let town_of = |town: Option<usize>| {
-            move |e: &Indexed| match (town, e.norm.town) {
+            move |e: usize| match (town, self.town(e)) {
                 (Some(a), Some(b)) if a != b => OTHER_TOWN,
                 _ => 1.0,
             }
@@ -286,11 +556,11 @@ impl SearchIndex {
                 .in_range(&road, from, to)
                 .map(|e| Scored {
                     entry: e as usize,
-                    score: factor(&self.entries[e as usize]),
+                    score: factor(e as usize),
                 })
                 .collect();
             if !out.is_empty() {
-                out.sort_by(|a, b| self.address_order(a, b));
+                self.sort_matches(&mut out);
                 out.truncate(limit);
                 return out;
             }
@@ -298,24 +568,24 @@ impl SearchIndex {
         let town_factor = town_of(q.town);
         let mut out: Vec<Scored> = self
             .exact
-            .get(&q.core)
-            .into_iter()
-            .flatten()
-            .map(|&i| Scored {
-                entry: i as usize,
-                score: town_factor(&self.entries[i as usize]),
+            .list(self.bucket(core_hash(&q.core)))
+            .iter()
+            .filter(|&&e| self.core(e as usize) == q.core)
+            .map(|&e| Scored {
+                entry: e as usize,
+                score: town_factor(e as usize),
             })
             .collect();
         if !out.is_empty() {
             // An exact hit is the answer: no containment or fuzzy pass (they cost 30 to 60
             // times the lookup and would only add lesser matches below it).
-            out.sort_by(|a, b| self.address_order(a, b));
+            self.sort_matches(&mut out);
             out.truncate(limit);
             return out;
         }
         let qf = features(&q.core);
         out.extend(self.containing(&q.core, &qf).into_iter().map(|s| Scored {
-            score: s.score * town_factor(&self.entries[s.entry]),
+            score: s.score * town_factor(s.entry),
             ..s
         }));
         if out.len() < limit {
@@ -328,7 +598,7 @@ impl SearchIndex {
             fuzzy.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
             out.extend(fuzzy);
         }
-        out.sort_by(|a, b| self.address_order(a, b));
+        self.sort_matches(&mut out);
         out.truncate(limit);
         out
     }
@@ -347,27 +617,30 @@ impl SearchIndex {
         q: &Normalized,
         qf: &[Feature],
         want: usize,
-        factor: &dyn Fn(&Indexed) -> f64,
+        factor: &dyn Fn(usize) -> f64,
     ) -> Vec<Scored> {
         let q_chars: Vec<char> = q.core.chars().collect();
+        let mut taken = Vec::new();
         // The bound of a score: the Dice part as it is, the edit part at its best, 1 minus
         // the length difference over the longer length (at least that many edits are needed).
         let mut bounded: Vec<(f64, f64, u32)> = self
             .candidates(qf)
             .into_iter()
             .map(|e| {
-                let entry = &self.entries[e as usize];
-                let dice = 2.0 * common(qf, &entry.features) as f64
-                    / (qf.len() + entry.features.len()) as f64;
-                let longest = q_chars.len().max(entry.chars.len()).max(1) as f64;
-                let similar = 1.0 - q_chars.len().abs_diff(entry.chars.len()) as f64 / longest;
-                let f = factor(entry);
+                let core = self.core(e as usize);
+                let (shared, count) = common_with(qf, core, &mut taken);
+                let dice = 2.0 * shared as f64 / (qf.len() + count) as f64;
+                let chars = core.chars().count();
+                let longest = q_chars.len().max(chars).max(1) as f64;
+                let similar = 1.0 - q_chars.len().abs_diff(chars) as f64 / longest;
+                let f = factor(e as usize);
                 (f * (0.5 * dice + 0.5 * similar).min(0.999), dice, e)
             })
             .collect();
         bounded.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
         let mut out: Vec<Scored> = Vec::new();
         let mut best: Vec<f64> = Vec::new(); // the `want` best scores so far, descending
+        let mut chars: Vec<char> = Vec::new();
         for (bound, dice, e) in bounded {
             let floor = if best.len() >= want.max(1) {
                 best[best.len() - 1].max(MIN_SCORE)
@@ -377,15 +650,16 @@ impl SearchIndex {
             if bound < floor {
                 break;
             }
-            let entry = &self.entries[e as usize];
-            let f = factor(entry);
-            let longest = q_chars.len().max(entry.chars.len()).max(1);
+            chars.clear();
+            chars.extend(self.core(e as usize).chars());
+            let f = factor(e as usize);
+            let longest = q_chars.len().max(chars.len()).max(1);
             // The most edits that can still reach `floor`: a score of at least `floor` needs
             // `similar ≥ 2·floor/f − dice`, i.e. `d ≤ longest · (1 − that)` (with a margin
             // for rounding; the score is computed exactly below).
             let needed = 2.0 * floor / f - dice;
             let most = ((1.0 - needed) * longest as f64 + 1e-9).floor().max(0.0) as usize;
-            let Some(d) = edit_distance_within(&q_chars, &entry.chars, most) else {
+            let Some(d) = edit_distance_within(&q_chars, &chars, most) else {
                 continue;
             };
             let similar = 1.0 - d as f64 / longest as f64;
@@ -408,10 +682,13 @@ impl SearchIndex {
     fn candidates(&self, qf: &[Feature]) -> Vec<u32> {
         let mut unique = qf.to_vec();
         unique.dedup();
-        let selective = (self.entries.len() / 10).max(SELECTIVE_FLOOR);
+        let selective = (self.len() / 10).max(SELECTIVE_FLOOR);
         let mut lists: Vec<&[u32]> = unique
             .iter()
-            .filter_map(|f| Some(self.postings.get(f)?.as_slice()))
+            .filter_map(|&f| match self.held(f)? {
+                Held::By(list) => Some(list),
+                Held::Common => None,
+            })
             .filter(|list| list.len() <= selective)
             .collect();
         // The rarest features first, and only as many entries as the budget allows beyond the
@@ -430,8 +707,8 @@ impl SearchIndex {
             .count();
         lists.truncate(taken);
         COUNTS.with_borrow_mut(|counts| {
-            if counts.len() < self.entries.len() {
-                counts.resize(self.entries.len(), 0);
+            if counts.len() < self.len() {
+                counts.resize(self.len(), 0);
             }
             let mut touched = Vec::new();
             let mut best = 0u16;
@@ -465,16 +742,23 @@ impl SearchIndex {
 mod tests {
     use super::*;
 
-    fn index() -> SearchIndex {
+    fn build(towns: &[&str], addresses: &[&str]) -> SearchIndex {
         SearchIndex::new(
-            Normalizer::new(["石岐街道", "东区街道"]),
-            [
+            Normalizer::new(towns.iter().copied()),
+            |i| addresses[i],
+            addresses.len(),
+        )
+    }
+
+    fn index() -> SearchIndex {
+        build(
+            &["石岐街道", "东区街道"],
+            &[
                 "石岐街道兴华路12号",
                 "石岐街道兴华路14号",
                 "石岐街道翠乐路12号",
                 "东区街道康平街7号",
-            ]
-            .into_iter(),
+            ],
         )
     }
 
@@ -507,17 +791,16 @@ mod tests {
 
     #[test]
     fn compounds_roads_and_ranges() {
-        let ix = SearchIndex::new(
-            Normalizer::new(["石岐街道"]),
-            [
+        let ix = build(
+            &["石岐街道"],
+            &[
                 "石岐街道翠苑小区3栋",
                 "石岐街道翠苑小区1栋",
                 "石岐街道兴华路14号",
                 "石岐街道兴华路2号",
                 "石岐街道兴华路9号",
                 "石岐街道新翠苑小区1栋",
-            ]
-            .into_iter(),
+            ],
         );
         let found = |q: &str| -> Vec<(usize, f64)> {
             ix.search(q, 10)
@@ -540,6 +823,100 @@ mod tests {
         assert_eq!(found("石岐兴华路九至十四号"), [(4, 1.0), (2, 1.0)]);
         // A range with nothing in it falls back to the usual search.
         assert!(found("兴华路20-30号").iter().all(|&(_, s)| s < 1.0));
+    }
+
+    #[test]
+    fn the_same_core_in_two_towns() {
+        // One exact list holds both; the town named in the query ranks its entry first.
+        let ix = build(
+            &["石岐街道", "东区街道"],
+            &[
+                "东区街道兴华路12号",
+                "石岐街道兴华路12号",
+                "石岐街道兴华路1号",
+            ],
+        );
+        let found = |q: &str| -> Vec<(usize, f64)> {
+            ix.search(q, 5).iter().map(|s| (s.entry, s.score)).collect()
+        };
+        assert_eq!(found("兴华路12号"), [(0, 1.0), (1, 1.0)]);
+        assert_eq!(found("石岐兴华路12号"), [(1, 1.0), (0, OTHER_TOWN)]);
+    }
+
+    #[test]
+    fn common_features_are_scanned() {
+        // 2,400 entries: 号, the digits, 兴华路 and 号1 are each held by more than a tenth of
+        // them and get no posting list. Every other core starts with a digit, so 号1 also
+        // stands across two cores in the text, which must not count.
+        let addresses: Vec<String> = (0..1200)
+            .flat_map(|i| [format!("兴华路{i}号1栋"), format!("{i}栋")])
+            .collect();
+        let ix = SearchIndex::new(Normalizer::default(), |i| &addresses[i], addresses.len());
+        for f in ["号", "1", "号1"] {
+            assert!(matches!(
+                ix.held(features(f)[features(f).len() - 1]),
+                Some(Held::Common)
+            ));
+        }
+        for q in ["号1", "兴华路", "华路1", "1栋"] {
+            let mut want: Vec<(usize, f64)> = addresses
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.contains(q))
+                .map(|(i, a)| {
+                    (
+                        i,
+                        if a.starts_with(q) {
+                            PREFIX_SCORE
+                        } else {
+                            PART_SCORE
+                        },
+                    )
+                })
+                .collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut got: Vec<(usize, f64)> = ix
+                .containing(q, &features(q))
+                .iter()
+                .map(|s| (s.entry, s.score))
+                .collect();
+            got.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            assert_eq!(got, want, "{q}");
+        }
+        // A feature no entry holds: nothing, without a scan.
+        assert!(ix.containing("号2栋兴", &features("号2栋兴")).is_empty());
+    }
+
+    #[test]
+    fn lists_group_by_key_in_entry_order() {
+        let lists = Lists::group(4, &[2, 0, 2, 3, 0, 2]);
+        let got: Vec<&[u32]> = (0..4).map(|k| lists.list(k)).collect();
+        assert_eq!(got, [&[1, 4][..], &[], &[0, 2, 5], &[3]]);
+        assert_eq!(lists.list(4), &[] as &[u32]);
+    }
+
+    #[test]
+    fn shared_features_from_the_text() {
+        // As the intersection of the two sorted multisets.
+        let mut taken = Vec::new();
+        for (a, b) in [
+            ("兴华路44号", "兴华路4号"),
+            ("aaab", "aab"),
+            ("", "ab"),
+            ("ab", ""),
+        ] {
+            let (fa, fb) = (features(a), features(b));
+            let mut want = 0;
+            let (mut i, mut j) = (0, 0);
+            while i < fa.len() && j < fb.len() {
+                match fa[i].cmp(&fb[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => (want, i, j) = (want + 1, i + 1, j + 1),
+                }
+            }
+            assert_eq!(common_with(&fa, b, &mut taken), (want, fb.len()), "{a} {b}");
+        }
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub fn address_answer<'a>(snapshot: &'a Snapshot, query: &str, limit: usize) -> 
         .search(query, limit)
         .into_iter()
         .map(|m| AddressMatch {
-            code: &m.entry.code,
-            address: &m.entry.address,
+            code: m.entry.code,
+            address: m.entry.address,
             // Rounded so exact matches print as 1 and fuzzy ones stay readable.
             score: (m.score * 1000.0).round() / 1000.0,
             point: m.entry.point,

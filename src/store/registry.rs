@@ -211,7 +211,7 @@ impl StoredSnapshot {
         let entries = match &self.addresses {
             Some(text) => address::parse_register(text)
                 .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE)))?,
-            None => Vec::new(),
+            None => Default::default(),
         };
         Ok(Snapshot::with_addresses(registry, guidelines, entries))
     }
