@@ -2,15 +2,15 @@
 //! through the address register to town, community and grid.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiQuery, Current, CurrentOnly, JsonBytes};
-use super::lookup::json_response;
+use super::lookup::{json_bytes, json_response};
 use crate::Snapshot;
 use crate::output::{AddressAnswer, address_answer as answer};
 
@@ -96,7 +96,7 @@ pub async fn address_batch(
                     format!("could not serialise the response: {e}"),
                 )
             })?;
-            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+            Ok(json_bytes(body))
         })
         .await
 }
