@@ -161,6 +161,15 @@ impl Row {
             found: format!("{cell:?}"),
         })
     }
+
+    /// Column `index` as text, moved out of the row (a feature's text can be megabytes: no
+    /// copy); an error as [`Row::get`]'s when it is not text.
+    pub fn take_text(&mut self, index: usize) -> Result<String, DbError> {
+        match self.0.get_mut(index) {
+            Some(Cell::Text(text)) => Ok(std::mem::take(text)),
+            _ => self.get(index),
+        }
+    }
 }
 
 /// A failure of the database underneath the store.
