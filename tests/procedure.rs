@@ -19,7 +19,7 @@ use axum::Router;
 use serde_json::{Value, json};
 use shequ::accounts::Role;
 use shequ::api::{self, ApiConfig, AppState};
-use shequ::store::{Store, log, registry};
+use shequ::store::{DbError, Store, log, registry};
 
 use common::mini::{NEW_WEST, NORTH, SOUTH, TOWN, WEST, lookup_uri, split_west};
 
@@ -414,6 +414,75 @@ async fn the_full_procedure_changes_the_city() {
     let exported = shequ::Snapshot::load(&out).expect("exported files load");
     assert!(exported.registry.community_by_code(NEW_WEST).is_some());
     assert_eq!(env.state.published().registry_version(), Some(2));
+}
+
+/// A stored feature row that is not JSON (the database edited outside shequ) is reported with
+/// its layer and code — the first damaged row in code order, however the parallel parse met
+/// them — when a snapshot is built or the registry exported, and never served; a row that is
+/// JSON but not a valid feature fails the loader's checks.
+#[test]
+fn damaged_feature_rows_are_reported_not_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = seeded(dir.path());
+    let (first, last): (String, String) = store
+        .read(|c| {
+            let r = c
+                .query_opt(
+                    "SELECT MIN(code), MAX(code) FROM features WHERE layer = 'grids'",
+                    &[],
+                )?
+                .ok_or_else(|| DbError::NoRow("grids".into()))?;
+            Ok::<_, DbError>((r.get(0)?, r.get(1)?))
+        })
+        .expect("grid codes");
+    assert_ne!(first, last);
+    let damage = |text: &str| {
+        store.write(|c| {
+            c.execute(
+                "UPDATE features SET feature = ?1 WHERE layer = 'grids' AND code IN (?2, ?3)",
+                shequ::sql_params![text, &first, &last],
+            )
+        })
+    };
+    let not_json = damage(r#"{"type": "Feature", "properties": "#);
+    if common::backend::on_postgres() {
+        // PostgreSQL parses each row for its generated geometry column: it refuses the edit.
+        let refused = not_json.expect_err("PostgreSQL stores only JSON rows");
+        assert!(refused.to_string().contains("json"), "{refused}");
+    } else {
+        not_json.expect("damage two rows");
+        damaged_rows_are_named(&store, dir.path(), &first);
+    }
+
+    damage(r#"{"type": "Feature", "properties": {}, "geometry": null}"#)
+        .expect("rows without codes");
+    let built = registry::snapshot_of(&store, 1).map(|_| ());
+    let message = built
+        .expect_err("a row without a code is refused")
+        .to_string();
+    assert!(
+        message.contains("registry version 1 does not load"),
+        "{message}"
+    );
+}
+
+/// The build and the export of version 1 name `first`, the first damaged grid row.
+fn damaged_rows_are_named(store: &Store, dir: &Path, first: &str) {
+    let built = registry::snapshot_of(store, 1).map(|_| ());
+    let message = built.expect_err("damaged rows are refused").to_string();
+    assert!(
+        message.contains(&format!("grids feature {first} is not valid JSON")),
+        "{message}"
+    );
+    let exported = store
+        .read(|c| registry::StoredSnapshot::read(c, 1))
+        .expect("rows read as text")
+        .write_files(&dir.join("export"));
+    let message = exported.expect_err("export refuses damaged rows");
+    assert!(
+        message.contains(&format!("grids feature {first} is not valid JSON")),
+        "{message}"
+    );
 }
 
 /// A map showing a past day asks for a dozen tiles at once; each needs the old snapshot. They

@@ -5,7 +5,7 @@
 
 mod change;
 mod feature;
-mod feature_stream;
+pub(crate) mod feature_stream;
 mod level;
 mod load;
 mod model;

@@ -3,14 +3,16 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use super::StoreError;
-use super::sql::{Conn, DbError, Row};
+use super::sql::{Conn, DbError, Kind, Row};
 use crate::Snapshot;
 use crate::address;
-use crate::registry::{Level, load_features};
+use crate::registry::{Feature, Level, feature_stream, load_parsed};
 use crate::rules::Guidelines;
 use crate::sql_params;
 
@@ -177,44 +179,136 @@ pub fn document(conn: &dyn Conn, name: &str) -> Result<Option<String>, DbError> 
     .transpose()
 }
 
+/// One stored feature row as read: its code (for messages) and its JSON text, unparsed.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    pub code: String,
+    pub text: String,
+}
+
+impl StoredRow {
+    /// The row's text parsed as `T` (the loader's [`Feature`], or a `Value`); a row that is
+    /// not JSON is damaged data, named by its layer and code.
+    pub fn parse<T: DeserializeOwned>(&self, layer: Level) -> Result<T, StoreError> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            StoreError::Damaged(format!(
+                "{layer} feature {} is not valid JSON: {e}",
+                self.code
+            ))
+        })
+    }
+}
+
+/// The rows of `layer` valid in `version`, in code order, each kept as its text: a feature's
+/// text is a fraction of its `Value` tree (one heap array per position), and
+/// [`StoredSnapshot::build`] parses the rows straight into the loader's typed features on every
+/// core (issue 20: at ×100 the rows' `Value` trees were gigabytes, built on one thread).
+pub fn rows_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<StoredRow>, DbError> {
+    let mut out = Vec::new();
+    conn.query_each(
+        "SELECT code, feature FROM features
+         WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
+         ORDER BY code",
+        sql_params![layer, version],
+        &mut |mut r| {
+            out.push(StoredRow {
+                code: r.take_text(0)?,
+                text: r.take_text(1)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 /// What a snapshot of one version is built from, read in one go so that the (slow) build runs
 /// without holding the database.
 pub struct StoredSnapshot {
     pub version: i64,
-    pub collections: [Vec<Value>; 3],
+    /// Each layer's rows ([`rows_at`]), in [`Level::ALL`] order.
+    pub rows: [Vec<StoredRow>; 3],
     pub guidelines: Option<String>,
     pub addresses: Option<String>,
 }
 
 impl StoredSnapshot {
     pub fn read(conn: &dyn Conn, version: i64) -> Result<Self, StoreError> {
+        let [towns, communities, grids] = Level::ALL.map(|level| rows_at(conn, level, version));
         Ok(StoredSnapshot {
             version,
-            collections: collections_at(conn, version)?,
+            rows: [towns?, communities?, grids?],
             guidelines: document(conn, GUIDELINES)?,
             addresses: document(conn, address::FILE)?,
         })
     }
 
+    /// Each layer's rows parsed as `T` on rayon's threads, in row order (see [`parse_layer`]).
+    pub fn parsed<T: DeserializeOwned + Send>(&self) -> Result<[Vec<T>; 3], StoreError> {
+        let [towns, communities, grids] = &self.rows;
+        Ok([
+            parse_layer(towns, Level::Town)?,
+            parse_layer(communities, Level::Community)?,
+            parse_layer(grids, Level::Grid)?,
+        ])
+    }
+
     /// Builds the snapshot with the same checks as loading files, so a damaged database is
-    /// reported rather than served.
+    /// reported rather than served. The rows are parsed straight into typed features on
+    /// rayon's threads while the address register is parsed beside them.
     pub fn build(self) -> Result<Snapshot, StoreError> {
-        let version = self.version;
-        let guidelines = match &self.guidelines {
+        let StoredSnapshot {
+            version,
+            rows,
+            guidelines,
+            addresses,
+        } = self;
+        let guidelines = match &guidelines {
             Some(text) => Guidelines::parse(text, GUIDELINES),
             None => Ok(Guidelines::default()),
         }
         .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
-        let registry = load_features(self.collections, &guidelines.plausible).map_err(|e| {
-            StoreError::Damaged(format!("registry version {version} does not load: {e}"))
-        })?;
-        let entries = match &self.addresses {
-            Some(text) => address::parse_register(text)
-                .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE)))?,
-            None => Default::default(),
-        };
-        Ok(Snapshot::with_addresses(registry, guidelines, entries))
+        let (registry, entries) = rayon::join(
+            || {
+                let features = into_features(rows)?;
+                load_parsed(features, &guidelines.plausible).map_err(|e| {
+                    StoreError::Damaged(format!("registry version {version} does not load: {e}"))
+                })
+            },
+            || match &addresses {
+                Some(text) => address::parse_register(text)
+                    .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE))),
+                None => Ok(Default::default()),
+            },
+        );
+        Ok(Snapshot::with_addresses(registry?, guidelines, entries?))
     }
+}
+
+/// The rows of one layer parsed as `T` on rayon's threads, in row order. On damaged rows the
+/// error names the first in code order (rayon reports whichever failure it met first in time).
+fn parse_layer<T: DeserializeOwned + Send>(
+    rows: &[StoredRow],
+    level: Level,
+) -> Result<Vec<T>, StoreError> {
+    rows.par_iter()
+        .map(|r| r.parse(level))
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| {
+            rows.iter()
+                .find_map(|r| r.parse::<IgnoredAny>(level).err())
+                .unwrap_or(e)
+        })
+}
+
+/// The layers' rows consumed into typed features, each layer's texts dropped once parsed.
+fn into_features(rows: [Vec<StoredRow>; 3]) -> Result<[Vec<Feature>; 3], StoreError> {
+    let [towns, communities, grids] = rows;
+    let parse = |rows: Vec<StoredRow>, level| parse_layer::<Feature>(&rows, level);
+    Ok([
+        parse(towns, Level::Town)?,
+        parse(communities, Level::Community)?,
+        parse(grids, Level::Grid)?,
+    ])
 }
 
 /// Why a directory could not seed the store.
@@ -257,15 +351,27 @@ pub fn seed(tx: &dyn Conn, dir: &Path, actor: &str) -> Result<Version, SeedError
             path: path.display().to_string(),
             source,
         };
-        let text = std::fs::read_to_string(&path).map_err(read)?;
-        let root: Value = serde_json::from_str(&text).map_err(|e| read(e.into()))?;
-        let features = root
-            .get("features")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        insert_features(tx, level, &features, 1, None)?;
-        counts.push(features.len());
+        // Feature by feature: a ×100 city's grids file (690 MB) as one `Value` tree took
+        // several times its size in memory (issue 20).
+        // Rows go to the database as they are parsed, all in one `COPY` on PostgreSQL.
+        let bytes = std::fs::read(&path).map_err(read)?;
+        let mut parsed = Ok(());
+        let mut count = 0;
+        tx.insert_rows("features", FEATURE_COLUMNS, &mut |row| {
+            let mut inserted = Ok(());
+            parsed = feature_stream::read_collection(&bytes, &mut |_, feature: Value| {
+                if inserted.is_ok() {
+                    let code = feature_code(&feature);
+                    let text = feature.to_string();
+                    inserted = row(sql_params![level, code, &text, 1, None::<&str>]);
+                    count += 1;
+                }
+            })
+            .map(|_| ());
+            inserted
+        })?;
+        parsed.map_err(|e| read(e.into()))?;
+        counts.push(count);
     }
     for name in [GUIDELINES, address::FILE] {
         let path = dir.join(name);
@@ -331,17 +437,48 @@ pub(super) fn insert_features(
     predecessors: Option<&[Option<String>]>,
 ) -> Result<(), DbError> {
     for (i, f) in features.iter().enumerate() {
-        let code = f
-            .pointer("/properties/code")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         let predecessor = predecessors.and_then(|p| p.get(i).cloned().flatten());
-        tx.execute(
-            "INSERT INTO features (layer, code, feature, valid_from, predecessor)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            sql_params![layer, code, &f.to_string(), version, &predecessor],
-        )?;
+        insert_feature(tx, layer, f, version, predecessor.as_deref())?;
     }
+    Ok(())
+}
+
+/// The columns a feature row is written with, in [`insert_feature`]'s order.
+const FEATURE_COLUMNS: &[(&str, Kind)] = &[
+    ("layer", Kind::Text),
+    ("code", Kind::Text),
+    ("feature", Kind::Text),
+    ("valid_from", Kind::Int),
+    ("predecessor", Kind::Text),
+];
+
+/// A feature's `code` property ("" when it has none: seeding takes checked files).
+fn feature_code(feature: &Value) -> &str {
+    feature
+        .pointer("/properties/code")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Inserts one feature of `layer` valid from `version`, as its compact JSON text.
+fn insert_feature(
+    tx: &dyn Conn,
+    layer: Level,
+    feature: &Value,
+    version: i64,
+    predecessor: Option<&str>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO features (layer, code, feature, valid_from, predecessor)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        sql_params![
+            layer,
+            feature_code(feature),
+            &feature.to_string(),
+            version,
+            predecessor
+        ],
+    )?;
     Ok(())
 }
 
@@ -574,12 +711,14 @@ impl StoredSnapshot {
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             Ok(path.display().to_string())
         };
-        for (level, features) in Level::ALL.into_iter().zip(&self.collections) {
+        for (level, rows) in Level::ALL.into_iter().zip(&self.rows) {
             let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-            for (i, f) in features.iter().enumerate() {
+            for (i, row) in rows.iter().enumerate() {
                 if i > 0 {
                     text.push_str(",\n");
                 }
+                // As a `Value` writes it (compact, members in order), whatever the row's spacing.
+                let f: Value = row.parse(level).map_err(|e| e.to_string())?;
                 text.push_str(&f.to_string());
             }
             text.push_str("\n]}\n");

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Statement, Transaction};
 
-use crate::store::sql::{Cell, Conn, DbError, Dialect, Param, Row, postgres_placeholders};
+use postgres::binary_copy::BinaryCopyInWriter;
+
+use crate::store::sql::{
+    Cell, Conn, DbError, Dialect, Kind, Param, Row, RowFill, postgres_placeholders,
+};
 
 /// Prepared statements of one connection, by their SQLite-syntax text.
 pub type Statements = HashMap<String, Statement>;
@@ -108,6 +112,34 @@ impl Conn for PgConn<'_, '_> {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
         Ok(self.tx.borrow_mut().execute(&statement, &params)?)
+    }
+
+    fn insert_rows(
+        &self,
+        table: &str,
+        columns: &[(&str, Kind)],
+        fill: &mut RowFill<'_>,
+    ) -> Result<(), DbError> {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let types: Vec<Type> = columns
+            .iter()
+            .map(|(_, kind)| match kind {
+                Kind::Int => Type::INT8,
+                Kind::Text => Type::TEXT,
+            })
+            .collect();
+        let mut tx = self.tx.borrow_mut();
+        let sink = tx.copy_in(&format!(
+            "COPY {table} ({}) FROM STDIN BINARY",
+            names.join(", ")
+        ))?;
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        fill(&mut |params| {
+            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            Ok(writer.write(&values)?)
+        })?;
+        writer.finish()?;
+        Ok(())
     }
 
     fn query_each(
