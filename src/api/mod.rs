@@ -57,7 +57,7 @@ use route_table::RouteTable;
 
 use crate::Snapshot;
 use crate::audit::AuditReport;
-use crate::registry::Level;
+use crate::registry::{Level, Touched};
 use crate::store::Store;
 use crate::tiles::{StyleOptions, TileCache, TileSource};
 
@@ -205,10 +205,28 @@ impl Published {
         self.registry_version
     }
 
-    /// The snapshot's tile source, built on first use.
-    fn tile_source(&self) -> &TileSource {
+    /// The snapshot's tile source, built on first use (unless publication brought it).
+    pub fn tile_source(&self) -> &TileSource {
         self.tiles
             .get_or_init(|| TileSource::new(&self.snapshot.registry))
+    }
+
+    /// The tile source of `after`, a snapshot made from this one by a change (`touched`, when
+    /// known), derived from this snapshot's tile source ([`TileSource::with_change`]) with every
+    /// zoom prepared; `None` when this one's is not built yet (then `after`'s is built whole
+    /// when published, as at start-up).
+    pub fn tiles_after(&self, after: &Snapshot, touched: Option<&Touched>) -> Option<TileSource> {
+        let old = self.tiles.get()?;
+        let started = std::time::Instant::now();
+        let tiles =
+            TileSource::with_change(old, &self.snapshot.registry, &after.registry, touched);
+        tracing::info!(
+            "tile source carried over to the new snapshot in {:.1} ms ({} of {} shapes cut again)",
+            started.elapsed().as_secs_f64() * 1e3,
+            tiles.recut_shapes().unwrap_or(0),
+            tiles.shape_count()
+        );
+        Some(tiles)
     }
 
     /// The coverage audit of the snapshot, computed on first use.
@@ -363,9 +381,26 @@ impl AppState {
         registry_version: Option<i64>,
         audit: Option<AuditReport>,
     ) {
+        self.publish_prepared(snapshot, registry_version, audit, None);
+    }
+
+    /// [`AppState::publish_with_audit`] with the snapshot's tile source too when the caller has
+    /// made it already (an approval derives it from the current one,
+    /// [`Published::tiles_after`]), so that the first tile asked of the new snapshot does not
+    /// wait for a whole build.
+    pub fn publish_prepared(
+        &self,
+        snapshot: Snapshot,
+        registry_version: Option<i64>,
+        audit: Option<AuditReport>,
+        tiles: Option<TileSource>,
+    ) {
         let published = Published::new(snapshot, registry_version);
         if let Some(audit) = audit {
             let _ = published.audit.set(Arc::new(audit));
+        }
+        if let Some(tiles) = tiles {
+            let _ = published.tiles.set(tiles);
         }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
         Self::warm_later(published);
