@@ -735,6 +735,23 @@ mod tests {
     }
 
     #[test]
+    fn tiles_derived_for_a_new_snapshot_are_published_with_it() {
+        let state = AppState::new(mini());
+        let before = state.published();
+        // Not built yet: nothing to derive from, the new snapshot builds its own.
+        assert!(before.tiles_after(&mini(), None).is_none());
+        before.warm();
+        let tiles = before.tiles_after(&mini(), None);
+        // The same city: every shape carried over, none cut again.
+        assert_eq!(tiles.as_ref().and_then(TileSource::recut_shapes), Some(0));
+        state.publish_prepared(mini(), None, None, tiles);
+        // There the moment it is published, not built by the warm-up thread.
+        let published = state.published();
+        let source = published.tiles.get();
+        assert_eq!(source.and_then(TileSource::recut_shapes), Some(0));
+    }
+
+    #[test]
     fn a_published_snapshot_is_warmed_without_any_request() {
         let state = AppState::new(mini());
         state.publish(mini(), None);
