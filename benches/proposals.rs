@@ -183,7 +183,10 @@ impl Submitted {
     /// the approval took and what `after` measured.
     fn rolled_back(
         &self,
-        after: impl FnOnce(&dyn shequ::store::Conn, &shequ::store::proposals::Approval) -> std::time::Duration
+        after: impl FnOnce(
+            &dyn shequ::store::Conn,
+            &shequ::store::proposals::Approval,
+        ) -> std::time::Duration
         + Send,
     ) -> (std::time::Duration, std::time::Duration) {
         use shequ::store::proposals;

@@ -151,7 +151,9 @@ fn tiles_over(b: geo::Rect<f64>, z: u8) -> Vec<TileId> {
 fn assert_same_tiles(published: &api::Published, full: &Snapshot, around: geo::Rect<f64>) {
     let derived = published.tile_source();
     let fresh = TileSource::new(&full.registry);
-    let recut = derived.recut_shapes().expect("derived from the previous tile source");
+    let recut = derived
+        .recut_shapes()
+        .expect("derived from the previous tile source");
     assert!(
         recut > 0 && recut <= fresh.shape_count(),
         "{recut} of {} shapes cut again",
@@ -178,7 +180,7 @@ fn assert_same_tiles(published: &api::Published, full: &Snapshot, around: geo::R
     let mut tiles: Vec<TileId> = (6..=16).flat_map(|z| tiles_over(grown, z)).collect();
     for i in 0..60u8 {
         let p = geo::coord! {x: rng.uniform(city.min().x, city.max().x),
-                             y: rng.uniform(city.min().y, city.max().y)};
+        y: rng.uniform(city.min().y, city.max().y)};
         tiles.push(TileId::containing(p, 8 + i % 9));
     }
     let mut drawn = 0;
@@ -186,7 +188,9 @@ fn assert_same_tiles(published: &api::Published, full: &Snapshot, around: geo::R
         let got = derived
             .render(&full.registry, tile, &layers)
             .expect("renders");
-        let want = fresh.render(&full.registry, tile, &layers).expect("renders");
+        let want = fresh
+            .render(&full.registry, tile, &layers)
+            .expect("renders");
         assert!(got == want, "tile {}/{}/{} differs", tile.z, tile.x, tile.y);
         drawn += usize::from(want.is_some());
     }

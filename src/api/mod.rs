@@ -218,8 +218,7 @@ impl Published {
     pub fn tiles_after(&self, after: &Snapshot, touched: Option<&Touched>) -> Option<TileSource> {
         let old = self.tiles.get()?;
         let started = std::time::Instant::now();
-        let tiles =
-            TileSource::with_change(old, &self.snapshot.registry, &after.registry, touched);
+        let tiles = TileSource::with_change(old, &self.snapshot.registry, &after.registry, touched);
         tracing::info!(
             "tile source carried over to the new snapshot in {:.1} ms ({} of {} shapes cut again)",
             started.elapsed().as_secs_f64() * 1e3,

@@ -185,9 +185,9 @@ impl TileSource {
         touched: Option<&Touched>,
     ) -> TileSource {
         let list = ShapeList::new(after);
-        let changed_box = touched.and_then(|t| t.bounds).map(|b| {
-            Rect::new(lon_lat_to_world(b.min()), lon_lat_to_world(b.max()))
-        });
+        let changed_box = touched
+            .and_then(|t| t.bounds)
+            .map(|b| Rect::new(lon_lat_to_world(b.min()), lon_lat_to_world(b.max())));
         let named = |level: Level, code: &str| {
             touched.is_none_or(|t| match level {
                 Level::Town => t.towns.contains(code),

@@ -98,7 +98,10 @@ fn grow(bounds: &mut Option<Rect<f64>>, c: Coord<f64>) {
 }
 
 fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
-    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
 }
 
 /// The rings of a shape as vertex ids (exterior first, per polygon), rings under three vertices
@@ -142,8 +145,7 @@ impl Topology {
                     polygon
                         .iter()
                         .map(|ring| {
-                            let (chains, is_loop) =
-                                split_at_nodes(ring, is_node, &builder.coords);
+                            let (chains, is_loop) = split_at_nodes(ring, is_node, &builder.coords);
                             chains
                                 .iter()
                                 .map(|c| new_arcs.arc_for(c, &builder.coords, is_loop))
@@ -249,7 +251,10 @@ impl Topology {
             };
             let mut chain_of = |chain: &[u32], is_loop: bool| {
                 if !chain.iter().any(|&v| is_dirty(v)) {
-                    let first = (key(coords[chain[0] as usize]), key(coords[chain[1] as usize]));
+                    let first = (
+                        key(coords[chain[0] as usize]),
+                        key(coords[chain[1] as usize]),
+                    );
                     if let Some(&old) = firsts.get(&first) {
                         reused.insert(old.arc);
                         return Chain::Old(old);
@@ -671,9 +676,15 @@ mod tests {
     /// keeps its arc.
     #[test]
     fn a_changed_shape_recuts_the_neighbour_it_meets_and_matches_a_full_build() {
-        let west = mp(polygon![(x: -1., y: 0.), (x: 0., y: 0.), (x: 0., y: 0.5), (x: 0., y: 1.), (x: -1., y: 1.)]);
-        let square = mp(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.5), (x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.5)]);
-        let east = mp(polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 0.5)]);
+        let west = mp(
+            polygon![(x: -1., y: 0.), (x: 0., y: 0.), (x: 0., y: 0.5), (x: 0., y: 1.), (x: -1., y: 1.)],
+        );
+        let square = mp(
+            polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.5), (x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.5)],
+        );
+        let east = mp(
+            polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 0.5)],
+        );
         let far = mp(polygon![(x: 5., y: 5.), (x: 6., y: 5.), (x: 6., y: 6.), (x: 5., y: 6.)]);
         let south = mp(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.5), (x: 0., y: 0.5)]);
         let north = mp(polygon![(x: 0., y: 0.5), (x: 1., y: 0.5), (x: 1., y: 1.), (x: 0., y: 1.)]);
