@@ -637,8 +637,11 @@ mod tests {
         assert_eq!(t.arc_count(), 1);
     }
 
+    /// A ring as its arcs' coordinates and directions.
+    type RingByArc = Vec<(bool, Vec<Coord<f64>>)>;
+
     /// Every shape's rings as coordinates, arc by arc: what renders (arc numbers left out).
-    fn rings_by_arc(t: &Topology) -> Vec<Vec<Vec<Vec<(bool, Vec<Coord<f64>>)>>>> {
+    fn rings_by_arc(t: &Topology) -> Vec<Vec<Vec<RingByArc>>> {
         t.shapes
             .iter()
             .map(|s| {
