@@ -183,7 +183,11 @@ impl Submitted {
     /// the approval took and what `after` measured.
     fn rolled_back(
         &self,
-        after: impl FnOnce(&dyn shequ::store::Conn) -> std::time::Duration + Send,
+        after: impl FnOnce(
+            &dyn shequ::store::Conn,
+            &shequ::store::proposals::Approval,
+        ) -> std::time::Duration
+        + Send,
     ) -> (std::time::Duration, std::time::Duration) {
         use shequ::store::proposals;
         let current = proposals::Current {
@@ -204,11 +208,13 @@ impl Submitted {
                 proposals::transition(tx, &self.reviewer, self.id, &approve, current, today);
             took.0 = started.elapsed();
             match approval {
-                Ok((_, Some(a))) => drop(black_box(a)),
+                Ok((_, Some(a))) => {
+                    took.1 = after(tx, &a);
+                    drop(black_box(a));
+                }
                 Ok(_) => panic!("no approval"),
                 Err(e) => panic!("approval refused: {e}"),
             }
-            took.1 = after(tx);
             Err(RolledBack)
         });
         took
@@ -216,7 +222,7 @@ impl Submitted {
 
     /// One approval, rolled back; how long it took.
     fn approve(&self) -> std::time::Duration {
-        self.rolled_back(|_| std::time::Duration::ZERO).0
+        self.rolled_back(|_, _| std::time::Duration::ZERO).0
     }
 
     /// What an approval did before issue 19 on top of the rows: read the new version back
@@ -224,13 +230,39 @@ impl Submitted {
     /// rolled back).
     fn rebuild_whole(&self) -> std::time::Duration {
         use shequ::store::registry::StoredSnapshot;
-        self.rolled_back(|tx| {
+        self.rolled_back(|tx, _| {
             let started = std::time::Instant::now();
             let read = StoredSnapshot::read(tx, 2).unwrap_or_else(|e| panic!("read: {e}"));
             let built = read.build().unwrap_or_else(|e| panic!("build: {e}"));
             let audit = shequ::audit::audit(&built.registry, &built.guidelines, &|_, _| {});
             let took = started.elapsed();
             black_box((built, audit));
+            took
+        })
+        .1
+    }
+
+    /// The new snapshot's tile source after an approval (rolled back), every zoom prepared:
+    /// derived from `tiles` (the current snapshot's, prepared) as the server does now, or
+    /// (`whole`) built whole as the warm-up thread did before; how long that took.
+    fn tiles_after(&self, tiles: &shequ::tiles::TileSource, whole: bool) -> std::time::Duration {
+        use shequ::tiles::TileSource;
+        self.rolled_back(|_, a| {
+            let started = std::time::Instant::now();
+            let new = if whole {
+                let new = TileSource::new(&a.snapshot.registry);
+                new.prepare_all_zooms();
+                new
+            } else {
+                TileSource::with_change(
+                    tiles,
+                    &self.snapshot.registry,
+                    &a.snapshot.registry,
+                    a.touched.as_ref(),
+                )
+            };
+            let took = started.elapsed();
+            black_box(new);
             took
         })
         .1
@@ -264,6 +296,19 @@ fn approval(c: &mut Criterion) {
     let (now, whole) = (median_ms(now), median_ms(whole));
     println!(
         "approval: median {now:.1} ms of {APPROVAL_RUNS} (goal {APPROVAL_GOAL_MS} ms); the whole rebuild it replaced: {whole:.1} ms"
+    );
+    // The new snapshot's tile source (issue 19: the first tile after an approval waited for
+    // it), derived from the current one against built whole, alternating.
+    let tiles = shequ::tiles::TileSource::new(&s.snapshot.registry);
+    tiles.prepare_all_zooms();
+    let (mut derived, mut built) = (Vec::new(), Vec::new());
+    for _ in 0..APPROVAL_RUNS {
+        derived.push(s.tiles_after(&tiles, false));
+        built.push(s.tiles_after(&tiles, true));
+    }
+    let (derived, built) = (median_ms(derived), median_ms(built));
+    println!(
+        "tile source after the approval: derived from the current one {derived:.1} ms, built whole {built:.1} ms (median of {APPROVAL_RUNS}, every zoom prepared)"
     );
     if now > APPROVAL_GOAL_MS {
         eprintln!("approval: {now:.1} ms is above the goal of {APPROVAL_GOAL_MS} ms");

@@ -20,6 +20,7 @@ use shequ::api::{self, ApiConfig, AppState};
 use shequ::geometry::geojson::area_to_geojson;
 use shequ::registry::Registry;
 use shequ::store::registry;
+use shequ::tiles::{LayerSet, TileId, TileSource};
 
 /// Every feature of both registries, compared one by one (Debug shows every field, the
 /// indices of parents and children and every coordinate exactly).
@@ -131,6 +132,71 @@ fn assert_same_addresses(got: &Snapshot, want: &Snapshot) {
     }
 }
 
+/// Every tile of zoom `z` over `b` (lon/lat).
+fn tiles_over(b: geo::Rect<f64>, z: u8) -> Vec<TileId> {
+    let corner = |lon: f64, lat: f64| TileId::containing(geo::coord! {x: lon, y: lat}, z);
+    let (nw, se) = (corner(b.min().x, b.max().y), corner(b.max().x, b.min().y));
+    (nw.x..=se.x)
+        .flat_map(|x| (nw.y..=se.y).map(move |y| (x, y)))
+        .map(|(x, y)| TileId::new(u32::from(z), x, y).expect("in range"))
+        .collect()
+}
+
+/// The published snapshot's tile source, derived from the previous snapshot's by the approval
+/// (`TileSource::with_change`), against `TileSource::new` of the full read of the version: every
+/// tile over `around` (grown by ~1 km, for the neighbours the change re-noded) at z6–z16 and
+/// 60 tiles elsewhere in the city at z8–z16, every area and label layer, byte for byte (the
+/// arcs do not depend on build order). Also checks that it was derived, and cut again only
+/// what the change reached, and that the change showed in some of those tiles.
+fn assert_same_tiles(published: &api::Published, full: &Snapshot, around: geo::Rect<f64>) {
+    let derived = published.tile_source();
+    let fresh = TileSource::new(&full.registry);
+    let recut = derived
+        .recut_shapes()
+        .expect("derived from the previous tile source");
+    assert!(
+        recut > 0 && recut <= fresh.shape_count(),
+        "{recut} of {} shapes cut again",
+        fresh.shape_count()
+    );
+    // On the sample city (≈ 2,800 shapes) a split reaches a few dozen.
+    if fresh.shape_count() > 1000 {
+        assert!(recut < 200, "{recut} shapes cut again");
+    }
+    assert_eq!(derived.arc_count(), fresh.arc_count(), "arcs in use");
+    let layers = LayerSet::parse("towns,communities,grids,labels").expect("layers");
+    let grown = geo::Rect::new(
+        geo::coord! {x: around.min().x - 0.01, y: around.min().y - 0.01},
+        geo::coord! {x: around.max().x + 0.01, y: around.max().y + 0.01},
+    );
+    let city = shequ::geometry::union_bounds(
+        full.registry
+            .towns
+            .iter()
+            .filter_map(|t| t.area.bounding_rect()),
+    )
+    .expect("a city");
+    let mut rng = common::Rng(7);
+    let mut tiles: Vec<TileId> = (6..=16).flat_map(|z| tiles_over(grown, z)).collect();
+    for i in 0..60u8 {
+        let p = geo::coord! {x: rng.uniform(city.min().x, city.max().x),
+        y: rng.uniform(city.min().y, city.max().y)};
+        tiles.push(TileId::containing(p, 8 + i % 9));
+    }
+    let mut drawn = 0;
+    for tile in tiles {
+        let got = derived
+            .render(&full.registry, tile, &layers)
+            .expect("renders");
+        let want = fresh
+            .render(&full.registry, tile, &layers)
+            .expect("renders");
+        assert!(got == want, "tile {}/{}/{} differs", tile.z, tile.x, tile.y);
+        drawn += usize::from(want.is_some());
+    }
+    assert!(drawn > 100, "only {drawn} tiles had anything");
+}
+
 /// The published snapshot against the full rebuild of the newest stored version, and their
 /// audits as the API serves them.
 async fn assert_matches_the_store(
@@ -147,6 +213,7 @@ async fn assert_matches_the_store(
     assert_same_registry(&got.registry, &full.registry);
     assert_same_lookups(got, &full, &points(&full, around, prefix));
     assert_same_addresses(got, &full);
+    assert_same_tiles(&published, &full, around);
     let full_app = api::router(AppState::new(full), &ApiConfig::default());
     let incremental = common::get(app, "/api/v1/audit").await.json();
     let audited = common::get(&full_app, "/api/v1/audit").await.json();
@@ -235,6 +302,8 @@ async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_buil
     )
     .expect("read");
     let proposal: Value = serde_json::from_str(&text).expect("json");
+    // As the server does in the background after start-up and after each publication.
+    state.published().warm();
     common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(2));
     assert_matches_the_store(state, app, store, around, "442000001").await;
@@ -247,6 +316,7 @@ async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_buil
         split_by_grids(registry, "442000005003"),
         bounds_of(registry, "442000005003"),
     );
+    published.warm();
     common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(3));
     assert_matches_the_store(state, app, store, around, "442000005").await;
@@ -267,6 +337,7 @@ async fn an_approval_on_the_mini_city_builds_what_a_full_read_builds() {
     for part in proposal["features"].as_array_mut().expect("parts") {
         part["properties"]["justification"] = json!("试点");
     }
+    state.published().warm();
     common::carry_to_approval(app, &street, reviewer, proposal).await;
     assert_eq!(state.published().registry_version(), Some(2));
     assert_matches_the_store(state, app, store, around, "442000901").await;

@@ -58,7 +58,7 @@ use route_table::RouteTable;
 use crate::Snapshot;
 use crate::audit::AuditReport;
 use crate::output::PlaceJson;
-use crate::registry::Level;
+use crate::registry::{Level, Touched};
 use crate::store::Store;
 use crate::tiles::{StyleOptions, TileCache, TileSource};
 
@@ -167,8 +167,9 @@ pub struct Published {
     collections: [OnceLock<Bytes>; 3],
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
-    /// The lookup answers' pieces, written once ([`PlaceJson`]).
-    place_json: OnceLock<PlaceJson>,
+    /// The lookup answers' pieces ([`PlaceJson`]), written when the snapshot is published so
+    /// that no lookup waits for them (a few milliseconds on the sample city).
+    place_json: PlaceJson,
     /// When it was published (Unix seconds), for `/metrics`.
     published_at: u64,
 }
@@ -176,6 +177,7 @@ pub struct Published {
 impl Published {
     fn new(snapshot: Snapshot, registry_version: Option<i64>) -> Arc<Self> {
         static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+        let place_json = PlaceJson::new(&snapshot.registry);
         Arc::new(Published {
             snapshot,
             version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
@@ -183,7 +185,7 @@ impl Published {
             collections: Default::default(),
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
-            place_json: OnceLock::new(),
+            place_json,
             published_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -209,16 +211,32 @@ impl Published {
         self.registry_version
     }
 
-    /// The snapshot's tile source, built on first use.
-    fn tile_source(&self) -> &TileSource {
+    /// The snapshot's tile source, built on first use (unless publication brought it).
+    pub fn tile_source(&self) -> &TileSource {
         self.tiles
             .get_or_init(|| TileSource::new(&self.snapshot.registry))
     }
 
-    /// The lookup answers' pieces, written on first use.
+    /// The lookup answers' pieces.
     pub(crate) fn place_json(&self) -> &PlaceJson {
-        self.place_json
-            .get_or_init(|| PlaceJson::new(&self.snapshot.registry))
+        &self.place_json
+    }
+
+    /// The tile source of `after`, a snapshot made from this one by a change (`touched`, when
+    /// known), derived from this snapshot's tile source ([`TileSource::with_change`]) with every
+    /// zoom prepared; `None` when this one's is not built yet (then `after`'s is built whole
+    /// when published, as at start-up).
+    pub fn tiles_after(&self, after: &Snapshot, touched: Option<&Touched>) -> Option<TileSource> {
+        let old = self.tiles.get()?;
+        let started = std::time::Instant::now();
+        let tiles = TileSource::with_change(old, &self.snapshot.registry, &after.registry, touched);
+        tracing::info!(
+            "tile source carried over to the new snapshot in {:.1} ms ({} of {} shapes cut again)",
+            started.elapsed().as_secs_f64() * 1e3,
+            tiles.recut_shapes().unwrap_or(0),
+            tiles.shape_count()
+        );
+        Some(tiles)
     }
 
     /// The coverage audit of the snapshot, computed on first use.
@@ -235,12 +253,10 @@ impl Published {
     }
 
     /// Builds now what is otherwise built on first use (tile topology and its simplified shapes
-    /// at every zoom, audit, the three collections, the lookup answers' pieces), so that no
-    /// request waits for it: the first tile after start-up took 196–365 ms when the topology was
-    /// built on the request path, and the first tile of each zoom 11–32 ms while that zoom's
-    /// shapes were simplified.
+    /// at every zoom, audit, the three collections), so that no request waits for it: the first
+    /// tile after start-up took 196–365 ms when the topology was built on the request path, and
+    /// the first tile of each zoom 11–32 ms while that zoom's shapes were simplified.
     pub fn warm(&self) {
-        self.place_json();
         self.tile_source().prepare_all_zooms();
         self.audit();
         for level in Level::ALL {
@@ -375,9 +391,26 @@ impl AppState {
         registry_version: Option<i64>,
         audit: Option<AuditReport>,
     ) {
+        self.publish_prepared(snapshot, registry_version, audit, None);
+    }
+
+    /// [`AppState::publish_with_audit`] with the snapshot's tile source too when the caller has
+    /// made it already (an approval derives it from the current one,
+    /// [`Published::tiles_after`]), so that the first tile asked of the new snapshot does not
+    /// wait for a whole build.
+    pub fn publish_prepared(
+        &self,
+        snapshot: Snapshot,
+        registry_version: Option<i64>,
+        audit: Option<AuditReport>,
+        tiles: Option<TileSource>,
+    ) {
         let published = Published::new(snapshot, registry_version);
         if let Some(audit) = audit {
             let _ = published.audit.set(Arc::new(audit));
+        }
+        if let Some(tiles) = tiles {
+            let _ = published.tiles.set(tiles);
         }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
         Self::warm_later(published);
@@ -709,6 +742,23 @@ mod tests {
         audit.summary.findings = 123_456;
         state.publish_with_audit(snapshot, None, Some(audit));
         assert_eq!(state.published().audit().summary.findings, 123_456);
+    }
+
+    #[test]
+    fn tiles_derived_for_a_new_snapshot_are_published_with_it() {
+        let state = AppState::new(mini());
+        let before = state.published();
+        // Not built yet: nothing to derive from, the new snapshot builds its own.
+        assert!(before.tiles_after(&mini(), None).is_none());
+        before.warm();
+        let tiles = before.tiles_after(&mini(), None);
+        // The same city: every shape carried over, none cut again.
+        assert_eq!(tiles.as_ref().and_then(TileSource::recut_shapes), Some(0));
+        state.publish_prepared(mini(), None, None, tiles);
+        // There the moment it is published, not built by the warm-up thread.
+        let published = state.published();
+        let source = published.tiles.get();
+        assert_eq!(source.and_then(TileSource::recut_shapes), Some(0));
     }
 
     #[test]

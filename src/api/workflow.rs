@@ -238,17 +238,24 @@ pub async fn transition(
     let version = published.registry_version().unwrap_or(0);
     let today = today();
     let (summary, approval) = blocking(move || {
-        store.write(|tx| {
+        let (summary, approval) = store.write(|tx| {
             let current = proposals::Current {
                 snapshot: published.snapshot(),
                 audit: &published.audit(),
                 version,
             };
             proposals::transition(tx, &actor, id, &mv, current, today)
-        })
+        })?;
+        // The new snapshot's tiles, from the current one's, before it is published: the first
+        // tile asked of it must not wait for a whole build (issue 19).
+        let approval = approval.map(|a| {
+            let tiles = published.tiles_after(&a.snapshot, a.touched.as_ref());
+            (a, tiles)
+        });
+        Ok((summary, approval))
     })
     .await?;
-    if let Some(approval) = approval {
+    if let Some((approval, tiles)) = approval {
         state
             .metrics
             .approvals
@@ -257,7 +264,12 @@ pub async fn transition(
             "proposal {id} approved: registry version {} published",
             approval.version.id
         );
-        state.publish_with_audit(approval.snapshot, Some(approval.version.id), approval.audit);
+        state.publish_prepared(
+            approval.snapshot,
+            Some(approval.version.id),
+            approval.audit,
+            tiles,
+        );
     }
     Ok(json_response(&summary))
 }

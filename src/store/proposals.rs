@@ -590,6 +590,9 @@ pub struct Approval {
     /// Its coverage audit, computed for the approval gate, to publish with it rather than audit
     /// the city again (`None` if the gate judged it under other guidelines than the snapshot's).
     pub audit: Option<AuditReport>,
+    /// What the change touched, when the snapshot was built from the current one
+    /// ([`Snapshot::with_edit`]), for whoever carries more over (the tile source).
+    pub touched: Option<Touched>,
 }
 
 /// The registry an approval is judged against: the published snapshot, its audit (already
@@ -795,6 +798,7 @@ fn approve(
         version,
         audit: Some(audit),
         snapshot: new_snapshot,
+        touched: Some(touched),
     })
 }
 

@@ -5,10 +5,17 @@
 //! and both use the very same vertices, so no sliver or gap can open between them at any zoom.
 //! Rings in the sample data share boundaries vertex for vertex, so exact coordinate equality
 //! finds the sharing.
+//!
+//! The arcs do not depend on the order the shapes come in (each arc is stored in the lesser of
+//! its two readings, a ring without nodes starts at its least vertex), so a topology changed in
+//! place ([`Topology::with_change`], after an approval) has the very arcs a full build of the new
+//! shapes has, and renders the same tiles.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
 
 use super::tile_id::lon_lat_to_world;
 
@@ -22,18 +29,102 @@ pub struct ArcRef {
 /// A polygon as rings of arcs, exterior first.
 pub type ArcPolygon = Vec<Vec<ArcRef>>;
 
-/// Every shape of the city as arcs in world (unit-square Mercator) coordinates.
+/// One input shape: its polygons as arcs.
+pub type Shape = Vec<ArcPolygon>;
+
+/// Every shape of the city as arcs in world (unit-square Mercator) coordinates. Arcs and shapes
+/// are shared (`Arc`) so that a changed topology keeps what the change did not reach without
+/// copying it.
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
-    /// Arc vertices, endpoints included; a closed arc starts and ends at the same vertex.
-    pub arcs: Vec<Vec<Coord<f64>>>,
+    /// Arc vertices, endpoints included, in their canonical direction (see [`canonical`]); a
+    /// closed arc starts and ends at the same vertex. An empty arc is a slot a change freed.
+    arcs: Vec<Arc<[Coord<f64>]>>,
+    /// Whether each arc is a whole ring without nodes (its endpoint is then not a node).
+    loops: Vec<bool>,
     /// Per input shape, its polygons.
-    pub shapes: Vec<Vec<ArcPolygon>>,
+    shapes: Vec<Arc<Shape>>,
+    /// Per input shape, the world bounds of its rings (`None`: no ring).
+    bounds: Vec<Option<Rect<f64>>>,
+}
+
+/// A shape of the topology after a change: one of the old topology's shapes with the very same
+/// geometry, or a new (or redrawn) one; both with the geometry (lon/lat).
+pub enum Carried<'a> {
+    Same(usize, &'a MultiPolygon<f64>),
+    New(&'a MultiPolygon<f64>),
 }
 
 /// Exact-equality key of a vertex.
 fn key(c: Coord<f64>) -> (u64, u64) {
     (c.x.to_bits(), c.y.to_bits())
+}
+
+/// The order vertices are compared in to make the choices that must not depend on build order.
+fn cmp_coord(a: Coord<f64>, b: Coord<f64>) -> Ordering {
+    a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y))
+}
+
+/// Whether a chain read backwards is less than read forwards (vertex by vertex): an arc is
+/// stored in its lesser reading, whichever ring met it first, so that its simplification (which
+/// depends on the direction at ties and in the last bits) is the same in every build.
+fn backwards_is_less(chain: &[Coord<f64>]) -> bool {
+    let n = chain.len();
+    for i in 0..n / 2 {
+        match cmp_coord(chain[n - 1 - i], chain[i]) {
+            Ordering::Less => return true,
+            Ordering::Greater => return false,
+            Ordering::Equal => {}
+        }
+    }
+    false
+}
+
+/// Bounds of some world coordinates.
+fn grow(bounds: &mut Option<Rect<f64>>, c: Coord<f64>) {
+    *bounds = Some(match *bounds {
+        None => Rect::new(c, c),
+        Some(b) => Rect::new(
+            Coord {
+                x: b.min().x.min(c.x),
+                y: b.min().y.min(c.y),
+            },
+            Coord {
+                x: b.max().x.max(c.x),
+                y: b.max().y.max(c.y),
+            },
+        ),
+    });
+}
+
+fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+/// The rings of a shape as vertex ids (exterior first, per polygon), rings under three vertices
+/// left out, as both builds read them.
+fn shape_rings(builder: &mut Builder, area: &MultiPolygon<f64>) -> Vec<Vec<Vec<u32>>> {
+    area.iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|ring| builder.ring(ring))
+                .filter(|r| r.len() >= 3)
+                .collect()
+        })
+        .collect()
+}
+
+/// A chain's arc, before arcs get their final numbers.
+#[derive(Debug, Clone, Copy)]
+enum Chain {
+    /// An arc of the old topology, carried over.
+    Old(ArcRef),
+    /// The `n`th arc new to this topology.
+    New(ArcRef),
 }
 
 impl Topology {
@@ -42,89 +133,310 @@ impl Topology {
         let mut builder = Builder::default();
         let shapes: Vec<Vec<Vec<Vec<u32>>>> = shapes
             .into_iter()
-            .map(|mp| {
-                mp.iter()
-                    .map(|p| {
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors())
-                            .map(|ring| builder.ring(ring))
-                            .filter(|r| r.len() >= 3)
-                            .collect()
-                    })
-                    .collect()
-            })
+            .map(|mp| shape_rings(&mut builder, mp))
             .collect();
-        let degree: Vec<usize> = builder.neighbours.iter().map(Vec::len).collect();
+        let mut new_arcs = NewArcs::default();
+        let is_node = |v: u32| builder.degree(v) != 2;
         let mut topology = Topology::default();
-        let mut first_edges: HashMap<(u32, u32), ArcRef> = HashMap::new();
-        for shape in &shapes {
-            let polygons = shape
+        for rings in &shapes {
+            let shape = rings
                 .iter()
-                .map(|rings| {
-                    rings
+                .map(|polygon| {
+                    polygon
                         .iter()
                         .map(|ring| {
-                            split_at_nodes(ring, &degree)
-                                .into_iter()
-                                .map(|chain| {
-                                    topology.arc_for(&chain, &mut first_edges, &builder.coords)
-                                })
+                            let (chains, is_loop) = split_at_nodes(ring, is_node, &builder.coords);
+                            chains
+                                .iter()
+                                .map(|c| new_arcs.arc_for(c, &builder.coords, is_loop))
                                 .collect()
                         })
                         .collect()
                 })
                 .collect();
-            topology.shapes.push(polygons);
+            topology.shapes.push(Arc::new(shape));
+            topology.bounds.push(builder.bounds(rings));
+        }
+        for (arc, is_loop) in new_arcs.arcs {
+            topology.arcs.push(Arc::from(arc));
+            topology.loops.push(is_loop);
         }
         topology
     }
 
-    /// The arc a chain of vertex ids runs along, adding it when first seen. A chain is known by
-    /// its first edge: two different arcs cannot leave a node along the same edge, because the
-    /// far vertex would then have three neighbours and be a node itself.
-    fn arc_for(
-        &mut self,
-        chain: &[u32],
-        first_edges: &mut HashMap<(u32, u32), ArcRef>,
-        coords: &[Coord<f64>],
-    ) -> ArcRef {
-        let n = chain.len();
-        if let Some(&found) = first_edges.get(&(chain[0], chain[1])) {
-            return found;
+    /// The topology of `shapes` made from this one: what a full [`Topology::build`] of `shapes`
+    /// gives, arc for arc (numbered differently), with only the shapes the change reaches cut
+    /// again. Also says, per shape, whether it was cut again (its arcs may differ; the others
+    /// keep theirs, numbers included).
+    ///
+    /// Why this is the full build: whether a vertex is a node depends only on the rings through
+    /// it, so it can change only at a vertex of a ring that went or came (a "dirty" vertex).
+    /// A kept shape with no dirty vertex is cut where it was. A kept shape with one (e.g. a
+    /// neighbour a new boundary now meets) is cut again: at its dirty vertices every ring
+    /// through them is at hand (the new shapes and the kept shapes cut again), so the degree
+    /// counted here is the full one; elsewhere a vertex is a node as before, i.e. where one of
+    /// the shape's old arcs ended. A chain with no dirty vertex is then one of the shape's old
+    /// arcs (same nodes, same vertices) and keeps it, so the kept neighbours sharing it stay
+    /// joined to it; old arcs no shape uses any more free their slots for the new arcs.
+    pub fn with_change(&self, shapes: &[Carried]) -> (Topology, Vec<bool>) {
+        let old_of = |s: &Carried| match *s {
+            Carried::Same(o, _) if o < self.shapes.len() => Some(o),
+            _ => None,
+        };
+        let mut carried = vec![false; self.shapes.len()];
+        for o in shapes.iter().filter_map(old_of) {
+            carried[o] = true;
         }
-        let arc = self.arcs.len() as u32;
-        self.arcs
-            .push(chain.iter().map(|&v| coords[v as usize]).collect());
-        first_edges.insert(
-            (chain[0], chain[1]),
-            ArcRef {
-                arc,
-                reversed: false,
-            },
-        );
-        first_edges.insert(
-            (chain[n - 1], chain[n - 2]),
-            ArcRef {
-                arc,
-                reversed: true,
-            },
-        );
-        ArcRef {
-            arc,
-            reversed: false,
+        let mut dirty: HashSet<(u64, u64)> = HashSet::new();
+        let mut dirty_bounds = None;
+        let mut mark = |c: Coord<f64>| {
+            if dirty.insert(key(c)) {
+                grow(&mut dirty_bounds, c);
+            }
+        };
+        for (o, shape) in self.shapes.iter().enumerate() {
+            if !carried[o] {
+                self.vertices(shape).for_each(&mut mark);
+            }
         }
+        for s in shapes {
+            if old_of(s).is_none() {
+                for p in s.area() {
+                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                        ring.0.iter().for_each(|&c| mark(lon_lat_to_world(c)));
+                    }
+                }
+            }
+        }
+        let recut: Vec<bool> = shapes
+            .iter()
+            .map(|s| match old_of(s) {
+                None => true,
+                Some(o) => {
+                    self.bounds[o]
+                        .zip(dirty_bounds)
+                        .is_some_and(|(a, b)| meets(a, b))
+                        && self
+                            .vertices(&self.shapes[o])
+                            .any(|c| dirty.contains(&key(c)))
+                }
+            })
+            .collect();
+        let mut builder = Builder::default();
+        let rings: Vec<Option<Vec<Vec<Vec<u32>>>>> = shapes
+            .iter()
+            .zip(&recut)
+            .map(|(s, &r)| r.then(|| shape_rings(&mut builder, s.area())))
+            .collect();
+        let coords = &builder.coords;
+        let is_dirty = |v: u32| dirty.contains(&key(coords[v as usize]));
+        let mut new_arcs = NewArcs::default();
+        let mut reused: HashSet<u32> = HashSet::new();
+        let mut cuts: Vec<Option<Vec<Vec<Vec<Chain>>>>> = Vec::with_capacity(shapes.len());
+        for (s, rings) in shapes.iter().zip(&rings) {
+            let Some(rings) = rings else {
+                cuts.push(None);
+                continue;
+            };
+            let (ends, firsts) = match old_of(s) {
+                Some(o) => self.old_cuts(&self.shapes[o]),
+                None => Default::default(),
+            };
+            let is_node = |v: u32| {
+                if is_dirty(v) {
+                    builder.degree(v) != 2
+                } else {
+                    ends.contains(&key(coords[v as usize]))
+                }
+            };
+            let mut chain_of = |chain: &[u32], is_loop: bool| {
+                if !chain.iter().any(|&v| is_dirty(v)) {
+                    let first = (
+                        key(coords[chain[0] as usize]),
+                        key(coords[chain[1] as usize]),
+                    );
+                    if let Some(&old) = firsts.get(&first) {
+                        reused.insert(old.arc);
+                        return Chain::Old(old);
+                    }
+                }
+                Chain::New(new_arcs.arc_for(chain, coords, is_loop))
+            };
+            let shape = rings
+                .iter()
+                .map(|polygon| {
+                    polygon
+                        .iter()
+                        .map(|ring| {
+                            let (chains, is_loop) = split_at_nodes(ring, is_node, coords);
+                            chains.iter().map(|c| chain_of(c, is_loop)).collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            cuts.push(Some(shape));
+        }
+        // Slots of the old arcs of every shape gone or cut again, unless carried over.
+        let mut freed: Vec<u32> = self
+            .shapes
+            .iter()
+            .enumerate()
+            .filter(|&(o, _)| !carried[o])
+            .map(|(_, shape)| shape)
+            .chain(
+                shapes
+                    .iter()
+                    .zip(&recut)
+                    .filter(|&(_, &r)| r)
+                    .filter_map(|(s, _)| old_of(s).map(|o| &self.shapes[o])),
+            )
+            .flat_map(|shape| shape.iter().flatten().flatten().map(|r| r.arc))
+            .filter(|a| !reused.contains(a))
+            .collect::<HashSet<u32>>()
+            .into_iter()
+            .collect();
+        freed.sort_unstable();
+        let mut arcs = self.arcs.clone();
+        let mut loops = self.loops.clone();
+        for &slot in &freed {
+            arcs[slot as usize] = Arc::from(Vec::new());
+            loops[slot as usize] = false;
+        }
+        let mut slots: Vec<u32> = Vec::with_capacity(new_arcs.arcs.len());
+        for (n, (arc, is_loop)) in new_arcs.arcs.into_iter().enumerate() {
+            match freed.get(n) {
+                Some(&slot) => {
+                    arcs[slot as usize] = Arc::from(arc);
+                    loops[slot as usize] = is_loop;
+                    slots.push(slot);
+                }
+                None => {
+                    slots.push(arcs.len() as u32);
+                    arcs.push(Arc::from(arc));
+                    loops.push(is_loop);
+                }
+            }
+        }
+        let mut topology = Topology {
+            arcs,
+            loops,
+            shapes: Vec::with_capacity(shapes.len()),
+            bounds: Vec::with_capacity(shapes.len()),
+        };
+        for ((s, cut), rings) in shapes.iter().zip(cuts).zip(&rings) {
+            match (cut, rings, old_of(s)) {
+                (Some(cut), Some(rings), _) => {
+                    let refs = |c: Chain| match c {
+                        Chain::Old(r) => r,
+                        Chain::New(r) => ArcRef {
+                            arc: slots[r.arc as usize],
+                            reversed: r.reversed,
+                        },
+                    };
+                    let shape: Shape = cut
+                        .into_iter()
+                        .map(|p| {
+                            p.into_iter()
+                                .map(|ring| ring.into_iter().map(refs).collect())
+                                .collect()
+                        })
+                        .collect();
+                    topology.shapes.push(Arc::new(shape));
+                    topology.bounds.push(builder.bounds(rings));
+                }
+                (_, _, Some(o)) => {
+                    topology.shapes.push(self.shapes[o].clone());
+                    topology.bounds.push(self.bounds[o]);
+                }
+                // Not reached: a shape without an old one is always cut.
+                _ => {
+                    topology.shapes.push(Arc::default());
+                    topology.bounds.push(None);
+                }
+            }
+        }
+        (topology, recut)
     }
 
-    /// Rebuilds shape `shape` from (possibly simplified) arcs; rings left with fewer than three
-    /// distinct vertices are dropped, and so are polygons that lose their exterior.
-    pub fn assemble(&self, shape: usize, arcs: &[Vec<Coord<f64>>]) -> MultiPolygon<f64> {
+    /// Every vertex of a shape's rings (arc endpoints once per arc).
+    fn vertices<'s>(&'s self, shape: &'s Shape) -> impl Iterator<Item = Coord<f64>> + 's {
+        shape
+            .iter()
+            .flatten()
+            .flatten()
+            .flat_map(|r| self.arcs[r.arc as usize].iter().copied())
+    }
+
+    /// Where a shape's old arcs end (its nodes, loops' starts left out) and its old arcs by the
+    /// first edge the shape's rings run along them.
+    #[allow(clippy::type_complexity)]
+    fn old_cuts(
+        &self,
+        shape: &Shape,
+    ) -> (
+        HashSet<(u64, u64)>,
+        HashMap<((u64, u64), (u64, u64)), ArcRef>,
+    ) {
+        let mut ends = HashSet::new();
+        let mut firsts = HashMap::new();
+        for r in shape.iter().flatten().flatten() {
+            let arc = &self.arcs[r.arc as usize];
+            let n = arc.len();
+            if n < 2 {
+                continue;
+            }
+            if !self.loops[r.arc as usize] {
+                ends.insert(key(arc[0]));
+                ends.insert(key(arc[n - 1]));
+            }
+            let first = if r.reversed {
+                (key(arc[n - 1]), key(arc[n - 2]))
+            } else {
+                (key(arc[0]), key(arc[1]))
+            };
+            firsts.insert(first, *r);
+        }
+        (ends, firsts)
+    }
+
+    /// The arcs' vertices, by arc number (empty: an unused slot).
+    pub fn arcs(&self) -> &[Arc<[Coord<f64>]>] {
+        &self.arcs
+    }
+
+    /// Number of arcs in use.
+    pub fn arc_count(&self) -> usize {
+        self.arcs.iter().filter(|a| !a.is_empty()).count()
+    }
+
+    /// World bounds of shape `shape`'s rings (`None`: no ring, or no such shape).
+    pub fn bounds(&self, shape: usize) -> Option<Rect<f64>> {
+        self.bounds.get(shape).copied().flatten()
+    }
+
+    /// The arcs shape `shape` is made of (with repeats).
+    pub fn arcs_of(&self, shape: usize) -> impl Iterator<Item = u32> + '_ {
+        self.shapes
+            .get(shape)
+            .into_iter()
+            .flat_map(|s| s.iter().flatten().flatten().map(|r| r.arc))
+    }
+
+    /// Rebuilds shape `shape` from (possibly simplified) arcs, `arc` giving each arc's vertices
+    /// by number; rings left with fewer than three distinct vertices are dropped, and so are
+    /// polygons that lose their exterior.
+    pub fn assemble<'a>(
+        &self,
+        shape: usize,
+        arc: impl Fn(u32) -> &'a [Coord<f64>],
+    ) -> MultiPolygon<f64> {
         let Some(polygons) = self.shapes.get(shape) else {
             return MultiPolygon(Vec::new());
         };
         let ring = |refs: &Vec<ArcRef>| -> Option<LineString<f64>> {
             let mut out: Vec<Coord<f64>> = Vec::new();
             for r in refs {
-                let arc = &arcs[r.arc as usize];
+                let arc = arc(r.arc);
                 let mut push = |c: Coord<f64>| {
                     if out.last() != Some(&c) {
                         out.push(c);
@@ -151,6 +463,51 @@ impl Topology {
                 })
                 .collect(),
         )
+    }
+}
+
+impl Carried<'_> {
+    fn area(&self) -> &MultiPolygon<f64> {
+        match self {
+            Carried::Same(_, a) | Carried::New(a) => a,
+        }
+    }
+}
+
+/// Arcs made while cutting, numbered from 0, each once whichever ring meets it first.
+#[derive(Default)]
+struct NewArcs {
+    first_edges: HashMap<(u32, u32), ArcRef>,
+    /// Vertices (canonical direction) and whether it is a ring without nodes.
+    arcs: Vec<(Vec<Coord<f64>>, bool)>,
+}
+
+impl NewArcs {
+    /// The arc a chain of vertex ids runs along, adding it when first seen. A chain is known by
+    /// its first edge: two different arcs cannot leave a node along the same edge, because the
+    /// far vertex would then have three neighbours and be a node itself.
+    fn arc_for(&mut self, chain: &[u32], coords: &[Coord<f64>], is_loop: bool) -> ArcRef {
+        let n = chain.len();
+        if let Some(&found) = self.first_edges.get(&(chain[0], chain[1])) {
+            return found;
+        }
+        let mut points: Vec<Coord<f64>> = chain.iter().map(|&v| coords[v as usize]).collect();
+        let reversed = backwards_is_less(&points);
+        if reversed {
+            points.reverse();
+        }
+        let arc = self.arcs.len() as u32;
+        self.arcs.push((points, is_loop));
+        self.first_edges
+            .insert((chain[0], chain[1]), ArcRef { arc, reversed });
+        self.first_edges.insert(
+            (chain[n - 1], chain[n - 2]),
+            ArcRef {
+                arc,
+                reversed: !reversed,
+            },
+        );
+        ArcRef { arc, reversed }
     }
 }
 
@@ -196,20 +553,38 @@ impl Builder {
         }
         ids
     }
+
+    /// Distinct neighbours of vertex `v` over the rings read.
+    fn degree(&self, v: u32) -> usize {
+        self.neighbours[v as usize].len()
+    }
+
+    /// World bounds of a shape's rings.
+    fn bounds(&self, rings: &[Vec<Vec<u32>>]) -> Option<Rect<f64>> {
+        let mut b = None;
+        for &v in rings.iter().flatten().flatten() {
+            grow(&mut b, self.coords[v as usize]);
+        }
+        b
+    }
 }
 
-/// Cuts an open ring into chains that start and end at nodes (vertices with other than two
-/// neighbours). A ring with no node becomes one closed chain starting at its smallest vertex id,
-/// so that every ring running along it starts at the same place.
-fn split_at_nodes(ring: &[u32], degree: &[usize]) -> Vec<Vec<u32>> {
+/// Cuts an open ring into chains that start and end at nodes; also says whether the ring had
+/// no node, in which case it is one closed chain starting at its least vertex (by coordinate,
+/// so in every build and from every ring running along it the same).
+fn split_at_nodes(
+    ring: &[u32],
+    is_node: impl Fn(u32) -> bool,
+    coords: &[Coord<f64>],
+) -> (Vec<Vec<u32>>, bool) {
     let n = ring.len();
-    let start = match (0..n).find(|&i| degree[ring[i] as usize] != 2) {
+    let start = match (0..n).find(|&i| is_node(ring[i])) {
         Some(i) => i,
         None => {
-            let i = (0..n).min_by_key(|&i| ring[i]).unwrap_or(0);
-            let mut closed: Vec<u32> = (0..=n).map(|k| ring[(i + k) % n]).collect();
-            closed.shrink_to_fit();
-            return vec![closed];
+            let i = (0..n)
+                .min_by(|&a, &b| cmp_coord(coords[ring[a] as usize], coords[ring[b] as usize]))
+                .unwrap_or(0);
+            return (vec![(0..=n).map(|k| ring[(i + k) % n]).collect()], true);
         }
     };
     let mut chains = Vec::new();
@@ -217,11 +592,11 @@ fn split_at_nodes(ring: &[u32], degree: &[usize]) -> Vec<Vec<u32>> {
     for k in 1..=n {
         let v = ring[(start + k) % n];
         chain.push(v);
-        if degree[v as usize] != 2 {
+        if is_node(v) {
             chains.push(std::mem::replace(&mut chain, vec![v]));
         }
     }
-    chains
+    (chains, false)
 }
 
 #[cfg(test)]
@@ -239,7 +614,7 @@ mod tests {
         let east = mp(polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.)]);
         let t = Topology::build([&west, &east]);
         // Nodes are (1,0) and (1,1): the shared edge, the west outline and the east outline.
-        assert_eq!(t.arcs.len(), 3);
+        assert_eq!(t.arc_count(), 3);
         let shared: Vec<ArcRef> = t
             .shapes
             .iter()
@@ -250,7 +625,7 @@ mod tests {
         assert_eq!(shared[0].arc, shared[1].arc);
         assert_ne!(shared[0].reversed, shared[1].reversed);
         // Reassembly gives back the input rings.
-        let back = t.assemble(0, &t.arcs);
+        let back = t.assemble(0, |a| &t.arcs[a as usize][..]);
         assert_eq!(back.0[0].exterior().0.len(), 5);
     }
 
@@ -259,6 +634,78 @@ mod tests {
         let a = mp(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]);
         let b = mp(polygon![(x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.), (x: 1., y: 0.)]);
         let t = Topology::build([&a, &b]);
-        assert_eq!(t.arcs.len(), 1);
+        assert_eq!(t.arc_count(), 1);
+    }
+
+    /// A ring as its arcs' coordinates and directions.
+    type RingByArc = Vec<(bool, Vec<Coord<f64>>)>;
+
+    /// Every shape's rings as coordinates, arc by arc: what renders (arc numbers left out).
+    fn rings_by_arc(t: &Topology) -> Vec<Vec<Vec<RingByArc>>> {
+        t.shapes
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|p| {
+                        p.iter()
+                            .map(|ring| {
+                                ring.iter()
+                                    .map(|r| (r.reversed, t.arcs[r.arc as usize].to_vec()))
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn arcs_do_not_depend_on_the_order_of_the_shapes() {
+        let west = mp(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]);
+        let east = mp(polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.)]);
+        let lone = mp(polygon![(x: 5., y: 5.), (x: 6., y: 5.), (x: 6., y: 6.), (x: 5., y: 6.)]);
+        let a = Topology::build([&west, &east, &lone]);
+        let b = Topology::build([&lone, &east, &west]);
+        let mut ra = rings_by_arc(&a);
+        let rb = rings_by_arc(&b);
+        ra.reverse();
+        assert_eq!(ra, rb);
+    }
+
+    /// A square cut in two by a new line from (0, 0.5) to (1, 0.5): both ends were plain
+    /// vertices of the sides the square shares with its west and east neighbours and become
+    /// nodes, so the neighbours (unchanged themselves) must be cut again there; a far square
+    /// keeps its arc.
+    #[test]
+    fn a_changed_shape_recuts_the_neighbour_it_meets_and_matches_a_full_build() {
+        let west = mp(
+            polygon![(x: -1., y: 0.), (x: 0., y: 0.), (x: 0., y: 0.5), (x: 0., y: 1.), (x: -1., y: 1.)],
+        );
+        let square = mp(
+            polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.5), (x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.5)],
+        );
+        let east = mp(
+            polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 0.5)],
+        );
+        let far = mp(polygon![(x: 5., y: 5.), (x: 6., y: 5.), (x: 6., y: 6.), (x: 5., y: 6.)]);
+        let south = mp(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.5), (x: 0., y: 0.5)]);
+        let north = mp(polygon![(x: 0., y: 0.5), (x: 1., y: 0.5), (x: 1., y: 1.), (x: 0., y: 1.)]);
+        let old = Topology::build([&west, &square, &east, &far]);
+        let (new, recut) = old.with_change(&[
+            Carried::Same(0, &west),
+            Carried::New(&south),
+            Carried::New(&north),
+            Carried::Same(2, &east),
+            Carried::Same(3, &far),
+        ]);
+        let full = Topology::build([&west, &south, &north, &east, &far]);
+        assert_eq!(rings_by_arc(&new), rings_by_arc(&full));
+        assert_eq!(new.arc_count(), full.arc_count());
+        assert_eq!(recut, [true, true, true, true, false]);
+        // The far square keeps its very arc.
+        assert!(Arc::ptr_eq(&new.shapes[4], &old.shapes[3]));
+        let back = new.assemble(0, |a| &new.arcs[a as usize][..]);
+        assert_eq!(back.0[0].exterior().0.len(), 6);
     }
 }

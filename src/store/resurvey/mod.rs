@@ -494,5 +494,6 @@ fn approve(
         version,
         audit: Some(audit),
         snapshot,
+        touched: None,
     })
 }
