@@ -12,6 +12,7 @@ use super::labels::label_point;
 use super::layers::{LAYERS, LayerSet, Render, TileLayer};
 use super::simplify::simplify_arc;
 use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
+use super::tile_index::TileIndex;
 use super::topology::Topology;
 use crate::audit::Finding;
 use crate::registry::{Level, Registry};
@@ -47,6 +48,9 @@ pub struct TileSource {
     level_of_shape: Vec<Level>,
     labels: Vec<Label>,
     zooms: Vec<OnceLock<Vec<Option<ZoomShape>>>>,
+    /// Per level, which records may meet a tile; then which labels.
+    areas_near: [TileIndex; 3],
+    labels_near: TileIndex,
 }
 
 /// The areas of the records of `level`, in registry order (`None`: a community without
@@ -90,7 +94,7 @@ impl TileSource {
                 .collect()
         });
         let topology = Topology::build(shapes.iter().copied());
-        let labels = Level::ALL
+        let labels: Vec<Label> = Level::ALL
             .into_iter()
             .flat_map(|level| {
                 let shapes = &shapes;
@@ -107,12 +111,17 @@ impl TileSource {
                     })
             })
             .collect();
+        let areas_near =
+            Level::ALL.map(|level| TileIndex::of_areas(areas(registry, level).into_iter()));
+        let labels_near = TileIndex::of_points(labels.iter().map(|l| l.world));
         TileSource {
             topology,
             shape_of,
             level_of_shape,
             labels,
             zooms: (0..=MAX_SIMPLIFIED_ZOOM).map(|_| OnceLock::new()).collect(),
+            areas_near,
+            labels_near,
         }
     }
 
@@ -213,8 +222,14 @@ impl TileSource {
         let zoom = self.zoom(tile.z);
         let bounds = tile.world_bounds(f64::from(BUFFER));
         let mut out = Vec::new();
-        for (index, shape) in self.shape_of[level.index()].iter().enumerate() {
-            let Some(shape) = shape.and_then(|s| zoom.get(s)?.as_ref()) else {
+        let records = &self.shape_of[level.index()];
+        for index in candidates(self.areas_near[level.index()].near(bounds), records.len()) {
+            let Some(shape) = records
+                .get(index)
+                .copied()
+                .flatten()
+                .and_then(|s| zoom.get(s)?.as_ref())
+            else {
                 continue;
             };
             if !overlaps(shape.bounds, bounds) {
@@ -237,7 +252,8 @@ impl TileSource {
     fn label_features<'r>(&self, registry: &'r Registry, tile: TileId) -> Vec<TileFeature<'r>> {
         let e = f64::from(EXTENT);
         let mut out = Vec::new();
-        for label in &self.labels {
+        let near = self.labels_near.near(tile.world_bounds(1.0));
+        for label in candidates(near, self.labels.len()).filter_map(|i| self.labels.get(i)) {
             if tile.z < label_minzoom(label.level) {
                 continue;
             }
@@ -262,6 +278,15 @@ impl TileSource {
             }
         }
         out
+    }
+}
+
+/// The records to look at for a tile: those near it, in order, or all `n` when the tile is
+/// too large for the index to help.
+fn candidates(near: Option<Vec<usize>>, n: usize) -> Box<dyn Iterator<Item = usize>> {
+    match near {
+        Some(near) => Box::new(near.into_iter()),
+        None => Box::new(0..n),
     }
 }
 
