@@ -185,9 +185,8 @@ impl<T: Copy + Default + Ord> EdgeGrid<T> {
     /// boxes themselves), ascending and each once; `None` when the box spans more than
     /// `max_cells` cells, where looking at every entry is as quick (a whole city's tile).
     pub fn candidates_in(&self, lo: [f64; 2], hi: [f64; 2], max_cells: usize) -> Option<Vec<T>> {
-        let outside = (0..2).any(|k| {
-            !(hi[k] >= self.origin[k] && lo[k] <= self.origin[k] + self.extent[k])
-        });
+        let outside =
+            (0..2).any(|k| !(hi[k] >= self.origin[k] && lo[k] <= self.origin[k] + self.extent[k]));
         if outside || self.columns == 0 {
             return Some(Vec::new());
         }
@@ -270,12 +269,20 @@ mod tests {
         }
         let grid = EdgeGrid::build_with_density(|| boxes.iter().copied(), 4.0);
         for _ in 0..300 {
-            let (x, y, w, h) = (next() * 1.2 - 0.1, next() * 1.2 - 0.1, next() * 0.1, next() * 0.1);
+            let (x, y, w, h) = (
+                next() * 1.2 - 0.1,
+                next() * 1.2 - 0.1,
+                next() * 0.1,
+                next() * 0.1,
+            );
             let (lo, hi) = ([x, y], [x + w, y + h]);
             let Some(found) = grid.candidates_in(lo, hi, usize::MAX) else {
                 panic!("no cell limit was set");
             };
-            assert!(found.windows(2).all(|w| w[0] < w[1]), "ascending, once: {found:?}");
+            assert!(
+                found.windows(2).all(|w| w[0] < w[1]),
+                "ascending, once: {found:?}"
+            );
             for (i, (blo, bhi)) in &boxes {
                 if (0..2).all(|k| blo[k] <= hi[k] && lo[k] <= bhi[k]) {
                     assert!(found.contains(i), "box {i} meets {lo:?}–{hi:?}");

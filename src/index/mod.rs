@@ -63,7 +63,9 @@ struct LevelTree {
 
 impl LevelTree {
     /// Prepares the areas on rayon's threads (half a million grids at ×100).
-    fn new<'a>(areas: impl IndexedParallelIterator<Item = Option<&'a geo::MultiPolygon<f64>>>) -> Self {
+    fn new<'a>(
+        areas: impl IndexedParallelIterator<Item = Option<&'a geo::MultiPolygon<f64>>>,
+    ) -> Self {
         Self::from_shapes(areas.map(|a| a.and_then(Rings::new)).collect())
     }
 
@@ -72,7 +74,10 @@ impl LevelTree {
         let boxes = || {
             shapes.iter().enumerate().filter_map(|(slot, shape)| {
                 let b = shape.as_ref()?.bounds();
-                Some((slot as u32, ([b.min().x, b.min().y], [b.max().x, b.max().y])))
+                Some((
+                    slot as u32,
+                    ([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                ))
             })
         };
         let buckets = EdgeGrid::build_with_density(boxes, BUCKETS_PER_SHAPE);

@@ -46,12 +46,7 @@ impl TileIndex {
     pub fn of_points(points: impl Iterator<Item = Coord<f64>>) -> Self {
         let boxes = points
             .enumerate()
-            .map(|(i, p)| {
-                (
-                    i as u32,
-                    ([p.x - PAD, p.y - PAD], [p.x + PAD, p.y + PAD]),
-                )
-            })
+            .map(|(i, p)| (i as u32, ([p.x - PAD, p.y - PAD], [p.x + PAD, p.y + PAD])))
             .collect();
         Self::of_boxes(boxes)
     }
@@ -69,5 +64,68 @@ impl TileIndex {
             .buckets
             .candidates_in([min.x, min.y], [max.x, max.y], MAX_QUERY_CELLS)?;
         Some(found.into_iter().map(|i| i as usize).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{Coord, polygon};
+
+    use super::*;
+    use crate::tiles::tile_id::{BUFFER, TileId};
+
+    #[test]
+    fn every_area_whose_projected_vertices_meet_a_tile_is_near_it() {
+        // Small quadrilaterals around 113.3°E 22.5°N; their bounds are computed here from each
+        // projected vertex (what a simplified shape's bounds come from), not from the corners.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let areas: Vec<MultiPolygon<f64>> = (0..300)
+            .map(|_| {
+                let (x, y) = (113.3 + next() * 0.05, 22.5 + next() * 0.05);
+                let (w, h) = (next() * 0.004, next() * 0.004);
+                polygon![(x: x, y: y), (x: x + w, y: y + 0.3 * h), (x: x + w, y: y + h), (x: x, y: y + h)]
+                    .into()
+            })
+            .collect();
+        let index = TileIndex::of_areas(areas.iter().map(Some));
+        let mut checked = 0;
+        for z in [11u8, 13, 14, 15, 16] {
+            for _ in 0..40 {
+                let c = Coord {
+                    x: 113.3 + next() * 0.05,
+                    y: 22.5 + next() * 0.05,
+                };
+                let tile = TileId::containing(c, z);
+                let bounds = tile.world_bounds(f64::from(BUFFER));
+                let Some(near) = index.near(bounds) else {
+                    continue;
+                };
+                checked += 1;
+                for (i, area) in areas.iter().enumerate() {
+                    let world: Vec<Coord<f64>> = area.0[0]
+                        .exterior()
+                        .coords()
+                        .map(|&c| lon_lat_to_world(c))
+                        .collect();
+                    let lo = world
+                        .iter()
+                        .fold([f64::MAX; 2], |m, c| [m[0].min(c.x), m[1].min(c.y)]);
+                    let hi = world
+                        .iter()
+                        .fold([f64::MIN; 2], |m, c| [m[0].max(c.x), m[1].max(c.y)]);
+                    let [min, max] = bounds;
+                    if lo[0] <= max.x && min.x <= hi[0] && lo[1] <= max.y && min.y <= hi[1] {
+                        assert!(near.contains(&i), "area {i} meets tile {tile:?}");
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 }
