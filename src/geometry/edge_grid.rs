@@ -207,6 +207,17 @@ impl<T: Copy + Default + Ord> EdgeGrid<T> {
     }
 }
 
+/// A deterministic source of numbers in [0, 1) for tests (an LCG), from `seed`.
+#[cfg(test)]
+pub(crate) fn uniform(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,13 +235,7 @@ mod tests {
     fn candidates_include_every_box_containing_the_point() {
         // Boxes of varied sizes on a pseudo-random walk, points on their corners and between.
         let mut boxes = Vec::new();
-        let mut state = 12_345u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(12_345u64);
         for i in 0..500 {
             let (x, y) = (113.0 + next() * 0.1, 22.0 + next() * 0.1);
             let (w, h) = (next() * 0.01, next() * 0.002);
@@ -255,13 +260,7 @@ mod tests {
     #[test]
     fn a_box_query_finds_every_overlapping_box_once_in_order() {
         let mut boxes = Vec::new();
-        let mut state = 99u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(99u64);
         for i in 0..400u32 {
             let (x, y) = (next(), next());
             let (w, h) = (next() * 0.05, next() * 0.05);

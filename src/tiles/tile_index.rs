@@ -78,13 +78,7 @@ mod tests {
     fn every_area_whose_projected_vertices_meet_a_tile_is_near_it() {
         // Small quadrilaterals around 113.3°E 22.5°N; their bounds are computed here from each
         // projected vertex (what a simplified shape's bounds come from), not from the corners.
-        let mut state = 7u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::geometry::edge_grid::uniform(7);
         let areas: Vec<MultiPolygon<f64>> = (0..300)
             .map(|_| {
                 let (x, y) = (113.3 + next() * 0.05, 22.5 + next() * 0.05);
