@@ -32,6 +32,17 @@ impl<T: Copy + Default> EdgeGrid<T> {
     where
         I: Iterator<Item = (T, Bounds)>,
     {
+        Self::build_with_density(boxes, 1.0)
+    }
+
+    /// As [`EdgeGrid::build`], with about `cells_per_box` cells per box: the spatial index asks
+    /// for 4, so that a cell holds about two of its polygons' boxes instead of four (each
+    /// candidate is a point-in-polygon test), for a few bytes more per polygon. Within a cell,
+    /// entries keep the order in which `boxes` yields them.
+    pub fn build_with_density<I>(boxes: impl Fn() -> I, cells_per_box: f64) -> Self
+    where
+        I: Iterator<Item = (T, Bounds)>,
+    {
         let mut lower = [f64::INFINITY; 2];
         let mut upper = [f64::NEG_INFINITY; 2];
         let mut n = 0usize;
@@ -47,7 +58,7 @@ impl<T: Copy + Default> EdgeGrid<T> {
             return Self::empty();
         }
         let area = (extent[0] * extent[1]).max(f64::MIN_POSITIVE);
-        let mut side = (area / n as f64)
+        let mut side = (area / (n as f64 * cells_per_box.max(f64::MIN_POSITIVE)))
             .sqrt()
             .max(extent[0].max(extent[1]) / 65_536.0);
         if side.is_nan() || side <= 0.0 || side.is_infinite() {
@@ -169,6 +180,44 @@ impl<T: Copy + Default> EdgeGrid<T> {
     }
 }
 
+impl<T: Copy + Default + Ord> EdgeGrid<T> {
+    /// Every entry whose box may overlap the box `lo`–`hi` (a superset; the caller tests the
+    /// boxes themselves), ascending and each once; `None` when the box spans more than
+    /// `max_cells` cells, where looking at every entry is as quick (a whole city's tile).
+    pub fn candidates_in(&self, lo: [f64; 2], hi: [f64; 2], max_cells: usize) -> Option<Vec<T>> {
+        let outside =
+            (0..2).any(|k| !(hi[k] >= self.origin[k] && lo[k] <= self.origin[k] + self.extent[k]));
+        if outside || self.columns == 0 {
+            return Some(Vec::new());
+        }
+        let (cx, cy) = self.cell_range((lo, hi));
+        if (cx.1 - cx.0 + 1).saturating_mul(cy.1 - cy.0 + 1) > max_cells {
+            return None;
+        }
+        let mut found = Vec::new();
+        for y in cy.0..=cy.1 {
+            let (start, end) = (y * self.columns + cx.0, y * self.columns + cx.1 + 1);
+            if let (Some(&a), Some(&b)) = (self.offsets.get(start), self.offsets.get(end)) {
+                found.extend_from_slice(self.entries.get(a as usize..b as usize).unwrap_or(&[]));
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        Some(found)
+    }
+}
+
+/// A deterministic source of numbers in [0, 1) for tests (an LCG), from `seed`.
+#[cfg(test)]
+pub(crate) fn uniform(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,13 +235,7 @@ mod tests {
     fn candidates_include_every_box_containing_the_point() {
         // Boxes of varied sizes on a pseudo-random walk, points on their corners and between.
         let mut boxes = Vec::new();
-        let mut state = 12_345u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(12_345u64);
         for i in 0..500 {
             let (x, y) = (113.0 + next() * 0.1, 22.0 + next() * 0.1);
             let (w, h) = (next() * 0.01, next() * 0.002);
@@ -212,6 +255,41 @@ mod tests {
                 assert!(found.contains(&i), "box {i} holds {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_box_query_finds_every_overlapping_box_once_in_order() {
+        let mut boxes = Vec::new();
+        let mut next = uniform(99u64);
+        for i in 0..400u32 {
+            let (x, y) = (next(), next());
+            let (w, h) = (next() * 0.05, next() * 0.05);
+            boxes.push((i, ([x, y], [x + w, y + h])));
+        }
+        let grid = EdgeGrid::build_with_density(|| boxes.iter().copied(), 4.0);
+        for _ in 0..300 {
+            let (x, y, w, h) = (
+                next() * 1.2 - 0.1,
+                next() * 1.2 - 0.1,
+                next() * 0.1,
+                next() * 0.1,
+            );
+            let (lo, hi) = ([x, y], [x + w, y + h]);
+            let Some(found) = grid.candidates_in(lo, hi, usize::MAX) else {
+                panic!("no cell limit was set");
+            };
+            assert!(
+                found.windows(2).all(|w| w[0] < w[1]),
+                "ascending, once: {found:?}"
+            );
+            for (i, (blo, bhi)) in &boxes {
+                if (0..2).all(|k| blo[k] <= hi[k] && lo[k] <= bhi[k]) {
+                    assert!(found.contains(i), "box {i} meets {lo:?}–{hi:?}");
+                }
+            }
+        }
+        // A box over everything asks for every cell: refused under a small limit.
+        assert_eq!(grid.candidates_in([-1.0, -1.0], [2.0, 2.0], 4), None);
     }
 
     #[test]

@@ -121,7 +121,8 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
             }
         }
     }
-    points.sort_unstable();
+    // Tens of millions of vertices at ×100: sorted on rayon's threads (same order).
+    points.par_sort_unstable();
     points.dedup();
     let groups: Vec<&[(u64, u64, usize)]> =
         points.chunk_by(|p, q| p.0 == q.0 && p.1 == q.1).collect();
@@ -178,7 +179,7 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
         })
         .collect();
     // Along each edge in order; a point given twice (e.g. -0.0 and 0.0) once.
-    insertions.sort_by(|x, y| {
+    insertions.par_sort_by(|x, y| {
         x.edge
             .cmp(&y.edge)
             .then(x.t.total_cmp(&y.t))

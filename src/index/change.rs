@@ -83,13 +83,10 @@ impl SpatialIndex {
             .collect();
         if let Some(bounds) = touched.bounds {
             let w = lattice.window(bounds);
-            let [g, c, t] = [&index.grids, &index.communities, &index.towns]
-                .map(|l| lattice.classify_window(&l.shapes, w));
-            let mut i = 0;
+            let mut window = index.classify_cells(&lattice, w).into_iter();
             for y in w.y.0..=w.y.1 {
                 for x in w.x.0..=w.x.1 {
-                    cells[lattice.at(x, y)] = index.combine(g[i], c[i], t[i]);
-                    i += 1;
+                    cells[lattice.at(x, y)] = window.next().unwrap_or(MIXED);
                 }
             }
         }

@@ -38,10 +38,6 @@ impl Lattice {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.nx * self.ny
-    }
-
     fn column(&self, x: f64) -> usize {
         (((x - self.bounds.min().x) * self.scale).max(0.0) as usize).min(self.nx - 1)
     }
@@ -64,12 +60,6 @@ impl Lattice {
             .then(|| self.row(p[1]) * self.nx + self.column(p[0]))
     }
 
-    /// For each cell: `MIXED` if a boundary of `shapes` may cross it, else the smallest slot
-    /// whose shape covers it, else `EMPTY`.
-    pub fn classify(&self, shapes: &[Option<Rings>]) -> Vec<u32> {
-        self.classify_window(shapes, self.whole())
-    }
-
     /// Every cell.
     pub fn whole(&self) -> Window {
         Window {
@@ -87,15 +77,16 @@ impl Lattice {
         }
     }
 
-    /// Index of the cell at (`x`, `y`) in [`Lattice::classify`]'s answer.
+    /// Index of the cell at (`x`, `y`) in the whole lattice's answer (row-major).
     pub fn at(&self, x: usize, y: usize) -> usize {
         y * self.nx + x
     }
 
-    /// [`Lattice::classify`] for the cells of `w` only (row by row within `w`): each cell's
+    /// For each cell of `w` (row by row within `w`): `MIXED` if a boundary of `shapes` may
+    /// cross it, else the smallest slot whose shape covers it, else `EMPTY`. Each cell's
     /// answer depends only on the shapes whose edges or spans reach it, so a window's answer is
-    /// exactly the whole answer's cells there (an update after a local change re-classifies
-    /// only the cells the change reaches).
+    /// exactly the whole lattice's cells there: the build classifies bands of rows in parallel,
+    /// and an update after a local change re-classifies only the cells the change reaches.
     pub fn classify_window(&self, shapes: &[Option<Rings>], w: Window) -> Vec<u32> {
         let (wx, wy) = (w.x.1 - w.x.0 + 1, w.y.1 - w.y.0 + 1);
         let at = |x: usize, y: usize| (y - w.y.0) * wx + (x - w.x.0);

@@ -1,6 +1,8 @@
 //! Spatial index: point → grid → community → town.
 //!
-//! One R-tree per level over cached envelopes; the exact test is the half-open point-in-polygon
+//! One bucket grid per level over cached envelopes (`geometry::edge_grid`: one cell read per
+//! query, where an R-tree over half a million grids took several dependent cache misses per
+//! level; issue 20); the exact test is the half-open point-in-polygon
 //! rule of [`crate::geometry::point_in_polygon`], so a point on a shared boundary resolves to
 //! exactly one polygon. The grid decides: when a point is in a grid, its community and town are
 //! the grid's parents, so the three answers are always consistent. Only where no grid covers the
@@ -10,10 +12,10 @@
 mod change;
 mod lattice;
 
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeParams};
+use rayon::prelude::*;
 
 use crate::geometry::Rings;
+use crate::geometry::edge_grid::EdgeGrid;
 use crate::registry::Registry;
 use lattice::{EMPTY, Lattice, MIXED};
 
@@ -22,6 +24,11 @@ const MAX_LATTICE_CELLS: usize = 1 << 22;
 /// Cells per boundary edge: enough for most cells to be clear of boundaries, without a big
 /// lattice for a small registry.
 const CELLS_PER_EDGE: usize = 16;
+/// Bucket cells per polygon of a level: about two candidate polygons per cell.
+const BUCKETS_PER_SHAPE: f64 = 4.0;
+/// Row bands the lattice is classified in, in parallel: a few per core, so that the bands'
+/// unequal costs even out.
+const LATTICE_BANDS: usize = 16;
 
 /// Where a point falls, as indices into the registry the index was built from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,71 +50,61 @@ pub struct SpatialIndex {
     community_town: Vec<usize>,
 }
 
-/// Wider nodes than rstar's default (6) make the tree shallower: fewer dependent cache misses
-/// per query on a city-sized index.
-struct WideNodes;
-
-impl RTreeParams for WideNodes {
-    const MIN_SIZE: usize = 6;
-    const MAX_SIZE: usize = 16;
-    const REINSERTION_COUNT: usize = 4;
-    type DefaultInsertionStrategy = RStarInsertionStrategy;
-}
-
-/// A polygon's cached envelope and its position (slot) in the registry's code-sorted list.
-type Envelope = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
-/// One level (towns, communities or grids): a compact tree of envelopes, and the prepared rings
-/// looked at only for the envelopes that hold the point.
+/// One level (towns, communities or grids): a bucket grid of the polygons' envelopes, and the
+/// prepared rings looked at only for the envelopes whose cell holds the point.
 struct LevelTree {
-    tree: RTree<Envelope, WideNodes>,
+    /// Slots by cell, ascending within each cell (they are added in slot order).
+    buckets: EdgeGrid<u32>,
+    /// The union of the envelopes (`None` without any shape).
+    bounds: Option<geo::Rect<f64>>,
     /// Prepared rings by slot; `None` for a community without territory.
     shapes: Vec<Option<Rings>>,
 }
 
 impl LevelTree {
-    fn new<'a>(areas: impl Iterator<Item = Option<&'a geo::MultiPolygon<f64>>>) -> Self {
+    /// Prepares the areas on rayon's threads (half a million grids at ×100).
+    fn new<'a>(
+        areas: impl IndexedParallelIterator<Item = Option<&'a geo::MultiPolygon<f64>>>,
+    ) -> Self {
         Self::from_shapes(areas.map(|a| a.and_then(Rings::new)).collect())
     }
 
-    /// The tree over shapes already prepared (by slot).
+    /// The buckets over shapes already prepared (by slot).
     fn from_shapes(shapes: Vec<Option<Rings>>) -> Self {
-        let envelopes = shapes
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, shape)| {
+        let boxes = || {
+            shapes.iter().enumerate().filter_map(|(slot, shape)| {
                 let b = shape.as_ref()?.bounds();
-                let rect = Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
-                Some(GeomWithData::new(rect, slot as u32))
+                Some((
+                    slot as u32,
+                    ([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                ))
             })
-            .collect();
+        };
+        let buckets = EdgeGrid::build_with_density(boxes, BUCKETS_PER_SHAPE);
+        let bounds = crate::geometry::union_bounds(shapes.iter().flatten().map(Rings::bounds));
         LevelTree {
-            tree: RTree::bulk_load_with_params(envelopes),
+            buckets,
+            bounds,
             shapes,
         }
     }
 
     fn bounds(&self) -> Option<geo::Rect<f64>> {
-        let b = self.tree.root().envelope();
-        (self.tree.size() > 0).then(|| geo::Rect::new(b.lower(), b.upper()))
+        self.bounds
     }
 
-    /// The tree and point-in-polygon path, for points in cells a boundary crosses. The exact
-    /// test is skipped for candidates that could not beat the best found so far.
+    /// The bucket and point-in-polygon path, for points in cells a boundary crosses: the
+    /// smallest slot whose shape holds `p` (a bucket's slots ascend, so the first that holds it).
     fn locate(&self, p: [f64; 2]) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for envelope in self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_point(p))
-        {
-            let slot = envelope.data as usize;
-            if best.is_none_or(|b| slot < b)
-                && self.shapes[slot].as_ref().is_some_and(|s| s.contains(p))
-            {
-                best = Some(slot);
-            }
-        }
-        best
+        self.buckets
+            .candidates(p)
+            .iter()
+            .map(|&slot| slot as usize)
+            .find(|&slot| {
+                self.shapes
+                    .get(slot)
+                    .is_some_and(|s| s.as_ref().is_some_and(|s| s.contains(p)))
+            })
     }
 }
 
@@ -116,9 +113,14 @@ impl SpatialIndex {
         let mut index = SpatialIndex {
             lattice: None,
             answers: Vec::new(),
-            towns: LevelTree::new(registry.towns.iter().map(|t| Some(&t.area))),
-            communities: LevelTree::new(registry.communities.iter().map(|c| c.territory.as_ref())),
-            grids: LevelTree::new(registry.grids.iter().map(|g| Some(&g.area))),
+            towns: LevelTree::new(registry.towns.par_iter().map(|t| Some(&t.area))),
+            communities: LevelTree::new(
+                registry
+                    .communities
+                    .par_iter()
+                    .map(|c| c.territory.as_ref()),
+            ),
+            grids: LevelTree::new(registry.grids.par_iter().map(|g| Some(&g.area))),
             grid_community: registry.grids.iter().map(|g| g.community).collect(),
             community_town: registry.communities.iter().map(|c| c.town).collect(),
         };
@@ -132,13 +134,40 @@ impl SpatialIndex {
         let Some(lattice) = self.lattice_geometry() else {
             return;
         };
-        let [grids, communities, towns] =
-            [&self.grids, &self.communities, &self.towns].map(|l| lattice.classify(&l.shapes));
         self.answers = self.all_answers();
-        let cells = (0..lattice.len())
-            .map(|i| self.combine(grids[i], communities[i], towns[i]))
-            .collect();
+        // Bands of whole rows on rayon's threads, each classified at every level and combined
+        // at once: a band's cells are exactly the whole lattice's there
+        // ([`Lattice::classify_window`]), and no level-wide array of the lattice's size is ever
+        // held besides the answer.
+        let whole = lattice.whole();
+        let rows = whole.y.1 + 1;
+        let per_band = rows.div_ceil(LATTICE_BANDS).max(1);
+        let cells = (0..rows)
+            .step_by(per_band)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|y0| {
+                let w = lattice::Window {
+                    x: whole.x,
+                    y: (y0, (y0 + per_band - 1).min(whole.y.1)),
+                };
+                self.classify_cells(&lattice, w)
+            })
+            .collect::<Vec<_>>()
+            .concat();
         self.lattice = Some((lattice, cells));
+    }
+
+    /// The combined entries of the cells of `w` (row by row within `w`), from each level's
+    /// classification there.
+    fn classify_cells(&self, lattice: &Lattice, w: lattice::Window) -> Vec<u32> {
+        let [g, c, t] = [&self.grids, &self.communities, &self.towns]
+            .map(|l| lattice.classify_window(&l.shapes, w));
+        g.iter()
+            .zip(&c)
+            .zip(&t)
+            .map(|((&g, &c), &t)| self.combine(g, c, t))
+            .collect()
     }
 
     /// The lattice this index's shapes call for (`None` without shapes).

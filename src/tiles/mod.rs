@@ -16,6 +16,7 @@ pub mod simplify;
 pub mod source;
 pub mod style;
 pub mod tile_id;
+mod tile_index;
 pub mod topology;
 
 pub use cache::{CachedTile, TileCache, TileKey};

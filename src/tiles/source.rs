@@ -13,6 +13,7 @@ use super::labels::label_point;
 use super::layers::{LAYERS, LayerSet, Render, TileLayer};
 use super::simplify::simplify_arc;
 use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
+use super::tile_index::TileIndex;
 use super::topology::{Carried, Topology};
 use crate::audit::Finding;
 use crate::registry::{Level, Registry, Touched};
@@ -49,6 +50,24 @@ pub struct TileSource {
     /// Shapes cut into arcs again when this source was derived from an older one
     /// ([`TileSource::with_change`]); `None` for a source built whole.
     recut: Option<usize>,
+    /// Per level, which records' areas, and which labels, may meet a tile.
+    near: Near,
+}
+
+/// Bucket grids ([`TileIndex`]) of one registry's areas and label points, per level.
+struct Near {
+    areas: [TileIndex; 3],
+    labels: [TileIndex; 3],
+}
+
+impl Near {
+    fn new(registry: &Registry, labels: &[Vec<Option<Coord<f64>>>; 3]) -> Self {
+        Near {
+            areas: Level::ALL.map(|level| TileIndex::of_areas(areas(registry, level).into_iter())),
+            labels: Level::ALL
+                .map(|level| TileIndex::of_points(labels[level.index()].iter().copied())),
+        }
+    }
 }
 
 /// The areas of the records of `level`, in registry order (`None`: a community without
@@ -161,6 +180,7 @@ impl TileSource {
             topology,
             shape_of: list.shape_of,
             level_of_shape: list.level_of_shape,
+            near: Near::new(registry, &labels),
             labels,
             zooms: (0..=MAX_SIMPLIFIED_ZOOM).map(|_| OnceLock::new()).collect(),
             recut: None,
@@ -267,6 +287,7 @@ impl TileSource {
             topology,
             shape_of: list.shape_of,
             level_of_shape: list.level_of_shape,
+            near: Near::new(after, &labels),
             labels,
             zooms,
             recut: Some(recut.iter().filter(|&&r| r).count()),
@@ -379,8 +400,14 @@ impl TileSource {
         let zoom = self.zoom(tile.z);
         let bounds = tile.world_bounds(f64::from(BUFFER));
         let mut out = Vec::new();
-        for (index, shape) in self.shape_of[level.index()].iter().enumerate() {
-            let Some(shape) = shape.and_then(|s| zoom.get(s)?.as_ref()) else {
+        let records = &self.shape_of[level.index()];
+        for index in candidates(self.near.areas[level.index()].near(bounds), records.len()) {
+            let Some(shape) = records
+                .get(index)
+                .copied()
+                .flatten()
+                .and_then(|s| zoom.get(s)?.as_ref())
+            else {
                 continue;
             };
             if !overlaps(shape.bounds, bounds) {
@@ -403,11 +430,11 @@ impl TileSource {
     fn label_features<'r>(&self, registry: &'r Registry, tile: TileId) -> Vec<TileFeature<'r>> {
         let e = f64::from(EXTENT);
         let mut out = Vec::new();
+        let bounds = tile.world_bounds(1.0);
         let labels = Level::ALL.into_iter().flat_map(|level| {
-            self.labels[level.index()]
-                .iter()
-                .enumerate()
-                .filter_map(move |(index, p)| Some((level, index, (*p)?)))
+            let points = &self.labels[level.index()];
+            candidates(self.near.labels[level.index()].near(bounds), points.len())
+                .filter_map(move |index| Some((level, index, (*points.get(index)?)?)))
         });
         for (level, index, world) in labels {
             if tile.z < label_minzoom(level) {
@@ -434,6 +461,15 @@ impl TileSource {
             }
         }
         out
+    }
+}
+
+/// The records to look at for a tile: those near it, in order, or all `n` when the tile is
+/// too large for the index to help.
+fn candidates(near: Option<Vec<usize>>, n: usize) -> Box<dyn Iterator<Item = usize>> {
+    match near {
+        Some(near) => Box::new(near.into_iter()),
+        None => Box::new(0..n),
     }
 }
 
