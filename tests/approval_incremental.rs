@@ -64,18 +64,18 @@ fn assert_same_lookups(got: &Snapshot, want: &Snapshot, points: &[[f64; 2]]) {
     }
 }
 
+/// The box of the whole city.
+fn city_bounds(r: &Registry) -> geo::Rect<f64> {
+    shequ::geometry::union_bounds(r.towns.iter().filter_map(|t| t.area.bounding_rect()))
+        .expect("a city")
+}
+
 /// Random points over the whole city and densely over `around`, and every vertex and edge
 /// midpoint of the features whose codes start with `prefix`.
 fn points(s: &Snapshot, around: geo::Rect<f64>, prefix: &str) -> Vec<[f64; 2]> {
     let mut rng = common::Rng(19);
     let mut out = Vec::new();
-    let city = shequ::geometry::union_bounds(
-        s.registry
-            .towns
-            .iter()
-            .filter_map(|t| t.area.bounding_rect()),
-    )
-    .expect("a city");
+    let city = city_bounds(&s.registry);
     for (b, n) in [(city, 100_000), (around, 100_000)] {
         for _ in 0..n {
             out.push([
@@ -169,13 +169,7 @@ fn assert_same_tiles(published: &api::Published, full: &Snapshot, around: geo::R
         geo::coord! {x: around.min().x - 0.01, y: around.min().y - 0.01},
         geo::coord! {x: around.max().x + 0.01, y: around.max().y + 0.01},
     );
-    let city = shequ::geometry::union_bounds(
-        full.registry
-            .towns
-            .iter()
-            .filter_map(|t| t.area.bounding_rect()),
-    )
-    .expect("a city");
+    let city = city_bounds(&full.registry);
     let mut rng = common::Rng(7);
     let mut tiles: Vec<TileId> = (6..=16).flat_map(|z| tiles_over(grown, z)).collect();
     for i in 0..60u8 {

@@ -139,21 +139,9 @@ impl Topology {
         let is_node = |v: u32| builder.degree(v) != 2;
         let mut topology = Topology::default();
         for rings in &shapes {
-            let shape = rings
-                .iter()
-                .map(|polygon| {
-                    polygon
-                        .iter()
-                        .map(|ring| {
-                            let (chains, is_loop) = split_at_nodes(ring, is_node, &builder.coords);
-                            chains
-                                .iter()
-                                .map(|c| new_arcs.arc_for(c, &builder.coords, is_loop))
-                                .collect()
-                        })
-                        .collect()
-                })
-                .collect();
+            let shape = cut(rings, is_node, &builder.coords, |c, is_loop| {
+                new_arcs.arc_for(c, &builder.coords, is_loop)
+            });
             topology.shapes.push(Arc::new(shape));
             topology.bounds.push(builder.bounds(rings));
         }
@@ -262,18 +250,7 @@ impl Topology {
                 }
                 Chain::New(new_arcs.arc_for(chain, coords, is_loop))
             };
-            let shape = rings
-                .iter()
-                .map(|polygon| {
-                    polygon
-                        .iter()
-                        .map(|ring| {
-                            let (chains, is_loop) = split_at_nodes(ring, is_node, coords);
-                            chains.iter().map(|c| chain_of(c, is_loop)).collect()
-                        })
-                        .collect()
-                })
-                .collect();
+            let shape = cut(rings, is_node, coords, &mut chain_of);
             cuts.push(Some(shape));
         }
         // Slots of the old arcs of every shape gone or cut again, unless carried over.
@@ -567,6 +544,28 @@ impl Builder {
         }
         b
     }
+}
+
+/// A shape's rings (as [`shape_rings`] reads them) cut at the nodes, each chain turned into
+/// what `arc_of` makes of it (given whether its ring has no node).
+fn cut<T>(
+    rings: &[Vec<Vec<u32>>],
+    is_node: impl Fn(u32) -> bool + Copy,
+    coords: &[Coord<f64>],
+    mut arc_of: impl FnMut(&[u32], bool) -> T,
+) -> Vec<Vec<Vec<T>>> {
+    rings
+        .iter()
+        .map(|polygon| {
+            polygon
+                .iter()
+                .map(|ring| {
+                    let (chains, is_loop) = split_at_nodes(ring, is_node, coords);
+                    chains.iter().map(|c| arc_of(c, is_loop)).collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Cuts an open ring into chains that start and end at nodes; also says whether the ring had
