@@ -138,6 +138,45 @@ async fn lookup_errors_are_problems() {
         .assert_problem(400, "");
 }
 
+/// Issue 19: a plain `GET /api/v1/lookup` is answered by the edge before the router; a client
+/// that accepts an encoding still goes through the router and the handler. Both must give the
+/// same status, type and bytes, for answers and for every kind of refusal.
+#[tokio::test]
+async fn the_edge_answers_lookups_exactly_as_the_routed_handler() {
+    let app = app(&common::mini_dir());
+    for uri in [
+        "/api/v1/lookup?lon=113.015&lat=22.015",
+        "/api/v1/lookup?lat=22.015&lon=113.025",
+        "/api/v1/lookup?lon=113.02&lat=22.01",
+        "/api/v1/lookup?lon=100&lat=10",
+        "/api/v1/lookup?lon=113.015&lat=22.015&crs=gcj02",
+        "/api/v1/lookup?lon=113.015&lat=22.015&crs=EPSG%3A4490",
+        "/api/v1/lookup?lon=113.015&lat=22.015&crs=mars",
+        "/api/v1/lookup?lon=%2B113.015&lat=22.015",
+        "/api/v1/lookup?lon=abc&lat=22",
+        "/api/v1/lookup?lat=22",
+        "/api/v1/lookup?lon=113&lat=95",
+        "/api/v1/lookup?lon=113&lon=114&lat=22",
+        "/api/v1/lookup?lng=113&lat=22",
+        "/api/v1/lookup?lon=113&lat=22&as_of=2026-01-01",
+        "/api/v1/lookup?lon=113&lat=22&as_of=yesterday",
+        "/api/v1/lookup",
+        "/api/v1/lookup?",
+        "/api/v1/lookup?&&lon=113.015&&lat=22.015&",
+    ] {
+        let edge = get(&app, uri).await;
+        let mut routed = request("GET", uri, Body::empty());
+        routed.headers_mut().insert(
+            header::ACCEPT_ENCODING,
+            axum::http::HeaderValue::from_static("identity"),
+        );
+        let routed = send(&app, routed).await;
+        assert_eq!(edge.status, routed.status, "{uri}");
+        assert_eq!(edge.content_type, routed.content_type, "{uri}");
+        assert_eq!(edge.text(), routed.text(), "{uri}");
+    }
+}
+
 /// Issue 17: a parameter a route does not know is a 400 naming it, never silently ignored (a
 /// client that writes `lng` or `bbox` would otherwise get an answer to another question).
 #[tokio::test]

@@ -283,6 +283,71 @@ async fn the_request_log_names_the_user_and_the_client_address() {
     );
 }
 
+/// Issue 19: on a socket the client address comes from the connection rather than from an
+/// extension inserted into every request. The access log still names it, for a lookup the edge
+/// answers itself and for a routed request, and a route that reads it (a failed login records
+/// the client) still gets it.
+#[tokio::test]
+async fn on_a_socket_the_client_address_reaches_the_log_and_the_routes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = env();
+    env.add("li", "right password 1");
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve_with(
+        listener,
+        env.app.clone(),
+        ServerLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let body = json!({"user": "li", "password": "wrong password"}).to_string();
+    let requests = format!(
+        "GET /api/v1/lookup?lon=113.015&lat=22.015 HTTP/1.1\r\nHost: x\r\n\r\n\
+         POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(requests.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("HTTP/1.1 401"), "{answer}");
+    drop(stop);
+    server.await.expect("server task").expect("server");
+    let text = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("127.0.0.1 - GET /api/v1/lookup 200")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("127.0.0.1 li POST /api/v1/login 401")),
+        "{text}"
+    );
+    let failed: Vec<_> = env
+        .log_actions()
+        .into_iter()
+        .filter(|(action, ..)| action == "session.login_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].2["client"], "127.0.0.1", "{failed:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Slow clients
 

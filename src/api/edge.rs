@@ -34,7 +34,7 @@ use tower_http::compression::{Compression, CompressionLayer, CompressionLevel};
 
 use super::access_log::{AccessLog, Entry};
 use super::route_table::Templates;
-use super::{ApiError, LoggedUser, metrics::Metrics};
+use super::{ApiError, AppState, LoggedUser, lookup, metrics::Metrics};
 
 /// What the edge needs besides the service it wraps.
 pub struct EdgeConfig {
@@ -46,6 +46,9 @@ pub struct EdgeConfig {
     pub time_limit: Duration,
     /// The access log written by hand ([`AccessLog`]); `None`: through `tracing`.
     pub access_log: Option<AccessLog>,
+    /// Where `GET /api/v1/lookup` is answered before the router (`None`: through the router,
+    /// e.g. when reads need a token and the router's read gate must see every request).
+    pub lookup: Option<AppState>,
 }
 
 /// The service around the router (see the module documentation).
@@ -133,14 +136,21 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let started = Instant::now();
+        // In-process callers may give the client as `ConnectInfo`; on a socket it comes from the
+        // connection (`server::CLIENT`) and goes into the request only when a route is called.
+        let given = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let connection = given
+            .is_none()
+            .then(|| super::server::CLIENT.try_with(|c| *c).ok())
+            .flatten();
         let record = Record {
             started,
             method: request.method().clone(),
             uri: request.uri().clone(),
-            client: request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            client: given.or(connection).map(|c| c.ip()),
             user: LoggedUser::default(),
             route: self
                 .config
@@ -148,18 +158,27 @@ where
                 .as_ref()
                 .and_then(|_| self.config.templates.find(request.uri().path())),
         };
-        request.extensions_mut().insert(record.user.clone());
         let inner = if request.method() == Method::OPTIONS {
             Inner::Answered {
                 response: Some(preflight()),
             }
-        } else if request.headers().contains_key(header::ACCEPT_ENCODING) {
-            Inner::Compressed {
-                future: self.compressed.call(request),
+        } else if let Some(response) = self.answer_here(&request) {
+            Inner::Answered {
+                response: Some(response),
             }
         } else {
-            Inner::Plain {
-                future: self.plain.call(request),
+            request.extensions_mut().insert(record.user.clone());
+            if let Some(client) = connection {
+                request.extensions_mut().insert(ConnectInfo(client));
+            }
+            if request.headers().contains_key(header::ACCEPT_ENCODING) {
+                Inner::Compressed {
+                    future: Box::pin(self.compressed.call(request)),
+                }
+            } else {
+                Inner::Plain {
+                    future: Box::pin(self.plain.call(request)),
+                }
             }
         };
         let limit = self.config.time_limit;
@@ -173,6 +192,22 @@ where
             record: Some(record),
             config: self.config.clone(),
         }
+    }
+}
+
+impl<S> Edge<S> {
+    /// The answer to the hottest request, a single-point lookup, given here rather than through
+    /// the router (see [`lookup::answer_current`]), for plain `GET`s only: a client that accepts
+    /// compression, a `HEAD` or a past version (`as_of`) goes through the router as before.
+    fn answer_here(&self, request: &Request) -> Option<Response> {
+        let state = self.config.lookup.as_ref()?;
+        if request.method() != Method::GET
+            || request.uri().path() != lookup::PATH
+            || request.headers().contains_key(header::ACCEPT_ENCODING)
+        {
+            return None;
+        }
+        lookup::answer_current(state, request.uri().query())
     }
 }
 
@@ -254,8 +289,11 @@ pin_project! {
 pin_project! {
     #[project = InnerProjection]
     enum Inner<F, C> {
-        Plain { #[pin] future: F },
-        Compressed { #[pin] future: C },
+        // Boxed: the router's futures are several hundred bytes (the request waits in them until
+        // its route is called), and this future is moved by value through hyper's dispatcher on
+        // every request, a lookup answered here included.
+        Plain { future: Pin<Box<F>> },
+        Compressed { future: Pin<Box<C>> },
         Answered { response: Option<Response> },
     }
 }
@@ -269,11 +307,11 @@ where
 {
     fn poll_response(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
         match self.project() {
-            InnerProjection::Plain { future } => future.poll(cx).map(|r| match r {
+            InnerProjection::Plain { future } => future.as_mut().poll(cx).map(|r| match r {
                 Ok(response) => response,
                 Err(never) => match never {},
             }),
-            InnerProjection::Compressed { future } => future.poll(cx).map(|r| match r {
+            InnerProjection::Compressed { future } => future.as_mut().poll(cx).map(|r| match r {
                 Ok(response) => response.map(Body::new),
                 Err(never) => match never {},
             }),

@@ -1,14 +1,16 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: which town, community and grid a point is in.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentOnly, JsonBytes, published_as_of, query_params};
+use super::{AppState, Published};
 use crate::crs::Crs;
 use crate::index::Hit;
 use crate::output::Place;
@@ -50,10 +52,35 @@ fn coordinate(name: &str, value: Option<&str>) -> Result<f64, ApiError> {
 /// The query parameters of `GET /api/v1/lookup` (any other is a 400).
 pub const QUERY: [&str; 4] = ["lon", "lat", "crs", "as_of"];
 
+/// The path of the single-point lookup.
+pub const PATH: &str = "/api/v1/lookup";
+
 /// `GET /api/v1/lookup?lon=&lat=[&crs=][&as_of=]`.
 pub async fn lookup_one(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let [lon, lat, crs, as_of] = query_params(uri.query(), QUERY)?;
     let published = published_as_of(&state, as_of.as_deref()).await?;
+    point_answer(&published, [lon, lat, crs])
+}
+
+/// `GET /api/v1/lookup` against the current snapshot, answered by the [edge](super::edge)
+/// without the router; `None` when the query asks for a past version (`as_of`), which
+/// [`lookup_one`] answers. The same parsing, answers and errors as [`lookup_one`]: routing,
+/// extraction and the handler's boxed future were a fifth of a lookup's instructions
+/// (BENCHMARKS.md, issue 19).
+pub fn answer_current(state: &AppState, query: Option<&str>) -> Option<Response> {
+    let answer = match query_params(query, QUERY) {
+        Ok([_, _, _, Some(_)]) => return None,
+        Ok([lon, lat, crs, None]) => point_answer(&state.published(), [lon, lat, crs]),
+        Err(e) => Err(e),
+    };
+    Some(answer.unwrap_or_else(IntoResponse::into_response))
+}
+
+/// The answer for the point given by the `lon`, `lat` and `crs` parameters in `published`.
+fn point_answer(
+    published: &Published,
+    [lon, lat, crs]: [Option<Cow<'_, str>>; 3],
+) -> Result<Response, ApiError> {
     let crs = parse_crs(crs.as_deref())?;
     let input = [
         coordinate("lon", lon.as_deref())?,

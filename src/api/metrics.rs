@@ -9,7 +9,7 @@
 //! The route template comes from the [edge](super::edge), which counts every request.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,7 +74,8 @@ pub struct Metrics {
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<ThreadKey, Arc<Series>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<foldhash::HashMap<ThreadKey, Arc<Series>>> =
+        RefCell::new(foldhash::HashMap::default());
 }
 
 fn method_name(m: &Method) -> &'static str {

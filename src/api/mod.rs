@@ -51,7 +51,7 @@ pub use error::ApiError;
 pub use extract::parse_date;
 pub use limits::Limits;
 pub use lookup::MAX_BATCH_POINTS;
-pub use server::{ServerLimits, serve, serve_with, shutdown_signal};
+pub use server::{App, ServerLimits, serve, serve_with, shutdown_signal};
 
 use route_table::RouteTable;
 
@@ -573,7 +573,7 @@ impl LoggedUser {
 fn registry_routes() -> RouteTable {
     RouteTable::new()
         .route(
-            "/api/v1/lookup",
+            "/api/v1/lookup", // = lookup::PATH, which the edge answers before routing
             get(lookup::lookup_one).post(lookup::lookup_batch),
         )
         .route(
@@ -650,10 +650,28 @@ fn account_routes() -> RouteTable {
         .route("/api/v1/log/verify", get(log::verify))
 }
 
-/// The complete router: API routes, problem+json fallbacks, body limit, the read gate (with
-/// [`ReadAccess::Token`]), and the [edge](edge) around it all (request log, metrics, CORS,
-/// compression, time limit).
+/// The complete router: [`service`] as a [`Router`], for in-process callers and tests.
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    Router::new().fallback_service(service(state, config))
+}
+
+/// The whole application as one service: API routes, problem+json fallbacks, body limit, the
+/// read gate (with [`ReadAccess::Token`]), and the [edge](edge) around it all (request log,
+/// metrics, CORS, compression, time limit). [`serve`] runs it as it is: wrapped in a `Router`
+/// (as [`router`] does) every request also went through an outer router with nothing but a
+/// fallback, a twelfth of a lookup's instructions (BENCHMARKS.md, issue 19).
+pub fn service(
+    state: AppState,
+    config: &ApiConfig,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
     let table = RouteTable::new()
         .route("/health", get(health::health))
         .merge(registry_routes())
@@ -690,21 +708,23 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         routes
     };
     let metrics = config.metrics.then(|| state.metrics.clone());
+    let lookup = (config.read_access == ReadAccess::Open).then(|| state.clone());
     let routes = routes.with_state(state);
     // Wrapped once around the whole router rather than with `Router::layer`, which gives every
     // route its own copy of the stack: axum clones the matched route's stack for each request,
     // and each layer clones what is inside it again (callgrind: 58,000 instructions a lookup
     // with the layers per route against 27,000 without any; BENCHMARKS.md, issue 19).
     let inner = tower::Layer::layer(&DefaultBodyLimit::max(config.body_limit), routes);
-    Router::new().fallback_service(edge::Edge::new(
+    edge::Edge::new(
         inner,
         edge::EdgeConfig {
             templates,
             metrics,
             time_limit: config.request_timeout,
             access_log: config.access_log.clone(),
+            lookup,
         },
-    ))
+    )
 }
 
 #[cfg(test)]

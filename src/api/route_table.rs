@@ -7,8 +7,6 @@
 //! same templates with the same matcher axum uses (`matchit`), before routing. The templates
 //! come from this table, which also builds the axum router, so the two cannot disagree.
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::routing::MethodRouter;
 
@@ -52,7 +50,7 @@ impl RouteTable {
     /// The axum router and the matcher of its templates.
     pub fn build(self) -> (Router<AppState>, Templates) {
         let mut matcher = matchit::Router::new();
-        let mut fixed = HashMap::new();
+        let mut fixed = foldhash::HashMap::default();
         for template in self.templates {
             if !template.contains('{') {
                 fixed.insert(template, template);
@@ -71,7 +69,7 @@ pub struct Templates {
     /// Templates without parameters, looked up first: a static segment wins over a parameter
     /// in matchit too, so an exact hit is matchit's answer, for a hash probe instead of a tree
     /// walk that allocates twice (a lookup's path is one of these).
-    fixed: HashMap<&'static str, &'static str>,
+    fixed: foldhash::HashMap<&'static str, &'static str>,
     matcher: matchit::Router<&'static str>,
 }
 

@@ -18,8 +18,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
+use std::convert::Infallible;
+
+use axum::body::Body;
+use std::net::SocketAddr;
+
+use axum::extract::Request;
+use axum::response::Response;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -50,23 +55,55 @@ impl Default for ServerLimits {
     }
 }
 
-/// Serves `app` on `listener` with the default [`ServerLimits`] until `shutdown` resolves.
-pub async fn serve(
+tokio::task_local! {
+    /// The client address of the connection being served, for the [edge](super::edge) (the
+    /// access log, and `ConnectInfo` for the routes that read it). A task-local rather than a
+    /// `ConnectInfo` inserted into every request: the extension map that insert allocated and
+    /// dropped was a cost of every lookup (BENCHMARKS.md, issue 19).
+    pub(super) static CLIENT: SocketAddr;
+}
+
+/// What [`serve`] runs: a service answering requests, cloned for each connection.
+pub trait App:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
+/// Serves `app` (a [`Router`](axum::Router), or [`super::service`]) on `listener` with the
+/// default [`ServerLimits`] until `shutdown` resolves.
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: App,
+{
     serve_with(listener, app, ServerLimits::default(), shutdown).await
 }
 
 /// Serves `app` on `listener` within `limits` until `shutdown` resolves; then stops accepting,
 /// lets in-flight requests finish and closes idle connections.
-pub async fn serve_with(
+pub async fn serve_with<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: App,
+{
     super::admission::lower_rayon_priority();
     super::admission::return_large_blocks();
     // HTTP/1.1 only: browsers and programs reach this API over plain HTTP/1.1 (HTTP/2 comes
@@ -100,19 +137,17 @@ pub async fn serve_with(
         };
         let _ = stream.set_nodelay(true);
         // The client's address, for handlers and the request log (as `ConnectInfo` would).
-        let service = TowerToHyperService::new(app.clone().map_request(
-            move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(remote));
-                request
-            },
-        ));
+        let service = TowerToHyperService::new(
+            app.clone()
+                .map_request(|request: Request<hyper::body::Incoming>| request.map(Body::new)),
+        );
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        tokio::spawn(CLIENT.scope(remote, async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection from {remote} ended: {e}");
             }
             drop(slot);
-        });
+        }));
     }
     drop(listener);
     graceful.shutdown().await;

@@ -204,7 +204,7 @@ impl Server<'_> {
             let shutdown = api::shutdown_signal();
             tracing::info!("public URL (TileJSON, style): {}", config.public_url);
             tracing::info!("serving on http://{bound}");
-            let app = api::router(state, &config);
+            let app = api::service(state, &config);
             api::serve_with(listener, app, limits, shutdown)
                 .await
                 .map_err(|e| CliError::internal(format!("server failed: {e}")))
