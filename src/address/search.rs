@@ -78,26 +78,70 @@ fn features(core: &str) -> Vec<Feature> {
     f
 }
 
-/// The size of the intersection of the sorted multiset `query` with the features of `core`,
-/// and the number of `core`'s features. Computed from the text (an entry's features are not
-/// stored: only the few candidates of a fuzzy query need them); `taken` is scratch.
-fn common_with(query: &[Feature], core: &str, taken: &mut Vec<bool>) -> (usize, usize) {
-    taken.clear();
-    taken.resize(query.len(), false);
-    let (mut shared, mut count) = (0, 0);
-    each_feature(core, |f| {
-        count += 1;
-        let mut i = query.partition_point(|&q| q < f);
-        while i < query.len() && query[i] == f {
-            if !taken[i] {
-                taken[i] = true;
-                shared += 1;
-                return;
-            }
-            i += 1;
+/// The query's features as a small open-addressing table (each distinct feature with how
+/// often the query holds it), so that a candidate's shared features cost a probe each instead
+/// of a binary search of the sorted multiset (the scoring of a fuzzy query's candidates,
+/// issue 19).
+struct FeatureTable {
+    /// Distinct features, [`EMPTY`] in the free slots; at least twice as many slots as the
+    /// query has features, so that every probe sequence meets a free slot.
+    keys: Vec<Feature>,
+    /// How often the query holds the feature of each slot.
+    counts: Vec<u32>,
+    /// `64 − log2(slots)`: the top bits of the hash pick the first slot.
+    shift: u32,
+    /// Scratch: the counts not yet matched by the core being compared.
+    left: Vec<u32>,
+}
+
+/// No feature: a bigram has its top bit set but a character needs only 21 bits, so no feature
+/// has all 64 bits set.
+const EMPTY: Feature = u64::MAX;
+
+impl FeatureTable {
+    /// The table of the multiset `query`.
+    fn new(query: &[Feature]) -> Self {
+        let slots = (2 * query.len()).next_power_of_two().max(16);
+        let mut table = FeatureTable {
+            keys: vec![EMPTY; slots],
+            counts: vec![0; slots],
+            shift: 64 - slots.trailing_zeros(),
+            left: vec![0; slots],
+        };
+        for &f in query {
+            let i = table.slot(f);
+            table.keys[i] = f;
+            table.counts[i] += 1;
         }
-    });
-    (shared, count)
+        table
+    }
+
+    /// The slot holding `f`, or the free slot where it would go.
+    fn slot(&self, f: Feature) -> usize {
+        let mask = self.keys.len() - 1;
+        let mut i = (f.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        while self.keys[i] != f && self.keys[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// The size of the intersection of the query's multiset with the features of `core`, and
+    /// the number of `core`'s features. Computed from the text (an entry's features are not
+    /// stored: only the few candidates of a fuzzy query need them).
+    fn shared_with(&mut self, core: &str) -> (usize, usize) {
+        self.left.copy_from_slice(&self.counts);
+        let (mut shared, mut count) = (0, 0);
+        each_feature(core, |f| {
+            count += 1;
+            let i = self.slot(f);
+            if self.left[i] > 0 {
+                self.left[i] -= 1;
+                shared += 1;
+            }
+        });
+        (shared, count)
+    }
 }
 
 /// Levenshtein distance over characters, or `None` once it must exceed `most` (every entry of
@@ -106,9 +150,11 @@ fn edit_distance_within(a: &[char], b: &[char], most: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > most {
         return None;
     }
-    ROW.with_borrow_mut(|row| {
-        row.clear();
-        row.extend(0..=b.len());
+    ROW.with_borrow_mut(|buffer| {
+        buffer.clear();
+        buffer.extend(0..=b.len());
+        // A slice: its pointer and length stay in registers through the loops.
+        let row = buffer.as_mut_slice();
         for (i, ca) in a.iter().enumerate() {
             let mut diagonal = row[0];
             row[0] = i + 1;
@@ -154,6 +200,10 @@ pub struct Scored {
     pub entry: usize,
     pub score: f64,
 }
+
+/// A fuzzy pass: the index, the query, its features, how many matches are wanted and the
+/// town factor of an entry ([`SearchIndex::fuzzy`]).
+type Fuzzy = fn(&SearchIndex, &Normalized, &[Feature], usize, &dyn Fn(usize) -> f64) -> Vec<Scored>;
 
 /// Lists of entry positions in one array (compressed sparse rows): list `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`. Two allocations in all, where a `Vec` a list cost a
@@ -540,6 +590,12 @@ impl SearchIndex {
 
     /// The best `limit` entries for `query`, exact matches first, best score first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Scored> {
+        self.search_by(query, limit, Self::fuzzy)
+    }
+
+    /// [`SearchIndex::search`] with the fuzzy pass given (the tests run the same search with
+    /// the reference fuzzy pass).
+    fn search_by(&self, query: &str, limit: usize, pass: Fuzzy) -> Vec<Scored> {
         let q = self.normalizer.normalize(query);
         if q.core.is_empty() || limit == 0 {
             return Vec::new();
@@ -590,8 +646,7 @@ impl SearchIndex {
         }));
         if out.len() < limit {
             let known: std::collections::HashSet<usize> = out.iter().map(|s| s.entry).collect();
-            let mut fuzzy: Vec<Scored> = self
-                .fuzzy(&q, &qf, limit + known.len(), &town_factor)
+            let mut fuzzy: Vec<Scored> = pass(self, &q, &qf, limit + known.len(), &town_factor)
                 .into_iter()
                 .filter(|s| !known.contains(&s.entry) && s.score >= MIN_SCORE)
                 .collect();
@@ -620,24 +675,34 @@ impl SearchIndex {
         factor: &dyn Fn(usize) -> f64,
     ) -> Vec<Scored> {
         let q_chars: Vec<char> = q.core.chars().collect();
-        let mut taken = Vec::new();
-        // The bound of a score: the Dice part as it is, the edit part at its best, 1 minus
-        // the length difference over the longer length (at least that many edits are needed).
-        let mut bounded: Vec<(f64, f64, u32)> = self
+        // Where each candidate's core lies and its town's factor, gathered first: the loads
+        // are independent, so their cache misses overlap instead of stalling the scoring one
+        // candidate at a time.
+        let gathered: Vec<(usize, usize, f64, u32)> = self
             .candidates(qf)
             .into_iter()
             .map(|e| {
-                let core = self.core(e as usize);
-                let (shared, count) = common_with(qf, core, &mut taken);
+                let (start, end) = (self.starts[e as usize], self.starts[e as usize + 1]);
+                (start, end, factor(e as usize), e)
+            })
+            .collect();
+        let mut table = FeatureTable::new(qf);
+        // The bound of a score: the Dice part as it is, the edit part at its best, 1 minus
+        // the length difference over the longer length (at least that many edits are needed).
+        let mut bounded: Vec<(f64, f64, u32)> = gathered
+            .into_iter()
+            .map(|(start, end, f, e)| {
+                let (shared, count) = table.shared_with(&self.cores[start..end]);
                 let dice = 2.0 * shared as f64 / (qf.len() + count) as f64;
-                let chars = core.chars().count();
+                // A core of n characters has n unigrams and n − 1 bigrams.
+                let chars = count.div_ceil(2);
                 let longest = q_chars.len().max(chars).max(1) as f64;
                 let similar = 1.0 - q_chars.len().abs_diff(chars) as f64 / longest;
-                let f = factor(e as usize);
                 (f * (0.5 * dice + 0.5 * similar).min(0.999), dice, e)
             })
             .collect();
-        bounded.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+        // A total order (positions differ), so an unstable sort gives the same order.
+        bounded.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
         let mut out: Vec<Scored> = Vec::new();
         let mut best: Vec<f64> = Vec::new(); // the `want` best scores so far, descending
         let mut chars: Vec<char> = Vec::new();
@@ -706,37 +771,42 @@ impl SearchIndex {
             })
             .count();
         lists.truncate(taken);
-        COUNTS.with_borrow_mut(|counts| {
-            if counts.len() < self.len() {
-                counts.resize(self.len(), 0);
+        COUNTS.with_borrow_mut(|buffer| {
+            if buffer.len() < self.len() {
+                buffer.resize(self.len(), 0);
             }
-            let mut touched = Vec::new();
+            // A slice: its pointer and length stay in registers through the loops.
+            let counts = buffer.as_mut_slice();
             let mut best = 0u16;
             for list in &lists {
                 for &e in *list {
                     let c = &mut counts[e as usize];
-                    if *c == 0 {
-                        touched.push(e);
-                    }
                     *c = c.saturating_add(1);
                     best = best.max(*c);
                 }
             }
-            let mut kept: Vec<(u16, u32)> = touched
-                .iter()
-                .filter_map(|&e| {
+            // Each entry once (its counter is taken, back to zero, at its first posting), as a
+            // key that orders by count descending, then by position.
+            let mut kept: Vec<u64> = Vec::new();
+            for list in &lists {
+                for &e in *list {
                     let c = std::mem::take(&mut counts[e as usize]);
-                    (2 * c >= best).then_some((c, e))
-                })
-                .collect();
+                    if c != 0 && 2 * u32::from(c) >= u32::from(best) {
+                        kept.push((u64::from(u16::MAX - c) << 32) | u64::from(e));
+                    }
+                }
+            }
             if kept.len() > CANDIDATES {
-                kept.select_nth_unstable_by(CANDIDATES, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                kept.select_nth_unstable(CANDIDATES);
                 kept.truncate(CANDIDATES);
             }
-            kept.into_iter().map(|(_, e)| e).collect()
+            kept.into_iter().map(|k| k as u32).collect()
         })
     }
 }
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -897,25 +967,34 @@ mod tests {
 
     #[test]
     fn shared_features_from_the_text() {
-        // As the intersection of the two sorted multisets.
-        let mut taken = Vec::new();
-        for (a, b) in [
-            ("兴华路44号", "兴华路4号"),
-            ("aaab", "aab"),
-            ("", "ab"),
-            ("ab", ""),
-        ] {
-            let (fa, fb) = (features(a), features(b));
-            let mut want = 0;
-            let (mut i, mut j) = (0, 0);
-            while i < fa.len() && j < fb.len() {
-                match fa[i].cmp(&fb[j]) {
-                    std::cmp::Ordering::Less => i += 1,
-                    std::cmp::Ordering::Greater => j += 1,
-                    std::cmp::Ordering::Equal => (want, i, j) = (want + 1, i + 1, j + 1),
+        // As the intersection of the two sorted multisets, merged; one table for several
+        // cores, as in a query's scoring.
+        let texts = [
+            "兴华路44号",
+            "兴华路4号",
+            "aaab",
+            "aab",
+            "",
+            "ab",
+            "号号1号号",
+            "1号号",
+        ];
+        for a in texts {
+            let fa = features(a);
+            let mut table = FeatureTable::new(&fa);
+            for b in texts {
+                let fb = features(b);
+                let mut want = 0;
+                let (mut i, mut j) = (0, 0);
+                while i < fa.len() && j < fb.len() {
+                    match fa[i].cmp(&fb[j]) {
+                        std::cmp::Ordering::Less => i += 1,
+                        std::cmp::Ordering::Greater => j += 1,
+                        std::cmp::Ordering::Equal => (want, i, j) = (want + 1, i + 1, j + 1),
+                    }
                 }
+                assert_eq!(table.shared_with(b), (want, fb.len()), "{a} {b}");
             }
-            assert_eq!(common_with(&fa, b, &mut taken), (want, fb.len()), "{a} {b}");
         }
     }
 
