@@ -180,18 +180,48 @@ pub fn query_params<'q, const N: usize>(
 /// (`form_urlencoded::parse`'s pairs exactly). A pair with nothing to decode (no `%`, no `+`;
 /// a lookup's `lon=113.39&lat=22.52`) is borrowed as it stands: decoding every byte through
 /// `form_urlencoded` was a twentieth of a lookup's instructions (BENCHMARKS.md, issue 19).
-fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter_map(|pair| {
-            if pair.bytes().any(|b| b == b'%' || b == b'+') {
-                form_urlencoded::parse(pair.as_bytes()).next()
-            } else {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                Some((Cow::Borrowed(name), Cow::Borrowed(value)))
+fn query_pairs(query: &str) -> QueryPairs<'_> {
+    QueryPairs { rest: query }
+}
+
+/// The iterator of [`query_pairs`]: one pass over each pair's bytes finds its end, its `=` and
+/// whether it needs decoding (three passes through `str` searchers took a third of a lookup's
+/// parameter handling; BENCHMARKS.md, issue 19).
+struct QueryPairs<'q> {
+    rest: &'q str,
+}
+
+impl<'q> Iterator for QueryPairs<'q> {
+    type Item = (Cow<'q, str>, Cow<'q, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.rest.is_empty() {
+            let (mut end, mut equals, mut plain) = (self.rest.len(), None, true);
+            for (i, &b) in self.rest.as_bytes().iter().enumerate() {
+                match b {
+                    b'&' => {
+                        end = i;
+                        break;
+                    }
+                    b'=' if equals.is_none() => equals = Some(i),
+                    b'%' | b'+' => plain = false,
+                    _ => {}
+                }
             }
-        })
+            // `&` and `=` are ASCII, so these are character boundaries.
+            let pair = &self.rest[..end];
+            self.rest = self.rest.get(end + 1..).unwrap_or_default();
+            if pair.is_empty() {
+                continue;
+            }
+            if !plain {
+                return form_urlencoded::parse(pair.as_bytes()).next();
+            }
+            let (name, value) = equals.map_or((pair, ""), |i| (&pair[..i], &pair[i + 1..]));
+            return Some((Cow::Borrowed(name), Cow::Borrowed(value)));
+        }
+        None
+    }
 }
 
 /// A calendar date `YYYY-MM-DD`, or a 400 naming the parameter.
@@ -221,6 +251,11 @@ mod tests {
             "k=v=w",
             "a=%ff%fe",
             "社=区&x=1",
+            "=",
+            "&",
+            "a",
+            "a&b=%",
+            "lon=113.39&lat=22.52&crs=EPSG%3A4490&as_of=2026-01-01",
         ] {
             let ours: Vec<_> = query_pairs(query).collect();
             let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
