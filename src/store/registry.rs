@@ -9,7 +9,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use super::StoreError;
-use super::sql::{Conn, DbError, Kind, Row};
+use super::pg::ewkb;
+use super::sql::{Conn, DbError, Dialect, Kind, Param, Row};
 use crate::Snapshot;
 use crate::address;
 use crate::registry::{Feature, Level, feature_stream, load_parsed};
@@ -354,16 +355,20 @@ pub fn seed(tx: &dyn Conn, dir: &Path, actor: &str) -> Result<Version, SeedError
         // Feature by feature: a ×100 city's grids file (690 MB) as one `Value` tree took
         // several times its size in memory (issue 20).
         // Rows go to the database as they are parsed, all in one `COPY` on PostgreSQL.
+        // On PostgreSQL each row carries its geometry as EWKB, which PostGIS reads as is:
+        // making it from the GeoJSON in the database was nearly all of seeding's time.
         let bytes = std::fs::read(&path).map_err(read)?;
         let mut parsed = Ok(());
         let mut count = 0;
-        tx.insert_rows("features", FEATURE_COLUMNS, &mut |row| {
+        let columns = feature_columns(tx.dialect());
+        tx.insert_rows("features", columns, &mut |row| {
             let mut inserted = Ok(());
             parsed = feature_stream::read_collection(&bytes, &mut |_, feature: Value| {
                 if inserted.is_ok() {
-                    let code = feature_code(&feature);
                     let text = feature.to_string();
-                    inserted = row(sql_params![level, code, &text, 1, None::<&str>]);
+                    let geometry = geometry_column(tx.dialect(), &feature);
+                    let params = feature_params(level, &feature, &text, 1, None, &geometry);
+                    inserted = row(&params[..columns.len()]);
                     count += 1;
                 }
             })
@@ -443,14 +448,51 @@ pub(super) fn insert_features(
     Ok(())
 }
 
-/// The columns a feature row is written with, in [`insert_feature`]'s order.
-const FEATURE_COLUMNS: &[(&str, Kind)] = &[
-    ("layer", Kind::Text),
-    ("code", Kind::Text),
-    ("feature", Kind::Text),
-    ("valid_from", Kind::Int),
-    ("predecessor", Kind::Text),
-];
+/// The columns a feature row is written with, in [`feature_params`]'s order: on PostgreSQL
+/// also its PostGIS geometry (`geom`), which SQLite's schema does not have.
+fn feature_columns(dialect: Dialect) -> &'static [(&'static str, Kind)] {
+    const COLUMNS: &[(&str, Kind)] = &[
+        ("layer", Kind::Text),
+        ("code", Kind::Text),
+        ("feature", Kind::Text),
+        ("valid_from", Kind::Int),
+        ("predecessor", Kind::Text),
+        ("geom", Kind::Geometry),
+    ];
+    match dialect {
+        Dialect::Postgres => COLUMNS,
+        Dialect::Sqlite => &COLUMNS[..COLUMNS.len() - 1],
+    }
+}
+
+/// The feature's geometry as the `geom` column's EWKB on PostgreSQL (`None`: no geometry, or
+/// one PostGIS makes from the GeoJSON itself, see [`ewkb`]); nothing on SQLite.
+fn geometry_column(dialect: Dialect, feature: &Value) -> Option<Vec<u8>> {
+    match dialect {
+        Dialect::Postgres => ewkb::feature_geometry(feature),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// A feature row's parameters for every column [`feature_columns`] may name (a statement
+/// takes the first `feature_columns(dialect).len()`).
+fn feature_params<'a>(
+    layer: Level,
+    feature: &'a Value,
+    text: &'a str,
+    version: i64,
+    predecessor: Option<&'a str>,
+    geometry: &'a Option<Vec<u8>>,
+) -> [Param<'a>; 6] {
+    [
+        layer.into(),
+        feature_code(feature).into(),
+        text.into(),
+        version.into(),
+        predecessor.into(),
+        Param::Geometry(geometry.as_deref()),
+    ]
+}
 
 /// A feature's `code` property ("" when it has none: seeding takes checked files).
 fn feature_code(feature: &Value) -> &str {
@@ -460,7 +502,8 @@ fn feature_code(feature: &Value) -> &str {
         .unwrap_or_default()
 }
 
-/// Inserts one feature of `layer` valid from `version`, as its compact JSON text.
+/// Inserts one feature of `layer` valid from `version`, as its compact JSON text (and, on
+/// PostgreSQL, its geometry).
 fn insert_feature(
     tx: &dyn Conn,
     layer: Level,
@@ -468,16 +511,19 @@ fn insert_feature(
     version: i64,
     predecessor: Option<&str>,
 ) -> Result<(), DbError> {
+    let columns = feature_columns(tx.dialect());
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let text = feature.to_string();
+    let geometry = geometry_column(tx.dialect(), feature);
+    let params = feature_params(layer, feature, &text, version, predecessor, &geometry);
     tx.execute(
-        "INSERT INTO features (layer, code, feature, valid_from, predecessor)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        sql_params![
-            layer,
-            feature_code(feature),
-            &feature.to_string(),
-            version,
-            predecessor
-        ],
+        &format!(
+            "INSERT INTO features ({}) VALUES ({})",
+            names.join(", "),
+            marks.join(", ")
+        ),
+        &params[..columns.len()],
     )?;
     Ok(())
 }
@@ -677,10 +723,20 @@ pub fn open_or_seed(
     if let Some((snapshot, v)) = newest()? {
         return Ok((snapshot, v, false));
     }
+    let loading = std::time::Instant::now();
     let snapshot =
         Snapshot::load(data).map_err(|e| format!("cannot load {}: {e}", data.display()))?;
+    let seeding = std::time::Instant::now();
     match store.write(|tx| seed(tx, data, "system")) {
-        Ok(version) => Ok((snapshot, version, true)),
+        Ok(version) => {
+            tracing::info!(
+                "{} written into {location} in {:.0} ms (the files loaded and checked in {:.0} ms)",
+                version.description,
+                seeding.elapsed().as_secs_f64() * 1e3,
+                (seeding - loading).as_secs_f64() * 1e3,
+            );
+            Ok((snapshot, version, true))
+        }
         // Several servers starting on one empty PostgreSQL database: one seeds (writes are
         // serialised), the others find its registry here.
         Err(e) => match newest()? {

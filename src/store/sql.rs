@@ -33,6 +33,9 @@ impl Dialect {
 pub enum Param<'a> {
     Int(Option<i64>),
     Text(Option<&'a str>),
+    /// A PostGIS geometry as EWKB ([`crate::store::pg::ewkb`]), for PostgreSQL's `geometry`
+    /// columns; SQLite has none (it would store the bytes as a blob).
+    Geometry(Option<&'a [u8]>),
 }
 
 impl From<i64> for Param<'_> {
@@ -295,7 +298,10 @@ impl rusqlite::ToSql for Param<'_> {
         Ok(match *self {
             Param::Int(Some(v)) => ToSqlOutput::Owned(Value::Integer(v)),
             Param::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
-            Param::Int(None) | Param::Text(None) => ToSqlOutput::Owned(Value::Null),
+            Param::Geometry(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            Param::Int(None) | Param::Text(None) | Param::Geometry(None) => {
+                ToSqlOutput::Owned(Value::Null)
+            }
         })
     }
 }

@@ -57,11 +57,12 @@ impl ToSql for Param<'_> {
         match self {
             Param::Int(v) => v.to_sql(ty, out),
             Param::Text(v) => v.to_sql(ty, out),
+            Param::Geometry(v) => Ewkb(*v).to_sql(ty, out),
         }
     }
 
     fn accepts(ty: &Type) -> bool {
-        <i64 as ToSql>::accepts(ty) || <&str as ToSql>::accepts(ty)
+        <i64 as ToSql>::accepts(ty) || <&str as ToSql>::accepts(ty) || Ewkb::accepts(ty)
     }
 
     // Checked per value: an integer for a text column (or the reverse) is refused by the
@@ -74,8 +75,66 @@ impl ToSql for Param<'_> {
         match self {
             Param::Int(v) => v.to_sql_checked(ty, out),
             Param::Text(v) => v.to_sql_checked(ty, out),
+            Param::Geometry(v) => Ewkb(*v).to_sql_checked(ty, out),
         }
     }
+}
+
+/// EWKB bytes for a PostGIS `geometry` parameter or `COPY` column: its binary input
+/// (`geometry_recv`) reads (E)WKB, and checks the SRID against the column's.
+#[derive(Debug, Clone, Copy)]
+pub struct Ewkb<'a>(pub Option<&'a [u8]>);
+
+impl ToSql for Ewkb<'_> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    /// PostGIS's type has no fixed OID (an extension's): it is known by its name.
+    fn accepts(ty: &Type) -> bool {
+        ty.name() == "geometry"
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// The types of `columns` as binary `COPY` needs them; `geometry`'s is asked of the database
+/// (an extension's type has no fixed OID).
+pub fn copy_types(
+    client: &mut impl postgres::GenericClient,
+    columns: &[(&str, Kind)],
+) -> Result<Vec<Type>, postgres::Error> {
+    let mut geometry = None;
+    columns
+        .iter()
+        .map(|(_, kind)| {
+            Ok(match kind {
+                Kind::Int => Type::INT8,
+                Kind::Text => Type::TEXT,
+                Kind::Geometry => match &geometry {
+                    Some(ty) => Clone::clone(ty),
+                    None => {
+                        let statement = client.prepare("SELECT NULL::geometry")?;
+                        let ty = statement
+                            .columns()
+                            .first()
+                            .map_or(Type::BYTEA, |c| c.type_().clone());
+                        geometry.insert(ty).clone()
+                    }
+                },
+            })
+        })
+        .collect()
 }
 
 fn cells(row: &postgres::Row) -> Result<Row, DbError> {
@@ -121,14 +180,8 @@ impl Conn for PgConn<'_, '_> {
         fill: &mut RowFill<'_>,
     ) -> Result<(), DbError> {
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-        let types: Vec<Type> = columns
-            .iter()
-            .map(|(_, kind)| match kind {
-                Kind::Int => Type::INT8,
-                Kind::Text => Type::TEXT,
-            })
-            .collect();
         let mut tx = self.tx.borrow_mut();
+        let types = copy_types(&mut *tx, columns)?;
         let sink = tx.copy_in(&format!(
             "COPY {table} ({}) FROM STDIN BINARY",
             names.join(", ")

@@ -6,7 +6,7 @@
 
 use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{ToSql, Type};
+use postgres::types::ToSql;
 use rusqlite::Connection;
 
 use super::{PgError, PgStore};
@@ -18,6 +18,8 @@ use crate::store::{Store, log};
 pub enum Kind {
     Int,
     Text,
+    /// A PostGIS `geometry`, written as EWKB ([`super::ewkb`]); the SQLite store has none.
+    Geometry,
 }
 
 /// A table as copied: its name, its columns, and the order rows are read in.
@@ -27,6 +29,9 @@ pub struct Table {
     pub order: &'static str,
     /// Whether its `id` is an identity column whose sequence must move past the copied ids.
     pub identity: bool,
+    /// The column holding a GeoJSON Feature whose geometry PostgreSQL keeps in `geom` (a
+    /// column SQLite does not have), written by the copy as EWKB ([`super::ewkb`]).
+    pub geometry_of: Option<usize>,
 }
 
 use Kind::{Int, Text};
@@ -46,6 +51,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: None,
     },
     Table {
         name: "features",
@@ -60,12 +66,14 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: Some(3),
     },
     Table {
         name: "documents",
         columns: &[("name", Text), ("content", Text)],
         order: "name",
         identity: false,
+        geometry_of: None,
     },
     Table {
         name: "log",
@@ -81,12 +89,14 @@ pub const TABLES: &[Table] = &[
         ],
         order: "seq",
         identity: false,
+        geometry_of: None,
     },
     Table {
         name: "log_head",
         columns: &[("id", Int), ("seq", Int), ("hash", Text)],
         order: "id",
         identity: false,
+        geometry_of: None,
     },
     Table {
         name: "users",
@@ -101,6 +111,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: None,
     },
     Table {
         name: "sessions",
@@ -114,6 +125,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id_hash",
         identity: false,
+        geometry_of: None,
     },
     Table {
         name: "tokens",
@@ -127,6 +139,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: None,
     },
     Table {
         name: "proposals",
@@ -145,6 +158,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: None,
     },
     Table {
         name: "proposal_events",
@@ -164,12 +178,14 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         identity: true,
+        geometry_of: None,
     },
     Table {
         name: "proposal_towns",
         columns: &[("proposal_id", Int), ("town_code", Text)],
         order: "proposal_id, town_code",
         identity: false,
+        geometry_of: None,
     },
     Table {
         name: "staged_features",
@@ -181,6 +197,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "proposal_id, layer, code",
         identity: false,
+        geometry_of: None,
     },
 ];
 
@@ -281,21 +298,26 @@ fn refuse_if_not_empty(tx: &mut Transaction) -> Result<(), PgError> {
 
 /// Streams one table through binary `COPY`; returns the number of rows.
 fn copy_table(conn: &Connection, tx: &mut Transaction, table: &Table) -> Result<i64, PgError> {
-    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    let names = names.join(", ");
-    let types: Vec<Type> = table
-        .columns
-        .iter()
-        .map(|(_, kind)| match kind {
-            Int => Type::INT8,
-            Text => Type::TEXT,
-        })
-        .collect();
-    let sink = tx.copy_in(&format!("COPY {} ({names}) FROM STDIN BINARY", table.name))?;
+    let mut columns = table.columns.to_vec();
+    if table.geometry_of.is_some() {
+        columns.push(("geom", Kind::Geometry));
+    }
+    let names = |columns: &[(&str, Kind)]| {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        names.join(", ")
+    };
+    let types = super::conn::copy_types(tx, &columns)?;
+    let sink = tx.copy_in(&format!(
+        "COPY {} ({}) FROM STDIN BINARY",
+        table.name,
+        names(&columns)
+    ))?;
     let mut writer = BinaryCopyInWriter::new(sink, &types);
     let mut stmt = conn.prepare(&format!(
-        "SELECT {names} FROM {} ORDER BY {}",
-        table.name, table.order
+        "SELECT {} FROM {} ORDER BY {}",
+        names(table.columns),
+        table.name,
+        table.order
     ))?;
     let mut rows = stmt.query([])?;
     let mut n = 0_i64;
@@ -305,9 +327,29 @@ fn copy_table(conn: &Connection, tx: &mut Transaction, table: &Table) -> Result<
             values.push(match kind {
                 Int => Box::new(row.get::<_, Option<i64>>(i)?),
                 Text => Box::new(row.get::<_, Option<String>>(i)?),
+                // SQLite's tables have no geometry column (see the test below).
+                Kind::Geometry => {
+                    return Err(PgError::Mismatch(format!(
+                        "{}: SQLite has no geometry column to copy",
+                        table.name
+                    )));
+                }
             });
         }
-        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+        // A text that is not JSON, or a geometry left to PostGIS, goes without `geom`: the
+        // database makes it from the GeoJSON (and refuses what is not JSON).
+        let geometry = match table.geometry_of {
+            Some(i) => row
+                .get::<_, Option<String>>(i)?
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|feature| super::ewkb::feature_geometry(&feature)),
+            None => None,
+        };
+        let geometry = super::conn::Ewkb(geometry.as_deref());
+        let mut refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+        if table.geometry_of.is_some() {
+            refs.push(&geometry);
+        }
         writer.write(&refs)?;
         n += 1;
     }
@@ -360,6 +402,7 @@ mod tests {
                     let ty = match k {
                         Int => "INTEGER",
                         Text => "TEXT",
+                        Kind::Geometry => "BLOB",
                     };
                     ((*c).to_owned(), ty.to_owned())
                 })

@@ -14,6 +14,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_staged_features",
         include_str!("migrations/0002_staged_features.sql"),
     ),
+    (
+        "0003_client_geometry",
+        include_str!("migrations/0003_client_geometry.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (`'shequ:mi'` as a number; any fixed key would do).

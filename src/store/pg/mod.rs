@@ -16,6 +16,7 @@
 
 pub mod conn;
 pub mod copy;
+pub mod ewkb;
 mod migrations;
 pub mod watch;
 
