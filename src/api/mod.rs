@@ -257,11 +257,23 @@ impl Published {
     /// tile after start-up took 196–365 ms when the topology was built on the request path, and
     /// the first tile of each zoom 11–32 ms while that zoom's shapes were simplified.
     pub fn warm(&self) {
+        let phase = |what: &str, started: std::time::Instant| {
+            tracing::info!("{what} in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
+        };
+        let started = std::time::Instant::now();
+        self.tile_source();
+        phase("tile topology and label points", started);
+        let started = std::time::Instant::now();
         self.tile_source().prepare_all_zooms();
+        phase("simplified shapes of z0-z16", started);
+        let started = std::time::Instant::now();
         self.audit();
+        phase("audit", started);
+        let started = std::time::Instant::now();
         for level in Level::ALL {
             self.collection(level);
         }
+        phase("collections", started);
     }
 
     /// The full GeoJSON collection of `layer`, rendered on first use.

@@ -18,6 +18,7 @@ pub mod style;
 pub mod tile_id;
 mod tile_index;
 pub mod topology;
+mod vertices;
 
 pub use cache::{CachedTile, TileCache, TileKey};
 pub use layers::{LAYERS, LayerSet, LayerSpec, Render, TileLayer};

@@ -12,12 +12,15 @@
 //! shapes has, and renders the same tiles.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
+use rayon::prelude::*;
 
 use super::tile_id::lon_lat_to_world;
+use super::vertices::{KeyMap, ShapeRings, Vertices, key};
 
 /// One arc used by a ring, forwards or backwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,29 +58,9 @@ pub enum Carried<'a> {
     New(&'a MultiPolygon<f64>),
 }
 
-/// Exact-equality key of a vertex.
-fn key(c: Coord<f64>) -> (u64, u64) {
-    (c.x.to_bits(), c.y.to_bits())
-}
-
 /// The order vertices are compared in to make the choices that must not depend on build order.
 fn cmp_coord(a: Coord<f64>, b: Coord<f64>) -> Ordering {
     a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y))
-}
-
-/// Whether a chain read backwards is less than read forwards (vertex by vertex): an arc is
-/// stored in its lesser reading, whichever ring met it first, so that its simplification (which
-/// depends on the direction at ties and in the last bits) is the same in every build.
-fn backwards_is_less(chain: &[Coord<f64>]) -> bool {
-    let n = chain.len();
-    for i in 0..n / 2 {
-        match cmp_coord(chain[n - 1 - i], chain[i]) {
-            Ordering::Less => return true,
-            Ordering::Greater => return false,
-            Ordering::Equal => {}
-        }
-    }
-    false
 }
 
 /// Bounds of some world coordinates.
@@ -104,20 +87,6 @@ fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
         && b.min().y <= a.max().y
 }
 
-/// The rings of a shape as vertex ids (exterior first, per polygon), rings under three vertices
-/// left out, as both builds read them.
-fn shape_rings(builder: &mut Builder, area: &MultiPolygon<f64>) -> Vec<Vec<Vec<u32>>> {
-    area.iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|ring| builder.ring(ring))
-                .filter(|r| r.len() >= 3)
-                .collect()
-        })
-        .collect()
-}
-
 /// A chain's arc, before arcs get their final numbers.
 #[derive(Debug, Clone, Copy)]
 enum Chain {
@@ -130,26 +99,47 @@ enum Chain {
 impl Topology {
     /// Projects `shapes` (lon/lat) to world coordinates and cuts their rings into shared arcs.
     pub fn build<'a>(shapes: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> Self {
-        let mut builder = Builder::default();
-        let shapes: Vec<Vec<Vec<Vec<u32>>>> = shapes
-            .into_iter()
-            .map(|mp| shape_rings(&mut builder, mp))
+        let areas: Vec<&MultiPolygon<f64>> = shapes.into_iter().collect();
+        let (vertices, rings) = Vertices::read(&areas);
+        let coords = &vertices.coords[..];
+        // Each shape cut on rayon's threads; the arcs are then numbered in shape order, as one
+        // thread cutting the shapes in turn would.
+        let cuts: Vec<Vec<Vec<Vec<Piece>>>> = rings
+            .par_iter()
+            .map(|rings| {
+                cut(
+                    rings,
+                    |v| vertices.is_node(v),
+                    coords,
+                    |chain, is_loop| Piece::new(chain, coords, is_loop),
+                )
+            })
             .collect();
+        let bounds: Vec<Option<Rect<f64>>> = rings.par_iter().map(|r| vertices.bounds(r)).collect();
+        drop(rings);
         let mut new_arcs = NewArcs::default();
-        let is_node = |v: u32| builder.degree(v) != 2;
-        let mut topology = Topology::default();
-        for rings in &shapes {
-            let shape = cut(rings, is_node, &builder.coords, |c, is_loop| {
-                new_arcs.arc_for(c, &builder.coords, is_loop)
-            });
-            topology.shapes.push(Arc::new(shape));
-            topology.bounds.push(builder.bounds(rings));
+        let shapes: Vec<Arc<Shape>> = cuts
+            .into_iter()
+            .map(|polygons| {
+                Arc::new(
+                    polygons
+                        .into_iter()
+                        .map(|p| {
+                            p.into_iter()
+                                .map(|ring| ring.into_iter().map(|c| new_arcs.arc_for(c)).collect())
+                                .collect()
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let (arcs, loops) = new_arcs.into_arcs(coords).into_iter().unzip();
+        Topology {
+            arcs,
+            loops,
+            shapes,
+            bounds,
         }
-        for (arc, is_loop) in new_arcs.arcs {
-            topology.arcs.push(Arc::from(arc));
-            topology.loops.push(is_loop);
-        }
-        topology
     }
 
     /// The topology of `shapes` made from this one: what a full [`Topology::build`] of `shapes`
@@ -210,11 +200,17 @@ impl Topology {
                 }
             })
             .collect();
-        let mut builder = Builder::default();
-        let rings: Vec<Option<Vec<Vec<Vec<u32>>>>> = shapes
+        let recut_areas: Vec<&MultiPolygon<f64>> = shapes
             .iter()
             .zip(&recut)
-            .map(|(s, &r)| r.then(|| shape_rings(&mut builder, s.area())))
+            .filter(|&(_, &r)| r)
+            .map(|(s, _)| s.area())
+            .collect();
+        let (builder, recut_rings) = Vertices::read(&recut_areas);
+        let mut recut_rings = recut_rings.into_iter();
+        let rings: Vec<Option<ShapeRings>> = recut
+            .iter()
+            .map(|&r| if r { recut_rings.next() } else { None })
             .collect();
         let coords = &builder.coords;
         let is_dirty = |v: u32| dirty.contains(&key(coords[v as usize]));
@@ -232,7 +228,7 @@ impl Topology {
             };
             let is_node = |v: u32| {
                 if is_dirty(v) {
-                    builder.degree(v) != 2
+                    builder.is_node(v)
                 } else {
                     ends.contains(&key(coords[v as usize]))
                 }
@@ -248,7 +244,7 @@ impl Topology {
                         return Chain::Old(old);
                     }
                 }
-                Chain::New(new_arcs.arc_for(chain, coords, is_loop))
+                Chain::New(new_arcs.arc_for(Piece::new(chain, coords, is_loop)))
             };
             let shape = cut(rings, is_node, coords, &mut chain_of);
             cuts.push(Some(shape));
@@ -279,17 +275,18 @@ impl Topology {
             arcs[slot as usize] = Arc::from(Vec::new());
             loops[slot as usize] = false;
         }
-        let mut slots: Vec<u32> = Vec::with_capacity(new_arcs.arcs.len());
-        for (n, (arc, is_loop)) in new_arcs.arcs.into_iter().enumerate() {
+        let new_arcs = new_arcs.into_arcs(coords);
+        let mut slots: Vec<u32> = Vec::with_capacity(new_arcs.len());
+        for (n, (arc, is_loop)) in new_arcs.into_iter().enumerate() {
             match freed.get(n) {
                 Some(&slot) => {
-                    arcs[slot as usize] = Arc::from(arc);
+                    arcs[slot as usize] = arc;
                     loops[slot as usize] = is_loop;
                     slots.push(slot);
                 }
                 None => {
                     slots.push(arcs.len() as u32);
-                    arcs.push(Arc::from(arc));
+                    arcs.push(arc);
                     loops.push(is_loop);
                 }
             }
@@ -451,102 +448,93 @@ impl Carried<'_> {
     }
 }
 
-/// Arcs made while cutting, numbered from 0, each once whichever ring meets it first.
+/// A chain of vertex ids between two nodes (or around a ring without nodes), in its canonical
+/// reading: the arc it runs along, before the arc has a number.
+struct Piece {
+    /// The chain read in the arc's canonical direction.
+    ids: Vec<u32>,
+    /// Whether the chain runs against it.
+    reversed: bool,
+    is_loop: bool,
+}
+
+impl Piece {
+    /// The arc of `chain`: stored in its lesser reading (read backwards it is less than read
+    /// forwards, vertex by vertex, when its first differing vertex from the end is less), so
+    /// that whichever ring meets it first, and in whichever direction, the arc and its
+    /// simplification (which depends on the direction at ties and in the last bits) are the
+    /// same in every build.
+    fn new(chain: &[u32], coords: &[Coord<f64>], is_loop: bool) -> Piece {
+        let n = chain.len();
+        let mut reversed = false;
+        for i in 0..n / 2 {
+            let (back, front) = (chain[n - 1 - i], chain[i]);
+            if back == front {
+                continue;
+            }
+            // Different ids are different coordinate bits, so never `Equal`.
+            reversed = cmp_coord(coords[back as usize], coords[front as usize]) == Ordering::Less;
+            break;
+        }
+        let mut ids = chain.to_vec();
+        if reversed {
+            ids.reverse();
+        }
+        Piece {
+            ids,
+            reversed,
+            is_loop,
+        }
+    }
+
+    /// What tells the arc from every other: its first edge in the canonical reading. Two
+    /// different arcs cannot leave a node along the same edge, because the far vertex would then
+    /// have three neighbours and be a node itself; a ring without nodes starts at its least
+    /// vertex.
+    fn first_edge(&self) -> (u32, u32) {
+        (self.ids[0], self.ids.get(1).copied().unwrap_or(self.ids[0]))
+    }
+}
+
+/// Arcs made while cutting, numbered from 0 in the order they are first met.
 #[derive(Default)]
 struct NewArcs {
-    first_edges: HashMap<(u32, u32), ArcRef>,
-    /// Vertices (canonical direction) and whether it is a ring without nodes.
-    arcs: Vec<(Vec<Coord<f64>>, bool)>,
+    by_first_edge: KeyMap<(u32, u32), u32>,
+    /// Vertex ids (canonical direction) and whether it is a ring without nodes.
+    arcs: Vec<(Vec<u32>, bool)>,
 }
 
 impl NewArcs {
-    /// The arc a chain of vertex ids runs along, adding it when first seen. A chain is known by
-    /// its first edge: two different arcs cannot leave a node along the same edge, because the
-    /// far vertex would then have three neighbours and be a node itself.
-    fn arc_for(&mut self, chain: &[u32], coords: &[Coord<f64>], is_loop: bool) -> ArcRef {
-        let n = chain.len();
-        if let Some(&found) = self.first_edges.get(&(chain[0], chain[1])) {
-            return found;
+    /// The arc a chain runs along, numbered when first met.
+    fn arc_for(&mut self, piece: Piece) -> ArcRef {
+        let next = self.arcs.len() as u32;
+        let arc = match self.by_first_edge.entry(piece.first_edge()) {
+            Entry::Occupied(found) => *found.get(),
+            Entry::Vacant(slot) => {
+                slot.insert(next);
+                self.arcs.push((piece.ids, piece.is_loop));
+                next
+            }
+        };
+        ArcRef {
+            arc,
+            reversed: piece.reversed,
         }
-        let mut points: Vec<Coord<f64>> = chain.iter().map(|&v| coords[v as usize]).collect();
-        let reversed = backwards_is_less(&points);
-        if reversed {
-            points.reverse();
-        }
-        let arc = self.arcs.len() as u32;
-        self.arcs.push((points, is_loop));
-        self.first_edges
-            .insert((chain[0], chain[1]), ArcRef { arc, reversed });
-        self.first_edges.insert(
-            (chain[n - 1], chain[n - 2]),
-            ArcRef {
-                arc,
-                reversed: !reversed,
-            },
-        );
-        ArcRef { arc, reversed }
+    }
+
+    /// The arcs' vertices by number, with whether each is a ring without nodes.
+    fn into_arcs(self, coords: &[Coord<f64>]) -> Vec<(Arc<[Coord<f64>]>, bool)> {
+        self.arcs
+            .into_par_iter()
+            .map(|(ids, is_loop)| {
+                let points: Arc<[Coord<f64>]> = ids.iter().map(|&v| coords[v as usize]).collect();
+                (points, is_loop)
+            })
+            .collect()
     }
 }
 
-#[derive(Default)]
-struct Builder {
-    ids: HashMap<(u64, u64), u32>,
-    coords: Vec<Coord<f64>>,
-    /// Distinct neighbours of each vertex over all rings.
-    neighbours: Vec<Vec<u32>>,
-}
-
-impl Builder {
-    /// Vertex ids of an open ring (no closing repeat, no consecutive duplicates), recording
-    /// each vertex's neighbours.
-    fn ring(&mut self, ring: &LineString<f64>) -> Vec<u32> {
-        let mut ids: Vec<u32> = Vec::with_capacity(ring.0.len());
-        for &c in &ring.0 {
-            let w = lon_lat_to_world(c);
-            let next = self.ids.len() as u32;
-            let id = *self.ids.entry(key(w)).or_insert(next);
-            if id == next {
-                self.coords.push(w);
-                self.neighbours.push(Vec::new());
-            }
-            if ids.last() != Some(&id) {
-                ids.push(id);
-            }
-        }
-        while ids.len() > 1 && ids.first() == ids.last() {
-            ids.pop();
-        }
-        if ids.len() < 3 {
-            return ids;
-        }
-        for i in 0..ids.len() {
-            let (a, b) = (ids[i], ids[(i + 1) % ids.len()]);
-            for (u, v) in [(a, b), (b, a)] {
-                let list = &mut self.neighbours[u as usize];
-                if !list.contains(&v) {
-                    list.push(v);
-                }
-            }
-        }
-        ids
-    }
-
-    /// Distinct neighbours of vertex `v` over the rings read.
-    fn degree(&self, v: u32) -> usize {
-        self.neighbours[v as usize].len()
-    }
-
-    /// World bounds of a shape's rings.
-    fn bounds(&self, rings: &[Vec<Vec<u32>>]) -> Option<Rect<f64>> {
-        let mut b = None;
-        for &v in rings.iter().flatten().flatten() {
-            grow(&mut b, self.coords[v as usize]);
-        }
-        b
-    }
-}
-
-/// A shape's rings (as [`shape_rings`] reads them) cut at the nodes, each chain turned into
+/// A shape's rings (as [`Vertices::read`] reads them) cut at the nodes, each chain turned into
 /// what `arc_of` makes of it (given whether its ring has no node).
 fn cut<T>(
     rings: &[Vec<Vec<u32>>],
@@ -706,5 +694,167 @@ mod tests {
         assert!(Arc::ptr_eq(&new.shapes[4], &old.shapes[3]));
         let back = new.assemble(0, |a| &new.arcs[a as usize][..]);
         assert_eq!(back.0[0].exterior().0.len(), 6);
+    }
+
+    /// The first version of [`Topology::build`] (one thread, a SipHash map of vertices, a list
+    /// of neighbours per vertex, arcs found by the first edge a ring met them along): the
+    /// oracle for the parallel build.
+    fn first_version(areas: &[&MultiPolygon<f64>]) -> Topology {
+        let mut ids: HashMap<(u64, u64), u32> = HashMap::new();
+        let mut coords: Vec<Coord<f64>> = Vec::new();
+        let mut neighbours: Vec<Vec<u32>> = Vec::new();
+        let mut ring_ids = |ring: &LineString<f64>| {
+            let mut r: Vec<u32> = Vec::new();
+            for &c in &ring.0 {
+                let w = lon_lat_to_world(c);
+                let next = ids.len() as u32;
+                let id = *ids.entry(key(w)).or_insert(next);
+                if id == next {
+                    coords.push(w);
+                    neighbours.push(Vec::new());
+                }
+                if r.last() != Some(&id) {
+                    r.push(id);
+                }
+            }
+            while r.len() > 1 && r.first() == r.last() {
+                r.pop();
+            }
+            if r.len() >= 3 {
+                for i in 0..r.len() {
+                    let (a, b) = (r[i], r[(i + 1) % r.len()]);
+                    for (u, v) in [(a, b), (b, a)] {
+                        if !neighbours[u as usize].contains(&v) {
+                            neighbours[u as usize].push(v);
+                        }
+                    }
+                }
+            }
+            r
+        };
+        let shapes: Vec<ShapeRings> = areas
+            .iter()
+            .map(|area| {
+                area.iter()
+                    .map(|p| {
+                        std::iter::once(p.exterior())
+                            .chain(p.interiors())
+                            .map(&mut ring_ids)
+                            .filter(|r| r.len() >= 3)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let backwards_is_less = |chain: &[Coord<f64>]| {
+            let n = chain.len();
+            for i in 0..n / 2 {
+                match cmp_coord(chain[n - 1 - i], chain[i]) {
+                    Ordering::Less => return true,
+                    Ordering::Greater => return false,
+                    Ordering::Equal => {}
+                }
+            }
+            false
+        };
+        let mut first_edges: HashMap<(u32, u32), ArcRef> = HashMap::new();
+        let mut arcs: Vec<(Vec<Coord<f64>>, bool)> = Vec::new();
+        let mut t = Topology::default();
+        for rings in &shapes {
+            let shape = cut(
+                rings,
+                |v| neighbours[v as usize].len() != 2,
+                &coords,
+                |chain, is_loop| {
+                    let n = chain.len();
+                    if let Some(&found) = first_edges.get(&(chain[0], chain[1])) {
+                        return found;
+                    }
+                    let mut points: Vec<Coord<f64>> =
+                        chain.iter().map(|&v| coords[v as usize]).collect();
+                    let reversed = backwards_is_less(&points);
+                    if reversed {
+                        points.reverse();
+                    }
+                    let arc = arcs.len() as u32;
+                    arcs.push((points, is_loop));
+                    first_edges.insert((chain[0], chain[1]), ArcRef { arc, reversed });
+                    first_edges.insert(
+                        (chain[n - 1], chain[n - 2]),
+                        ArcRef {
+                            arc,
+                            reversed: !reversed,
+                        },
+                    );
+                    ArcRef { arc, reversed }
+                },
+            );
+            t.shapes.push(Arc::new(shape));
+            let mut b = None;
+            for &v in rings.iter().flatten().flatten() {
+                grow(&mut b, coords[v as usize]);
+            }
+            t.bounds.push(b);
+        }
+        for (arc, is_loop) in arcs {
+            t.arcs.push(Arc::from(arc));
+            t.loops.push(is_loop);
+        }
+        t
+    }
+
+    fn assert_same(a: &Topology, b: &Topology, what: &str) {
+        assert_eq!(a.arcs, b.arcs, "{what}: arcs");
+        assert_eq!(a.loops, b.loops, "{what}: loops");
+        assert_eq!(a.shapes, b.shapes, "{what}: shapes");
+        assert_eq!(a.bounds, b.bounds, "{what}: bounds");
+    }
+
+    #[test]
+    fn the_parallel_build_is_the_first_versions_arc_for_arc() {
+        for seed in 0..40 {
+            let areas = super::super::vertices::tests::random_areas(seed);
+            let refs: Vec<&MultiPolygon<f64>> = areas.iter().collect();
+            assert_same(
+                &Topology::build(refs.iter().copied()),
+                &first_version(&refs),
+                &format!("random rings, seed {seed}"),
+            );
+        }
+        // A lattice of squares sharing their sides, some cut by diagonals, plus copies: the
+        // shapes of a city (nodes where three or more meet, rings without nodes).
+        let mut city = Vec::new();
+        for i in 0..12 {
+            for j in 0..9 {
+                let (x, y) = (113.0 + f64::from(i) * 0.01, 23.0 + f64::from(j) * 0.01);
+                let c = |dx: f64, dy: f64| Coord {
+                    x: x + dx * 0.01,
+                    y: y + dy * 0.01,
+                };
+                let ring = if (i + j) % 3 == 0 {
+                    vec![c(0., 0.), c(0.5, 0.), c(1., 0.), c(1., 1.), c(0., 1.)]
+                } else {
+                    vec![
+                        c(0., 0.),
+                        c(1., 0.),
+                        c(1., 0.5),
+                        c(1., 1.),
+                        c(0., 1.),
+                        c(0., 0.5),
+                    ]
+                };
+                city.push(mp(Polygon::new(LineString::from(ring), vec![])));
+            }
+        }
+        city.push(city[5].clone());
+        city.push(mp(
+            polygon![(x: 120., y: 30.), (x: 120.1, y: 30.), (x: 120.1, y: 30.1), (x: 120., y: 30.1)],
+        ));
+        let refs: Vec<&MultiPolygon<f64>> = city.iter().collect();
+        assert_same(
+            &Topology::build(refs.iter().copied()),
+            &first_version(&refs),
+            "lattice",
+        );
     }
 }
