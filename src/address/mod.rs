@@ -63,6 +63,30 @@ fn unpack(packed: [u32; 3]) -> Hit {
     }
 }
 
+/// A register and its search index, its entries not yet located in any registry
+/// ([`AddressBook::prepare`]).
+pub struct Prepared {
+    entries: Register,
+    index: SearchIndex,
+}
+
+impl Prepared {
+    /// The book of these entries, each resolved through `spatial`.
+    pub fn locate(self, spatial: &SpatialIndex) -> AddressBook {
+        let hits = self
+            .entries
+            .points()
+            .par_iter()
+            .map(|&p| pack(spatial.lookup(p)))
+            .collect();
+        AddressBook {
+            entries: Arc::new(self.entries),
+            hits,
+            index: Arc::new(self.index),
+        }
+    }
+}
+
 /// Why the register of a directory could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AddressBookError {
@@ -95,21 +119,22 @@ impl AddressBook {
         town_names: impl IntoIterator<Item = &'a str>,
         spatial: &SpatialIndex,
     ) -> Self {
-        let hits = entries
-            .points()
-            .par_iter()
-            .map(|&p| pack(spatial.lookup(p)))
-            .collect();
+        Self::prepare(entries, town_names).locate(spatial)
+    }
+
+    /// The search index of `entries`, which needs the towns' names but not their boundaries:
+    /// a snapshot builds it while it nodes and indexes the boundaries (issue 20), then
+    /// [`Prepared::locate`]s the entries.
+    pub fn prepare<'a>(
+        entries: Register,
+        town_names: impl IntoIterator<Item = &'a str>,
+    ) -> Prepared {
         let index = SearchIndex::new(
             Normalizer::new(town_names),
             |i| entries.get(i).address,
             entries.len(),
         );
-        AddressBook {
-            entries: Arc::new(entries),
-            hits,
-            index: Arc::new(index),
-        }
+        Prepared { entries, index }
     }
 
     /// The same register resolved through `spatial` (the index of a changed registry with the

@@ -106,76 +106,80 @@ pub fn node(areas: &mut [&mut MultiPolygon<f64>], tolerance_m: f64) -> usize {
                 .map(move |(i, line)| ((k as u32, i as u32), ring.edge_box(line)))
         })
     });
-    // Each distinct point once, with the areas it is a vertex of (a shared vertex is in two or
-    // three rings): its own areas' edges are never split by it.
-    let mut points: Vec<(u64, u64, usize)> = Vec::new();
-    for (a, area) in areas.iter().enumerate() {
-        for polygon in area.iter() {
-            for ring in rings(polygon) {
-                let n = ring.0.len().saturating_sub(1);
-                points.extend(
-                    ring.0[..n]
-                        .iter()
-                        .map(|c| (c.x.to_bits(), c.y.to_bits(), a)),
-                );
-            }
-        }
+    // The rings of area `a` are `ring_list[area_rings[a]..area_rings[a + 1]]`.
+    let mut area_rings = vec![0usize; areas.len() + 1];
+    for ring in &ring_list {
+        area_rings[ring.area + 1] += 1;
     }
-    // Tens of millions of vertices at ×100: sorted on rayon's threads (same order).
-    points.par_sort_unstable();
-    points.dedup();
-    let groups: Vec<&[(u64, u64, usize)]> =
-        points.chunk_by(|p, q| p.0 == q.0 && p.1 == q.1).collect();
-    // Queries are independent: spread them over the cores (rayon), then put them in order.
-    let mut insertions: Vec<Insertion> = groups
+    for a in 1..area_rings.len() {
+        area_rings[a] += area_rings[a - 1];
+    }
+    // Whether `v` (to the bit) is a vertex of area `a`: a vertex never splits the edges of an
+    // area it is a vertex of (a shared vertex is in two or three areas).
+    let is_vertex_of = |v: Coord<f64>, a: usize| {
+        let (x, y) = (v.x.to_bits(), v.y.to_bits());
+        ring_list[area_rings[a]..area_rings[a + 1]]
+            .iter()
+            .any(|ring| {
+                let n = ring.line.0.len().saturating_sub(1);
+                ring.line.0[..n]
+                    .iter()
+                    .any(|c| c.x.to_bits() == x && c.y.to_bits() == y)
+            })
+    };
+    // Every vertex of every ring is asked about (queries are independent: spread over the
+    // cores by rayon). A vertex shared by several rings is asked once per ring; the answers
+    // are the same and collapse below. Whether the candidate edge's area has the vertex too is
+    // asked only of the rare candidates that pass every other test: sorting all the vertices
+    // (tens of millions at ×100, ~0.8 GB) to group each with its areas cost more (issue 20).
+    let mut insertions: Vec<Insertion> = ring_list
         .par_iter()
-        .flat_map_iter(|group| {
-            let own: Vec<usize> = group.iter().map(|p| p.2).collect();
-            let v = Coord {
-                x: f64::from_bits(group[0].0),
-                y: f64::from_bits(group[0].1),
-            };
-            let (kx, ky) = metres_per_degree(v.y);
-            let (grid, ring_list) = (&grid, &ring_list);
-            grid.candidates([v.x, v.y])
-                .iter()
-                .filter_map(move |&(k, i)| {
-                    let ring = ring_list.get(k as usize)?;
-                    let line = ring.edge(i as usize)?;
-                    // The box test an R-tree of the boxes would make, then the exact one.
-                    let (lo, hi) = ring.edge_box(line);
-                    let inside = lo[0] <= v.x && v.x <= hi[0] && lo[1] <= v.y && v.y <= hi[1];
-                    if !inside {
-                        return None;
-                    }
-                    let id = EdgeId {
-                        area: ring.area,
-                        polygon: ring.polygon,
-                        ring: ring.ring,
-                        start: i as usize,
-                    };
-                    if own.contains(&id.area) {
-                        return None;
-                    }
-                    // Local metres around the vertex.
-                    let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
-                    let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
-                    let d = (e.0 - s.0, e.1 - s.1);
-                    let len2 = d.0 * d.0 + d.1 * d.1;
-                    let near = |q: (f64, f64)| q.0 * q.0 + q.1 * q.1 <= tolerance_m * tolerance_m;
-                    if len2 == 0.0 || near(s) || near(e) {
-                        return None;
-                    }
-                    let t = -(s.0 * d.0 + s.1 * d.1) / len2;
-                    ((0.0..=1.0).contains(&t) && near((s.0 + t * d.0, s.1 + t * d.1))).then_some(
-                        Insertion {
+        .flat_map_iter(|from| {
+            let n = from.line.0.len().saturating_sub(1);
+            let (grid, ring_list, is_vertex_of) = (&grid, &ring_list, &is_vertex_of);
+            from.line.0[..n].iter().flat_map(move |&v| {
+                let (kx, ky) = metres_per_degree(v.y);
+                grid.candidates([v.x, v.y])
+                    .iter()
+                    .filter_map(move |&(k, i)| {
+                        let ring = ring_list.get(k as usize)?;
+                        if ring.area == from.area {
+                            return None;
+                        }
+                        let line = ring.edge(i as usize)?;
+                        // The box test an R-tree of the boxes would make, then the exact one.
+                        let (lo, hi) = ring.edge_box(line);
+                        let inside = lo[0] <= v.x && v.x <= hi[0] && lo[1] <= v.y && v.y <= hi[1];
+                        if !inside {
+                            return None;
+                        }
+                        let id = EdgeId {
+                            area: ring.area,
+                            polygon: ring.polygon,
+                            ring: ring.ring,
+                            start: i as usize,
+                        };
+                        // Local metres around the vertex.
+                        let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
+                        let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
+                        let d = (e.0 - s.0, e.1 - s.1);
+                        let len2 = d.0 * d.0 + d.1 * d.1;
+                        let near =
+                            |q: (f64, f64)| q.0 * q.0 + q.1 * q.1 <= tolerance_m * tolerance_m;
+                        if len2 == 0.0 || near(s) || near(e) {
+                            return None;
+                        }
+                        let t = -(s.0 * d.0 + s.1 * d.1) / len2;
+                        ((0.0..=1.0).contains(&t)
+                            && near((s.0 + t * d.0, s.1 + t * d.1))
+                            && !is_vertex_of(v, id.area))
+                        .then_some(Insertion {
                             edge: id,
                             t,
                             point: v,
-                        },
-                    )
-                })
-                .collect::<Vec<_>>()
+                        })
+                    })
+            })
         })
         .collect();
     // Along each edge in order; a point given twice (e.g. -0.0 and 0.0) once.
@@ -274,5 +278,85 @@ mod tests {
             polygon![(x: 0.001, y: -cm), (x: 0.005, y: -0.01), (x: 0.01 - 1e-8, y: 0.0)].into();
         assert_eq!(node(&mut [&mut a, &mut b], 0.005), 0);
         assert_eq!(a.0[0].exterior().0.len(), 5);
+    }
+
+    /// Every (vertex, edge) pair tested directly, without the grid: the vertices of each area
+    /// against every edge of every other area that does not have the vertex.
+    fn brute_force_junctions(areas: &[MultiPolygon<f64>], tolerance_m: f64) -> usize {
+        let vertices = |a: &MultiPolygon<f64>| -> Vec<Coord<f64>> {
+            a.iter()
+                .flat_map(rings)
+                .flat_map(|r| r.0[..r.0.len() - 1].to_vec())
+                .collect()
+        };
+        let mut pairs = Vec::new();
+        for area in areas {
+            for (b, other) in areas.iter().enumerate() {
+                let theirs = vertices(other);
+                for v in vertices(area) {
+                    if theirs.contains(&v) {
+                        continue;
+                    }
+                    let (kx, ky) = metres_per_degree(v.y);
+                    for (p, polygon) in other.iter().enumerate() {
+                        for (r, ring) in rings(polygon).enumerate() {
+                            for (i, line) in ring.lines().enumerate() {
+                                let s = ((line.start.x - v.x) * kx, (line.start.y - v.y) * ky);
+                                let e = ((line.end.x - v.x) * kx, (line.end.y - v.y) * ky);
+                                let d = (e.0 - s.0, e.1 - s.1);
+                                let len2 = d.0 * d.0 + d.1 * d.1;
+                                let near = |q: (f64, f64)| q.0.hypot(q.1) <= tolerance_m;
+                                if len2 == 0.0 || near(s) || near(e) {
+                                    continue;
+                                }
+                                let t = -(s.0 * d.0 + s.1 * d.1) / len2;
+                                if (0.0..=1.0).contains(&t) && near((s.0 + t * d.0, s.1 + t * d.1))
+                                {
+                                    pairs.push((b, p, r, i, v.x.to_bits(), v.y.to_bits()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.len()
+    }
+
+    #[test]
+    fn junctions_are_those_a_test_of_every_pair_finds() {
+        // A 6 × 6 block of cells, each split in two where the cells above and below have no
+        // vertex (some splits 1 mm off the cell's edge); the vertices neighbours share (in two
+        // or four areas) never split each other's edges.
+        let mm = 0.001 / metres_per_degree(22.4).1;
+        let mut areas: Vec<MultiPolygon<f64>> = Vec::new();
+        for row in 0..6 {
+            for col in 0..6 {
+                let (x0, y0) = (113.0 + col as f64 * 0.01, 22.4 + row as f64 * 0.01);
+                let xm = x0 + 0.003 + 0.0005 * ((row * 7 + col) % 9) as f64;
+                let (x1, y1) = (x0 + 0.01, y0 + 0.01);
+                let off = if (row + col) % 3 == 0 { mm } else { 0.0 };
+                areas.push(
+                    geo::polygon![(x: x0, y: y0), (x: xm, y: y0 + off), (x: xm, y: y1), (x: x0, y: y1)].into(),
+                );
+                areas.push(
+                    geo::polygon![(x: xm, y: y0 + off), (x: x1, y: y0), (x: x1, y: y1), (x: xm, y: y1)].into(),
+                );
+            }
+        }
+        let expected = brute_force_junctions(&areas, 0.005);
+        assert!(expected > 30, "{expected}");
+        let mut noded = areas.clone();
+        let mut refs: Vec<&mut MultiPolygon<f64>> = noded.iter_mut().collect();
+        assert_eq!(node(&mut refs, 0.005), expected);
+        // Every inserted vertex is a vertex of some other area, and no vertex was lost.
+        let added: usize = noded
+            .iter()
+            .zip(&areas)
+            .map(|(n, a)| n.0[0].exterior().0.len() - a.0[0].exterior().0.len())
+            .sum();
+        assert_eq!(added, expected);
     }
 }

@@ -26,8 +26,13 @@ pub struct Rings {
     /// Non-horizontal edges as `[lo, hi]` with `lo.y < hi.y`, copied into every band they
     /// touch so that one band's edges are contiguous in memory (one or two cache misses).
     band_edges: Box<[[[f64; 2]; 2]]>,
-    /// The original rings, for distances.
-    rings: Vec<Vec<[f64; 2]>>,
+    /// Bit `i` set: band edge `i` runs north to south in its ring (`[hi, lo]` there), so that
+    /// [`Rings::edges`] gives every edge as its ring has it.
+    southward: Box<[u64]>,
+    /// The horizontal (and zero-length) edges, which no band holds, as their rings have them.
+    /// With the bands' edges these are every edge: no copy of the rings is kept beside them
+    /// (at ×100 that copy was ~0.5 GB on top of the registry's own; issue 20).
+    level_edges: Box<[[[f64; 2]; 2]]>,
 }
 
 /// About this many edges per band keeps a test to a handful of edges.
@@ -38,23 +43,23 @@ impl Rings {
     /// Prepares `area`; returns `None` for an empty multipolygon (it has no bounds).
     pub fn new(area: &MultiPolygon<f64>) -> Option<Self> {
         let bounds = area.bounding_rect()?;
-        let rings: Vec<Vec<[f64; 2]>> = area
-            .iter()
-            .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
-            .map(|ring| ring.coords().map(|c| [c.x, c.y]).collect())
-            .collect();
-        let edges: Vec<[[f64; 2]; 2]> = rings
-            .iter()
-            .flat_map(|ring| ring.windows(2))
-            .filter(|w| w[0][1] != w[1][1])
-            .map(|w| {
-                if w[0][1] < w[1][1] {
-                    [w[0], w[1]]
-                } else {
-                    [w[1], w[0]]
-                }
-            })
-            .collect();
+        let all_edges = || {
+            area.iter()
+                .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+                .flat_map(|ring| ring.0.windows(2))
+                .map(|w| [[w[0].x, w[0].y], [w[1].x, w[1].y]])
+        };
+        let mut edges: Vec<([[f64; 2]; 2], bool)> = Vec::new();
+        let mut level_edges: Vec<[[f64; 2]; 2]> = Vec::new();
+        for [a, b] in all_edges() {
+            if a[1] == b[1] {
+                level_edges.push([a, b]);
+            } else if a[1] < b[1] {
+                edges.push(([a, b], false));
+            } else {
+                edges.push(([b, a], true));
+            }
+        }
         let bands = (edges.len() / EDGES_PER_BAND).clamp(1, MAX_BANDS);
         let height = bounds.height();
         let band_scale = if height > 0.0 {
@@ -63,34 +68,62 @@ impl Rings {
             0.0
         };
         let band_of = |y: f64| band(y, bounds.min().y, band_scale, bands);
-        let mut per_band: Vec<Vec<[[f64; 2]; 2]>> = vec![Vec::new(); bands];
-        for edge in &edges {
-            for list in &mut per_band[band_of(edge[0][1])..=band_of(edge[1][1])] {
-                list.push(*edge);
+        // Counted first, then filled: one exact array instead of a growing list per band.
+        let mut band_start = vec![0u32; bands + 1];
+        for (edge, _) in &edges {
+            for count in &mut band_start[band_of(edge[0][1]) + 1..=band_of(edge[1][1]) + 1] {
+                *count += 1;
             }
         }
-        let mut band_start = Vec::with_capacity(bands + 1);
-        band_start.push(0u32);
-        let mut total = 0u32;
-        for list in &per_band {
-            total += list.len() as u32;
-            band_start.push(total);
+        for b in 1..=bands {
+            band_start[b] += band_start[b - 1];
+        }
+        let total = band_start[bands] as usize;
+        let mut next: Vec<u32> = band_start[..bands].to_vec();
+        let mut band_edges = vec![[[0.0; 2]; 2]; total];
+        let mut southward = vec![0u64; total.div_ceil(64)];
+        for (edge, flipped) in &edges {
+            for slot in &mut next[band_of(edge[0][1])..=band_of(edge[1][1])] {
+                let i = *slot as usize;
+                band_edges[i] = *edge;
+                if *flipped {
+                    southward[i / 64] |= 1 << (i % 64);
+                }
+                *slot += 1;
+            }
         }
         Some(Rings {
             bounds,
             band_scale,
             band_start: band_start.into(),
-            band_edges: per_band.concat().into(),
-            rings,
+            band_edges: band_edges.into(),
+            southward: southward.into(),
+            level_edges: level_edges.into(),
         })
     }
 
-    /// Every boundary edge (all rings), as pairs of positions.
+    /// Every boundary edge (all rings), as pairs of positions in their ring's direction; each
+    /// edge once, but not in ring order.
     pub fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
-        self.rings
-            .iter()
-            .flat_map(|r| r.windows(2))
-            .map(|w| (w[0], w[1]))
+        let bands = self.band_start.len() - 1;
+        let min_y = self.bounds.min().y;
+        let banded = (0..bands).flat_map(move |b| {
+            let (start, end) = (self.band_start[b] as usize, self.band_start[b + 1] as usize);
+            (start..end).filter_map(move |i| {
+                let [lo, hi] = self.band_edges[i];
+                // An edge is in every band from its southern end's to its northern end's: it
+                // is given once, from its southern end's band.
+                if band(lo[1], min_y, self.band_scale, bands) != b {
+                    return None;
+                }
+                Some(if self.southward[i / 64] >> (i % 64) & 1 == 1 {
+                    (hi, lo)
+                } else {
+                    (lo, hi)
+                })
+            })
+        });
+        banded.chain(self.level_edges.iter().map(|&[a, b]| (a, b)))
     }
 
     /// The bounding rectangle, cached for the spatial index.
@@ -148,10 +181,8 @@ impl Rings {
 
     /// Squared planar distance (in degrees²) from `p` to the nearest edge, inside or not.
     pub fn boundary_distance_2(&self, p: [f64; 2]) -> f64 {
-        self.rings
-            .iter()
-            .flat_map(|ring| ring.windows(2))
-            .map(|edge| segment_distance_2(edge[0], edge[1], p))
+        self.edges()
+            .map(|(a, b)| segment_distance_2(a, b, p))
             .fold(f64::INFINITY, f64::min)
     }
 }
@@ -246,5 +277,52 @@ mod tests {
         let s = square(0.0, 0.0, 1.0);
         assert_eq!(s.distance_2([0.5, 0.5]), 0.0);
         assert!((s.distance_2([3.0, 0.5]) - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn edges_are_every_ring_edge_once_as_the_ring_has_it() {
+        // A star with many edges (many bands, edges spanning several), horizontal edges and a
+        // zero-length one, plus a second polygon with a hole.
+        let mut star: Vec<(f64, f64)> = (0..60)
+            .map(|i| {
+                let a = i as f64 * std::f64::consts::TAU / 60.0;
+                let r = if i % 2 == 0 {
+                    3.0
+                } else {
+                    1.0 + (i % 7) as f64 * 0.2
+                };
+                (5.0 + r * a.cos(), 5.0 + r * a.sin())
+            })
+            .collect();
+        star.insert(10, star[9]);
+        star.insert(20, (star[19].0 + 0.5, star[19].1));
+        let star = geo::Polygon::new(geo::LineString::from(star), vec![]);
+        let with_hole = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 3.0, y: 1.0), (x: 3.0, y: 3.0), (x: 1.0, y: 3.0)]],
+        );
+        let area = MultiPolygon(vec![star, with_hole]);
+        let rings = Rings::new(&area).expect("non-empty");
+        let key = |(a, b): ([f64; 2], [f64; 2])| [a[0], a[1], b[0], b[1]].map(f64::to_bits);
+        let mut expected: Vec<[u64; 4]> = area
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.0.windows(2).map(|w| ([w[0].x, w[0].y], [w[1].x, w[1].y])))
+            .map(key)
+            .collect();
+        let mut found: Vec<[u64; 4]> = rings.edges().map(key).collect();
+        expected.sort_unstable();
+        found.sort_unstable();
+        assert_eq!(found, expected);
+        // Distances: the same minimum as over the rings' own edges, bit for bit.
+        for p in [[9.0, 5.5], [2.0, 2.0], [-1.0, 3.3], [5.1, 4.9]] {
+            let brute = area
+                .iter()
+                .flat_map(|q| std::iter::once(q.exterior()).chain(q.interiors()))
+                .flat_map(|r| r.0.windows(2))
+                .map(|w| segment_distance_2([w[0].x, w[0].y], [w[1].x, w[1].y], p))
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(rings.boundary_distance_2(p).to_bits(), brute.to_bits());
+        }
     }
 }

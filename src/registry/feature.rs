@@ -317,7 +317,12 @@ impl<'de> Visitor<'de> for CoordsVisitor {
         let Some(c) = first.position() else {
             return rest(seq, vec![first]);
         };
-        let mut positions = vec![c];
+        // Gathered in this thread's scratch list, then copied once into a list of exactly
+        // their number: growing each ring's own list by doubling left it up to half empty
+        // (on average about a quarter of the registry's coordinates at ×100; issue 20).
+        let mut positions = SCRATCH.take();
+        positions.clear();
+        positions.push(c);
         while let Some(next) = seq.next_element::<Coords>()? {
             match next.position() {
                 Some(c) => positions.push(c),
@@ -325,14 +330,23 @@ impl<'de> Visitor<'de> for CoordsVisitor {
                     // Not all positions after all: kept as a general array, the positions
                     // before it as `[x, y]` (which read the same: only their two numbers count).
                     let mut items: Vec<Coords> =
-                        positions.into_iter().map(Coords::Position).collect();
+                        positions.drain(..).map(Coords::Position).collect();
                     items.push(next);
+                    SCRATCH.set(positions);
                     return rest(seq, items);
                 }
             }
         }
-        Ok(Coords::Positions(positions))
+        let exact = positions.as_slice().to_vec();
+        SCRATCH.set(positions);
+        Ok(Coords::Positions(exact))
     }
+}
+
+thread_local! {
+    /// The positions of the ring being read ([`CoordsVisitor`]); taken while in use, so a
+    /// nested array finds it empty rather than shared.
+    static SCRATCH: std::cell::Cell<Vec<Coord<f64>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// The remaining elements of an array that is not a position nor a list of positions.

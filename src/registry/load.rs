@@ -45,11 +45,11 @@ pub fn load_dir(dir: &Path, plausible: &Plausible) -> Result<Registry, LoadError
 }
 
 /// The layer in `file` of `dir`, read with [`read_layer`].
-fn file_layer<T>(
+fn file_layer<T: Send>(
     dir: &Path,
     file: &'static str,
     parent_field: &str,
-    parse: impl Fn(&mut Ctx) -> Option<T>,
+    parse: impl Fn(&mut Ctx) -> Option<T> + Sync,
     plausible: &Plausible,
 ) -> Layer<T> {
     let mut read = |file: &'static str, sink: &mut dyn FnMut(usize, Feature)| {
@@ -158,40 +158,105 @@ struct Layer<T> {
     problems: Vec<Problem>,
 }
 
-/// One layer read through `read` and parsed feature by feature.
-fn read_layer<T, E>(
+/// Features handed to one check task ([`read_layer`]): enough to outweigh a task's cost,
+/// few enough that the reader is never far ahead.
+const CHECK_BATCH: usize = 256;
+
+/// What the checks made of one batch of features, in feature order.
+struct Checked<T> {
+    records: Vec<T>,
+    codes: Vec<String>,
+    parents_of_broken: Vec<String>,
+    problems: Vec<Problem>,
+}
+
+/// One layer read through `read` and parsed feature by feature. Reading (the JSON parse) stays
+/// on this thread, in document order; the checks of each batch of [`CHECK_BATCH`] features
+/// (rings, properties) run as rayon tasks beside it, so a big file keeps both cores busy
+/// instead of one (the grids of ×100 were the last file read, alone, for ~15 s; issue 20).
+/// Batches are put back together in order, so records and problems are as a sequential read
+/// gives them.
+fn read_layer<T: Send, E>(
     read: &mut LayerReader<E>,
     file: &'static str,
     parent_field: &str,
-    parse: impl Fn(&mut Ctx) -> Option<T>,
+    parse: impl Fn(&mut Ctx) -> Option<T> + Sync,
     plausible: &Plausible,
 ) -> Result<Layer<T>, E> {
+    let check = |batch: Vec<(usize, Feature)>| {
+        let mut checked = Checked {
+            records: Vec::with_capacity(batch.len()),
+            codes: Vec::with_capacity(batch.len()),
+            parents_of_broken: Vec::new(),
+            problems: Vec::new(),
+        };
+        for (index, mut feature) in batch {
+            let props = feature.properties.take();
+            let mut ctx = Ctx::new(
+                file,
+                index,
+                feature,
+                &props,
+                plausible,
+                &mut checked.problems,
+            );
+            let record = parse(&mut ctx);
+            if let Some(code) = ctx.code.take() {
+                checked.codes.push(code);
+            }
+            match record {
+                Some(r) => checked.records.push(r),
+                None => {
+                    let parent = ctx
+                        .props
+                        .and_then(|p| p.get(parent_field))
+                        .and_then(Value::as_str);
+                    checked.parents_of_broken.extend(parent.map(str::to_owned));
+                }
+            }
+        }
+        checked
+    };
+    let done: std::sync::Mutex<Vec<(usize, Checked<T>)>> = std::sync::Mutex::new(Vec::new());
+    let (check, done_ref) = (&check, &done);
+    let (outcome, last) = rayon::in_place_scope(|scope| {
+        let mut batch = Vec::with_capacity(CHECK_BATCH);
+        let mut batches = 0;
+        let mut sink = |index: usize, feature: Feature| {
+            batch.push((index, feature));
+            if batch.len() == CHECK_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(CHECK_BATCH));
+                let k = batches;
+                batches += 1;
+                scope.spawn(move |_| {
+                    let checked = check(full);
+                    // A poisoned lock means a check panicked, which the scope re-raises.
+                    if let Ok(mut done) = done_ref.lock() {
+                        done.push((k, checked));
+                    }
+                });
+            }
+        };
+        let outcome = read(file, &mut sink);
+        let last = (usize::MAX, check(batch));
+        (outcome, last)
+    });
+    let mut batches = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    batches.sort_unstable_by_key(|&(k, _)| k);
+    batches.push(last);
     let mut parsed = Parsed {
         records: Vec::new(),
         codes: HashSet::new(),
         parents_of_broken: HashSet::new(),
     };
     let mut problems = Vec::new();
-    let mut sink = |index: usize, feature: Feature| {
-        let mut feature = feature;
-        let props = feature.properties.take();
-        let mut ctx = Ctx::new(file, index, feature, &props, plausible, &mut problems);
-        let record = parse(&mut ctx);
-        if let Some(code) = ctx.code.take() {
-            parsed.codes.insert(code);
-        }
-        match record {
-            Some(r) => parsed.records.push(r),
-            None => {
-                let parent = ctx
-                    .props
-                    .and_then(|p| p.get(parent_field))
-                    .and_then(Value::as_str);
-                parsed.parents_of_broken.extend(parent.map(str::to_owned));
-            }
-        }
-    };
-    Ok(match read(file, &mut sink)? {
+    for (_, checked) in batches {
+        parsed.records.extend(checked.records);
+        parsed.codes.extend(checked.codes);
+        parsed.parents_of_broken.extend(checked.parents_of_broken);
+        problems.extend(checked.problems);
+    }
+    Ok(match outcome? {
         Ok(()) => Layer {
             parsed: Some(parsed),
             file_problem: None,
