@@ -441,11 +441,26 @@ pub(super) fn insert_features(
     version: i64,
     predecessors: Option<&[Option<String>]>,
 ) -> Result<(), DbError> {
-    for (i, f) in features.iter().enumerate() {
-        let predecessor = predecessors.and_then(|p| p.get(i).cloned().flatten());
-        insert_feature(tx, layer, f, version, predecessor.as_deref())?;
-    }
-    Ok(())
+    // Through `insert_rows`, as seeding does: the statement is made once (one `COPY` on
+    // PostgreSQL) rather than formatted and sent feature by feature.
+    let columns = feature_columns(tx.dialect());
+    tx.insert_rows("features", columns, &mut |row| {
+        for (i, feature) in features.iter().enumerate() {
+            let predecessor = predecessors.and_then(|p| p.get(i).cloned().flatten());
+            let text = feature.to_string();
+            let geometry = geometry_column(tx.dialect(), feature);
+            let params = feature_params(
+                layer,
+                feature,
+                &text,
+                version,
+                predecessor.as_deref(),
+                &geometry,
+            );
+            row(&params[..columns.len()])?;
+        }
+        Ok(())
+    })
 }
 
 /// The columns a feature row is written with, in [`feature_params`]'s order: on PostgreSQL
@@ -500,32 +515,6 @@ fn feature_code(feature: &Value) -> &str {
         .pointer("/properties/code")
         .and_then(Value::as_str)
         .unwrap_or_default()
-}
-
-/// Inserts one feature of `layer` valid from `version`, as its compact JSON text (and, on
-/// PostgreSQL, its geometry).
-fn insert_feature(
-    tx: &dyn Conn,
-    layer: Level,
-    feature: &Value,
-    version: i64,
-    predecessor: Option<&str>,
-) -> Result<(), DbError> {
-    let columns = feature_columns(tx.dialect());
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let text = feature.to_string();
-    let geometry = geometry_column(tx.dialect(), feature);
-    let params = feature_params(layer, feature, &text, version, predecessor, &geometry);
-    tx.execute(
-        &format!(
-            "INSERT INTO features ({}) VALUES ({})",
-            names.join(", "),
-            marks.join(", ")
-        ),
-        &params[..columns.len()],
-    )?;
-    Ok(())
 }
 
 /// What changed between two versions.
