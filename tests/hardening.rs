@@ -220,17 +220,29 @@ impl Write for Captured {
     }
 }
 
+impl Captured {
+    /// Captures this thread's log lines until the guard is dropped.
+    fn install() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged so far.
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn the_request_log_names_the_user_and_the_client_address() {
     let env = env();
     let token = common::user_token(&env.store, "wang", Role::Viewer, &[]);
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (captured, _default) = Captured::install();
     let mut request = common::request("GET", "/api/v1/me", Body::empty());
     request.headers_mut().insert(
         header::AUTHORIZATION,
@@ -254,7 +266,7 @@ async fn the_request_log_names_the_user_and_the_client_address() {
         )
         .await;
     assert_eq!(reply.status, 401);
-    let text = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    let text = captured.text();
     assert!(
         text.lines()
             .any(|l| l.contains("203.0.113.7 li POST /api/v1/login 401")),
@@ -292,13 +304,7 @@ async fn on_a_socket_the_client_address_reaches_the_log_and_the_routes() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let env = env();
     env.add("li", "right password 1");
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (captured, _default) = Captured::install();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -328,7 +334,7 @@ async fn on_a_socket_the_client_address_reaches_the_log_and_the_routes() {
     assert!(answer.contains("HTTP/1.1 401"), "{answer}");
     drop(stop);
     server.await.expect("server task").expect("server");
-    let text = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    let text = captured.text();
     assert!(
         text.lines()
             .any(|l| l.contains("127.0.0.1 - GET /api/v1/lookup 200")),
