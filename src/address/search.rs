@@ -48,11 +48,18 @@ const NO_TOWN: u32 = u32::MAX;
 const COMMON: u32 = u32::MAX;
 
 thread_local! {
-    /// Shared-feature counters of [`SearchIndex::fuzzy`], one per entry, all zero between
-    /// queries.
-    static COUNTS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The edit distance's row ([`edit_distance_within`]).
-    static ROW: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Scratch of [`SearchIndex::candidates`], kept by the thread between queries.
+    static CANDIDATE_SCRATCH: std::cell::RefCell<CandidateScratch> =
+        const { std::cell::RefCell::new(CandidateScratch { counts: Vec::new(), keys: Vec::new() }) };
+}
+
+/// The buffers of [`SearchIndex::candidates`], reused query after query rather than
+/// allocated (and zeroed) each time.
+struct CandidateScratch {
+    /// Shared-feature counters, one per entry, all zero between queries.
+    counts: Vec<u16>,
+    /// The candidates' sort keys.
+    keys: Vec<u64>,
 }
 
 /// A feature: a character (unigram) or two adjacent characters (bigram), packed.
@@ -81,13 +88,20 @@ fn features(core: &str) -> Vec<Feature> {
 /// The query's features as a small open-addressing table (each distinct feature with how
 /// often the query holds it), so that a candidate's shared features cost a probe each instead
 /// of a binary search of the sorted multiset (the scoring of a fuzzy query's candidates,
-/// issue 19).
+/// issue 19). The slot of each of the query's characters also holds where in the query the
+/// character stands, as a bit mask: the pattern of the bit-parallel edit distance
+/// ([`FeatureTable::compare`]), so one probe serves both halves of a candidate's score.
 struct FeatureTable {
-    /// Distinct features, [`EMPTY`] in the free slots; at least twice as many slots as the
-    /// query has features, so that every probe sequence meets a free slot.
+    /// Distinct features, [`EMPTY`] in the free slots; at least four times as many slots as
+    /// the query has features, so that a probe nearly always ends at its first slot.
     keys: Vec<Feature>,
     /// How often the query holds the feature of each slot.
     counts: Vec<u32>,
+    /// For a character's slot, bit `j` is set when the query's `j`-th character is it (only
+    /// the first 64 characters: a longer query's distance is computed row by row).
+    positions: Vec<u64>,
+    /// The query's length in characters.
+    chars: usize,
     /// `64 − log2(slots)`: the top bits of the hash pick the first slot.
     shift: u32,
     /// Scratch: the counts not yet matched by the core being compared.
@@ -98,20 +112,42 @@ struct FeatureTable {
 /// has all 64 bits set.
 const EMPTY: Feature = u64::MAX;
 
+/// What [`FeatureTable::compare`] finds of a core.
+#[derive(Debug, PartialEq)]
+struct Comparison {
+    /// Features the core shares with the query (multiset intersection).
+    shared: usize,
+    /// The core's features.
+    features: usize,
+    /// The core's length in characters.
+    chars: usize,
+    /// The Levenshtein distance from the query, when the query has at most 64 characters.
+    distance: Option<usize>,
+}
+
 impl FeatureTable {
-    /// The table of the multiset `query`.
-    fn new(query: &[Feature]) -> Self {
-        let slots = (2 * query.len()).next_power_of_two().max(16);
+    /// The table of the multiset `features` of the query `chars`.
+    fn new(features: &[Feature], chars: &[char]) -> Self {
+        let slots = (4 * features.len()).next_power_of_two().max(16);
         let mut table = FeatureTable {
             keys: vec![EMPTY; slots],
             counts: vec![0; slots],
+            positions: vec![0; slots],
+            chars: chars.len(),
             shift: 64 - slots.trailing_zeros(),
             left: vec![0; slots],
         };
-        for &f in query {
+        for &f in features {
             let i = table.slot(f);
             table.keys[i] = f;
             table.counts[i] += 1;
+        }
+        if chars.len() <= 64 {
+            for (j, &c) in chars.iter().enumerate() {
+                // Every character of the query is one of its features: the slot holds it.
+                let i = table.slot(u64::from(c as u32));
+                table.positions[i] |= 1 << j;
+            }
         }
         table
     }
@@ -126,54 +162,99 @@ impl FeatureTable {
         i
     }
 
-    /// The size of the intersection of the query's multiset with the features of `core`, and
-    /// the number of `core`'s features. Computed from the text (an entry's features are not
-    /// stored: only the few candidates of a fuzzy query need them).
-    fn shared_with(&mut self, core: &str) -> (usize, usize) {
+    /// The size of the intersection of the query's multiset with the features of `core`, the
+    /// number of `core`'s features and characters, and the edit distance between the query
+    /// and `core`, in one pass over `core`'s text (an entry's features are not stored: only
+    /// the few candidates of a fuzzy query need them).
+    ///
+    /// The distance is Myers' bit-parallel algorithm (1999; Hyyrö's formulation for the
+    /// distance between whole strings): a column of the edit-distance table is kept as bit
+    /// vectors of its vertical differences, and each character of `core` advances it with a
+    /// dozen word operations instead of a row of the table's cells.
+    fn compare(&mut self, core: &str) -> Comparison {
         self.left.copy_from_slice(&self.counts);
-        let (mut shared, mut count) = (0, 0);
-        each_feature(core, |f| {
-            count += 1;
-            let i = self.slot(f);
-            if self.left[i] > 0 {
-                self.left[i] -= 1;
+        let (mut shared, mut features, mut chars) = (0, 0, 0);
+        let mut take = |table: &mut Self, f: Feature| -> usize {
+            features += 1;
+            let i = table.slot(f);
+            if table.left[i] > 0 {
+                table.left[i] -= 1;
                 shared += 1;
             }
-        });
-        (shared, count)
+            i
+        };
+        let m = self.chars;
+        // Bit vectors for queries of 1 to 64 characters; the distance to an empty query is
+        // the core's length, and a longer query's is left to the caller.
+        let bits = (1..=64).contains(&m);
+        let mask = if m >= 64 { u64::MAX } else { (1u64 << m) - 1 };
+        let last = if bits { 1u64 << (m - 1) } else { 0 };
+        // Vertical differences of the current column: +1 everywhere (D[i][0] = i).
+        let (mut plus, mut minus) = (mask, 0u64);
+        let mut distance = m;
+        let mut previous: Option<char> = None;
+        for c in core.chars() {
+            chars += 1;
+            let i = take(self, u64::from(c as u32));
+            if let Some(p) = previous {
+                take(
+                    self,
+                    (1 << 63) | (u64::from(p as u32) << 21) | u64::from(c as u32),
+                );
+            }
+            previous = Some(c);
+            if bits {
+                let eq = if self.keys[i] == u64::from(c as u32) {
+                    self.positions[i]
+                } else {
+                    0
+                };
+                let xv = eq | minus;
+                let xh = ((eq & plus).wrapping_add(plus) ^ plus) | eq;
+                let mut ph = minus | !(xh | plus);
+                let mut mh = plus & xh;
+                if ph & last != 0 {
+                    distance += 1;
+                } else if mh & last != 0 {
+                    distance -= 1;
+                }
+                // The top row grows by one a character (D[0][j] = j): a +1 enters at bit 0.
+                ph = (ph << 1) | 1;
+                mh <<= 1;
+                plus = (mh | !(xv | ph)) & mask;
+                minus = ph & xv & mask;
+            }
+        }
+        let distance = if m == 0 {
+            Some(chars)
+        } else {
+            (m <= 64).then_some(distance)
+        };
+        Comparison {
+            shared,
+            features,
+            chars,
+            distance,
+        }
     }
 }
 
-/// Levenshtein distance over characters, or `None` once it must exceed `most` (every entry of
-/// a row above it: later rows only grow). The row lives in a buffer of the thread's.
-fn edit_distance_within(a: &[char], b: &[char], most: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > most {
-        return None;
-    }
-    ROW.with_borrow_mut(|buffer| {
-        buffer.clear();
-        buffer.extend(0..=b.len());
-        // A slice: its pointer and length stay in registers through the loops.
-        let row = buffer.as_mut_slice();
-        for (i, ca) in a.iter().enumerate() {
-            let mut diagonal = row[0];
-            row[0] = i + 1;
-            let mut lowest = row[0];
-            for (j, cb) in b.iter().enumerate() {
-                let next = (diagonal + usize::from(ca != cb))
-                    .min(row[j] + 1)
-                    .min(row[j + 1] + 1);
-                diagonal = row[j + 1];
-                row[j + 1] = next;
-                lowest = lowest.min(next);
-            }
-            if lowest > most {
-                return None;
-            }
+/// Levenshtein distance over characters, a row of the table at a time: the distance of a
+/// query too long for [`FeatureTable::compare`]'s bit vectors.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
         }
-        let d = row[b.len()];
-        (d <= most).then_some(d)
-    })
+    }
+    row[b.len()]
 }
 
 /// Splits a canonical core `{road}{number}…` at its first number: the road or compound before
@@ -658,15 +739,16 @@ impl SearchIndex {
         out
     }
 
-    /// The best `want` fuzzy matches (scores below 1 by construction, times `factor`), and
-    /// perhaps a few more.
+    /// The best `want` fuzzy matches (scores below 1 by construction, times `factor`): every
+    /// candidate scoring at least [`MIN_SCORE`] and at least the `want`-th best score (so ties
+    /// with it are all kept, for [`SearchIndex::sort_matches`] to order).
     ///
     /// Candidates are the entries sharing the most selective features with the query (at least
     /// half as many as the best entry shares: fewer cannot rank among the best after
-    /// rescoring), at most [`CANDIDATES`] of them. Their Dice coefficients bound their scores
-    /// from above (the edit similarity is at most 1), so the edit distance, the costly half, is
-    /// computed in order of that bound only until no remaining candidate can reach the
-    /// `want`-th best score or [`MIN_SCORE`]: the same answer as rescoring all of them.
+    /// rescoring), at most [`CANDIDATES`] of them, each scored exactly: half the Dice
+    /// coefficient of the feature multisets, half the edit similarity. Both come from one pass
+    /// over the candidate's text ([`FeatureTable::compare`]); with the bit-parallel distance
+    /// that is cheaper than bounding the scores to skip distances (issue 19).
     fn fuzzy(
         &self,
         q: &Normalized,
@@ -686,57 +768,31 @@ impl SearchIndex {
                 (start, end, factor(e as usize), e)
             })
             .collect();
-        let mut table = FeatureTable::new(qf);
-        // The bound of a score: the Dice part as it is, the edit part at its best, 1 minus
-        // the length difference over the longer length (at least that many edits are needed).
-        let mut bounded: Vec<(f64, f64, u32)> = gathered
+        let mut table = FeatureTable::new(qf, &q_chars);
+        let mut out: Vec<Scored> = gathered
             .into_iter()
-            .map(|(start, end, f, e)| {
-                let (shared, count) = table.shared_with(&self.cores[start..end]);
-                let dice = 2.0 * shared as f64 / (qf.len() + count) as f64;
-                // A core of n characters has n unigrams and n − 1 bigrams.
-                let chars = count.div_ceil(2);
-                let longest = q_chars.len().max(chars).max(1) as f64;
-                let similar = 1.0 - q_chars.len().abs_diff(chars) as f64 / longest;
-                (f * (0.5 * dice + 0.5 * similar).min(0.999), dice, e)
+            .filter_map(|(start, end, f, e)| {
+                let core = &self.cores[start..end];
+                let found = table.compare(core);
+                let dice = 2.0 * found.shared as f64 / (qf.len() + found.features) as f64;
+                let d = found
+                    .distance
+                    .unwrap_or_else(|| edit_distance(&q_chars, &core.chars().collect::<Vec<_>>()));
+                let longest = q_chars.len().max(found.chars).max(1);
+                let similar = 1.0 - d as f64 / longest as f64;
+                // Never 1: that is reserved for exact matches.
+                let score = f * (0.5 * dice + 0.5 * similar).min(0.999);
+                (score >= MIN_SCORE).then_some(Scored {
+                    entry: e as usize,
+                    score,
+                })
             })
             .collect();
-        // A total order (positions differ), so an unstable sort gives the same order.
-        bounded.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
-        let mut out: Vec<Scored> = Vec::new();
-        let mut best: Vec<f64> = Vec::new(); // the `want` best scores so far, descending
-        let mut chars: Vec<char> = Vec::new();
-        for (bound, dice, e) in bounded {
-            let floor = if best.len() >= want.max(1) {
-                best[best.len() - 1].max(MIN_SCORE)
-            } else {
-                MIN_SCORE
-            };
-            if bound < floor {
-                break;
-            }
-            chars.clear();
-            chars.extend(self.core(e as usize).chars());
-            let f = factor(e as usize);
-            let longest = q_chars.len().max(chars.len()).max(1);
-            // The most edits that can still reach `floor`: a score of at least `floor` needs
-            // `similar ≥ 2·floor/f − dice`, i.e. `d ≤ longest · (1 − that)` (with a margin
-            // for rounding; the score is computed exactly below).
-            let needed = 2.0 * floor / f - dice;
-            let most = ((1.0 - needed) * longest as f64 + 1e-9).floor().max(0.0) as usize;
-            let Some(d) = edit_distance_within(&q_chars, &chars, most) else {
-                continue;
-            };
-            let similar = 1.0 - d as f64 / longest as f64;
-            // Never 1: that is reserved for exact matches.
-            let score = f * (0.5 * dice + 0.5 * similar).min(0.999);
-            let at = best.partition_point(|&b| b >= score);
-            best.insert(at, score);
-            best.truncate(want.max(1));
-            out.push(Scored {
-                entry: e as usize,
-                score,
-            });
+        let k = want.max(1) - 1;
+        if out.len() > k + 1 {
+            out.select_nth_unstable_by(k, |a, b| b.score.total_cmp(&a.score));
+            let kth = out[k].score;
+            out.retain(|s| s.score >= kth);
         }
         out
     }
@@ -771,12 +827,17 @@ impl SearchIndex {
             })
             .count();
         lists.truncate(taken);
-        COUNTS.with_borrow_mut(|buffer| {
-            if buffer.len() < self.len() {
-                buffer.resize(self.len(), 0);
+        let postings: usize = lists.iter().map(|list| list.len()).sum();
+        CANDIDATE_SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.counts.len() < self.len() {
+                scratch.counts.resize(self.len(), 0);
             }
-            // A slice: its pointer and length stay in registers through the loops.
-            let counts = buffer.as_mut_slice();
+            if scratch.keys.len() < postings {
+                scratch.keys.resize(postings, 0);
+            }
+            // Slices: their pointers and lengths stay in registers through the loops.
+            let counts = scratch.counts.as_mut_slice();
+            let keys = &mut scratch.keys[..postings];
             let mut best = 0u16;
             for list in &lists {
                 for &e in *list {
@@ -786,21 +847,22 @@ impl SearchIndex {
                 }
             }
             // Each entry once (its counter is taken, back to zero, at its first posting), as a
-            // key that orders by count descending, then by position.
-            let mut kept: Vec<u64> = Vec::new();
+            // key that orders by count descending, then by position. Every key is written and
+            // only the kept ones are counted: whether an entry is kept is a coin toss to the
+            // branch predictor.
+            let mut kept = 0;
             for list in &lists {
                 for &e in *list {
                     let c = std::mem::take(&mut counts[e as usize]);
-                    if c != 0 && 2 * u32::from(c) >= u32::from(best) {
-                        kept.push((u64::from(u16::MAX - c) << 32) | u64::from(e));
-                    }
+                    keys[kept] = (u64::from(u16::MAX - c) << 32) | u64::from(e);
+                    kept += usize::from((c != 0) & (2 * u32::from(c) >= u32::from(best)));
                 }
             }
-            if kept.len() > CANDIDATES {
-                kept.select_nth_unstable(CANDIDATES);
-                kept.truncate(CANDIDATES);
+            let keys = &mut keys[..kept];
+            if keys.len() > CANDIDATES {
+                keys.select_nth_unstable(CANDIDATES);
             }
-            kept.into_iter().map(|k| k as u32).collect()
+            keys.iter().take(CANDIDATES).map(|&k| k as u32).collect()
         })
     }
 }
@@ -981,7 +1043,8 @@ mod tests {
         ];
         for a in texts {
             let fa = features(a);
-            let mut table = FeatureTable::new(&fa);
+            let ca: Vec<char> = a.chars().collect();
+            let mut table = FeatureTable::new(&fa, &ca);
             for b in texts {
                 let fb = features(b);
                 let mut want = 0;
@@ -993,7 +1056,8 @@ mod tests {
                         std::cmp::Ordering::Equal => (want, i, j) = (want + 1, i + 1, j + 1),
                     }
                 }
-                assert_eq!(table.shared_with(b), (want, fb.len()), "{a} {b}");
+                let found = table.compare(b);
+                assert_eq!((found.shared, found.features), (want, fb.len()), "{a} {b}");
             }
         }
     }
@@ -1001,15 +1065,56 @@ mod tests {
     #[test]
     fn edit_distance_counts_edits() {
         let c = |s: &str| s.chars().collect::<Vec<_>>();
-        let d = |a: &str, b: &str, most| edit_distance_within(&c(a), &c(b), most);
-        assert_eq!(d("兴华路", "兴化路", 9), Some(1));
-        assert_eq!(d("abc", "", 9), Some(3));
-        assert_eq!(d("kitten", "sitting", 9), Some(3));
-        // Beyond `most`: none, whether the lengths already say so or the rows do.
-        assert_eq!(d("kitten", "sitting", 3), Some(3));
-        assert_eq!(d("kitten", "sitting", 2), None);
-        assert_eq!(d("abc", "", 2), None);
-        assert_eq!(d("abcd", "wxyz", 3), None);
-        assert_eq!(d("", "", 0), Some(0));
+        let d = |a: &str, b: &str| edit_distance(&c(a), &c(b));
+        assert_eq!(d("兴华路", "兴化路"), 1);
+        assert_eq!(d("abc", ""), 3);
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("abcd", "wxyz"), 4);
+        assert_eq!(d("", ""), 0);
+    }
+
+    #[test]
+    fn the_bit_parallel_distance_is_the_tables() {
+        // Against the row-by-row table on random strings over small alphabets (many equal
+        // characters, the hard case for the carries), at every query length up to 64 and
+        // beyond, where the table answers instead.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabets: [&[char]; 3] = [
+            &['a', 'b'],
+            &['兴', '华', '路', '1'],
+            &['a', 'b', 'c', 'd', 'e'],
+        ];
+        for round in 0..3000 {
+            let alphabet = alphabets[round % 3];
+            let text = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> Vec<char> {
+                (0..n)
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect()
+            };
+            let m = if round < 2900 {
+                round as u64 % 66
+            } else {
+                60 + round as u64 % 20
+            };
+            let query = text(m, &mut next);
+            let n = next(80);
+            let core = text(n, &mut next);
+            let (qs, cs): (String, String) = (query.iter().collect(), core.iter().collect());
+            let found = FeatureTable::new(&features(&qs), &query).compare(&cs);
+            let want = edit_distance(&query, &core);
+            assert_eq!(found.chars, core.len());
+            if query.len() <= 64 {
+                assert_eq!(found.distance, Some(want), "{qs} {cs}");
+            } else {
+                assert_eq!(found.distance, None, "{qs}");
+            }
+        }
     }
 }

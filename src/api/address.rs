@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiQuery, Current, CurrentOnly, JsonBytes};
-use super::lookup::{json_bytes, json_response};
+use super::lookup::json_bytes;
 use crate::Snapshot;
-use crate::output::{AddressAnswer, address_answer as answer};
+use crate::output::{AddressAnswer, PlaceJson, write_address_answer};
 
 /// Matches returned per query unless `limit` says otherwise.
 const DEFAULT_LIMIT: usize = 5;
@@ -54,7 +54,16 @@ pub async fn address_one(
         .q
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("parameter `q` is missing or empty"))?;
-    Ok(json_response(&answer(published.snapshot(), &q, limit)))
+    let mut body = Vec::with_capacity(256 * limit);
+    write_address_answer(
+        &mut body,
+        published.snapshot(),
+        published.place_json(),
+        &q,
+        limit,
+    )
+    .map_err(unserialisable)?;
+    Ok(json_bytes(body))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -89,22 +98,31 @@ pub async fn address_batch(
             }
             let limit = check_limit(request.limit)?;
             limits.check_address(request.queries.len(), limit)?;
-            let body = batch_body(published.snapshot(), &request.queries, limit).map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("could not serialise the response: {e}"),
-                )
-            })?;
+            let body = batch_body(
+                published.snapshot(),
+                published.place_json(),
+                &request.queries,
+                limit,
+            )
+            .map_err(unserialisable)?;
             Ok(json_bytes(body))
         })
         .await
+}
+
+fn unserialisable(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("could not serialise the response: {e}"),
+    )
 }
 
 /// The JSON of [`BatchAnswer`] for `queries`: each chunk of [`BATCH_CHUNK`] queries searched
 /// and written on one of rayon's threads, the chunks' text joined in order.
 fn batch_body(
     snapshot: &Snapshot,
+    places: &PlaceJson,
     queries: &[String],
     limit: usize,
 ) -> Result<Vec<u8>, serde_json::Error> {
@@ -114,7 +132,7 @@ fn batch_body(
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut out, &answer(snapshot, q, limit))?;
+            write_address_answer(&mut out, snapshot, places, q, limit)?;
         }
         Ok(out)
     };
@@ -152,6 +170,7 @@ mod tests {
         let Ok(snapshot) = snapshot else {
             panic!("the sample city loads");
         };
+        let places = PlaceJson::new(&snapshot.registry);
         let entries = snapshot.addresses.entries();
         let queries: Vec<String> = (0..2 * BATCH_CHUNK + 7)
             .map(|i| {
@@ -166,10 +185,10 @@ mod tests {
         for n in [0, 3, BATCH_CHUNK, queries.len()] {
             let results = queries[..n]
                 .iter()
-                .map(|q| answer(&snapshot, q, 3))
+                .map(|q| crate::output::address_answer(&snapshot, q, 3))
                 .collect();
             let want = serde_json::to_vec(&BatchAnswer { results }).map_err(|e| e.to_string());
-            let got = batch_body(&snapshot, &queries[..n], 3).map_err(|e| e.to_string());
+            let got = batch_body(&snapshot, &places, &queries[..n], 3).map_err(|e| e.to_string());
             assert_eq!(got, want, "{n} queries");
         }
     }

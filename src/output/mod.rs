@@ -16,6 +16,6 @@ pub mod place;
 pub mod place_json;
 pub mod select;
 
-pub use address::{AddressAnswer, AddressMatch, address_answer};
+pub use address::{AddressAnswer, AddressMatch, address_answer, write_address_answer};
 pub use place::{Place, PointPlace};
 pub use place_json::PlaceJson;

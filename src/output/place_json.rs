@@ -72,7 +72,7 @@ impl PlaceJson {
     }
 
     /// Appends `"town":…,"community":…,"grid":…` (without braces).
-    fn write_fields(&self, out: &mut Vec<u8>, hit: Hit) {
+    pub fn write_fields(&self, out: &mut Vec<u8>, hit: Hit) {
         out.extend_from_slice(b"\"town\":");
         out.extend_from_slice(self.towns.get(hit.town));
         out.extend_from_slice(b",\"community\":");
