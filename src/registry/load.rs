@@ -55,7 +55,8 @@ fn file_layer<T: Send>(
     let mut read = |file: &'static str, sink: &mut dyn FnMut(usize, Feature)| {
         Ok::<_, std::convert::Infallible>(stream_file(&dir.join(file), sink))
     };
-    match read_layer(&mut read, file, parent_field, parse, plausible) {
+    let decode = |_: &'static str, feature: Feature| Ok(feature);
+    match read_layer(&mut read, &decode, file, parent_field, parse, plausible) {
         Ok(layer) => layer,
         Err(never) => match never {},
     }
@@ -101,21 +102,54 @@ pub fn load_parsed(
 /// [`FILES`]) with its position to `sink`, and returns `Ok(Err(message))` when the file as a
 /// whole is unusable, or `Err` when reading failed for a reason that is not the data's (e.g.
 /// the database).
-pub type LayerReader<'r, E> =
-    dyn FnMut(&'static str, &mut dyn FnMut(usize, Feature)) -> Result<Result<(), String>, E> + 'r;
+pub type LayerReader<'r, E> = RowReader<'r, Feature, E>;
+
+/// How [`load_rows`] reads one layer: as [`LayerReader`], with each feature handed over
+/// undecoded (`R`, e.g. a database row's text).
+pub type RowReader<'r, R, E> =
+    dyn FnMut(&'static str, &mut dyn FnMut(usize, R)) -> Result<Result<(), String>, E> + 'r;
 
 /// Checks and assembles the three layers as `read` hands them over, feature by feature, so
 /// that no layer is ever held whole as `Value` trees. A file `read` calls unusable counts as
 /// one problem, and its features' own problems are dropped (as when it could not be parsed at
 /// all). An `Err` of `read` is returned as it is.
-pub fn load_stream<E>(
-    mut read: impl FnMut(&'static str, &mut dyn FnMut(usize, Feature)) -> Result<Result<(), String>, E>,
+pub fn load_stream<E: Send>(
+    read: impl FnMut(&'static str, &mut dyn FnMut(usize, Feature)) -> Result<Result<(), String>, E>,
     plausible: &Plausible,
 ) -> Result<Result<Registry, LoadError>, E> {
-    let read: &mut LayerReader<E> = &mut read;
-    let towns = read_layer(read, TOWNS, "code", parse_town, plausible)?;
-    let communities = read_layer(read, COMMUNITIES, "town_code", parse_community, plausible)?;
-    let grids = read_layer(read, GRIDS, "community_code", parse_grid, plausible)?;
+    load_rows(read, |_, feature| Ok(feature), plausible)
+}
+
+/// As [`load_stream`], with each feature handed over undecoded (`R`) and turned into a
+/// [`Feature`] by `decode(file, row)` on rayon's threads, in the check tasks: the store's
+/// rows arrive as text, and parsing them is most of a load's work, which the reading thread
+/// alone would do on one core. The reader waits for the checks (it is never more than a few
+/// batches ahead), so a layer's rows are never all held at once (issue 20: at ×100 the rows'
+/// text was 1 GB held beside the parsed registry). A row `decode` refuses ends the load with
+/// its error: the first in the layer's order, in the first layer that has one.
+pub fn load_rows<R: Send, E: Send>(
+    mut read: impl FnMut(&'static str, &mut dyn FnMut(usize, R)) -> Result<Result<(), String>, E>,
+    decode: impl Fn(&'static str, R) -> Result<Feature, E> + Sync,
+    plausible: &Plausible,
+) -> Result<Result<Registry, LoadError>, E> {
+    let read: &mut RowReader<R, E> = &mut read;
+    let towns = read_layer(read, &decode, TOWNS, "code", parse_town, plausible)?;
+    let communities = read_layer(
+        read,
+        &decode,
+        COMMUNITIES,
+        "town_code",
+        parse_community,
+        plausible,
+    )?;
+    let grids = read_layer(
+        read,
+        &decode,
+        GRIDS,
+        "community_code",
+        parse_grid,
+        plausible,
+    )?;
     Ok(finish(towns, communities, grids))
 }
 
@@ -162,35 +196,52 @@ struct Layer<T> {
 /// few enough that the reader is never far ahead.
 const CHECK_BATCH: usize = 256;
 
+/// Check tasks a reader may have waiting or running, per rayon thread, before it checks the
+/// next batch itself instead: a reader faster than the checks (a database's rows, decoded in
+/// the tasks) would otherwise queue its whole layer in their batches.
+const TASKS_PER_THREAD: usize = 4;
+
 /// What the checks made of one batch of features, in feature order.
-struct Checked<T> {
+struct Checked<T, E> {
     records: Vec<T>,
     codes: Vec<String>,
     parents_of_broken: Vec<String>,
     problems: Vec<Problem>,
+    /// The first feature of the batch `decode` refused (the batch's checks stop there).
+    refused: Option<E>,
 }
 
-/// One layer read through `read` and parsed feature by feature. Reading (the JSON parse) stays
-/// on this thread, in document order; the checks of each batch of [`CHECK_BATCH`] features
-/// (rings, properties) run as rayon tasks beside it, so a big file keeps both cores busy
+/// One layer read through `read` and parsed feature by feature. Reading (the JSON parse of a
+/// file) stays on this thread, in document order; each batch of [`CHECK_BATCH`] features is
+/// decoded (`decode`: nothing for a file's features, the JSON parse of a database row) and
+/// checked (rings, properties) by a rayon task beside it, so a big file keeps both cores busy
 /// instead of one (the grids of ×100 were the last file read, alone, for ~15 s; issue 20).
 /// Batches are put back together in order, so records and problems are as a sequential read
 /// gives them.
-fn read_layer<T: Send, E>(
-    read: &mut LayerReader<E>,
+fn read_layer<R: Send, T: Send, E: Send>(
+    read: &mut RowReader<R, E>,
+    decode: &(impl Fn(&'static str, R) -> Result<Feature, E> + Sync),
     file: &'static str,
     parent_field: &str,
     parse: impl Fn(&mut Ctx) -> Option<T> + Sync,
     plausible: &Plausible,
 ) -> Result<Layer<T>, E> {
-    let check = |batch: Vec<(usize, Feature)>| {
+    let check = |batch: Vec<(usize, R)>| {
         let mut checked = Checked {
             records: Vec::with_capacity(batch.len()),
             codes: Vec::with_capacity(batch.len()),
             parents_of_broken: Vec::new(),
             problems: Vec::new(),
+            refused: None,
         };
-        for (index, mut feature) in batch {
+        for (index, row) in batch {
+            let mut feature = match decode(file, row) {
+                Ok(feature) => feature,
+                Err(e) => {
+                    checked.refused = Some(e);
+                    break;
+                }
+            };
             let props = feature.properties.take();
             let mut ctx = Ctx::new(
                 file,
@@ -217,23 +268,35 @@ fn read_layer<T: Send, E>(
         }
         checked
     };
-    let done: std::sync::Mutex<Vec<(usize, Checked<T>)>> = std::sync::Mutex::new(Vec::new());
-    let (check, done_ref) = (&check, &done);
+    let done: std::sync::Mutex<Vec<(usize, Checked<T, E>)>> = std::sync::Mutex::new(Vec::new());
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let most_in_flight = TASKS_PER_THREAD * rayon::current_num_threads().max(1);
+    let (check, done_ref, in_flight) = (&check, &done, &in_flight);
+    let store = move |k: usize, checked: Checked<T, E>| {
+        // A poisoned lock means a check panicked, which the scope re-raises.
+        if let Ok(mut done) = done_ref.lock() {
+            done.push((k, checked));
+        }
+    };
     let (outcome, last) = rayon::in_place_scope(|scope| {
+        use std::sync::atomic::Ordering;
         let mut batch = Vec::with_capacity(CHECK_BATCH);
         let mut batches = 0;
-        let mut sink = |index: usize, feature: Feature| {
-            batch.push((index, feature));
+        let mut sink = |index: usize, row: R| {
+            batch.push((index, row));
             if batch.len() == CHECK_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(CHECK_BATCH));
                 let k = batches;
                 batches += 1;
+                if in_flight.load(Ordering::Acquire) >= most_in_flight {
+                    // The checks are behind: this thread helps rather than reading on.
+                    store(k, check(full));
+                    return;
+                }
+                in_flight.fetch_add(1, Ordering::AcqRel);
                 scope.spawn(move |_| {
-                    let checked = check(full);
-                    // A poisoned lock means a check panicked, which the scope re-raises.
-                    if let Ok(mut done) = done_ref.lock() {
-                        done.push((k, checked));
-                    }
+                    store(k, check(full));
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                 });
             }
         };
@@ -250,13 +313,17 @@ fn read_layer<T: Send, E>(
         parents_of_broken: HashSet::new(),
     };
     let mut problems = Vec::new();
+    let outcome = outcome?;
     for (_, checked) in batches {
+        if let Some(e) = checked.refused {
+            return Err(e);
+        }
         parsed.records.extend(checked.records);
         parsed.codes.extend(checked.codes);
         parsed.parents_of_broken.extend(checked.parents_of_broken);
         problems.extend(checked.problems);
     }
-    Ok(match outcome? {
+    Ok(match outcome {
         Ok(()) => Layer {
             parsed: Some(parsed),
             file_problem: None,
@@ -1182,5 +1249,109 @@ mod tests {
                 "is null; this feature must have a territory"
             )]
         );
+    }
+
+    /// A city of one town, six communities and 3,072 grids (each community a unit square cut
+    /// into 32 × 16 grids, binary fractions so that edges meet exactly).
+    fn many_grids() -> [Vec<Value>; 3] {
+        let town = test_city::town(T1, rect(0.0, 0.0, 6.0, 1.0));
+        let mut communities = Vec::new();
+        let mut grids = Vec::new();
+        for k in 0..6 {
+            let code = format!("{T1}{:03}", k + 1);
+            let x0 = f64::from(k);
+            communities.push(test_city::community(
+                &code,
+                T1,
+                rect(x0, 0.0, x0 + 1.0, 1.0),
+            ));
+            for i in 0..32 {
+                for j in 0..16 {
+                    let (x, y) = (x0 + f64::from(i) / 32.0, f64::from(j) / 16.0);
+                    let n = i * 16 + j + 1;
+                    let cell = rect(x, y, x + 1.0 / 32.0, y + 1.0 / 16.0);
+                    grids.push(grid(&format!("{code}{n:03}"), &code, 10, cell));
+                }
+            }
+        }
+        [vec![town], communities, grids]
+    }
+
+    /// `load_rows` over each layer's features as JSON text, decoded by the check tasks.
+    fn load_texts(texts: &[Vec<String>; 3]) -> Result<Result<Registry, LoadError>, String> {
+        let read = |file: &'static str, sink: &mut dyn FnMut(usize, String)| {
+            let layer = FILES.iter().position(|f| *f == file).ok_or("no layer")?;
+            for (index, text) in texts[layer].iter().enumerate() {
+                sink(index, text.clone());
+            }
+            Ok(Ok(()))
+        };
+        let decode = |file: &'static str, text: String| {
+            serde_json::from_str::<Feature>(&text).map_err(|e| format!("{file}: {e}"))
+        };
+        load_rows(read, decode, &Default::default())
+    }
+
+    /// Rows decoded in the check tasks, with the reader far faster than the checks (it only
+    /// clones text), so that it checks batches itself once enough are waiting: the registry
+    /// is the one [`load_features`] makes of the same features, record for record.
+    #[test]
+    fn rows_decoded_in_the_checks_load_as_the_features_do() {
+        let city = many_grids();
+        let texts = city
+            .clone()
+            .map(|layer| layer.iter().map(Value::to_string).collect::<Vec<_>>());
+        // More batches than a reader may leave waiting on a machine of up to two threads.
+        assert!(texts[2].len() > 2 * CHECK_BATCH * TASKS_PER_THREAD);
+        let expected = load_features(city, &Default::default()).expect("the city loads");
+        let loaded = load_texts(&texts)
+            .expect("every row decodes")
+            .expect("the city loads");
+        assert_eq!(loaded.grids.len(), 3072);
+        assert_eq!(
+            format!("{:?}", loaded.towns),
+            format!("{:?}", expected.towns)
+        );
+        assert_eq!(
+            format!("{:?}", loaded.communities),
+            format!("{:?}", expected.communities)
+        );
+        assert_eq!(
+            format!("{:?}", loaded.grids),
+            format!("{:?}", expected.grids)
+        );
+
+        // Problems come out in feature order, as a sequential read gives them.
+        let mut broken = texts.clone();
+        let mut city = many_grids();
+        for i in [5, 700, 2900] {
+            city[2][i]["properties"]["households"] = json!(-1);
+            broken[2][i] = city[2][i].to_string();
+        }
+        let expected = load_features(city, &Default::default()).expect_err("negative counts");
+        let problems = load_texts(&broken)
+            .expect("every row decodes")
+            .expect_err("negative counts");
+        assert_eq!(problems.problems, expected.problems);
+        assert_eq!(problems.problems.len(), 3);
+    }
+
+    /// A row that does not decode ends the load with its own error: the first in row order
+    /// (however the tasks ran), in the first layer that has one.
+    #[test]
+    fn the_first_row_that_does_not_decode_is_reported() {
+        let mut texts: [Vec<String>; 3] =
+            many_grids().map(|layer| layer.iter().map(Value::to_string).collect());
+        for i in [2999, 700, 701, 1800] {
+            texts[2][i] = format!("{{not json {i}");
+        }
+        let first = load_texts(&texts).map(|_| ()).expect_err("damaged rows");
+        let expected = serde_json::from_str::<Feature>(&texts[2][700])
+            .map_err(|e| format!("{GRIDS}: {e}"))
+            .expect_err("not JSON");
+        assert_eq!(first, expected);
+        texts[1][4] = "[".to_owned();
+        let first = load_texts(&texts).map(|_| ()).expect_err("damaged rows");
+        assert!(first.starts_with(COMMUNITIES), "{first}");
     }
 }

@@ -18,7 +18,10 @@ pub(crate) mod test_city;
 pub use change::{Edit, Touched};
 pub use feature::{Coords, Feature, Geometry, Member};
 pub use level::{Level, UnknownLevel, town_code};
-pub use load::{FILES, LayerReader, load_dir, load_features, load_parsed, load_stream, parse_area};
+pub use load::{
+    FILES, LayerReader, RowReader, load_dir, load_features, load_parsed, load_rows, load_stream,
+    parse_area,
+};
 pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use noded::Noding;
 pub use plausible::Plausible;

@@ -209,6 +209,35 @@ impl Store {
         }
     }
 
+    /// Runs `f` as [`Store::read`] does (one committed state however many statements), on a
+    /// connection of its own opened for it and closed after. For long reads: a snapshot's
+    /// rows are streamed into its checks ([`registry::read_checked`]), which keeps the read
+    /// open for the whole parse (tens of seconds at ×100), and on the shared reader every
+    /// credential check would wait that long. On PostgreSQL the client's receive buffer, which
+    /// grows to the largest message read (the address register: hundreds of MB at ×100) and
+    /// may keep that allocation while the connection lives, goes with it.
+    pub fn read_apart<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                // As the shared reader is opened.
+                let conn = Connection::open(&s.path).map_err(DbError::from)?;
+                conn.pragma_update(None, "query_only", "ON")
+                    .map_err(DbError::from)?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(DbError::from)?;
+                // A deferred transaction: every statement reads the same committed state.
+                let tx = conn.unchecked_transaction().map_err(DbError::from)?;
+                let value = f(&*tx)?;
+                tx.commit().map_err(DbError::from)?;
+                Ok(value)
+            }
+            Backend::Postgres(p) => p.read_apart(f),
+        }
+    }
+
     /// Runs `f` in one transaction that excludes other writers, committed if `f` succeeds and
     /// rolled back if not.
     pub fn write<T: Send, E: From<DbError> + Send>(

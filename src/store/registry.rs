@@ -13,7 +13,7 @@ use super::pg::ewkb;
 use super::sql::{Conn, DbError, Dialect, Kind, Param, Row};
 use crate::Snapshot;
 use crate::address;
-use crate::registry::{Feature, Level, feature_stream, load_parsed};
+use crate::registry::{Feature, Level, Registry, feature_stream, load_rows};
 use crate::rules::Guidelines;
 use crate::sql_params;
 
@@ -118,12 +118,13 @@ pub fn version_as_of(conn: &dyn Conn, day: Option<time::Date>) -> Result<Version
     }
 }
 
-/// The snapshot of `version`, read in one go and then built like boundary files (slow: the
-/// server runs it in its CPU pool).
+/// The snapshot of `version`: its rows streamed from the store into the loader's checks
+/// ([`read_checked`]) on a read of its own ([`super::Store::read_apart`]), then noded and
+/// indexed without the database (slow: the server runs it in its CPU pool).
 pub fn snapshot_of(store: &super::Store, version: i64) -> Result<Snapshot, StoreError> {
     store
-        .read(|c| StoredSnapshot::read(c, version))
-        .and_then(StoredSnapshot::build)
+        .read_apart(|c| read_checked(c, version))
+        .map(CheckedVersion::build)
 }
 
 /// The registry as it stood on `day` (without a day: the newest), with its version.
@@ -176,7 +177,8 @@ pub fn document(conn: &dyn Conn, name: &str) -> Result<Option<String>, DbError> 
         "SELECT content FROM documents WHERE name = ?1",
         sql_params![name],
     )?
-    .map(|r| r.get(0))
+    // Moved out of the row: the address register is hundreds of MB at ×100.
+    .map(|mut r| r.take_text(0))
     .transpose()
 }
 
@@ -200,30 +202,123 @@ impl StoredRow {
     }
 }
 
-/// The rows of `layer` valid in `version`, in code order, each kept as its text: a feature's
-/// text is a fraction of its `Value` tree (one heap array per position), and
-/// [`StoredSnapshot::build`] parses the rows straight into the loader's typed features on every
-/// core (issue 20: at ×100 the rows' `Value` trees were gigabytes, built on one thread).
+/// The rows of `layer` valid in `version`, in code order.
+const ROWS_AT: &str = "SELECT code, feature FROM features
+     WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
+     ORDER BY code";
+
+/// The rows of `layer` valid in `version` ([`ROWS_AT`]), handed to `each` one at a time as
+/// the database returns them, each as its code and text.
+fn each_row(
+    conn: &dyn Conn,
+    layer: Level,
+    version: i64,
+    each: &mut dyn FnMut(StoredRow),
+) -> Result<(), DbError> {
+    conn.query_each(ROWS_AT, sql_params![layer, version], &mut |mut r| {
+        each(StoredRow {
+            code: r.take_text(0)?,
+            text: r.take_text(1)?,
+        });
+        Ok(())
+    })
+}
+
+/// The rows of `layer` valid in `version`, in code order, each kept as its text (for the
+/// export, which writes them back as files; a snapshot streams them instead, [`read_checked`]).
 pub fn rows_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<StoredRow>, DbError> {
     let mut out = Vec::new();
-    conn.query_each(
-        "SELECT code, feature FROM features
-         WHERE layer = ?1 AND valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2)
-         ORDER BY code",
-        sql_params![layer, version],
-        &mut |mut r| {
-            out.push(StoredRow {
-                code: r.take_text(0)?,
-                text: r.take_text(1)?,
-            });
-            Ok(())
-        },
-    )?;
+    each_row(conn, layer, version, &mut |row| out.push(row))?;
     Ok(out)
 }
 
-/// What a snapshot of one version is built from, read in one go so that the (slow) build runs
-/// without holding the database.
+/// The layer whose boundary file is `file` (one of [`crate::registry::FILES`]).
+fn level_of(file: &str) -> Result<Level, StoreError> {
+    Level::ALL
+        .into_iter()
+        .find(|level| level.file() == file)
+        .ok_or_else(|| StoreError::Damaged(format!("no layer is stored as {file}")))
+}
+
+/// A version read from the store and checked as boundary files are (registry, guidelines,
+/// address register): [`CheckedVersion::build`] nodes and indexes it into its snapshot, which
+/// needs no database.
+pub struct CheckedVersion {
+    registry: Registry,
+    guidelines: Guidelines,
+    entries: address::Register,
+}
+
+impl CheckedVersion {
+    pub fn build(self) -> Snapshot {
+        Snapshot::with_addresses(self.registry, self.guidelines, self.entries)
+    }
+}
+
+/// Reads `version` and checks it as it arrives: each layer's rows are streamed from the
+/// database in code order into the loader's checks, which parse them on rayon's threads in
+/// batches ([`load_rows`]), so no layer's text is ever held whole (issue 20: at ×100 the
+/// rows' 1 GB of text, read before the parse, put the load from PostgreSQL 1.7 GB above the
+/// load from files). The address register is one stored document, which PostgreSQL sends as
+/// one message (its client receives a row whole) and can only cut into slices by decompressing
+/// it from its start for each slice: it is read whole, parsed beside the rows, and dropped as
+/// soon as it is parsed, long before the snapshot's structures are built. Damaged data is
+/// reported as before: a row that is not JSON by its layer and code (the first in code order),
+/// then the loader's problems, then the register's.
+pub fn read_checked(conn: &dyn Conn, version: i64) -> Result<CheckedVersion, StoreError> {
+    let guidelines = document(conn, GUIDELINES)?;
+    let addresses = document(conn, address::FILE)?;
+    let read = |file: &'static str, sink: &mut dyn FnMut(usize, StoredRow)| {
+        let mut index = 0;
+        each_row(conn, level_of(file)?, version, &mut |row| {
+            sink(index, row);
+            index += 1;
+        })?;
+        Ok(Ok(()))
+    };
+    check_version(read, guidelines.as_deref(), addresses, version)
+}
+
+/// The checks of [`read_checked`], over rows as `read` hands them over (streamed from the
+/// database, or already read: [`StoredSnapshot::build`]).
+fn check_version(
+    read: impl FnMut(
+        &'static str,
+        &mut dyn FnMut(usize, StoredRow),
+    ) -> Result<Result<(), String>, StoreError>,
+    guidelines: Option<&str>,
+    addresses: Option<String>,
+    version: i64,
+) -> Result<CheckedVersion, StoreError> {
+    let guidelines = match guidelines {
+        Some(text) => Guidelines::parse(text, GUIDELINES),
+        None => Ok(Guidelines::default()),
+    }
+    .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
+    let mut entries = Ok(address::Register::default());
+    let registry = rayon::in_place_scope(|scope| {
+        if let Some(text) = addresses {
+            let entries = &mut entries;
+            scope.spawn(move |_| {
+                *entries = address::parse_register(&text)
+                    .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE)));
+            });
+        }
+        let decode = |file: &'static str, row: StoredRow| row.parse::<Feature>(level_of(file)?);
+        load_rows(read, decode, &guidelines.plausible)
+    });
+    let registry = registry?.map_err(|e| {
+        StoreError::Damaged(format!("registry version {version} does not load: {e}"))
+    })?;
+    Ok(CheckedVersion {
+        registry,
+        guidelines,
+        entries: entries?,
+    })
+}
+
+/// What a snapshot of one version is built from, read in one go (for the export, and for
+/// callers that read in one transaction and build later).
 pub struct StoredSnapshot {
     pub version: i64,
     /// Each layer's rows ([`rows_at`]), in [`Level::ALL`] order.
@@ -253,9 +348,8 @@ impl StoredSnapshot {
         ])
     }
 
-    /// Builds the snapshot with the same checks as loading files, so a damaged database is
-    /// reported rather than served. The rows are parsed straight into typed features on
-    /// rayon's threads while the address register is parsed beside them.
+    /// Builds the snapshot with the same checks as loading files ([`read_checked`]'s, each
+    /// row's text dropped once parsed), so a damaged database is reported rather than served.
     pub fn build(self) -> Result<Snapshot, StoreError> {
         let StoredSnapshot {
             version,
@@ -263,25 +357,16 @@ impl StoredSnapshot {
             guidelines,
             addresses,
         } = self;
-        let guidelines = match &guidelines {
-            Some(text) => Guidelines::parse(text, GUIDELINES),
-            None => Ok(Guidelines::default()),
-        }
-        .map_err(|e| StoreError::Damaged(format!("{GUIDELINES}: {}", e.message)))?;
-        let (registry, entries) = rayon::join(
-            || {
-                let features = into_features(rows)?;
-                load_parsed(features, &guidelines.plausible).map_err(|e| {
-                    StoreError::Damaged(format!("registry version {version} does not load: {e}"))
-                })
-            },
-            || match &addresses {
-                Some(text) => address::parse_register(text)
-                    .map_err(|e| StoreError::Damaged(format!("{}: {e}", address::FILE))),
-                None => Ok(Default::default()),
-            },
-        );
-        Ok(Snapshot::with_addresses(registry?, guidelines, entries?))
+        let mut layers = rows.map(Some);
+        let read = |file: &'static str, sink: &mut dyn FnMut(usize, StoredRow)| {
+            let layer = Level::ALL.iter().position(|l| l.file() == file);
+            let rows = layer.and_then(|l| layers[l].take()).unwrap_or_default();
+            for (index, row) in rows.into_iter().enumerate() {
+                sink(index, row);
+            }
+            Ok(Ok(()))
+        };
+        check_version(read, guidelines.as_deref(), addresses, version).map(CheckedVersion::build)
     }
 }
 
@@ -299,17 +384,6 @@ fn parse_layer<T: DeserializeOwned + Send>(
                 .find_map(|r| r.parse::<IgnoredAny>(level).err())
                 .unwrap_or(e)
         })
-}
-
-/// The layers' rows consumed into typed features, each layer's texts dropped once parsed.
-fn into_features(rows: [Vec<StoredRow>; 3]) -> Result<[Vec<Feature>; 3], StoreError> {
-    let [towns, communities, grids] = rows;
-    let parse = |rows: Vec<StoredRow>, level| parse_layer::<Feature>(&rows, level);
-    Ok([
-        parse(towns, Level::Town)?,
-        parse(communities, Level::Community)?,
-        parse(grids, Level::Grid)?,
-    ])
 }
 
 /// Why a directory could not seed the store.

@@ -244,6 +244,27 @@ impl PgStore {
         })
     }
 
+    /// Runs `f` as [`PgStore::read`] does, on a connection of its own, closed after (see
+    /// [`crate::store::Store::read_apart`]).
+    pub fn read_apart<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&dyn Conn) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        off_runtime(|| {
+            let client = Client::connect(&self.url, NoTls).map_err(|e| DbError::Unavailable {
+                location: self.location.clone(),
+                reason: describe(&e),
+            })?;
+            let mut session = Session {
+                client: Some(client),
+                statements: Default::default(),
+            };
+            let value = self.run(&mut session, true, f);
+            drop(session.client.take());
+            value
+        })
+    }
+
     /// Runs `f` in one transaction holding the [write lock](WRITE_LOCK), committed if `f`
     /// succeeds and rolled back if not.
     pub fn write<T: Send, E: From<DbError> + Send>(

@@ -465,11 +465,17 @@ fn approve(
         let predecessors = (level == Level::Grid).then_some(plan.predecessors.as_slice());
         insert_features(tx, level, features, version_id, predecessors)?;
     }
-    let snapshot = super::registry::StoredSnapshot::read(tx, version_id)?
-        .build()
-        .map_err(|e| {
-            ProcedureError::Unprocessable(format!("the approved registry would not be valid: {e}"))
-        })?;
+    // Streamed and checked in the transaction; the database failing is not the registry's
+    // fault (as when the rows were read first and built after).
+    let snapshot = match super::registry::read_checked(tx, version_id) {
+        Ok(checked) => checked.build(),
+        Err(e @ StoreError::Damaged(_)) => {
+            return Err(ProcedureError::Unprocessable(format!(
+                "the approved registry would not be valid: {e}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let audit = audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
