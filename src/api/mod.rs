@@ -158,10 +158,10 @@ pub fn default_public_url(bound: std::net::SocketAddr) -> String {
 }
 
 /// The largest whole GeoJSON collection (in vertices) a snapshot keeps once rendered: about
-/// 60 MB of JSON. The sample city's (and a ×10 city's) are kept, so they are served from
-/// memory as before; a ×100 city's three held 0.9 GB (issue 20) and are rendered per request,
-/// the same bytes, by the same function.
-const KEPT_COLLECTION_VERTICES: usize = 2_000_000;
+/// 30 MB of JSON. The sample city's are kept, so they are served from memory as before; a ×100
+/// city's three held 0.9 GB (issue 20), so they are rendered per request, the same bytes, by the
+/// same function.
+const KEPT_COLLECTION_VERTICES: usize = 1_000_000;
 
 /// Vertices of every area of `level` (rings' closing repeats included).
 fn layer_vertices(registry: &crate::registry::Registry, level: Level) -> usize {
