@@ -157,6 +157,31 @@ pub fn default_public_url(bound: std::net::SocketAddr) -> String {
     format!("http://{}", std::net::SocketAddr::new(ip, bound.port()))
 }
 
+/// The largest whole GeoJSON collection (in vertices) a snapshot keeps once rendered: about
+/// 30 MB of JSON. The sample city's are kept, so they are served from memory as before; a ×100
+/// city's three held 0.9 GB (issue 20), so they are rendered per request, the same bytes, by the
+/// same function.
+const KEPT_COLLECTION_VERTICES: usize = 1_000_000;
+
+/// Vertices of every area of `level` (rings' closing repeats included).
+fn layer_vertices(registry: &crate::registry::Registry, level: Level) -> usize {
+    let count = |area: &geo::MultiPolygon<f64>| -> usize {
+        area.iter()
+            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+            .sum()
+    };
+    match level {
+        Level::Town => registry.towns.iter().map(|t| count(&t.area)).sum(),
+        Level::Community => registry
+            .communities
+            .iter()
+            .filter_map(|c| c.territory.as_ref())
+            .map(count)
+            .sum(),
+        Level::Grid => registry.grids.iter().map(|g| count(&g.area)).sum(),
+    }
+}
+
 /// A snapshot as published by the server, with renderings that are computed once per snapshot.
 pub struct Published {
     snapshot: Snapshot,
@@ -164,7 +189,10 @@ pub struct Published {
     version: u64,
     /// The stored registry version it was built from (`None` when served from files only).
     registry_version: Option<i64>,
+    /// The whole GeoJSON collections kept once rendered: only those of at most
+    /// `kept_collection_vertices` vertices (see [`KEPT_COLLECTION_VERTICES`]).
     collections: [OnceLock<Bytes>; 3],
+    kept_collection_vertices: usize,
     audit: OnceLock<Arc<AuditReport>>,
     tiles: OnceLock<TileSource>,
     /// The lookup answers' pieces ([`PlaceJson`]), written when the snapshot is published so
@@ -183,6 +211,7 @@ impl Published {
             version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
             registry_version,
             collections: Default::default(),
+            kept_collection_vertices: KEPT_COLLECTION_VERTICES,
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
             place_json,
@@ -253,7 +282,7 @@ impl Published {
     }
 
     /// Builds now what is otherwise built on first use (tile topology and its simplified shapes
-    /// at every zoom, audit, the three collections), so that no request waits for it: the first
+    /// at every zoom, audit, the collections it keeps), so that no request waits for it: the first
     /// tile after start-up took 196–365 ms when the topology was built on the request path, and
     /// the first tile of each zoom 11–32 ms while that zoom's shapes were simplified.
     pub fn warm(&self) {
@@ -270,16 +299,38 @@ impl Published {
         self.audit();
         phase("audit", started);
         let started = std::time::Instant::now();
-        for level in Level::ALL {
+        let (kept, per_request): (Vec<Level>, Vec<Level>) = Level::ALL
+            .into_iter()
+            .partition(|&l| self.keeps_collection(l));
+        for &level in &kept {
             self.collection(level);
         }
         phase("collections", started);
+        let names =
+            |levels: &[Level]| -> Vec<&str> { levels.iter().map(|l| l.collection()).collect() };
+        tracing::info!(
+            "collections kept: {:?}; rendered per request (over {KEPT_COLLECTION_VERTICES} vertices): {:?}",
+            names(&kept),
+            names(&per_request)
+        );
     }
 
-    /// The full GeoJSON collection of `layer`, rendered on first use.
+    /// Whether the whole collection of `layer` is kept once rendered.
+    fn keeps_collection(&self, layer: Level) -> bool {
+        layer_vertices(&self.snapshot.registry, layer) <= self.kept_collection_vertices
+    }
+
+    /// The full GeoJSON collection of `layer`: kept from its first rendering when small enough
+    /// ([`KEPT_COLLECTION_VERTICES`]), else rendered for this request.
     fn collection(&self, layer: Level) -> Bytes {
-        self.collections[layer.index()]
-            .get_or_init(|| features::render_all(&self.snapshot.registry, layer))
+        let cell = &self.collections[layer.index()];
+        if let Some(bytes) = cell.get() {
+            return bytes.clone();
+        }
+        if !self.keeps_collection(layer) {
+            return features::render_all(&self.snapshot.registry, layer);
+        }
+        cell.get_or_init(|| features::render_all(&self.snapshot.registry, layer))
             .clone()
     }
 }
@@ -763,6 +814,33 @@ mod tests {
         assert!(!is_warm(&state.published()));
         state.published().warm();
         assert!(is_warm(&state.published()));
+    }
+
+    /// A collection above the bound is not kept (nor rendered at warm-up) and is served as
+    /// the same bytes as a kept one; the mini city's are all kept.
+    #[test]
+    fn large_collections_are_rendered_per_request_as_the_same_bytes() {
+        let kept = Published::new(mini(), None);
+        let mut unkept = Published::new(mini(), None);
+        match Arc::get_mut(&mut unkept) {
+            Some(p) => p.kept_collection_vertices = 0,
+            None => panic!("a new Published is not shared"),
+        }
+        kept.warm();
+        unkept.warm();
+        for level in Level::ALL {
+            assert!(kept.collections[level.index()].get().is_some());
+            assert!(unkept.collections[level.index()].get().is_none());
+            let bytes = unkept.collection(level);
+            assert!(unkept.collections[level.index()].get().is_none());
+            assert!(!bytes.is_empty());
+            assert_eq!(bytes, kept.collection(level), "{level:?}");
+            assert_eq!(
+                bytes,
+                features::render_all(&mini().registry, level),
+                "{level:?}"
+            );
+        }
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //! audit findings.
 //!
 //! A [`TileSource`] is built once per snapshot. It cuts every boundary into shared arcs
-//! ([`topology`]), simplifies each arc once per zoom ([`simplify`]) and rebuilds every polygon
-//! from the same arcs, so neighbours stay gap-free; each tile then clips ([`clip`]) and encodes
-//! ([`encode`]) its features. [`cache`] keeps rendered tiles keyed by snapshot version. Nothing
+//! ([`topology`]) and finds once, per arc vertex, the first zoom whose simplification keeps it
+//! ([`simplify`]); each tile rebuilds the polygons it shows from those arcs at its zoom, so
+//! neighbours stay gap-free, then clips ([`clip`]) and encodes ([`encode`]) its features. [`cache`] keeps rendered tiles keyed by snapshot version. Nothing
 //! here knows about HTTP.
 
 pub mod cache;
 pub mod clip;
 pub mod encode;
+mod kept;
 pub mod labels;
 pub mod layers;
 pub mod simplify;

@@ -1,8 +1,8 @@
-//! Tiles of one registry snapshot: the shared-arc topology built once, each zoom's simplified
-//! shapes built on first use, and the rendering of one tile from them.
+//! Tiles of one registry snapshot: the shared-arc topology built once, which of its vertices
+//! each zoom keeps found once, and the rendering of one tile, which assembles the shapes it
+//! shows from their arcs at its zoom.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use geo::{BoundingRect, Coord, MapCoords, MultiPolygon, Rect};
 use rayon::prelude::*;
@@ -10,9 +10,9 @@ use rayon::prelude::*;
 use super::TileError;
 use super::clip::clip_and_snap;
 use super::encode::{Geometry, TileFeature, Value, encode};
+use super::kept::KeptVertices;
 use super::labels::label_point;
 use super::layers::{LAYERS, LayerSet, Render, TileLayer};
-use super::simplify::simplify_arc;
 use super::tile_id::{BUFFER, EXTENT, TileId, lon_lat_to_world};
 use super::tile_index::TileIndex;
 use super::topology::{Carried, Topology};
@@ -27,16 +27,6 @@ pub const TOLERANCE_UNITS: f64 = 4.0;
 /// source vertex spacing.
 pub const MAX_SIMPLIFIED_ZOOM: u8 = 16;
 
-/// A shape simplified for one zoom, in world coordinates, with its bounds. Shared between the
-/// tile sources of successive snapshots when a change did not reach it.
-struct ZoomShape {
-    area: MultiPolygon<f64>,
-    bounds: Rect<f64>,
-}
-
-/// Per shape of the topology, its simplification at one zoom (`None`: not drawn at that zoom).
-type Zoom = Vec<Option<Arc<ZoomShape>>>;
-
 /// Everything a snapshot needs to render its tiles.
 pub struct TileSource {
     topology: Topology,
@@ -47,7 +37,8 @@ pub struct TileSource {
     level_of_shape: Vec<Level>,
     /// Per level, per registry record, its label point in world coordinates.
     labels: [Vec<Option<Coord<f64>>>; 3],
-    zooms: Vec<OnceLock<Zoom>>,
+    /// Per arc vertex, the first simplified zoom that keeps it, found on first use.
+    kept: OnceLock<KeptVertices>,
     /// Shapes cut into arcs again when this source was derived from an older one
     /// ([`TileSource::with_change`]); `None` for a source built whole.
     recut: Option<usize>,
@@ -149,21 +140,14 @@ fn tolerance(level: u8) -> f64 {
     TOLERANCE_UNITS / (f64::from(EXTENT) * f64::from(1u32 << level))
 }
 
-/// Shape `shape` of `topology` at simplified zoom `level`, from its arcs simplified for that
-/// zoom (`arc`); `None` when no layer draws its level there or nothing of it is left.
-fn zoom_shape<'a>(
-    topology: &Topology,
-    level_of_shape: Level,
-    shape: usize,
-    level: u8,
-    arc: impl Fn(u32) -> &'a [Coord<f64>],
-) -> Option<Arc<ZoomShape>> {
-    if areas_minzoom(level_of_shape).is_none_or(|z| z > level) {
-        return None;
-    }
-    let area = topology.assemble(shape, arc);
-    let bounds = area.bounding_rect()?;
-    Some(Arc::new(ZoomShape { area, bounds }))
+/// The squared tolerance of every simplified zoom, z0 first (as `simplify_arc` squares it).
+fn tolerances2() -> Vec<f64> {
+    (0..=MAX_SIMPLIFIED_ZOOM)
+        .map(|level| {
+            let t = tolerance(level);
+            t * t
+        })
+        .collect()
 }
 
 impl TileSource {
@@ -189,7 +173,7 @@ impl TileSource {
             level_of_shape: list.level_of_shape,
             near: Near::new(registry, &labels),
             labels,
-            zooms: (0..=MAX_SIMPLIFIED_ZOOM).map(|_| OnceLock::new()).collect(),
+            kept: OnceLock::new(),
             recut: None,
         }
     }
@@ -197,8 +181,8 @@ impl TileSource {
     /// The tile source of `after`, which is `before` changed (as `touched` says, when known),
     /// made from `old`, the tile source of `before`: it renders every tile byte for byte as
     /// [`TileSource::new`] of `after` would, but only the shapes the change reached are cut
-    /// into arcs, simplified and assembled again ([`Topology::with_change`] says which and
-    /// why); every other shape keeps its arcs, label and simplified shapes at every zoom. Every
+    /// into arcs and simplified again ([`Topology::with_change`] says which and why); every
+    /// other arc keeps the zooms that keep its vertices, every other shape its label. Every
     /// zoom is prepared, so no tile waits (issue 19: a whole build took ≈ 0.5 s and the first
     /// tile after an approval waited for it).
     ///
@@ -266,37 +250,19 @@ impl TileSource {
                 })
                 .collect()
         });
-        let zooms = (0..=MAX_SIMPLIFIED_ZOOM)
-            .map(|level| {
-                let previous = old.zoom(level);
-                let tolerance = tolerance(level);
-                let mut simplified: HashMap<u32, Vec<Coord<f64>>> = HashMap::new();
-                for s in (0..recut.len()).filter(|&s| recut[s]) {
-                    for a in topology.arcs_of(s) {
-                        simplified.entry(a).or_insert_with(|| {
-                            simplify_arc(&topology.arcs()[a as usize], tolerance)
-                        });
-                    }
-                }
-                let arc = |a: u32| simplified.get(&a).map_or(&[][..], Vec::as_slice);
-                let shapes: Zoom = carried
-                    .iter()
-                    .enumerate()
-                    .map(|(s, c)| match c {
-                        Carried::Same(o, _) if !recut[s] => previous.get(*o).cloned().flatten(),
-                        _ => zoom_shape(&topology, list.level_of_shape[s], s, level, arc),
-                    })
-                    .collect();
-                OnceLock::from(shapes)
-            })
-            .collect();
+        let kept = KeptVertices::carried(
+            old.kept(),
+            old.topology.arcs(),
+            topology.arcs(),
+            &tolerances2(),
+        );
         TileSource {
             topology,
             shape_of: list.shape_of,
             level_of_shape: list.level_of_shape,
             near: Near::new(after, &labels),
             labels,
-            zooms,
+            kept: OnceLock::from(kept),
             recut: Some(recut.iter().filter(|&&r| r).count()),
         }
     }
@@ -318,81 +284,47 @@ impl TileSource {
         self.topology.arc_count()
     }
 
-    /// The shapes simplified for zoom `z`, built on first use: every arc simplified once, every
-    /// shape of a layer shown at `z` rebuilt from them.
-    fn zoom(&self, z: u8) -> &[Option<Arc<ZoomShape>>] {
-        let level = z.min(MAX_SIMPLIFIED_ZOOM);
-        self.zooms[usize::from(level)].get_or_init(|| self.simplified(level, None).1)
+    /// Which zooms keep each arc vertex, found on first use: every arc simplified once for all
+    /// zooms ([`KeptVertices`]).
+    fn kept(&self) -> &KeptVertices {
+        self.kept.get_or_init(|| {
+            let kept = KeptVertices::of(self.topology.arcs(), &tolerances2());
+            tracing::debug!("zoom levels of arc vertices: {} bytes", kept.bytes());
+            kept
+        })
     }
 
-    /// The shapes of simplified zoom `level` and the arcs they are made of. With the zoom below
-    /// (its arcs and shapes), a shape none of whose arcs differ from there is that zoom's very
-    /// shape, shared rather than assembled again: at ×100 most shapes are the same at several
-    /// zooms (z0–z5 entirely), and 17 zooms of whole copies held 3.5 GB.
-    fn simplified(
-        &self,
-        level: u8,
-        below: Option<(&[Vec<Coord<f64>>], &Zoom)>,
-    ) -> (Vec<Vec<Coord<f64>>>, Zoom) {
-        let tolerance = tolerance(level);
-        let arcs: Vec<Vec<Coord<f64>>> = self
-            .topology
-            .arcs()
-            .par_iter()
-            .map(|a| simplify_arc(a, tolerance))
-            .collect();
-        let changed: Option<Vec<bool>> = below.map(|(before, _)| {
-            arcs.par_iter()
-                .zip(before)
-                .map(|(now, then)| now != then)
-                .collect()
-        });
-        let zoom: Zoom = (0..self.level_of_shape.len())
-            .into_par_iter()
-            .map(|s| {
-                let kept = below
-                    .zip(changed.as_ref())
-                    .and_then(|((_, shapes), changed)| {
-                        let shape = shapes.get(s)?.as_ref()?;
-                        let same = self
-                            .topology
-                            .arcs_of(s)
-                            .all(|a| changed.get(a as usize) == Some(&false));
-                        same.then(|| shape.clone())
-                    });
-                kept.or_else(|| {
-                    zoom_shape(&self.topology, self.level_of_shape[s], s, level, |a| {
-                        arcs.get(a as usize).map_or(&[][..], Vec::as_slice)
-                    })
-                })
-            })
-            .collect();
-        (arcs, zoom)
-    }
-
-    /// Builds the simplified shapes of every zoom up front (the server does when it publishes a
-    /// snapshot, so that no tile request waits for them), each zoom from the one below.
+    /// Simplifies every arc for every zoom up front (the server does when it publishes a
+    /// snapshot, so that no tile request waits for it).
     pub fn prepare_all_zooms(&self) {
-        let mut below: Option<Vec<Vec<Coord<f64>>>> = None;
-        for level in 0..=MAX_SIMPLIFIED_ZOOM {
-            let cell = &self.zooms[usize::from(level)];
-            let previous = level
-                .checked_sub(1)
-                .and_then(|l| self.zooms[usize::from(l)].get());
-            let (arcs, zoom) = match (cell.get(), below.as_deref().zip(previous)) {
-                // Built already (on a request, or derived): no arcs to compare the next with.
-                (Some(_), _) => (None, None),
-                (None, below) => {
-                    let (arcs, zoom) = self.simplified(level, below);
-                    (Some(arcs), Some(zoom))
-                }
-            };
-            if let Some(zoom) = zoom {
-                // A request may have built it meanwhile: the same shapes either way.
-                let _ = cell.set(zoom);
-            }
-            below = arcs;
+        self.kept();
+    }
+
+    /// Shape `shape` as zoom `z` draws it (its arcs' vertices that the zoom's simplification
+    /// keeps, in world coordinates) when its bounds there meet `bounds`; `None` when no layer
+    /// draws its level at `z`, nothing of it is left, or it is elsewhere. Only a shape whose
+    /// whole bounds meet the tile is assembled; the check on the assembled shape's own bounds
+    /// is the one the renderer always made.
+    fn drawn_shape(
+        &self,
+        shape: usize,
+        z: u8,
+        bounds: [Coord<f64>; 2],
+    ) -> Option<MultiPolygon<f64>> {
+        let level = z.min(MAX_SIMPLIFIED_ZOOM);
+        let of_level = *self.level_of_shape.get(shape)?;
+        if areas_minzoom(of_level).is_none_or(|z| z > level) {
+            return None;
         }
+        // The simplified shape's vertices are some of the shape's own: within its bounds.
+        if !overlaps(self.topology.bounds(shape)?, bounds) {
+            return None;
+        }
+        let kept = self.kept();
+        let area = self.topology.assemble_kept(shape, |a, i| {
+            kept.of_arc(a).get(i).is_some_and(|&l| l <= level)
+        });
+        overlaps(area.bounding_rect()?, bounds).then_some(area)
     }
 
     /// Renders `layers` of `tile`; `None` for an empty tile. The `findings` layer is empty here:
@@ -415,11 +347,26 @@ impl TileSource {
         layers: &LayerSet,
         findings: &[Finding],
     ) -> Result<Option<Vec<u8>>, TileError> {
+        self.render_by(registry, tile, layers, findings, &|shape, z, bounds| {
+            self.drawn_shape(shape, z, bounds)
+        })
+    }
+
+    /// Renders `layers` of `tile` with `drawn` giving a shape as a zoom draws it when it meets
+    /// a world box (see [`TileSource::drawn_shape`]; tests also pass the whole-shape path).
+    fn render_by(
+        &self,
+        registry: &Registry,
+        tile: TileId,
+        layers: &LayerSet,
+        findings: &[Finding],
+        drawn: &Drawn,
+    ) -> Result<Option<Vec<u8>>, TileError> {
         let prepared: Vec<(&str, Vec<TileFeature>)> = layers
             .layers()
             .iter()
             .map(|&layer| {
-                let features = self.features(registry, tile, layer, findings);
+                let features = self.features(registry, tile, layer, findings, drawn);
                 (layer.name(), features)
             })
             .collect();
@@ -433,12 +380,13 @@ impl TileSource {
         tile: TileId,
         layer: TileLayer,
         findings: &'r [Finding],
+        drawn: &Drawn,
     ) -> Vec<TileFeature<'r>> {
         if !layer.shown_at(tile.z) {
             return Vec::new();
         }
         match layer.spec().render {
-            Render::Areas(level) => self.area_features(registry, tile, level),
+            Render::Areas(level) => self.area_features(registry, tile, level, drawn),
             Render::Labels => self.label_features(registry, tile),
             Render::Findings => finding_features(tile, findings),
         }
@@ -450,24 +398,21 @@ impl TileSource {
         registry: &'r Registry,
         tile: TileId,
         level: Level,
+        drawn: &Drawn,
     ) -> Vec<TileFeature<'r>> {
-        let zoom = self.zoom(tile.z);
         let bounds = tile.world_bounds(f64::from(BUFFER));
         let mut out = Vec::new();
         let records = &self.shape_of[level.index()];
         for index in candidates(self.near.areas[level.index()].near(bounds), records.len()) {
-            let Some(shape) = records
+            let Some(area) = records
                 .get(index)
                 .copied()
                 .flatten()
-                .and_then(|s| zoom.get(s)?.as_ref())
+                .and_then(|s| drawn(s, tile.z, bounds))
             else {
                 continue;
             };
-            if !overlaps(shape.bounds, bounds) {
-                continue;
-            }
-            let polygons = clip_and_snap(&shape.area.map_coords(|c| tile.to_tile(c)));
+            let polygons = clip_and_snap(&area.map_coords(|c| tile.to_tile(c)));
             if polygons.is_empty() {
                 continue;
             }
@@ -517,6 +462,10 @@ impl TileSource {
         out
     }
 }
+
+/// A shape (by number) as a zoom draws it, if it meets a world box: see
+/// [`TileSource::drawn_shape`].
+type Drawn<'a> = dyn Fn(usize, u8, [Coord<f64>; 2]) -> Option<MultiPolygon<f64>> + 'a;
 
 /// The records to look at for a tile: those near it, in order, or all `n` when the tile is
 /// too large for the index to help.
@@ -641,4 +590,102 @@ fn describe<'r>(
     };
     p.push(("households", Value::UInt(counts.households)));
     p.push(("population", Value::UInt(counts.population)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::simplify::simplify_arc;
+    use crate::tiles::style::city_bounds;
+
+    /// Per simplified zoom, per shape, the shape as the renderer drew it before issue 20: every
+    /// arc simplified apart at that zoom's tolerance, every shape of a layer shown there
+    /// assembled whole from them, with its bounds (`None`: not drawn, or nothing left).
+    type WholeZooms = Vec<Vec<Option<(MultiPolygon<f64>, Rect<f64>)>>>;
+
+    fn whole_zooms(source: &TileSource) -> WholeZooms {
+        (0..=MAX_SIMPLIFIED_ZOOM)
+            .map(|level| {
+                let arcs: Vec<Vec<Coord<f64>>> = source
+                    .topology
+                    .arcs()
+                    .par_iter()
+                    .map(|a| simplify_arc(a, tolerance(level)))
+                    .collect();
+                (0..source.level_of_shape.len())
+                    .into_par_iter()
+                    .map(|s| {
+                        if areas_minzoom(source.level_of_shape[s]).is_none_or(|z| z > level) {
+                            return None;
+                        }
+                        let area = source
+                            .topology
+                            .assemble(s, |a| arcs.get(a as usize).map_or(&[][..], Vec::as_slice));
+                        let bounds = area.bounding_rect()?;
+                        Some((area, bounds))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A tile as the whole-shape path made it.
+    fn render_whole(
+        source: &TileSource,
+        registry: &Registry,
+        tile: TileId,
+        layers: &LayerSet,
+        zooms: &WholeZooms,
+    ) -> Option<Vec<u8>> {
+        let drawn = |s: usize, z: u8, bounds: [Coord<f64>; 2]| {
+            let (area, b) = zooms[usize::from(z.min(MAX_SIMPLIFIED_ZOOM))]
+                .get(s)?
+                .as_ref()?;
+            overlaps(*b, bounds).then(|| area.clone())
+        };
+        match source.render_by(registry, tile, layers, &[], &drawn) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("{tile:?}: {e}"),
+        }
+    }
+
+    /// Every tile of the sample city at z0–z14, and about 300 spread over each of z15–z17,
+    /// rendered from the arcs' kept vertices and by the whole-shape path: the same bytes.
+    #[test]
+    fn tiles_from_kept_vertices_are_the_whole_shape_tiles_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boundaries");
+        let snapshot = match crate::Snapshot::load(&dir) {
+            Ok(s) => s,
+            Err(e) => panic!("the sample city must load: {e}"),
+        };
+        let registry = &snapshot.registry;
+        let source = TileSource::new(registry);
+        let zooms = whole_zooms(&source);
+        let layers = match LayerSet::parse("towns,communities,grids,labels") {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
+        let [w, s, e, n] = city_bounds(registry);
+        let (mut compared, mut drawn) = (0, 0);
+        for z in 0..=17u8 {
+            let nw = TileId::containing(Coord { x: w, y: n }, z);
+            let se = TileId::containing(Coord { x: e, y: s }, z);
+            let all: Vec<TileId> = (nw.x..=se.x)
+                .flat_map(|x| (nw.y..=se.y).map(move |y| TileId { z, x, y }))
+                .collect();
+            let step = if z <= 14 { 1 } else { all.len() / 300 + 1 };
+            for &tile in all.iter().step_by(step) {
+                let new = match source.render(registry, tile, &layers) {
+                    Ok(bytes) => bytes,
+                    Err(e) => panic!("{tile:?}: {e}"),
+                };
+                let old = render_whole(&source, registry, tile, &layers, &zooms);
+                assert!(new == old, "tile {tile:?} differs");
+                compared += 1;
+                drawn += usize::from(new.is_some());
+            }
+        }
+        assert!(drawn > 900, "{drawn} of {compared} tiles drawn");
+        eprintln!("{drawn} of {compared} tiles drawn, all the same bytes");
+    }
 }

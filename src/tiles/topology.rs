@@ -399,28 +399,66 @@ impl Topology {
     /// Rebuilds shape `shape` from (possibly simplified) arcs, `arc` giving each arc's vertices
     /// by number; rings left with fewer than three distinct vertices are dropped, and so are
     /// polygons that lose their exterior.
+    #[cfg(test)]
     pub fn assemble<'a>(
         &self,
         shape: usize,
         arc: impl Fn(u32) -> &'a [Coord<f64>],
+    ) -> MultiPolygon<f64> {
+        self.assemble_by(shape, |r, out| {
+            let arc = arc(r.arc);
+            if r.reversed {
+                arc.iter().rev().for_each(|&c| push_new(out, c));
+            } else {
+                arc.iter().for_each(|&c| push_new(out, c));
+            }
+        })
+    }
+
+    /// Rebuilds shape `shape` from the vertices of its arcs that `keep(arc, i)` keeps (the
+    /// vertices of one zoom's simplification), as [`Topology::assemble`] does from arcs
+    /// simplified apart: a tile assembles the few shapes it shows instead of every zoom keeping
+    /// a copy of every shape (issue 20).
+    pub fn assemble_kept(
+        &self,
+        shape: usize,
+        keep: impl Fn(u32, usize) -> bool,
+    ) -> MultiPolygon<f64> {
+        self.assemble_by(shape, |r, out| {
+            let Some(arc) = self.arcs.get(r.arc as usize) else {
+                return;
+            };
+            let kept = |&(i, _): &(usize, &Coord<f64>)| keep(r.arc, i);
+            if r.reversed {
+                arc.iter()
+                    .enumerate()
+                    .rev()
+                    .filter(kept)
+                    .for_each(|(_, &c)| push_new(out, c));
+            } else {
+                arc.iter()
+                    .enumerate()
+                    .filter(kept)
+                    .for_each(|(_, &c)| push_new(out, c));
+            }
+        })
+    }
+
+    /// Shape `shape` with each ring made by `extend` appending its arcs' vertices in turn;
+    /// rings left with fewer than three distinct vertices are dropped, and so are polygons that
+    /// lose their exterior.
+    fn assemble_by(
+        &self,
+        shape: usize,
+        extend: impl Fn(ArcRef, &mut Vec<Coord<f64>>),
     ) -> MultiPolygon<f64> {
         let Some(polygons) = self.shapes.get(shape) else {
             return MultiPolygon(Vec::new());
         };
         let ring = |refs: &Vec<ArcRef>| -> Option<LineString<f64>> {
             let mut out: Vec<Coord<f64>> = Vec::new();
-            for r in refs {
-                let arc = arc(r.arc);
-                let mut push = |c: Coord<f64>| {
-                    if out.last() != Some(&c) {
-                        out.push(c);
-                    }
-                };
-                if r.reversed {
-                    arc.iter().rev().for_each(|&c| push(c));
-                } else {
-                    arc.iter().for_each(|&c| push(c));
-                }
+            for &r in refs {
+                extend(r, &mut out);
             }
             if out.len() > 1 && out.first() == out.last() {
                 out.pop();
@@ -437,6 +475,13 @@ impl Topology {
                 })
                 .collect(),
         )
+    }
+}
+
+/// Appends `c` unless it repeats the last vertex (where two arcs of a ring meet).
+fn push_new(out: &mut Vec<Coord<f64>>, c: Coord<f64>) {
+    if out.last() != Some(&c) {
+        out.push(c);
     }
 }
 
