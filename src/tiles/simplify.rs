@@ -40,19 +40,27 @@ fn mark(arc: &[Coord<f64>], first: usize, last: usize, tol2: f64, keep: &mut [bo
         if b <= a + 1 {
             continue;
         }
-        let (mut worst, mut worst_d) = (a, -1.0);
-        for (i, &c) in arc.iter().enumerate().take(b).skip(a + 1) {
-            let d = segment_dist2(c, arc[a], arc[b]);
-            if d > worst_d {
-                (worst, worst_d) = (i, d);
-            }
-        }
+        let (worst, worst_d) = farthest(arc, a, b);
         if worst_d > tol2 {
             keep[worst] = true;
             stack.push((a, worst));
             stack.push((worst, b));
         }
     }
+}
+
+/// The vertex strictly between `a` and `b` farthest from the segment `arc[a]`–`arc[b]` (the
+/// first of equals) and its squared distance; `(a, -1.0)` when there is none (or only NaN
+/// distances). Douglas–Peucker splits a span there or nowhere.
+fn farthest(arc: &[Coord<f64>], a: usize, b: usize) -> (usize, f64) {
+    let (mut worst, mut worst_d) = (a, -1.0);
+    for (i, &c) in arc.iter().enumerate().take(b).skip(a + 1) {
+        let d = segment_dist2(c, arc[a], arc[b]);
+        if d > worst_d {
+            (worst, worst_d) = (i, d);
+        }
+    }
+    (worst, worst_d)
 }
 
 /// Per vertex of `arc`, the first of the tolerances `tol2` (squared, decreasing: one per
@@ -97,13 +105,7 @@ fn thresholds(arc: &[Coord<f64>], first: usize, last: usize, threshold: &mut [f6
         if b <= a + 1 {
             continue;
         }
-        let (mut worst, mut worst_d) = (a, -1.0);
-        for (i, &c) in arc.iter().enumerate().take(b).skip(a + 1) {
-            let d = segment_dist2(c, arc[a], arc[b]);
-            if d > worst_d {
-                (worst, worst_d) = (i, d);
-            }
-        }
+        let (worst, worst_d) = farthest(arc, a, b);
         // No vertex farther than -1 (NaN distances): `mark` never splits such a span.
         if worst == a {
             continue;
