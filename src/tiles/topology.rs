@@ -745,52 +745,7 @@ mod tests {
     /// of neighbours per vertex, arcs found by the first edge a ring met them along): the
     /// oracle for the parallel build.
     fn first_version(areas: &[&MultiPolygon<f64>]) -> Topology {
-        let mut ids: HashMap<(u64, u64), u32> = HashMap::new();
-        let mut coords: Vec<Coord<f64>> = Vec::new();
-        let mut neighbours: Vec<Vec<u32>> = Vec::new();
-        let mut ring_ids = |ring: &LineString<f64>| {
-            let mut r: Vec<u32> = Vec::new();
-            for &c in &ring.0 {
-                let w = lon_lat_to_world(c);
-                let next = ids.len() as u32;
-                let id = *ids.entry(key(w)).or_insert(next);
-                if id == next {
-                    coords.push(w);
-                    neighbours.push(Vec::new());
-                }
-                if r.last() != Some(&id) {
-                    r.push(id);
-                }
-            }
-            while r.len() > 1 && r.first() == r.last() {
-                r.pop();
-            }
-            if r.len() >= 3 {
-                for i in 0..r.len() {
-                    let (a, b) = (r[i], r[(i + 1) % r.len()]);
-                    for (u, v) in [(a, b), (b, a)] {
-                        if !neighbours[u as usize].contains(&v) {
-                            neighbours[u as usize].push(v);
-                        }
-                    }
-                }
-            }
-            r
-        };
-        let shapes: Vec<ShapeRings> = areas
-            .iter()
-            .map(|area| {
-                area.iter()
-                    .map(|p| {
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors())
-                            .map(&mut ring_ids)
-                            .filter(|r| r.len() >= 3)
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
+        let (coords, degrees, shapes) = crate::tiles::vertices::tests::reference(areas);
         let backwards_is_less = |chain: &[Coord<f64>]| {
             let n = chain.len();
             for i in 0..n / 2 {
@@ -808,7 +763,7 @@ mod tests {
         for rings in &shapes {
             let shape = cut(
                 rings,
-                |v| neighbours[v as usize].len() != 2,
+                |v| degrees[v as usize] != 2,
                 &coords,
                 |chain, is_loop| {
                     let n = chain.len();

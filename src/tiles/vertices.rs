@@ -238,8 +238,11 @@ pub(super) mod tests {
     use geo::Polygon;
 
     /// The first version's bookkeeping (a map of keys and a list of distinct neighbours per
-    /// vertex, one ring at a time): the oracle.
-    fn reference(areas: &[&MultiPolygon<f64>]) -> (Vec<Coord<f64>>, Vec<usize>, Vec<ShapeRings>) {
+    /// vertex, one ring at a time): the oracle, here and for the topology's first version.
+    /// Degrees are counted up to three (a vertex is a node when its degree is not two).
+    pub(in crate::tiles) fn reference(
+        areas: &[&MultiPolygon<f64>],
+    ) -> (Vec<Coord<f64>>, Vec<usize>, Vec<ShapeRings>) {
         let mut ids: HashMap<(u64, u64), u32> = HashMap::new();
         let mut coords = Vec::new();
         let mut neighbours: Vec<Vec<u32>> = Vec::new();
