@@ -2,7 +2,6 @@
 //! through the address register to town, community and grid.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -110,12 +109,9 @@ pub async fn address_batch(
         .await
 }
 
+/// Writing an answer into memory fails only if serde does: the server's fault.
 fn unserialisable(e: serde_json::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        format!("could not serialise the response: {e}"),
-    )
+    ApiError::internal(format!("could not serialise the response: {e}"))
 }
 
 /// The JSON of [`BatchAnswer`] for `queries`: each chunk of [`BATCH_CHUNK`] queries searched

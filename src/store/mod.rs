@@ -144,13 +144,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
         migrations::apply(&mut conn)?;
-        let reader = Connection::open(path).map_err(open)?;
-        reader
-            .pragma_update(None, "query_only", "ON")
-            .map_err(open)?;
-        reader
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open)?;
+        let reader = open_reader(path).map_err(open)?;
         Ok(Store {
             backend: Backend::Sqlite(SqliteStore {
                 writer: Mutex::new(conn),
@@ -222,12 +216,7 @@ impl Store {
     ) -> Result<T, E> {
         match &self.backend {
             Backend::Sqlite(s) => {
-                // As the shared reader is opened.
-                let conn = Connection::open(&s.path).map_err(DbError::from)?;
-                conn.pragma_update(None, "query_only", "ON")
-                    .map_err(DbError::from)?;
-                conn.busy_timeout(std::time::Duration::from_secs(10))
-                    .map_err(DbError::from)?;
+                let conn = open_reader(&s.path).map_err(DbError::from)?;
                 // A deferred transaction: every statement reads the same committed state.
                 let tx = conn.unchecked_transaction().map_err(DbError::from)?;
                 let value = f(&*tx)?;
@@ -339,6 +328,15 @@ pub fn now() -> String {
 /// Dates as the API and the store write them: `YYYY-MM-DD`.
 pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
+
+/// A read-only connection to the SQLite database at `path` (the shared reader, and a long
+/// read's own: [`Store::read_apart`]), waiting up to 10 s for a writer's lock.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let reader = Connection::open(path)?;
+    reader.pragma_update(None, "query_only", "ON")?;
+    reader.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(reader)
+}
 
 /// Switches `conn`'s database to WAL. Changing the journal mode of a database that another
 /// process is creating at the same moment can answer `SQLITE_BUSY` at once, without waiting in
