@@ -13,26 +13,29 @@ use geo::{BoundingRect, MultiPolygon, Rect};
 /// The rings of a polygon or multipolygon, prepared for fast containment tests.
 ///
 /// Even-odd over all rings equals "inside an exterior ring and outside its holes" for valid
-/// (multi)polygons, so exterior rings and holes need not be told apart. Edges are stored
-/// south-to-north (the canonical order the rule needs) and bucketed into latitude bands, so a
-/// test only looks at the edges of the point's band instead of the whole boundary.
+/// (multi)polygons, so exterior rings and holes need not be told apart. Edges are bucketed into
+/// latitude bands, so a test only looks at the edges of the point's band instead of the whole
+/// boundary, and each is read south-to-north (the canonical order the rule needs).
+///
+/// The rings' positions are kept once; a band lists its edges by the index of their first
+/// position (4 bytes where a copied edge took 32, and an edge is listed in every band it
+/// crosses). At ×100 (half a million grids) the copied edges took 1.65 GB, more than the
+/// registry's own coordinates (issue 20).
 #[derive(Debug, Clone)]
 pub struct Rings {
     bounds: Rect<f64>,
     /// Band of latitude `y` is `floor((y - bounds.min.y) * band_scale)`, clamped.
     band_scale: f64,
+    /// Every ring's positions as the ring has them, closing position included, one ring after
+    /// the other: edge `i` runs from `points[i]` to `points[i + 1]`.
+    points: Box<[[f64; 2]]>,
+    /// Where each ring starts in `points`, and the end of the last one.
+    ring_start: Box<[u32]>,
     /// Edges of band `b` are `band_edges[band_start[b]..band_start[b + 1]]`.
     band_start: Box<[u32]>,
-    /// Non-horizontal edges as `[lo, hi]` with `lo.y < hi.y`, copied into every band they
-    /// touch so that one band's edges are contiguous in memory (one or two cache misses).
-    band_edges: Box<[[[f64; 2]; 2]]>,
-    /// Bit `i` set: band edge `i` runs north to south in its ring (`[hi, lo]` there), so that
-    /// [`Rings::edges`] gives every edge as its ring has it.
-    southward: Box<[u64]>,
-    /// The horizontal (and zero-length) edges, which no band holds, as their rings have them.
-    /// With the bands' edges these are every edge: no copy of the rings is kept beside them
-    /// (at ×100 that copy was ~0.5 GB on top of the registry's own; issue 20).
-    level_edges: Box<[[[f64; 2]; 2]]>,
+    /// The non-horizontal edges (by index of their first position) in every band they touch.
+    /// Horizontal (and zero-length) edges are in none: a half-open test never counts them.
+    band_edges: Box<[u32]>,
 }
 
 /// About this many edges per band keeps a test to a handful of edges.
@@ -43,24 +46,29 @@ impl Rings {
     /// Prepares `area`; returns `None` for an empty multipolygon (it has no bounds).
     pub fn new(area: &MultiPolygon<f64>) -> Option<Self> {
         let bounds = area.bounding_rect()?;
-        let all_edges = || {
+        let rings = || {
             area.iter()
                 .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
-                .flat_map(|ring| ring.0.windows(2))
-                .map(|w| [[w[0].x, w[0].y], [w[1].x, w[1].y]])
         };
-        let mut edges: Vec<([[f64; 2]; 2], bool)> = Vec::new();
-        let mut level_edges: Vec<[[f64; 2]; 2]> = Vec::new();
-        for [a, b] in all_edges() {
-            if a[1] == b[1] {
-                level_edges.push([a, b]);
-            } else if a[1] < b[1] {
-                edges.push(([a, b], false));
-            } else {
-                edges.push(([b, a], true));
-            }
+        let mut points: Vec<[f64; 2]> = Vec::with_capacity(rings().map(|r| r.0.len()).sum());
+        let mut ring_start: Vec<u32> = Vec::with_capacity(rings().count() + 1);
+        for ring in rings() {
+            ring_start.push(points.len() as u32);
+            points.extend(ring.0.iter().map(|c| [c.x, c.y]));
         }
-        let bands = (edges.len() / EDGES_PER_BAND).clamp(1, MAX_BANDS);
+        ring_start.push(points.len() as u32);
+        // Each edge's first position and its southern and northern latitudes.
+        let sloped = || {
+            ring_start
+                .windows(2)
+                .flat_map(|r| r[0]..r[1].saturating_sub(1))
+                .filter_map(|i| {
+                    let (a, b) = (points[i as usize][1], points[i as usize + 1][1]);
+                    (a != b).then_some((i, a.min(b), a.max(b)))
+                })
+        };
+        let sloped_edges = sloped().count();
+        let bands = (sloped_edges / EDGES_PER_BAND).clamp(1, MAX_BANDS);
         let height = bounds.height();
         let band_scale = if height > 0.0 {
             bands as f64 / height
@@ -70,60 +78,58 @@ impl Rings {
         let band_of = |y: f64| band(y, bounds.min().y, band_scale, bands);
         // Counted first, then filled: one exact array instead of a growing list per band.
         let mut band_start = vec![0u32; bands + 1];
-        for (edge, _) in &edges {
-            for count in &mut band_start[band_of(edge[0][1]) + 1..=band_of(edge[1][1]) + 1] {
+        for (_, lo, hi) in sloped() {
+            for count in &mut band_start[band_of(lo) + 1..=band_of(hi) + 1] {
                 *count += 1;
             }
         }
         for b in 1..=bands {
             band_start[b] += band_start[b - 1];
         }
-        let total = band_start[bands] as usize;
         let mut next: Vec<u32> = band_start[..bands].to_vec();
-        let mut band_edges = vec![[[0.0; 2]; 2]; total];
-        let mut southward = vec![0u64; total.div_ceil(64)];
-        for (edge, flipped) in &edges {
-            for slot in &mut next[band_of(edge[0][1])..=band_of(edge[1][1])] {
-                let i = *slot as usize;
-                band_edges[i] = *edge;
-                if *flipped {
-                    southward[i / 64] |= 1 << (i % 64);
-                }
+        let mut band_edges = vec![0u32; band_start[bands] as usize];
+        for (i, lo, hi) in sloped() {
+            for slot in &mut next[band_of(lo)..=band_of(hi)] {
+                band_edges[*slot as usize] = i;
                 *slot += 1;
             }
         }
         Some(Rings {
             bounds,
             band_scale,
+            points: points.into(),
+            ring_start: ring_start.into(),
             band_start: band_start.into(),
             band_edges: band_edges.into(),
-            southward: southward.into(),
-            level_edges: level_edges.into(),
         })
     }
 
-    /// Every boundary edge (all rings), as pairs of positions in their ring's direction; each
-    /// edge once, but not in ring order.
+    /// Every boundary edge (all rings), as pairs of positions in their ring's direction, ring
+    /// after ring.
     pub fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
-        let bands = self.band_start.len() - 1;
-        let min_y = self.bounds.min().y;
-        let banded = (0..bands).flat_map(move |b| {
-            let (start, end) = (self.band_start[b] as usize, self.band_start[b + 1] as usize);
-            (start..end).filter_map(move |i| {
-                let [lo, hi] = self.band_edges[i];
-                // An edge is in every band from its southern end's to its northern end's: it
-                // is given once, from its southern end's band.
-                if band(lo[1], min_y, self.band_scale, bands) != b {
-                    return None;
-                }
-                Some(if self.southward[i / 64] >> (i % 64) & 1 == 1 {
-                    (hi, lo)
-                } else {
-                    (lo, hi)
-                })
+        self.ring_start.windows(2).flat_map(move |r| {
+            self.points[r[0] as usize..r[1] as usize]
+                .windows(2)
+                .map(|w| (w[0], w[1]))
+        })
+    }
+
+    /// The edges of the band of latitude `y` (in the bounds), each south-to-north: the same
+    /// two positions in the same order whichever ring (of whichever shape) has the edge, so
+    /// that shapes sharing it compute the same crossing bit for bit.
+    fn band_edges(&self, y: f64) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
+        let b = band(
+            y,
+            self.bounds.min().y,
+            self.band_scale,
+            self.band_start.len() - 1,
+        );
+        self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize]
+            .iter()
+            .map(|&i| {
+                let (a, b) = (self.points[i as usize], self.points[i as usize + 1]);
+                if a[1] < b[1] { (a, b) } else { (b, a) }
             })
-        });
-        banded.chain(self.level_edges.iter().map(|&[a, b]| (a, b)))
     }
 
     /// The bounding rectangle, cached for the spatial index.
@@ -137,10 +143,8 @@ impl Rings {
         if p[0] < min.x || p[0] > max.x || p[1] < min.y || p[1] > max.y {
             return false;
         }
-        let b = band(p[1], min.y, self.band_scale, self.band_start.len() - 1);
-        let edges = &self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize];
         let mut inside = false;
-        for &[lo, hi] in edges {
+        for (lo, hi) in self.band_edges(p[1]) {
             // Half-open in y: the edge spans [lo.y, hi.y); then p.x < x-intersection, written
             // without division (hi.y - lo.y > 0).
             if lo[1] <= p[1]
@@ -160,12 +164,10 @@ impl Rings {
         if y < min.y || y > max.y {
             return Vec::new();
         }
-        let b = band(y, min.y, self.band_scale, self.band_start.len() - 1);
-        let edges = &self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize];
-        let mut xs: Vec<f64> = edges
-            .iter()
-            .filter(|[lo, hi]| lo[1] <= y && y < hi[1])
-            .map(|[lo, hi]| lo[0] + (y - lo[1]) * (hi[0] - lo[0]) / (hi[1] - lo[1]))
+        let mut xs: Vec<f64> = self
+            .band_edges(y)
+            .filter(|(lo, hi)| lo[1] <= y && y < hi[1])
+            .map(|(lo, hi)| lo[0] + (y - lo[1]) * (hi[0] - lo[0]) / (hi[1] - lo[1]))
             .collect();
         xs.sort_by(f64::total_cmp);
         xs
@@ -277,6 +279,72 @@ mod tests {
         let s = square(0.0, 0.0, 1.0);
         assert_eq!(s.distance_2([0.5, 0.5]), 0.0);
         assert!((s.distance_2([3.0, 0.5]) - 4.0).abs() < 1e-12);
+    }
+
+    /// The banded test against the crossing number over every edge of every ring (no bands),
+    /// on stars with hundreds of edges (so edges span several bands), at random points and at
+    /// every vertex and edge midpoint (where the half-open rule decides).
+    #[test]
+    fn banded_tests_agree_with_every_edge_tested() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [3, 17, 200, 1500] {
+            let mut star: Vec<(f64, f64)> = (0..n)
+                .map(|i| {
+                    let a = i as f64 * std::f64::consts::TAU / n as f64;
+                    let r = 1.0 + 2.0 * next();
+                    (5.0 + r * a.cos(), 5.0 + r * a.sin())
+                })
+                .collect();
+            // Some edges horizontal (in no band): a vertex at the previous one's latitude.
+            for i in (5..n).step_by(5) {
+                star[i].1 = star[i - 1].1;
+            }
+            let hole = polygon!(
+                (x: 4.9, y: 4.9), (x: 5.1, y: 4.9), (x: 5.1, y: 5.1), (x: 4.9, y: 5.1),
+            );
+            let star =
+                geo::Polygon::new(geo::LineString::from(star), vec![hole.exterior().clone()]);
+            let area = MultiPolygon(vec![star]);
+            let rings = Rings::new(&area).expect("non-empty");
+            let edges: Vec<([f64; 2], [f64; 2])> = area
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|r| r.0.windows(2).map(|w| ([w[0].x, w[0].y], [w[1].x, w[1].y])))
+                .collect();
+            let brute = |p: [f64; 2]| {
+                edges.iter().fold(false, |inside, &(a, b)| {
+                    let (lo, hi) = if a[1] < b[1] { (a, b) } else { (b, a) };
+                    let crosses = lo[1] <= p[1]
+                        && p[1] < hi[1]
+                        && (p[0] - lo[0]) * (hi[1] - lo[1]) < (p[1] - lo[1]) * (hi[0] - lo[0]);
+                    inside ^ crosses
+                })
+            };
+            let mut points: Vec<[f64; 2]> = (0..2000)
+                .map(|_| [1.5 + 7.0 * next(), 1.5 + 7.0 * next()])
+                .collect();
+            for &(a, b) in &edges {
+                points.push(a);
+                points.push([(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0]);
+            }
+            for p in points {
+                assert_eq!(rings.contains(p), brute(p), "{n} edges, point {p:?}");
+                let mut xs: Vec<f64> = edges
+                    .iter()
+                    .map(|&(a, b)| if a[1] < b[1] { (a, b) } else { (b, a) })
+                    .filter(|(lo, hi)| lo[1] <= p[1] && p[1] < hi[1])
+                    .map(|(lo, hi)| lo[0] + (p[1] - lo[1]) * (hi[0] - lo[0]) / (hi[1] - lo[1]))
+                    .collect();
+                xs.sort_by(f64::total_cmp);
+                assert_eq!(rings.crossings(p[1]), xs, "{n} edges, latitude {}", p[1]);
+            }
+        }
     }
 
     #[test]
