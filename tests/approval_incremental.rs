@@ -316,6 +316,83 @@ async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_buil
     assert_matches_the_store(state, app, store, around, "442000005").await;
 }
 
+/// A server following a version another server committed (a replica on the same database):
+/// its state at the version before, and its router.
+fn replica_at(store: &Arc<shequ::store::Store>, version: i64) -> (AppState, axum::Router) {
+    let snapshot = registry::snapshot_of(store, version).expect("the version builds");
+    let config = ApiConfig::default();
+    let state = AppState::with_store(snapshot, version, store.clone(), &config);
+    state.published().warm();
+    let app = api::router(state.clone(), &config);
+    (state, app)
+}
+
+/// `shequ_versions_followed_{from_change,whole}_total` of a server's `/metrics`.
+async fn followed(app: &axum::Router) -> (u64, u64) {
+    let metrics = common::get(app, "/metrics").await.text();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics"))
+    };
+    (
+        value("shequ_versions_followed_from_change_total "),
+        value("shequ_versions_followed_whole_total "),
+    )
+}
+
+/// A replica learns of a version another server approved and builds it from the snapshot it
+/// serves and the version's rows (`api::follow::catch_up`, as the approving server built it)
+/// instead of reading the whole city: the same city as a full read of the version (features,
+/// lookups, addresses, tiles, audit), approval after approval. A replica that missed a version
+/// reads the newest whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_builds_each_approved_version_from_its_rows_as_a_full_read_does() {
+    let Env {
+        store,
+        state,
+        app,
+        reviewer,
+        ..
+    } = &env(&common::sample_dir(), true);
+    let (replica, replica_app) = replica_at(store, 1);
+    let (lagging, lagging_app) = replica_at(store, 1);
+
+    let street = common::user_token(store, "street1", Role::Street, &["442000001"]);
+    let around = bounds_of(&state.published().snapshot().registry, "442000001002");
+    let text = std::fs::read_to_string(
+        common::sample_dir().join("examples/proposals/compliant-split.geojson"),
+    )
+    .expect("read");
+    let proposal: Value = serde_json::from_str(&text).expect("json");
+    state.published().warm();
+    common::carry_to_approval(app, &street, reviewer, proposal).await;
+    api::follow::catch_up(&replica, store, 2);
+    assert_eq!(replica.published().registry_version(), Some(2));
+    assert_eq!(followed(&replica_app).await, (1, 0));
+    assert_matches_the_store(&replica, &replica_app, store, around, "442000001").await;
+
+    let street = common::user_token(store, "street5", Role::Street, &["442000005"]);
+    let published = state.published();
+    let registry = &published.snapshot().registry;
+    let (proposal, around) = (
+        split_by_grids(registry, "442000005003"),
+        bounds_of(registry, "442000005003"),
+    );
+    common::carry_to_approval(app, &street, reviewer, proposal).await;
+    // A version it serves already (the watcher reports the newest, maybe twice): nothing to do.
+    api::follow::catch_up(&replica, store, 2);
+    api::follow::catch_up(&replica, store, 3);
+    assert_eq!(replica.published().registry_version(), Some(3));
+    assert_eq!(followed(&replica_app).await, (2, 0));
+    assert_matches_the_store(&replica, &replica_app, store, around, "442000005").await;
+
+    api::follow::catch_up(&lagging, store, 3);
+    assert_eq!(lagging.published().registry_version(), Some(3));
+    assert_eq!(followed(&lagging_app).await, (0, 1));
+}
+
 #[tokio::test]
 async fn an_approval_on_the_mini_city_builds_what_a_full_read_builds() {
     let Env {

@@ -809,6 +809,25 @@ fn three_replicas_follow_an_approval_within_a_second(cluster: &Cluster) -> Resul
         eprintln!("a replica answered the new city {took:?} after the approval answered");
         assert!(took < Duration::from_secs(1), "{took:?}");
     }
+    // Each built the new version from the one it served and the approval's rows, as the
+    // approving server did, not from a whole read of the city.
+    for addr in [&two, &three] {
+        let (status, metrics) = common::http(addr, "GET", "/metrics", "", "");
+        assert_eq!(status, 200, "{metrics}");
+        let counter = |name: &str| {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        };
+        assert_eq!(
+            (
+                counter("shequ_versions_followed_from_change_total "),
+                counter("shequ_versions_followed_whole_total ")
+            ),
+            (Some(1), Some(0)),
+            "{addr}"
+        );
+    }
     // The log is one chain, whoever wrote.
     assert!(store.read(log::verify)?.is_ok());
     Ok(())

@@ -586,6 +586,16 @@ impl PipeOk for common::Reply {
 
 async fn check_outcome(env: &Env, survey: &Survey, id: i64, version: i64) -> Result<(), Failed> {
     let app = &env.app;
+    // A replica builds an approved split's version (2) from its rows and the snapshot before
+    // (`api::follow`), but reads a re-survey's whole, as its approving server built it.
+    let from_rows = |v| {
+        env.store
+            .read(|c| registry::edit_of(c, v))
+            .map(|e| e.is_some())
+    };
+    if (from_rows(2)?, from_rows(version)?) != (true, false) {
+        return Err("the split's version is not built from its rows, or the re-survey's is".into());
+    }
     // The diff: exactly the 10 grids with their households, the 2 communities re-drawn.
     let diff = common::call_ok(
         app,

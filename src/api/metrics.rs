@@ -71,6 +71,10 @@ pub struct Metrics {
     pub tile_misses: AtomicU64,
     pub approvals: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// Versions committed by another server and published here, built from the served
+    /// snapshot and the version's rows ([`super::follow`]) or read whole.
+    pub followed_from_change: AtomicU64,
+    pub followed_whole: AtomicU64,
 }
 
 thread_local! {
@@ -187,7 +191,7 @@ pub fn render(state: &AppState) -> String {
         );
     }
     let published = state.published();
-    let simple: [(&str, &str, &str, String); 8] = [
+    let simple: [(&str, &str, &str, String); 10] = [
         (
             "shequ_tile_cache_hits_total",
             "counter",
@@ -223,6 +227,18 @@ pub fn render(state: &AppState) -> String {
             "counter",
             "Proposals approved (each publishes a new snapshot).",
             m.approvals.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_versions_followed_from_change_total",
+            "counter",
+            "Versions another server committed, built here from the served snapshot and the version's rows.",
+            m.followed_from_change.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "shequ_versions_followed_whole_total",
+            "counter",
+            "Versions another server committed, read here whole from the database.",
+            m.followed_whole.load(Ordering::Relaxed).to_string(),
         ),
         (
             "shequ_logins_failed_total",

@@ -221,6 +221,23 @@ impl Published {
         })
     }
 
+    /// [`Published::new`] with the audit and tile source when the caller made them already.
+    fn prepared(
+        snapshot: Snapshot,
+        registry_version: Option<i64>,
+        audit: Option<AuditReport>,
+        tiles: Option<TileSource>,
+    ) -> Arc<Self> {
+        let published = Published::new(snapshot, registry_version);
+        if let Some(audit) = audit {
+            let _ = published.audit.set(Arc::new(audit));
+        }
+        if let Some(tiles) = tiles {
+            let _ = published.tiles.set(tiles);
+        }
+        published
+    }
+
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }
@@ -468,13 +485,7 @@ impl AppState {
         audit: Option<AuditReport>,
         tiles: Option<TileSource>,
     ) {
-        let published = Published::new(snapshot, registry_version);
-        if let Some(audit) = audit {
-            let _ = published.audit.set(Arc::new(audit));
-        }
-        if let Some(tiles) = tiles {
-            let _ = published.tiles.set(tiles);
-        }
+        let published = Published::prepared(snapshot, registry_version, audit, tiles);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
         Self::warm_later(published);
     }
@@ -484,7 +495,19 @@ impl AppState {
     /// others learns of their approvals (and of its own, a second time) this way, in any order,
     /// and never goes back to an older version.
     pub fn publish_if_newer(&self, snapshot: Snapshot, version: i64) -> bool {
-        let published = Published::new(snapshot, Some(version));
+        self.publish_prepared_if_newer(snapshot, version, None, None)
+    }
+
+    /// [`AppState::publish_if_newer`] with the audit and tile source the caller made already
+    /// (a version followed from its rows, as [`AppState::publish_prepared`] has them).
+    pub fn publish_prepared_if_newer(
+        &self,
+        snapshot: Snapshot,
+        version: i64,
+        audit: Option<AuditReport>,
+        tiles: Option<TileSource>,
+    ) -> bool {
+        let published = Published::prepared(snapshot, Some(version), audit, tiles);
         {
             let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
             if current.registry_version.is_some_and(|v| v >= version) {
