@@ -5,10 +5,11 @@
 //! and legend (the communities' attributes are about 5 % of the layer's bytes); one feature's
 //! geometry is fetched when it is opened.
 //!
-//! Unfiltered collections are rendered once per snapshot and then served from memory; `bbox`,
+//! Unfiltered collections are rendered once per snapshot and then served from memory, or, when
+//! too large to keep or in another CRS, streamed in chunks ([`super::layer_stream`]); `bbox`,
 //! `limit`/`offset`, `town` and `community` select a page of one ([`super::select`]). `?crs=`
 //! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
-//! Tencent) shows in the right place; such renderings are made per request. `format=` (or an
+//! Tencent) shows in the right place. `format=` (or an
 //! `Accept` type) asks for the same collection as a GIS file ([`super::download`]).
 
 use axum::body::Bytes;
@@ -23,6 +24,7 @@ use super::download;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::extract::Current;
+use super::layer_stream;
 use super::lookup::parse_crs;
 use super::select;
 use super::{AppState, Published};
@@ -54,7 +56,9 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
-/// A whole layer as GeoJSON bytes: the cached WGS84 rendering, or a fresh one in another CRS.
+/// A whole layer as GeoJSON bytes, for a download made from it: the cached WGS84 rendering, or
+/// a fresh one in another CRS (GeoJSON answers of layers not kept are streamed instead,
+/// [`layer_stream`]).
 fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result<Bytes, ApiError> {
     match crs {
         None => Ok(published.collection(layer)),
@@ -64,8 +68,9 @@ fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result
     }
 }
 
-pub(super) fn geo_json(bytes: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
+/// `body` (bytes, or a streamed layer) answered as GeoJSON.
+pub(super) fn geo_json(body: impl IntoResponse) -> Response {
+    ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
 }
 
 /// Says the CRS of an answer in a projected CRS as OGC API Features Part 2 does
@@ -227,6 +232,11 @@ async fn collection(
     let crs = parse_crs(query.crs.as_deref())?;
     if format == Format::GeoJson {
         let out = (!crs.is_wgs84()).then_some(&crs);
+        let whole = !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())?;
+        if whole && (out.is_some() || !published.keeps_collection(level)) {
+            let body = layer_stream::whole_layer(&state, published, level, out.cloned()).await?;
+            return Ok(with_crs(geo_json(body), out));
+        }
         return layer(&state, &published, level, &query, &uri, out)
             .map(|body| with_crs(geo_json(body), out));
     }
