@@ -29,7 +29,7 @@ use super::lookup::parse_crs;
 use super::select;
 use super::{AppState, Published};
 use crate::crs::Crs;
-use crate::formats::export::Format;
+use crate::formats::export::{Format, Table};
 use crate::output::geojson::{self, Out, community_feature, grid_feature, town_feature};
 use crate::output::page::{self, Link};
 use crate::registry::{Level, Registry};
@@ -69,6 +69,31 @@ fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result
 }
 
 /// `body` (bytes, or a streamed layer) answered as GeoJSON.
+/// The table of a whole layer for a download, built from the registry's features one at a
+/// time ([`Table::from_features`]): the same table as from the layer's GeoJSON, without its
+/// text and `Value` tree. A position outside the output CRS's area of use is the same 400 as
+/// the rendering's (the first in the layer's order).
+fn whole_layer_table(
+    published: &Published,
+    level: Level,
+    out: Option<&Crs>,
+    epsg: u32,
+) -> Result<Table, ApiError> {
+    let registry = &published.snapshot().registry;
+    let mut failure = None;
+    let features = (0..geojson::layer_len(registry, level)).map_while(|i| {
+        geojson::feature_value(registry, level, i, out)
+            .map_err(|e| failure = Some(e))
+            .ok()
+    });
+    let table =
+        Table::from_features(level.collection(), epsg, features).map_err(ApiError::internal)?;
+    match failure {
+        Some(e) => Err(ApiError::bad_request(format!("parameter `crs`: {e}"))),
+        None => Ok(table),
+    }
+}
+
 pub(super) fn geo_json(body: impl IntoResponse) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
 }
@@ -241,6 +266,13 @@ async fn collection(
             .map(|body| with_crs(geo_json(body), out));
     }
     let epsg = download::epsg(format, &crs)?;
+    if !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())? {
+        let out = (!crs.is_wgs84()).then_some(crs);
+        return download::answer_table(&state, format, level.collection(), epsg, move || {
+            whole_layer_table(&published, level, out.as_ref(), epsg)
+        })
+        .await;
+    }
     let job_state = state.clone();
     download::answer(&state, format, level.collection(), epsg, move || {
         let out = (!crs.is_wgs84()).then_some(&crs);
@@ -322,4 +354,63 @@ pub async fn grid(
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     one_feature(&published, Level::Grid, &code, &query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Snapshot;
+
+    fn sample() -> Arc<Published> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boundaries");
+        match Snapshot::load(&dir) {
+            Ok(s) => Published::new(s, None, super::super::KEPT_COLLECTION_VERTICES),
+            Err(e) => panic!("the sample city must load: {e}"),
+        }
+    }
+
+    fn crs(name: &str) -> Crs {
+        match name.parse() {
+            Ok(c) => c,
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+
+    /// A whole layer's download table, built feature by feature, is the table of the whole
+    /// GeoJSON answer parsed (the way every download was made before), in every CRS a file
+    /// states; a CRS missing the city is the rendering's 400.
+    #[test]
+    fn a_whole_layer_table_is_the_table_of_its_geojson() {
+        let published = sample();
+        let registry = &published.snapshot().registry;
+        let projected = crs("EPSG:4547");
+        let cgcs = crs("cgcs2000");
+        for level in Level::ALL {
+            for (out, epsg) in [(None, 4326), (Some(&projected), 4547), (Some(&cgcs), 4490)] {
+                let Ok(text) = render(registry, level, out) else {
+                    panic!("{level:?} renders");
+                };
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(&text) else {
+                    panic!("{level:?} parses");
+                };
+                let Ok(expected) = Table::from_geojson(level.collection(), epsg, &value) else {
+                    panic!("{level:?} makes a table");
+                };
+                let Ok(table) = whole_layer_table(&published, level, out, epsg) else {
+                    panic!("{level:?} makes a table from features");
+                };
+                assert!(!table.rows.is_empty());
+                assert!(table == expected, "{level:?} EPSG:{epsg}");
+            }
+            let far = crs("EPSG:4549");
+            let (Err(e), Err(api)) = (
+                render(registry, level, Some(&far)),
+                whole_layer_table(&published, level, Some(&far), 4549),
+            ) else {
+                panic!("{level:?} is outside EPSG:4549");
+            };
+            assert_eq!(api.status, axum::http::StatusCode::BAD_REQUEST);
+            assert_eq!(api.detail, format!("parameter `crs`: {e}"));
+        }
+    }
 }

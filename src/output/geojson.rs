@@ -333,6 +333,23 @@ fn write_feature(
     }
 }
 
+/// Feature `i` of `level` as a `serde_json::Value`: what parsing its serialisation gives,
+/// without the text. A download's table is built from these one at a time.
+pub fn feature_value(
+    registry: &Registry,
+    level: Level,
+    i: usize,
+    out: Out,
+) -> serde_json::Result<serde_json::Value> {
+    match level {
+        Level::Town => serde_json::to_value(town_feature(registry, &registry.towns[i], out)),
+        Level::Community => {
+            serde_json::to_value(community_feature(registry, &registry.communities[i], out))
+        }
+        Level::Grid => serde_json::to_value(grid_feature(registry, &registry.grids[i], out)),
+    }
+}
+
 /// Appends the features of `level` from index `from` on to `buf`, as they stand in the whole
 /// collection (a comma before each but the first of the layer), until `buf` holds at least
 /// `budget` bytes or the layer ends; returns the index of the next feature to write. At least
