@@ -319,6 +319,44 @@ fn shapefile_download_imports_back() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Issue 20: a streamed whole layer (the kept-layer bound at 0, small chunks, as a ×100 city's
+/// grids are sent) is GeoJSON GDAL reads: every feature, and the CRS of its `crs` member.
+fn a_streamed_layer_reads_in_gdal() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let rt = runtime()?;
+    let config = shequ::api::ApiConfig {
+        whole_layers: shequ::api::WholeLayers {
+            kept_vertices: 0,
+            chunk_bytes: 16 * 1024,
+        },
+        ..shequ::api::ApiConfig::default()
+    };
+    let app = common::app_with(&common::sample_dir(), &config);
+    let registry = &common::sample().registry;
+    for (path, count) in [
+        ("/api/v1/towns", registry.towns.len()),
+        ("/api/v1/communities", registry.communities.len()),
+        ("/api/v1/grids", registry.grids.len()),
+    ] {
+        for (crs, says) in [("wgs84", "WGS 84"), ("EPSG:4547", "4547")] {
+            let uri = format!("{path}?crs={crs}");
+            let reply = rt.block_on(common::get(&app, &uri));
+            if reply.status != 200 {
+                return Err(format!("{uri}: {} {}", reply.status, reply.text()).into());
+            }
+            let file = dir.path().join("streamed.geojson");
+            std::fs::write(&file, &reply.body)?;
+            let summary = run("ogrinfo", &["-so", "-al", &file.to_string_lossy()])?;
+            if !summary.contains(&format!("Feature Count: {count}")) || !summary.contains(says) {
+                return Err(
+                    format!("{uri}: expected {count} features in {says}: {summary}").into(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     common::run_gdal_trials(vec![
         Trial::test(
@@ -332,6 +370,10 @@ fn main() -> ExitCode {
         Trial::test(
             "shapefile_download_imports_back",
             shapefile_download_imports_back,
+        ),
+        Trial::test(
+            "a_streamed_layer_reads_in_gdal",
+            a_streamed_layer_reads_in_gdal,
         ),
     ])
 }

@@ -5,10 +5,11 @@
 //! and legend (the communities' attributes are about 5 % of the layer's bytes); one feature's
 //! geometry is fetched when it is opened.
 //!
-//! Unfiltered collections are rendered once per snapshot and then served from memory; `bbox`,
+//! Unfiltered collections are rendered once per snapshot and then served from memory, or, when
+//! too large to keep or in another CRS, streamed in chunks ([`super::layer_stream`]); `bbox`,
 //! `limit`/`offset`, `town` and `community` select a page of one ([`super::select`]). `?crs=`
 //! gives the output CRS (default WGS84): `gcj02` returns the coordinates a GCJ-02 basemap (Amap,
-//! Tencent) shows in the right place; such renderings are made per request. `format=` (or an
+//! Tencent) shows in the right place. `format=` (or an
 //! `Accept` type) asks for the same collection as a GIS file ([`super::download`]).
 
 use axum::body::Bytes;
@@ -23,11 +24,12 @@ use super::download;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::extract::Current;
+use super::layer_stream;
 use super::lookup::parse_crs;
 use super::select;
 use super::{AppState, Published};
 use crate::crs::Crs;
-use crate::formats::export::Format;
+use crate::formats::export::{Format, Table};
 use crate::output::geojson::{self, Out, community_feature, grid_feature, town_feature};
 use crate::output::page::{self, Link};
 use crate::registry::{Level, Registry};
@@ -54,7 +56,9 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
-/// A whole layer as GeoJSON bytes: the cached WGS84 rendering, or a fresh one in another CRS.
+/// A whole layer as GeoJSON bytes, for a download made from it: the cached WGS84 rendering, or
+/// a fresh one in another CRS (GeoJSON answers of layers not kept are streamed instead,
+/// [`layer_stream`]).
 fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result<Bytes, ApiError> {
     match crs {
         None => Ok(published.collection(layer)),
@@ -64,8 +68,34 @@ fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result
     }
 }
 
-pub(super) fn geo_json(bytes: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/geo+json")], bytes).into_response()
+/// The table of a whole layer for a download, built from the registry's features one at a
+/// time ([`Table::from_features`]): the same table as from the layer's GeoJSON, without its
+/// text and `Value` tree. A position outside the output CRS's area of use is the same 400 as
+/// the rendering's (the first in the layer's order).
+fn whole_layer_table(
+    published: &Published,
+    level: Level,
+    out: Option<&Crs>,
+    epsg: u32,
+) -> Result<Table, ApiError> {
+    let registry = &published.snapshot().registry;
+    let mut failure = None;
+    let features = (0..geojson::layer_len(registry, level)).map_while(|i| {
+        geojson::feature_value(registry, level, i, out)
+            .map_err(|e| failure = Some(e))
+            .ok()
+    });
+    let table =
+        Table::from_features(level.collection(), epsg, features).map_err(ApiError::internal)?;
+    match failure {
+        Some(e) => Err(ApiError::bad_request(format!("parameter `crs`: {e}"))),
+        None => Ok(table),
+    }
+}
+
+/// `body` (bytes, or a streamed layer) answered as GeoJSON.
+pub(super) fn geo_json(body: impl IntoResponse) -> Response {
+    ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
 }
 
 /// Says the CRS of an answer in a projected CRS as OGC API Features Part 2 does
@@ -227,10 +257,22 @@ async fn collection(
     let crs = parse_crs(query.crs.as_deref())?;
     if format == Format::GeoJson {
         let out = (!crs.is_wgs84()).then_some(&crs);
+        let whole = !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())?;
+        if whole && (out.is_some() || !published.keeps_collection(level)) {
+            let body = layer_stream::whole_layer(&state, published, level, out.cloned()).await?;
+            return Ok(with_crs(geo_json(body), out));
+        }
         return layer(&state, &published, level, &query, &uri, out)
             .map(|body| with_crs(geo_json(body), out));
     }
     let epsg = download::epsg(format, &crs)?;
+    if !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())? {
+        let out = (!crs.is_wgs84()).then_some(crs);
+        return download::answer_table(&state, format, level.collection(), epsg, move || {
+            whole_layer_table(&published, level, out.as_ref(), epsg)
+        })
+        .await;
+    }
     let job_state = state.clone();
     download::answer(&state, format, level.collection(), epsg, move || {
         let out = (!crs.is_wgs84()).then_some(&crs);
@@ -312,4 +354,63 @@ pub async fn grid(
     ApiQuery(query): ApiQuery<OutputCrs>,
 ) -> Result<Response, ApiError> {
     one_feature(&published, Level::Grid, &code, &query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Snapshot;
+
+    fn sample() -> Arc<Published> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boundaries");
+        match Snapshot::load(&dir) {
+            Ok(s) => Published::new(s, None, super::super::KEPT_COLLECTION_VERTICES),
+            Err(e) => panic!("the sample city must load: {e}"),
+        }
+    }
+
+    fn crs(name: &str) -> Crs {
+        match name.parse() {
+            Ok(c) => c,
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+
+    /// A whole layer's download table, built feature by feature, is the table of the whole
+    /// GeoJSON answer parsed (the way every download was made before), in every CRS a file
+    /// states; a CRS missing the city is the rendering's 400.
+    #[test]
+    fn a_whole_layer_table_is_the_table_of_its_geojson() {
+        let published = sample();
+        let registry = &published.snapshot().registry;
+        let projected = crs("EPSG:4547");
+        let cgcs = crs("cgcs2000");
+        for level in Level::ALL {
+            for (out, epsg) in [(None, 4326), (Some(&projected), 4547), (Some(&cgcs), 4490)] {
+                let Ok(text) = render(registry, level, out) else {
+                    panic!("{level:?} renders");
+                };
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(&text) else {
+                    panic!("{level:?} parses");
+                };
+                let Ok(expected) = Table::from_geojson(level.collection(), epsg, &value) else {
+                    panic!("{level:?} makes a table");
+                };
+                let Ok(table) = whole_layer_table(&published, level, out, epsg) else {
+                    panic!("{level:?} makes a table from features");
+                };
+                assert!(!table.rows.is_empty());
+                assert!(table == expected, "{level:?} EPSG:{epsg}");
+            }
+            let far = crs("EPSG:4549");
+            let (Err(e), Err(api)) = (
+                render(registry, level, Some(&far)),
+                whole_layer_table(&published, level, Some(&far), 4549),
+            ) else {
+                panic!("{level:?} is outside EPSG:4549");
+            };
+            assert_eq!(api.status, axum::http::StatusCode::BAD_REQUEST);
+            assert_eq!(api.detail, format!("parameter `crs`: {e}"));
+        }
+    }
 }

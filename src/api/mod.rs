@@ -15,6 +15,7 @@ mod features;
 pub mod follow;
 mod grid_groups;
 mod health;
+mod layer_stream;
 mod limits;
 mod log;
 mod lookup;
@@ -96,6 +97,8 @@ pub struct ApiConfig {
     /// The access log written by hand into the log's buffer (`serve` logging to a file or
     /// pipe); `None`: each request's line goes through `tracing`.
     pub access_log: Option<access_log::AccessLog>,
+    /// Whole GeoJSON layers: which are kept once rendered, and the chunks the others stream in.
+    pub whole_layers: WholeLayers,
 }
 
 impl Default for ApiConfig {
@@ -115,6 +118,7 @@ impl Default for ApiConfig {
             request_timeout: std::time::Duration::from_secs(60),
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
             access_log: None,
+            whole_layers: WholeLayers::default(),
         }
     }
 }
@@ -163,6 +167,26 @@ pub fn default_public_url(bound: std::net::SocketAddr) -> String {
 /// same function.
 const KEPT_COLLECTION_VERTICES: usize = 1_000_000;
 
+/// How whole GeoJSON layers (`GET /api/v1/grids` with no filter) are answered: those of at most
+/// `kept_vertices` vertices in WGS84 from bytes kept once rendered; the others, and every one in
+/// another CRS, streamed in chunks of about `chunk_bytes` ([`layer_stream`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WholeLayers {
+    /// The largest layer kept rendered ([`KEPT_COLLECTION_VERTICES`] unless tests lower it).
+    pub kept_vertices: usize,
+    /// Bytes a streamed chunk holds at least (its last feature ends past them), but the last.
+    pub chunk_bytes: usize,
+}
+
+impl Default for WholeLayers {
+    fn default() -> Self {
+        WholeLayers {
+            kept_vertices: KEPT_COLLECTION_VERTICES,
+            chunk_bytes: layer_stream::CHUNK_BYTES,
+        }
+    }
+}
+
 /// Vertices of every area of `level` (rings' closing repeats included).
 fn layer_vertices(registry: &crate::registry::Registry, level: Level) -> usize {
     let count = |area: &geo::MultiPolygon<f64>| -> usize {
@@ -203,7 +227,7 @@ pub struct Published {
 }
 
 impl Published {
-    fn new(snapshot: Snapshot, registry_version: Option<i64>) -> Arc<Self> {
+    fn new(snapshot: Snapshot, registry_version: Option<i64>, kept_vertices: usize) -> Arc<Self> {
         static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
         let place_json = PlaceJson::new(&snapshot.registry);
         Arc::new(Published {
@@ -211,7 +235,7 @@ impl Published {
             version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
             registry_version,
             collections: Default::default(),
-            kept_collection_vertices: KEPT_COLLECTION_VERTICES,
+            kept_collection_vertices: kept_vertices,
             audit: OnceLock::new(),
             tiles: OnceLock::new(),
             place_json,
@@ -219,23 +243,6 @@ impl Published {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         })
-    }
-
-    /// [`Published::new`] with the audit and tile source when the caller made them already.
-    fn prepared(
-        snapshot: Snapshot,
-        registry_version: Option<i64>,
-        audit: Option<AuditReport>,
-        tiles: Option<TileSource>,
-    ) -> Arc<Self> {
-        let published = Published::new(snapshot, registry_version);
-        if let Some(audit) = audit {
-            let _ = published.audit.set(Arc::new(audit));
-        }
-        if let Some(tiles) = tiles {
-            let _ = published.tiles.set(tiles);
-        }
-        published
     }
 
     pub fn snapshot(&self) -> &Snapshot {
@@ -326,8 +333,9 @@ impl Published {
         let names =
             |levels: &[Level]| -> Vec<&str> { levels.iter().map(|l| l.collection()).collect() };
         tracing::info!(
-            "collections kept: {:?}; rendered per request (over {KEPT_COLLECTION_VERTICES} vertices): {:?}",
+            "collections kept: {:?}; streamed per request (over {} vertices): {:?}",
             names(&kept),
+            self.kept_collection_vertices,
             names(&per_request)
         );
     }
@@ -389,6 +397,8 @@ pub struct Shared {
     clock: Arc<dyn Clock>,
     /// Counters for `/metrics`.
     metrics: Arc<metrics::Metrics>,
+    /// How whole layers are answered ([`ApiConfig::whole_layers`]).
+    whole_layers: WholeLayers,
 }
 
 impl std::ops::Deref for AppState {
@@ -409,7 +419,8 @@ impl AppState {
 
     /// A state whose tile cache and style follow `config`.
     pub fn with_config(snapshot: Snapshot, config: &ApiConfig) -> Self {
-        Self::build(Published::new(snapshot, None), config, None)
+        let kept = config.whole_layers.kept_vertices;
+        Self::build(Published::new(snapshot, None, kept), config, None)
     }
 
     /// A state backed by `store`, serving `snapshot` (the store's `registry_version`).
@@ -420,7 +431,11 @@ impl AppState {
         config: &ApiConfig,
     ) -> Self {
         Self::build(
-            Published::new(snapshot, Some(registry_version)),
+            Published::new(
+                snapshot,
+                Some(registry_version),
+                config.whole_layers.kept_vertices,
+            ),
             config,
             Some(store),
         )
@@ -444,6 +459,7 @@ impl AppState {
             logins: Arc::default(),
             clock: Arc::new(SystemClock::default()),
             metrics: Arc::new(metrics::Metrics::new()),
+            whole_layers: config.whole_layers,
         }))
     }
 
@@ -485,7 +501,7 @@ impl AppState {
         audit: Option<AuditReport>,
         tiles: Option<TileSource>,
     ) {
-        let published = Published::prepared(snapshot, registry_version, audit, tiles);
+        let published = self.prepared(snapshot, registry_version, audit, tiles);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = published.clone();
         Self::warm_later(published);
     }
@@ -507,7 +523,7 @@ impl AppState {
         audit: Option<AuditReport>,
         tiles: Option<TileSource>,
     ) -> bool {
-        let published = Published::prepared(snapshot, Some(version), audit, tiles);
+        let published = self.prepared(snapshot, Some(version), audit, tiles);
         {
             let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
             if current.registry_version.is_some_and(|v| v >= version) {
@@ -517,6 +533,24 @@ impl AppState {
         }
         Self::warm_later(published);
         true
+    }
+
+    /// A snapshot to publish, with its audit and tile source when the caller made them already.
+    fn prepared(
+        &self,
+        snapshot: Snapshot,
+        registry_version: Option<i64>,
+        audit: Option<AuditReport>,
+        tiles: Option<TileSource>,
+    ) -> Arc<Published> {
+        let published = Published::new(snapshot, registry_version, self.whole_layers.kept_vertices);
+        if let Some(audit) = audit {
+            let _ = published.audit.set(Arc::new(audit));
+        }
+        if let Some(tiles) = tiles {
+            let _ = published.tiles.set(tiles);
+        }
+        published
     }
 
     fn warm_later(published: Arc<Published>) {
@@ -580,7 +614,7 @@ impl AppState {
             .cpu
             .run(move || crate::store::registry::snapshot_of(&store, id))
             .await??;
-        let published = Published::new(snapshot, Some(id));
+        let published = Published::new(snapshot, Some(id), self.whole_layers.kept_vertices);
         let mut kept = history();
         if kept.len() >= HISTORY_KEPT {
             kept.remove(0);
@@ -843,8 +877,8 @@ mod tests {
     /// the same bytes as a kept one; the mini city's are all kept.
     #[test]
     fn large_collections_are_rendered_per_request_as_the_same_bytes() {
-        let kept = Published::new(mini(), None);
-        let mut unkept = Published::new(mini(), None);
+        let kept = Published::new(mini(), None, KEPT_COLLECTION_VERTICES);
+        let mut unkept = Published::new(mini(), None, KEPT_COLLECTION_VERTICES);
         match Arc::get_mut(&mut unkept) {
             Some(p) => p.kept_collection_vertices = 0,
             None => panic!("a new Published is not shared"),

@@ -127,6 +127,16 @@ impl Crs {
         }
     }
 
+    /// Whether [`Crs::from_wgs84`] converts every position (the geographic CRSs and the
+    /// GCJ-02/BD-09 offsets do); a projected CRS refuses positions outside its area of use.
+    pub fn converts_everywhere(&self) -> bool {
+        match self {
+            Crs::Wgs84 | Crs::Cgcs2000 | Crs::Gcj02 | Crs::Bd09 => true,
+            Crs::Projected(_) => false,
+            Crs::NorthFirst(inner) => inner.converts_everywhere(),
+        }
+    }
+
     /// The EPSG code of a projected CRS (metres); `None` for the geographic ones.
     pub fn epsg_projected(&self) -> Option<u16> {
         match self {

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use crate::audit::Finding;
 use crate::crs::Crs;
-use crate::registry::{Community, Counts, Grid, Registry, Town};
+use crate::registry::{Community, Counts, Grid, Level, Registry, Town};
 
 /// The output CRS of a rendering; `None` is WGS84 as stored (no conversion).
 pub type Out<'a> = Option<&'a Crs>;
@@ -289,6 +289,104 @@ pub fn grids(registry: &Registry, out: Out) -> serde_json::Result<Vec<u8>> {
     ))
 }
 
+/// The end of a collection's bytes, after its last feature.
+pub const COLLECTION_TAIL: &[u8] = b"]}";
+
+/// Features in a layer's whole collection.
+pub fn layer_len(registry: &Registry, level: Level) -> usize {
+    match level {
+        Level::Town => registry.towns.len(),
+        Level::Community => registry.communities.len(),
+        Level::Grid => registry.grids.len(),
+    }
+}
+
+/// The bytes of a whole collection in `out` before its first feature (`{"type":…,"features":[`).
+///
+/// Written by serialising the same [`Collection`] with no features and cutting off its
+/// [`COLLECTION_TAIL`], so that a layer written a chunk at a time ([`write_features`]) is, byte
+/// for byte, what [`towns`], [`communities`] and [`grids`] write at once.
+pub fn collection_head(out: Out) -> Vec<u8> {
+    let empty: Collection<'_, ()> = in_crs(out, collection(std::iter::empty()));
+    // Plain strings and a `crs` member of strings: serialising cannot fail.
+    let mut bytes = serde_json::to_vec(&empty).unwrap_or_default();
+    debug_assert!(bytes.ends_with(COLLECTION_TAIL));
+    bytes.truncate(bytes.len().saturating_sub(COLLECTION_TAIL.len()));
+    bytes
+}
+
+/// Feature `i` of `level`, serialised into `w`.
+fn write_feature(
+    w: impl std::io::Write,
+    registry: &Registry,
+    level: Level,
+    i: usize,
+    out: Out,
+) -> serde_json::Result<()> {
+    match level {
+        Level::Town => serde_json::to_writer(w, &town_feature(registry, &registry.towns[i], out)),
+        Level::Community => serde_json::to_writer(
+            w,
+            &community_feature(registry, &registry.communities[i], out),
+        ),
+        Level::Grid => serde_json::to_writer(w, &grid_feature(registry, &registry.grids[i], out)),
+    }
+}
+
+/// Feature `i` of `level` as a `serde_json::Value`: what parsing its serialisation gives,
+/// without the text. A download's table is built from these one at a time.
+pub fn feature_value(
+    registry: &Registry,
+    level: Level,
+    i: usize,
+    out: Out,
+) -> serde_json::Result<serde_json::Value> {
+    match level {
+        Level::Town => serde_json::to_value(town_feature(registry, &registry.towns[i], out)),
+        Level::Community => {
+            serde_json::to_value(community_feature(registry, &registry.communities[i], out))
+        }
+        Level::Grid => serde_json::to_value(grid_feature(registry, &registry.grids[i], out)),
+    }
+}
+
+/// Appends the features of `level` from index `from` on to `buf`, as they stand in the whole
+/// collection (a comma before each but the first of the layer), until `buf` holds at least
+/// `budget` bytes or the layer ends; returns the index of the next feature to write. At least
+/// one feature is written when any is left, so a writer that calls it again always progresses.
+/// Fails only if a position is outside the output CRS's area of use.
+pub fn write_features(
+    buf: &mut Vec<u8>,
+    registry: &Registry,
+    level: Level,
+    out: Out,
+    from: usize,
+    budget: usize,
+) -> serde_json::Result<usize> {
+    let len = layer_len(registry, level);
+    let mut i = from;
+    while i < len {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_feature(&mut *buf, registry, level, i, out)?;
+        i += 1;
+        if buf.len() >= budget {
+            break;
+        }
+    }
+    Ok(i)
+}
+
+/// Whether every position of `level` converts to `out`: the error the whole rendering would
+/// fail with (the first position outside the CRS's area of use, in the rendering's order),
+/// found by rendering each feature into nothing. Lets a streamed collection refuse a CRS
+/// before its first byte is sent rather than break off in the middle.
+pub fn check_layer(registry: &Registry, level: Level, out: Out) -> serde_json::Result<()> {
+    (0..layer_len(registry, level))
+        .try_for_each(|i| write_feature(std::io::sink(), registry, level, i, out))
+}
+
 /// An audit finding as a Feature: its geometry (or `null`) and the finding as properties.
 #[derive(Serialize)]
 pub struct FindingFeature<'a> {
@@ -324,5 +422,151 @@ pub fn findings<'a>(
                 properties: f,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Snapshot;
+
+    fn mini() -> Snapshot {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
+        match Snapshot::load(&dir) {
+            Ok(s) => s,
+            Err(e) => panic!("the mini city must load: {e}"),
+        }
+    }
+
+    /// The whole collection as `serde_json::to_vec` writes it at once (the reference).
+    fn whole(r: &Registry, level: Level, out: Out) -> serde_json::Result<Vec<u8>> {
+        match level {
+            Level::Town => towns(r, out),
+            Level::Community => communities(r, out),
+            Level::Grid => grids(r, out),
+        }
+    }
+
+    /// The collection written head, chunks of at least `budget` bytes, tail; and the chunks'
+    /// sizes in features.
+    fn chunked(
+        r: &Registry,
+        level: Level,
+        out: Out,
+        budget: usize,
+    ) -> serde_json::Result<(Vec<u8>, Vec<usize>)> {
+        let mut bytes = collection_head(out);
+        let mut sizes = Vec::new();
+        let mut next = 0;
+        while next < layer_len(r, level) {
+            let mut chunk = Vec::new();
+            let after = write_features(&mut chunk, r, level, out, next, budget)?;
+            sizes.push(after - next);
+            next = after;
+            bytes.extend_from_slice(&chunk);
+        }
+        bytes.extend_from_slice(COLLECTION_TAIL);
+        Ok((bytes, sizes))
+    }
+
+    fn projected() -> Crs {
+        match "EPSG:4547".parse() {
+            Ok(c) => c,
+            Err(e) => panic!("EPSG:4547: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_layer_written_in_chunks_is_the_whole_collection_byte_for_byte() {
+        let city = mini();
+        let r = &city.registry;
+        let crs = projected();
+        // Towns: one feature; communities: 3; grids: 4 (split 1+1+1+1, 2+2 or 3+1, whole).
+        for level in Level::ALL {
+            for out in [None, Some(&crs)] {
+                let Ok(reference) = whole(r, level, out) else {
+                    panic!("{level:?} renders whole");
+                };
+                let mut first = Vec::new();
+                if let Err(e) = write_feature(&mut first, r, level, 0, out) {
+                    panic!("{level:?}'s first feature: {e}");
+                }
+                let one_feature = first.len();
+                let mut splits = Vec::new();
+                for budget in [0, 1, one_feature + 1, 2 * one_feature + 1, usize::MAX] {
+                    let Ok((bytes, sizes)) = chunked(r, level, out, budget) else {
+                        panic!("{level:?} renders in chunks");
+                    };
+                    assert_eq!(
+                        String::from_utf8_lossy(&bytes),
+                        String::from_utf8_lossy(&reference),
+                        "{level:?} {out:?} budget {budget}"
+                    );
+                    assert_eq!(sizes.iter().sum::<usize>(), layer_len(r, level));
+                    splits.push(sizes);
+                }
+                // Budgets 0 and 1: a feature a chunk; unbounded: one chunk.
+                assert!(splits[0].iter().all(|&n| n == 1), "{splits:?}");
+                assert_eq!(splits[4].len(), 1, "{splits:?}");
+            }
+        }
+        // The grids do split unevenly: a chunk of more than one feature and one of fewer.
+        let Ok((_, sizes)) = chunked(r, Level::Grid, None, 1000) else {
+            panic!("grids render in chunks");
+        };
+        assert!(sizes.len() > 1 && sizes.iter().any(|&n| n > 1), "{sizes:?}");
+    }
+
+    #[test]
+    fn empty_and_one_feature_layers_are_whole_collections() {
+        let crs = projected();
+        for keep in [0, 1] {
+            let mut city = mini();
+            city.registry.towns.truncate(keep);
+            city.registry.communities.truncate(keep);
+            city.registry.grids.truncate(keep);
+            let r = &city.registry;
+            // The towns' counts add their communities' and refer to them by index: render each
+            // layer of the truncated registry on its own.
+            for level in Level::ALL {
+                if level == Level::Town && keep == 1 {
+                    continue; // its community indices now point past the end
+                }
+                for out in [None, Some(&crs)] {
+                    let (Ok(reference), Ok((bytes, sizes))) =
+                        (whole(r, level, out), chunked(r, level, out, 0))
+                    else {
+                        panic!("{level:?} renders");
+                    };
+                    assert_eq!(bytes, reference, "{level:?} {keep}");
+                    assert_eq!(sizes.len(), keep);
+                }
+            }
+        }
+        let empty = collection_head(None);
+        assert_eq!(empty, br#"{"type":"FeatureCollection","features":["#);
+    }
+
+    #[test]
+    fn the_check_fails_as_the_whole_rendering_does() {
+        let city = mini();
+        let r = &city.registry;
+        let far: Crs = match "EPSG:4549".parse() {
+            Ok(c) => c,
+            Err(e) => panic!("EPSG:4549: {e}"),
+        };
+        let near = projected();
+        for level in Level::ALL {
+            assert!(check_layer(r, level, Some(&near)).is_ok());
+            assert!(check_layer(r, level, None).is_ok());
+            let (Err(whole_error), Err(checked)) = (
+                whole(r, level, Some(&far)),
+                check_layer(r, level, Some(&far)),
+            ) else {
+                panic!("{level:?} is outside EPSG:4549");
+            };
+            assert_eq!(checked.to_string(), whole_error.to_string());
+            assert!(checked.to_string().contains("outside the area of use"));
+        }
     }
 }

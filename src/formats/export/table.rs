@@ -114,15 +114,28 @@ impl Table {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        Self::from_features(name, epsg, features)
+    }
+
+    /// The table of GeoJSON Features given one at a time, the same [`Table::from_geojson`]
+    /// makes of the collection of them: a whole layer (the ×100 grids: 708 MB of JSON, several
+    /// GB as one `Value` tree) is then never held as text nor as one tree, only a feature's.
+    pub fn from_features<F: std::borrow::Borrow<Value>>(
+        name: &str,
+        epsg: u32,
+        features: impl IntoIterator<Item = F>,
+    ) -> Result<Table, TableError> {
+        let features = features.into_iter();
         let mut table = Table {
             name: name.to_owned(),
             epsg,
             columns: Vec::new(),
-            rows: Vec::with_capacity(features.len()),
+            rows: Vec::with_capacity(features.size_hint().0),
         };
         let scale = if table.projected() { 1e3 } else { 1e7 };
-        let mut flat: Vec<Vec<(String, Value)>> = Vec::with_capacity(features.len());
-        for (i, f) in features.iter().enumerate() {
+        let mut flat: Vec<Vec<(String, Value)>> = Vec::with_capacity(features.size_hint().0);
+        for (i, f) in features.enumerate() {
+            let f = f.borrow();
             let fail = |message: String| TableError {
                 feature: i,
                 message,
