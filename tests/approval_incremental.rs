@@ -238,6 +238,15 @@ fn split_by_grids(r: &Registry, community: &str) -> Value {
            "features": [part("西区社区", west), part("东区社区", east)]})
 }
 
+/// The sample city's shipped compliant split of 太平社区.
+fn compliant_split() -> Value {
+    let text = std::fs::read_to_string(
+        common::sample_dir().join("examples/proposals/compliant-split.geojson"),
+    )
+    .expect("read");
+    serde_json::from_str(&text).expect("json")
+}
+
 fn bounds_of(r: &Registry, community: &str) -> geo::Rect<f64> {
     let c = &r.communities[r.community_by_code(community).expect("community")];
     c.territory
@@ -291,11 +300,7 @@ async fn approvals_on_the_sample_city_build_what_a_full_read_of_the_version_buil
     // 1: the shipped compliant split of 太平社区.
     let street = common::user_token(store, "street1", Role::Street, &["442000001"]);
     let around = bounds_of(&state.published().snapshot().registry, "442000001002");
-    let text = std::fs::read_to_string(
-        common::sample_dir().join("examples/proposals/compliant-split.geojson"),
-    )
-    .expect("read");
-    let proposal: Value = serde_json::from_str(&text).expect("json");
+    let proposal = compliant_split();
     // As the server does in the background after start-up and after each publication.
     state.published().warm();
     common::carry_to_approval(app, &street, reviewer, proposal).await;
@@ -361,11 +366,7 @@ async fn a_replica_builds_each_approved_version_from_its_rows_as_a_full_read_doe
 
     let street = common::user_token(store, "street1", Role::Street, &["442000001"]);
     let around = bounds_of(&state.published().snapshot().registry, "442000001002");
-    let text = std::fs::read_to_string(
-        common::sample_dir().join("examples/proposals/compliant-split.geojson"),
-    )
-    .expect("read");
-    let proposal: Value = serde_json::from_str(&text).expect("json");
+    let proposal = compliant_split();
     state.published().warm();
     common::carry_to_approval(app, &street, reviewer, proposal).await;
     api::follow::catch_up(&replica, store, 2);

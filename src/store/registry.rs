@@ -191,13 +191,7 @@ pub fn edit_of(conn: &dyn Conn, version: i64) -> Result<Option<StoredEdit>, Stor
                 ended.push(code);
                 return Ok(());
             }
-            match serde_json::from_str(&r.take_text(2)?) {
-                Ok(feature) => features.push(feature),
-                Err(e) if damaged.is_none() => {
-                    damaged = Some(format!("{layer} feature {code} is not valid JSON: {e}"));
-                }
-                Err(_) => {}
-            }
+            features.extend(parse_feature(&layer, &code, &r.take_text(2)?, &mut damaged));
             Ok(())
         },
     )?;
@@ -205,6 +199,21 @@ pub fn edit_of(conn: &dyn Conn, version: i64) -> Result<Option<StoredEdit>, Stor
         return Err(StoreError::Damaged(message));
     }
     Ok((!other).then_some(edit))
+}
+
+/// A stored feature's JSON; `None` when it is not JSON, the first such row then named in
+/// `damaged` (the read goes on, so the row is reported once the rows are all seen).
+fn parse_feature(
+    layer: &dyn std::fmt::Display,
+    code: &str,
+    text: &str,
+    damaged: &mut Option<String>,
+) -> Option<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| {
+            damaged.get_or_insert_with(|| format!("{layer} feature {code} is not valid JSON: {e}"));
+        })
+        .ok()
 }
 
 /// The registry as it stood on `day` (without a day: the newest), with its version.
@@ -230,13 +239,7 @@ pub fn features_at(conn: &dyn Conn, layer: Level, version: i64) -> Result<Vec<Va
         &mut |r| {
             let code: String = r.get(0)?;
             let text: String = r.get(1)?;
-            match serde_json::from_str(&text) {
-                Ok(feature) => out.push(feature),
-                Err(e) if damaged.is_none() => {
-                    damaged = Some(format!("{layer} feature {code} is not valid JSON: {e}"));
-                }
-                Err(_) => {}
-            }
+            out.extend(parse_feature(&layer, &code, &text, &mut damaged));
             Ok(())
         },
     )?;
