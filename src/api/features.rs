@@ -56,18 +56,6 @@ fn output_crs(crs: Option<&str>) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
-/// A whole layer as GeoJSON bytes, for a download made from it: the cached WGS84 rendering, or
-/// a fresh one in another CRS (GeoJSON answers of layers not kept are streamed instead,
-/// [`layer_stream`]).
-fn whole_layer(published: &Published, layer: Level, crs: Option<&Crs>) -> Result<Bytes, ApiError> {
-    match crs {
-        None => Ok(published.collection(layer)),
-        Some(crs) => render(&published.snapshot().registry, layer, Some(crs))
-            .map(Bytes::from)
-            .map_err(|e| ApiError::bad_request(format!("parameter `crs`: {e}"))),
-    }
-}
-
 /// The table of a whole layer for a download, built from the registry's features one at a
 /// time ([`Table::from_features`]): the same table as from the layer's GeoJSON, without its
 /// text and `Value` tree. A position outside the output CRS's area of use is the same 400 as
@@ -191,8 +179,9 @@ impl CollectionQuery {
     }
 }
 
-/// A whole layer (cached), or the page of it the query selects, as GeoJSON bytes in `out`.
-fn layer(
+/// The page of a layer the query selects (or every feature without geometry), as GeoJSON
+/// bytes in `out`; whole layers are answered by [`collection`].
+fn page_of(
     state: &AppState,
     published: &Published,
     level: Level,
@@ -201,9 +190,6 @@ fn layer(
     out: Option<&Crs>,
 ) -> Result<Bytes, ApiError> {
     let skip_geometry = parse_skip_geometry(query.skip_geometry.as_deref())?;
-    if !query.selects() && !skip_geometry {
-        return whole_layer(published, level, out);
-    }
     let r = &published.snapshot().registry;
     let mut filter = select::parent_filter(
         r,
@@ -255,19 +241,22 @@ async fn collection(
 ) -> Result<Response, ApiError> {
     let format = download::format(query.format.as_deref(), headers)?;
     let crs = parse_crs(query.crs.as_deref())?;
+    let whole = !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())?;
     if format == Format::GeoJson {
         let out = (!crs.is_wgs84()).then_some(&crs);
-        let whole = !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())?;
-        if whole && (out.is_some() || !published.keeps_collection(level)) {
-            let body = layer_stream::whole_layer(&state, published, level, out.cloned()).await?;
-            return Ok(with_crs(geo_json(body), out));
+        if !whole {
+            return page_of(&state, &published, level, &query, &uri, out)
+                .map(|body| with_crs(geo_json(body), out));
         }
-        return layer(&state, &published, level, &query, &uri, out)
-            .map(|body| with_crs(geo_json(body), out));
+        if out.is_none() && published.keeps_collection(level) {
+            return Ok(geo_json(published.collection(level)));
+        }
+        let body = layer_stream::whole_layer(&state, published, level, out.cloned()).await?;
+        return Ok(with_crs(geo_json(body), out));
     }
     let epsg = download::epsg(format, &crs)?;
-    if !query.selects() && !parse_skip_geometry(query.skip_geometry.as_deref())? {
-        let out = (!crs.is_wgs84()).then_some(crs);
+    let out = (!crs.is_wgs84()).then_some(crs);
+    if whole {
         return download::answer_table(&state, format, level.collection(), epsg, move || {
             whole_layer_table(&published, level, out.as_ref(), epsg)
         })
@@ -275,8 +264,7 @@ async fn collection(
     }
     let job_state = state.clone();
     download::answer(&state, format, level.collection(), epsg, move || {
-        let out = (!crs.is_wgs84()).then_some(&crs);
-        layer(&job_state, &published, level, &query, &uri, out)
+        page_of(&job_state, &published, level, &query, &uri, out.as_ref())
     })
     .await
 }
