@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
     };
     let Some(centre) = r.communities[cn]
         .territory
-        .as_ref()
+        .as_deref()
         .and_then(|t| t.interior_point())
     else {
         panic!("城南 has no territory")

@@ -89,13 +89,13 @@ fn points(s: &Snapshot, around: geo::Rect<f64>, prefix: &str) -> Vec<[f64; 2]> {
         .communities
         .iter()
         .filter(|c| c.code.starts_with(prefix))
-        .filter_map(|c| c.territory.as_ref())
+        .filter_map(|c| c.territory.as_deref())
         .chain(
             s.registry
                 .grids
                 .iter()
                 .filter(|g| g.code.starts_with(prefix))
-                .map(|g| &g.area),
+                .map(|g| &*g.area),
         );
     for area in areas {
         for polygon in area {
@@ -250,7 +250,7 @@ fn compliant_split() -> Value {
 fn bounds_of(r: &Registry, community: &str) -> geo::Rect<f64> {
     let c = &r.communities[r.community_by_code(community).expect("community")];
     c.territory
-        .as_ref()
+        .as_deref()
         .and_then(|t| t.bounding_rect())
         .expect("territory")
 }

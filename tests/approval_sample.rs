@@ -166,7 +166,7 @@ async fn approving_the_compliant_split_changes_exactly_what_the_parts_say() {
 
     // Lookups at random points of the old parent: today's grid is the one the diff maps
     // yesterday's grid to.
-    let territory = parent.territory.as_ref().expect("territory");
+    let territory = parent.territory.as_deref().expect("territory");
     let bounds = geo::BoundingRect::bounding_rect(territory).expect("bounds");
     let yesterday = time::OffsetDateTime::now_utc()
         .to_offset(time::macros::offset!(+8))

@@ -45,7 +45,7 @@ fn setup() -> ([f64; 4], Vec<(String, MultiPolygon<f64>)>) {
     let c = registry.community_by_code(COMMUNITY).expect("community");
     let b = registry.communities[c]
         .territory
-        .as_ref()
+        .as_deref()
         .and_then(|t| t.bounding_rect())
         .expect("bounds");
     let grids = registry.communities[c]
@@ -54,7 +54,7 @@ fn setup() -> ([f64; 4], Vec<(String, MultiPolygon<f64>)>) {
         .map(|&g| {
             (
                 registry.grids[g].code.clone(),
-                registry.grids[g].area.clone(),
+                geo::MultiPolygon::clone(&registry.grids[g].area),
             )
         })
         .collect();

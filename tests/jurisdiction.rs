@@ -524,11 +524,11 @@ async fn a_vote_holds_only_for_the_document_it_was_cast_on() {
 fn neighbours(r: &Registry) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
     for (i, a) in r.communities.iter().enumerate() {
-        let Some(ta) = a.territory.as_ref() else {
+        let Some(ta) = a.territory.as_deref() else {
             continue;
         };
         for (j, b) in r.communities.iter().enumerate().skip(i + 1) {
-            let Some(tb) = b.territory.as_ref() else {
+            let Some(tb) = b.territory.as_deref() else {
                 continue;
             };
             let (Some(ba), Some(bb)) = (ta.bounding_rect(), tb.bounding_rect()) else {
@@ -650,25 +650,25 @@ async fn random_proposals_by_random_actors_never_make_the_city_worse() {
             kind => {
                 let (a, b) = pairs[pick(&mut rng, pairs.len())];
                 let (ta, tb) = (
-                    r.communities[a].territory.clone().expect("territory"),
-                    r.communities[b].territory.clone().expect("territory"),
+                    r.communities[a].territory.as_deref().expect("territory"),
+                    r.communities[b].territory.as_deref().expect("territory"),
                 );
                 let parents = json!([r.communities[a].code, r.communities[b].code]);
                 if kind == 1 {
                     // Merge into `a`.
                     json!({"type": "FeatureCollection",
                            "proposal": {"kind": "merge", "title": format!("合并 {case}"), "parents": parents},
-                           "features": [part_of(r, a, &ta.union(&tb))]})
+                           "features": [part_of(r, a, &ta.union(tb))]})
                 } else {
                     // Adjust: a grid of `b` touching `a` moves to `a`.
                     let Some(&g) = r.communities[b]
                         .grids
                         .iter()
-                        .find(|&&g| r.grids[g].area.intersects(&ta))
+                        .find(|&&g| r.grids[g].area.intersects(ta))
                     else {
                         continue;
                     };
-                    let moved = &r.grids[g].area;
+                    let moved: &geo::MultiPolygon<f64> = &r.grids[g].area;
                     json!({"type": "FeatureCollection",
                            "proposal": {"kind": "adjust", "title": format!("调整 {case}"), "parents": parents},
                            "features": [part_of(r, a, &ta.union(moved)),
@@ -754,13 +754,13 @@ async fn random_proposals_by_random_actors_never_make_the_city_worse() {
         let r = &snapshot.snapshot().registry;
         for c in &r.communities {
             let (Some(t), true) = (
-                c.territory.as_ref(),
+                c.territory.as_deref(),
                 c.code.starts_with(&r.towns[c.town].code),
             ) else {
                 assert!(c.territory.is_none(), "{} not under its town", c.code);
                 continue;
             };
-            let outside = geodesic_area(&t.difference(&r.towns[c.town].area));
+            let outside = geodesic_area(&t.difference(&*r.towns[c.town].area));
             assert!(
                 outside < 1.0,
                 "case {case}: {} {outside} m² outside",

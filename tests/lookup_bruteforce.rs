@@ -51,9 +51,9 @@ fn random_points_match_brute_force() {
         panic!("no towns")
     };
     let levels = [
-        Level::new(r.towns.iter().map(|t| Some(&t.area))),
-        Level::new(r.communities.iter().map(|c| c.territory.as_ref())),
-        Level::new(r.grids.iter().map(|g| Some(&g.area))),
+        Level::new(r.towns.iter().map(|t| Some(&*t.area))),
+        Level::new(r.communities.iter().map(|c| c.territory.as_deref())),
+        Level::new(r.grids.iter().map(|g| Some(&*g.area))),
     ];
     let mut rng = common::Rng(20261126);
     let (mut inside, mut in_grid) = (0, 0);
@@ -108,7 +108,7 @@ fn every_shared_vertex_and_edge_point_resolves_to_exactly_one_grid() {
     };
     let (mut vertices, mut midpoints) = (0, 0);
     for grid in r.grids.iter().step_by(5) {
-        for polygon in &grid.area {
+        for polygon in grid.area.iter() {
             for line in polygon.exterior().lines() {
                 let vertex = [line.start.x, line.start.y];
                 let mid = [

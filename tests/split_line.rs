@@ -118,7 +118,7 @@ async fn every_line_split_gives_valid_parts_that_partition_the_parent() {
         let c = registry.community_by_code(code).expect("community");
         let parent = registry.communities[c]
             .territory
-            .as_ref()
+            .as_deref()
             .expect("territory");
         let parent_m2 = geodesic_m2(parent);
         let b = parent.bounding_rect().expect("bounds");

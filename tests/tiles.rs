@@ -196,7 +196,7 @@ fn sample_tiles_are_valid_and_close_to_the_source() {
                     "communities" => registry.communities
                         [registry.community_by_code(code).expect("community")]
                     .territory
-                    .as_ref()
+                    .as_deref()
                     .expect("territory"),
                     _ => &registry.grids[registry.grid_by_code(code).expect("grid")].area,
                 };

@@ -33,7 +33,7 @@ fn communities_tile_each_town() {
         let children: Vec<_> = town
             .communities
             .iter()
-            .filter_map(|&c| r.communities[c].territory.as_ref())
+            .filter_map(|&c| r.communities[c].territory.as_deref())
             .collect();
         assert!(
             !children.is_empty(),
@@ -60,7 +60,7 @@ fn grids_tile_each_community() {
             assert!(c.grids.is_empty());
             continue;
         };
-        let children: Vec<_> = c.grids.iter().map(|&g| &r.grids[g].area).collect();
+        let children: Vec<_> = c.grids.iter().map(|&g| &*r.grids[g].area).collect();
         assert!(
             !children.is_empty(),
             "community {} has territory but no grids",

@@ -116,7 +116,7 @@ fn areas_agree_with_the_geodesic_oracle() -> Result<(), Failed> {
         let code = row.get("code").ok_or("code")?;
         let c = r.community_by_code(code).ok_or("unknown code")?;
         let ours = shequ::geometry::measure::area_m2(
-            r.communities[c].territory.as_ref().ok_or("territory")?,
+            r.communities[c].territory.as_deref().ok_or("territory")?,
         );
         let geodesic = number(row, "area")?;
         if (ours - geodesic).abs() / geodesic > 1e-3 {

@@ -11,7 +11,7 @@ use crate::rules::catalogue::{self, Subject, Wording};
 
 /// What the rules measure of an existing community: its counts, staff, office, shape and grids.
 fn subject<'a>(c: &Community, registry: &'a Registry) -> Subject<'a> {
-    let polsby_popper = c.territory.as_ref().and_then(|t| {
+    let polsby_popper = c.territory.as_deref().and_then(|t| {
         let perimeter = perimeter_m(t);
         (perimeter > 0.0).then(|| catalogue::polsby_popper(area_m2(t), perimeter))
     });

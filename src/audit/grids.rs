@@ -15,11 +15,11 @@ type Grids<'a> = [(usize, &'a MultiPolygon<f64>)];
 pub(super) fn coverage(cx: &Context, community: usize, out: &mut Vec<Finding>) {
     let r = cx.registry;
     let c = &r.communities[community];
-    let Some(territory) = &c.territory else {
+    let Some(territory) = c.territory.as_deref() else {
         return;
     };
     let grids: Vec<(usize, &MultiPolygon<f64>)> =
-        c.grids.iter().map(|&g| (g, &r.grids[g].area)).collect();
+        c.grids.iter().map(|&g| (g, &*r.grids[g].area)).collect();
     let union = unary_union(grids.iter().flat_map(|(_, a)| a.0.iter()));
     let uncovered = territory.difference(&union);
     gaps(cx, community, &grids, &uncovered, out);
@@ -130,7 +130,7 @@ fn outside(
 ) {
     let r = cx.registry;
     let c = &r.communities[community];
-    let Some(territory) = &c.territory else {
+    let Some(territory) = c.territory.as_deref() else {
         return;
     };
     let outside = area.difference(territory);
@@ -175,7 +175,7 @@ fn straddling(
     for (k, other) in r.communities.iter().enumerate() {
         let Some(other_area) = other
             .territory
-            .as_ref()
+            .as_deref()
             .filter(|o| k != community && boxes_touch(o, outside))
         else {
             continue;

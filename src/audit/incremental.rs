@@ -70,7 +70,7 @@ pub fn audit_change(
         .zip(&dirty)
         .map(|(c, &dirty)| {
             dirty
-                || c.territory.as_ref().is_some_and(meets)
+                || c.territory.as_deref().is_some_and(meets)
                 || c.grids.iter().any(|&g| meets(&registry.grids[g].area))
         })
         .collect();

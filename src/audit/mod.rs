@@ -70,7 +70,7 @@ impl<'a> Context<'a> {
             community_rings: registry
                 .communities
                 .iter()
-                .map(|c| c.territory.as_ref().and_then(Rings::new))
+                .map(|c| c.territory.as_deref().and_then(Rings::new))
                 .collect(),
         }
     }

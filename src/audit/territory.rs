@@ -23,7 +23,7 @@ pub(super) fn overlaps(
         .communities
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| Some(GeomWithData::new(bbox_of(c.territory.as_ref()?)?, i)))
+        .filter_map(|(i, c)| Some(GeomWithData::new(bbox_of(c.territory.as_deref()?)?, i)))
         .collect();
     let tree = RTree::bulk_load(boxes.clone());
     let per_community: Vec<Vec<Finding>> = boxes
@@ -120,7 +120,7 @@ pub(super) fn town_gaps_and_outside(cx: &Context, town: &Town, out: &mut Vec<Fin
     let union = unary_union(
         members
             .iter()
-            .filter_map(|&c| r.communities[c].territory.as_ref())
+            .filter_map(|&c| r.communities[c].territory.as_deref())
             .flat_map(|m| m.0.iter()),
     );
     for polygon in town.area.difference(&union) {

@@ -243,7 +243,7 @@ fn make(from: &Path, out: &Path) -> Result<usize, String> {
         "the westernmost and easternmost grids swapped between the parts",
     ));
 
-    let territory = community.territory.as_ref().ok_or("no territory")?;
+    let territory = community.territory.as_deref().ok_or("no territory")?;
     let centre = territory.interior_point().ok_or("empty territory")?;
     let mut cut = split_by_line(
         r,
@@ -283,7 +283,7 @@ fn make(from: &Path, out: &Path) -> Result<usize, String> {
         .ok_or("no neighbouring grid")?;
     let mut overlap = base.clone();
     let part0 = parse_area(&overlap["features"][0]["geometry"]).map_err(|e| e.join("; "))?;
-    let grown = geo::BooleanOps::union(&part0, &r.grids[neighbour_grid].area);
+    let grown = geo::BooleanOps::union(&part0, &*r.grids[neighbour_grid].area);
     overlap["features"][0]["geometry"] = area_to_geojson(&grown, None);
     examples.push((
         "bad-overlaps-neighbour.geojson",

@@ -75,11 +75,12 @@ impl Planter<'_> {
         if let Some(c) = r.community_by_code(code) {
             return r.communities[c]
                 .territory
-                .clone()
+                .as_deref()
+                .cloned()
                 .ok_or(format!("{code} has no territory"));
         }
         r.grid_by_code(code)
-            .map(|g| r.grids[g].area.clone())
+            .map(|g| MultiPolygon::clone(&r.grids[g].area))
             .ok_or(format!("unknown code {code}"))
     }
 
@@ -137,7 +138,7 @@ fn plant(from: &Path, out: &Path) -> Result<usize, String> {
     let code = |i: usize| c(i).code.clone();
     let grid = |i: usize, k: usize| registry.grids[c(i).grids[k]].code.clone();
     let town_box =
-        geo::BoundingRect::bounding_rect(&registry.towns[town].area).ok_or("empty town")?;
+        geo::BoundingRect::bounding_rect(&*registry.towns[town].area).ok_or("empty town")?;
     let mut p = Planter {
         registry: &registry,
         changed: Default::default(),

@@ -38,7 +38,7 @@ impl SpatialIndex {
     pub fn with_change(&self, old: &Registry, new: &Registry, touched: &Touched) -> SpatialIndex {
         let towns = shapes(
             &self.towns,
-            new.towns.iter().map(|t| (t.code.as_str(), Some(&t.area))),
+            new.towns.iter().map(|t| (t.code.as_str(), Some(&*t.area))),
             |c| old.town_by_code(c),
             &touched.towns,
         );
@@ -46,13 +46,13 @@ impl SpatialIndex {
             &self.communities,
             new.communities
                 .iter()
-                .map(|c| (c.code.as_str(), c.territory.as_ref())),
+                .map(|c| (c.code.as_str(), c.territory.as_deref())),
             |c| old.community_by_code(c),
             &touched.communities,
         );
         let grids = shapes(
             &self.grids,
-            new.grids.iter().map(|g| (g.code.as_str(), Some(&g.area))),
+            new.grids.iter().map(|g| (g.code.as_str(), Some(&*g.area))),
             |c| old.grid_by_code(c),
             &touched.grids,
         );

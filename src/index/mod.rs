@@ -113,14 +113,14 @@ impl SpatialIndex {
         let mut index = SpatialIndex {
             lattice: None,
             answers: Vec::new(),
-            towns: LevelTree::new(registry.towns.par_iter().map(|t| Some(&t.area))),
+            towns: LevelTree::new(registry.towns.par_iter().map(|t| Some(&*t.area))),
             communities: LevelTree::new(
                 registry
                     .communities
                     .par_iter()
-                    .map(|c| c.territory.as_ref()),
+                    .map(|c| c.territory.as_deref()),
             ),
-            grids: LevelTree::new(registry.grids.par_iter().map(|g| Some(&g.area))),
+            grids: LevelTree::new(registry.grids.par_iter().map(|g| Some(&*g.area))),
             grid_community: registry.grids.iter().map(|g| g.community).collect(),
             community_town: registry.communities.iter().map(|c| c.town).collect(),
         };
@@ -275,9 +275,14 @@ mod tests {
         let rings = |areas: Vec<Option<&geo::MultiPolygon<f64>>>| -> Vec<Option<Rings>> {
             areas.into_iter().map(|a| a.and_then(Rings::new)).collect()
         };
-        let grids = rings(r.grids.iter().map(|g| Some(&g.area)).collect());
-        let communities = rings(r.communities.iter().map(|c| c.territory.as_ref()).collect());
-        let towns = rings(r.towns.iter().map(|t| Some(&t.area)).collect());
+        let grids = rings(r.grids.iter().map(|g| Some(&*g.area)).collect());
+        let communities = rings(
+            r.communities
+                .iter()
+                .map(|c| c.territory.as_deref())
+                .collect(),
+        );
+        let towns = rings(r.towns.iter().map(|t| Some(&*t.area)).collect());
         if let Some(g) = first_containing(&grids, p) {
             let c = r.grids[g].community;
             return Hit {

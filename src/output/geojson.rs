@@ -183,7 +183,7 @@ pub fn town_feature<'a>(r: &'a Registry, t: &'a Town, out: Out<'a>) -> Feature<'
         .fold(Counts::default(), |a, b| a + b);
     feature(
         &t.code,
-        Some(&t.area),
+        Some(&*t.area),
         out,
         TownProps {
             code: &t.code,
@@ -201,7 +201,7 @@ pub fn community_feature<'a>(
 ) -> Feature<'a, CommunityProps<'a>> {
     feature(
         &c.code,
-        c.territory.as_ref(),
+        c.territory.as_deref(),
         out,
         CommunityProps {
             code: &c.code,
@@ -221,7 +221,7 @@ pub fn grid_feature<'a>(r: &'a Registry, g: &'a Grid, out: Out<'a>) -> Feature<'
     let community = &r.communities[g.community];
     feature(
         &g.code,
-        Some(&g.area),
+        Some(&*g.area),
         out,
         GridProps {
             code: &g.code,

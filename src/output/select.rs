@@ -48,7 +48,7 @@ pub fn records(registry: &Registry, level: Level, filter: &Filter) -> Vec<usize>
                 filter.town.is_none_or(|t| t == c.town) && filter.community.is_none_or(|k| k == i)
             })
             .filter(|&i| {
-                let area = registry.communities[i].territory.as_ref();
+                let area = registry.communities[i].territory.as_deref();
                 filter.meets(&area.and_then(|a| a.bounding_rect()), area)
             })
             .collect(),

@@ -11,6 +11,7 @@
 //! features (duplicate codes, grids whose community ended) are checked here.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use geo::BoundingRect;
 use serde_json::{Value, json};
@@ -208,7 +209,7 @@ impl Registry {
         for c in edit.end_communities {
             if let Some(t) = self
                 .community_by_code(c)
-                .and_then(|i| self.communities[i].territory.as_ref())
+                .and_then(|i| self.communities[i].territory.as_deref())
             {
                 touched.grow(t);
             }
@@ -345,7 +346,7 @@ impl Registry {
         for c in &self.communities {
             if let Some(t) = c
                 .territory
-                .as_ref()
+                .as_deref()
                 .filter(|_| touched.communities.contains(&c.code))
             {
                 own.grow(t);
@@ -381,17 +382,17 @@ impl Registry {
         let mut areas: Vec<&mut geo::MultiPolygon<f64>> = Vec::new();
         for t in self.towns.iter_mut().filter(|t| near(&t.area)) {
             who.push((0, t.code.clone(), vertices(&t.area)));
-            areas.push(&mut t.area);
+            areas.push(Arc::make_mut(&mut t.area));
         }
         for c in self.communities.iter_mut() {
             if let Some(t) = c.territory.as_mut().filter(|t| near(t)) {
                 who.push((1, c.code.clone(), vertices(t)));
-                areas.push(t);
+                areas.push(Arc::make_mut(t));
             }
         }
         for g in self.grids.iter_mut().filter(|g| near(&g.area)) {
             who.push((2, g.code.clone(), vertices(&g.area)));
-            areas.push(&mut g.area);
+            areas.push(Arc::make_mut(&mut g.area));
         }
         touched.junctions = node(&mut areas, tolerance_m);
         for ((level, code, before), area) in who.into_iter().zip(areas) {

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
@@ -1047,7 +1048,7 @@ fn build(
         .map(|(t, communities)| Town {
             code: t.code,
             name: t.name,
-            area: t.area,
+            area: Arc::new(t.area),
             communities,
         })
         .collect();
@@ -1064,7 +1065,7 @@ fn build(
             office_area_m2: c.office_area_m2,
             office: c.office,
             counts,
-            territory: c.territory,
+            territory: c.territory.map(Arc::new),
             grids,
         })
         .collect();
@@ -1076,7 +1077,7 @@ fn build(
             name: g.name,
             community,
             counts: g.counts,
-            area: g.area,
+            area: Arc::new(g.area),
         })
         .collect();
     Registry::from_parts(towns, communities, grids)

@@ -22,7 +22,7 @@ pub use load::{
     FILES, LayerReader, RowReader, load_dir, load_features, load_parsed, load_rows, load_stream,
     parse_area,
 };
-pub use model::{Community, CommunityKind, Counts, Grid, Registry, Town};
+pub use model::{Area, Community, CommunityKind, Counts, Grid, Registry, Town};
 pub use noded::Noding;
 pub use plausible::Plausible;
 pub use problem::{LoadError, Problem};

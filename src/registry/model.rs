@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Add, AddAssign};
+use std::sync::Arc;
 
 use geo::{MultiPolygon, Point};
 use serde::Serialize;
@@ -38,13 +39,18 @@ impl AddAssign for Counts {
     }
 }
 
+/// A feature's area, shared between registry versions: a version made by a change
+/// ([`Registry::with_edit`]) copies the records it keeps but not their geometry (at ×100 the
+/// copies held a second city of coordinates while an approval was applied; issue 20).
+pub type Area = Arc<MultiPolygon<f64>>;
+
 /// A town or street (镇街).
 #[derive(Debug, Clone)]
 pub struct Town {
     /// 9 digits: 6-digit city code + 3-digit town number.
     pub code: String,
     pub name: String,
-    pub area: MultiPolygon<f64>,
+    pub area: Area,
     /// Indices into `Registry::communities`, in code order.
     pub communities: Vec<usize>,
 }
@@ -99,7 +105,7 @@ pub struct Community {
     pub office: Option<Point<f64>>,
     /// Sum over the grids, or as given for a community without territory.
     pub counts: Counts,
-    pub territory: Option<MultiPolygon<f64>>,
+    pub territory: Option<Area>,
     /// Indices into `Registry::grids`, in code order.
     pub grids: Vec<usize>,
 }
@@ -113,7 +119,7 @@ pub struct Grid {
     /// Index into `Registry::communities`.
     pub community: usize,
     pub counts: Counts,
-    pub area: MultiPolygon<f64>,
+    pub area: Area,
 }
 
 /// A validated snapshot of the city. Towns, communities and grids are sorted by code, so

@@ -1,5 +1,6 @@
 //! Noding the registry at load: one topology for every level (see `geometry::noding`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,13 +30,13 @@ impl Registry {
         let mut areas: Vec<&mut geo::MultiPolygon<f64>> = self
             .towns
             .iter_mut()
-            .map(|t| &mut t.area)
+            .map(|t| Arc::make_mut(&mut t.area))
             .chain(
                 self.communities
                     .iter_mut()
-                    .filter_map(|c| c.territory.as_mut()),
+                    .filter_map(|c| c.territory.as_mut().map(Arc::make_mut)),
             )
-            .chain(self.grids.iter_mut().map(|g| &mut g.area))
+            .chain(self.grids.iter_mut().map(|g| Arc::make_mut(&mut g.area)))
             .collect();
         let junctions = node(&mut areas, tolerance_m);
         Noding {

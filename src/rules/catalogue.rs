@@ -410,7 +410,7 @@ mod tests {
                 households,
                 ..Counts::default()
             },
-            area: geo::MultiPolygon(vec![]),
+            area: geo::MultiPolygon(vec![]).into(),
         }
     }
 

@@ -120,7 +120,7 @@ pub fn split_by_line(
     // Snap: grids barely cut go wholly to their bigger side; the others are cut by the line.
     let (mut whole_a, mut whole_b) = (Vec::new(), Vec::new());
     for &g in &registry.communities[c].grids {
-        let grid = &registry.grids[g].area;
+        let grid: &MultiPolygon<f64> = &registry.grids[g].area;
         let (in_a, in_b) = (grid.intersection(&left), grid.difference(&left));
         let thin = |m: &MultiPolygon<f64>| m.0.iter().all(|p| width_m(p) <= SNAP_WIDTH_M);
         if in_a.0.is_empty() || in_b.0.is_empty() {
@@ -293,7 +293,7 @@ pub(super) fn territory<'r>(
         .ok_or_else(|| SplitError::UnknownCommunity(code.to_owned()))?;
     let territory = registry.communities[c]
         .territory
-        .as_ref()
+        .as_deref()
         .ok_or_else(|| SplitError::NoTerritory(code.to_owned()))?;
     Ok((c, territory))
 }

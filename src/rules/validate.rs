@@ -198,7 +198,7 @@ impl RegistryBoxes {
             communities: registry
                 .communities
                 .iter()
-                .map(|c| c.territory.as_ref().and_then(BoundingRect::bounding_rect))
+                .map(|c| c.territory.as_deref().and_then(BoundingRect::bounding_rect))
                 .collect(),
             grid_area_m2: registry.grids.iter().map(|_| OnceLock::new()).collect(),
             parts: None,
@@ -382,7 +382,7 @@ fn parents_covered(
     let parents: Vec<&MultiPolygon<f64>> = proposal
         .parents
         .iter()
-        .filter_map(|&c| registry.communities[c].territory.as_ref())
+        .filter_map(|&c| registry.communities[c].territory.as_deref())
         .collect();
     // A registry territory is already a valid (loader-checked) union of itself.
     let parent_union = match parents[..] {
@@ -752,7 +752,7 @@ fn no_overlap_with_others(
     for (c, community) in registry.communities.iter().enumerate() {
         let Some((territory, territory_box, part_box)) = community
             .territory
-            .as_ref()
+            .as_deref()
             .filter(|_| !proposal.parents.contains(&c))
             .and_then(|t| Some((t, boxes.community(c, t)?, part_box?)))
             .filter(|(_, b, p)| boxes_touch(b, p))

@@ -26,7 +26,9 @@ impl Snapshot {
             millis: started.elapsed().as_secs_f64() * 1e3,
         };
         let index = self.index.with_change(&self.registry, &registry, &touched);
-        let addresses = self.addresses.relocated(&index);
+        let addresses = self
+            .addresses
+            .relocated(&self.registry, &registry, &touched, &index);
         let snapshot = Snapshot {
             registry,
             index,

@@ -66,13 +66,13 @@ impl Near {
 /// territory).
 fn areas(registry: &Registry, level: Level) -> Vec<Option<&MultiPolygon<f64>>> {
     match level {
-        Level::Town => registry.towns.iter().map(|t| Some(&t.area)).collect(),
+        Level::Town => registry.towns.iter().map(|t| Some(&*t.area)).collect(),
         Level::Community => registry
             .communities
             .iter()
-            .map(|c| c.territory.as_ref())
+            .map(|c| c.territory.as_deref())
             .collect(),
-        Level::Grid => registry.grids.iter().map(|g| Some(&g.area)).collect(),
+        Level::Grid => registry.grids.iter().map(|g| Some(&*g.area)).collect(),
     }
 }
 

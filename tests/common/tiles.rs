@@ -123,14 +123,14 @@ pub fn reassembly(
     let registry = &snapshot.registry;
     let (area, child, key) = match level {
         Level::Town => (
-            &registry.towns[registry.town_by_code(code).expect("town")].area,
+            &*registry.towns[registry.town_by_code(code).expect("town")].area,
             "communities",
             "town_code",
         ),
         Level::Community => (
             registry.communities[registry.community_by_code(code).expect("community")]
                 .territory
-                .as_ref()
+                .as_deref()
                 .expect("territory"),
             "grids",
             "community_code",

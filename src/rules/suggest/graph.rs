@@ -166,7 +166,8 @@ pub(crate) mod tests {
                         service_households: 0,
                     },
                     area: MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0),
-                        (x: x1, y: y1), (x: x0, y: y1)]]),
+                        (x: x1, y: y1), (x: x0, y: y1)]])
+                    .into(),
                 }
             })
             .collect();
@@ -185,7 +186,7 @@ pub(crate) mod tests {
         let town = Town {
             code: "442000001".into(),
             name: "镇".into(),
-            area: MultiPolygon(Vec::new()),
+            area: MultiPolygon(Vec::new()).into(),
             communities: vec![0],
         };
         Registry::from_parts(vec![town], vec![community], grids)

@@ -179,7 +179,7 @@ pub(super) fn suggest_merges(
 /// Communities of `ci`'s town, with territory and grids, whose boxes touch its territory's.
 fn neighbours(registry: &Registry, ci: usize) -> Vec<usize> {
     let c = &registry.communities[ci];
-    let Some(bounds) = c.territory.as_ref().and_then(BoundingRect::bounding_rect) else {
+    let Some(bounds) = c.territory.as_deref().and_then(BoundingRect::bounding_rect) else {
         return Vec::new();
     };
     registry.towns[c.town]
@@ -192,7 +192,7 @@ fn neighbours(registry: &Registry, ci: usize) -> Vec<usize> {
             !other.grids.is_empty()
                 && other
                     .territory
-                    .as_ref()
+                    .as_deref()
                     .and_then(BoundingRect::bounding_rect)
                     .is_some_and(|b| b.intersects(&bounds))
         })
