@@ -394,6 +394,43 @@ async fn a_replica_builds_each_approved_version_from_its_rows_as_a_full_read_doe
     assert_eq!(followed(&lagging_app).await, (0, 1));
 }
 
+/// A server's own approval commits its version before it publishes it, and the store's watcher
+/// may report the version in between: following it then must wait for the approval in flight
+/// instead of building the same version a second time (at ×100 that was 20 s of CPU and a
+/// third city in memory, thrown away).
+#[tokio::test(flavor = "multi_thread")]
+async fn following_waits_for_the_servers_own_approval_in_flight() {
+    let Env {
+        store,
+        app,
+        reviewer,
+        ..
+    } = &env(&common::sample_dir(), true);
+    // `server` stands for the approving server between its commit and its publication: the
+    // version is in the store and its move is still in flight.
+    let (server, server_app) = replica_at(store, 1);
+    let street = common::user_token(store, "street1", Role::Street, &["442000001"]);
+    common::carry_to_approval(app, &street, reviewer, compliant_split()).await;
+    let in_flight = server.move_in_flight().await;
+    let watcher = {
+        let (server, store) = (server.clone(), Arc::clone(store));
+        std::thread::spawn(move || api::follow::catch_up(&server, &store, 2))
+    };
+    // The approval publishes its version and ends its move. (Reading the version whole takes
+    // longer than building it from its rows, so a catch-up that did not wait would publish
+    // first and the assertions below would see it.)
+    let approved = registry::snapshot_of(store, 2).expect("version 2 builds");
+    assert!(server.publish_if_newer(approved, 2));
+    drop(in_flight);
+    watcher.join().expect("the watcher's catch-up");
+    assert_eq!(server.published().registry_version(), Some(2));
+    assert_eq!(
+        followed(&server_app).await,
+        (0, 0),
+        "the version the server approved was built a second time"
+    );
+}
+
 #[tokio::test]
 async fn an_approval_on_the_mini_city_builds_what_a_full_read_builds() {
     let Env {

@@ -44,6 +44,16 @@ pub fn follow(state: &AppState, store: Arc<Store>) -> std::io::Result<Option<Wat
 /// The version after the one served, when an approval made it, is built from the served
 /// snapshot and the version's rows ([`follow_change`]); any other is read whole.
 pub fn catch_up(state: &AppState, store: &Store, version: i64) {
+    // This server's own approval commits its version before publishing it, and the store
+    // reports the version in between: wait for the move in flight (a watcher thread may block;
+    // an uncontended lock is taken without blocking, wherever this is called from), then see
+    // whether it published the version.
+    drop(
+        state
+            .moves
+            .try_lock()
+            .unwrap_or_else(|_| state.moves.blocking_lock()),
+    );
     let current = state.published();
     let served = current.registry_version();
     if served.is_some_and(|v| v >= version) {

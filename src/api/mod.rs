@@ -199,7 +199,7 @@ fn layer_vertices(registry: &crate::registry::Registry, level: Level) -> usize {
         Level::Community => registry
             .communities
             .iter()
-            .filter_map(|c| c.territory.as_ref())
+            .filter_map(|c| c.territory.as_deref())
             .map(count)
             .sum(),
         Level::Grid => registry.grids.iter().map(|g| count(&g.area)).sum(),
@@ -564,6 +564,14 @@ impl AppState {
     }
 
     /// The snapshot being served now.
+    /// Waits until no proposal moves on this server, and holds the moves until the guard is
+    /// dropped: an approval commits its version and publishes it under this guard, so versions
+    /// are published in order, and whoever follows the store ([`follow::catch_up`]) waits for
+    /// it rather than building a version this server is about to publish.
+    pub async fn move_in_flight(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.moves.lock().await
+    }
+
     pub fn published(&self) -> Arc<Published> {
         self.current
             .read()

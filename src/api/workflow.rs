@@ -233,7 +233,7 @@ pub async fn transition(
     };
     let store = store_of(&state, "stored proposals")?.clone();
     // One move at a time: an approval's commit and the swap of its snapshot happen in order.
-    let _serial = state.moves.lock().await;
+    let _serial = state.move_in_flight().await;
     let published = state.published();
     let version = published.registry_version().unwrap_or(0);
     let today = today();
