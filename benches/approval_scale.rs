@@ -68,7 +68,7 @@ fn main() {
     let started = Instant::now();
     let tiles = TileSource::new(&snapshot.registry);
     tiles.prepare_all_zooms();
-    let audit = shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
+    let audit = snapshot.audit(&|_, _| {});
     println!(
         "{}: {} grids; loaded in {loaded:.1} s, tiles and audit in {:.1} s",
         dir.display(),

@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn bench(c: &mut Criterion) {
     let label = common::city_label();
     let snapshot = common::load();
-    let audit = || shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
+    let audit = || snapshot.audit(&|_, _| {});
     if label != "sample city" {
         let runs = std::env::var("SHEQU_BENCH_RUNS")
             .ok()

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::address::{self, AddressBook, AddressBookError, Register};
+use crate::audit::{self, AuditReport};
 use crate::index::{Hit, SpatialIndex};
 use crate::registry::{LoadError, Noding, Plausible, Problem, Registry, load_dir};
 use crate::rules::Guidelines;
@@ -100,6 +101,17 @@ impl Snapshot {
 
     pub fn lookup(&self, lon_lat: [f64; 2]) -> Hit {
         self.index.lookup(lon_lat)
+    }
+
+    /// The coverage audit of this snapshot ([`audit::audit`]), with the communities' rings its
+    /// spatial index prepared. `progress` as there.
+    pub fn audit(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> AuditReport {
+        audit::audit_prepared(
+            &self.registry,
+            &self.guidelines,
+            self.index.community_rings(),
+            progress,
+        )
     }
 }
 

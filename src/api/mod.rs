@@ -295,13 +295,7 @@ impl Published {
     /// The coverage audit of the snapshot, computed on first use.
     fn audit(&self) -> Arc<AuditReport> {
         self.audit
-            .get_or_init(|| {
-                Arc::new(crate::audit::audit(
-                    &self.snapshot.registry,
-                    &self.snapshot.guidelines,
-                    &|_, _| {},
-                ))
-            })
+            .get_or_init(|| Arc::new(self.snapshot.audit(&|_, _| {})))
             .clone()
     }
 

@@ -23,17 +23,20 @@ use std::collections::HashSet;
 use rayon::prelude::*;
 
 use super::{AuditReport, Context, Finding, FindingKind, compliance, grids, report, territory};
+use crate::geometry::Rings;
 use crate::registry::{Registry, Touched};
 use crate::rules::Guidelines;
 
-/// The audit of `registry` (the registry `before` audited, changed as `touched` says).
+/// The audit of `registry` (the registry `before` audited, changed as `touched` says), with its
+/// communities' rings prepared (see [`super::audit_prepared`]).
 pub fn audit_change(
     before: &AuditReport,
     registry: &Registry,
     guidelines: &Guidelines,
+    community_rings: &[Option<Rings>],
     touched: &Touched,
 ) -> AuditReport {
-    let cx = Context::new(registry, guidelines);
+    let cx = Context::new(registry, guidelines, community_rings);
     // Communities whose own checks run again: touched ones, and those with a touched grid.
     let community_digits = crate::registry::Level::Community.code_digits();
     let town_digits = crate::registry::Level::Town.code_digits();

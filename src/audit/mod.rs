@@ -58,22 +58,32 @@ struct Context<'a> {
     guidelines: &'a Guidelines,
     tolerances: AuditTolerances,
     /// Prepared community rings by community index (for border lengths).
-    community_rings: Vec<Option<Rings>>,
+    community_rings: &'a [Option<Rings>],
 }
 
 impl<'a> Context<'a> {
-    fn new(registry: &'a Registry, guidelines: &'a Guidelines) -> Self {
+    fn new(
+        registry: &'a Registry,
+        guidelines: &'a Guidelines,
+        community_rings: &'a [Option<Rings>],
+    ) -> Self {
         Context {
             registry,
             guidelines,
             tolerances: guidelines.audit,
-            community_rings: registry
-                .communities
-                .iter()
-                .map(|c| c.territory.as_deref().and_then(Rings::new))
-                .collect(),
+            community_rings,
         }
     }
+}
+
+/// Every community's territory prepared as [`Rings`] (`None` without territory), as the audit
+/// reads them; a snapshot's spatial index holds the same ([`crate::index::SpatialIndex::community_rings`]).
+pub fn community_rings(registry: &Registry) -> Vec<Option<Rings>> {
+    registry
+        .communities
+        .par_iter()
+        .map(|c| c.territory.as_deref().and_then(Rings::new))
+        .collect()
 }
 
 /// Boundaries within this many degrees (~1 cm) count as the same line.
@@ -112,7 +122,20 @@ pub fn audit(
     guidelines: &Guidelines,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> AuditReport {
-    let cx = Context::new(registry, guidelines);
+    audit_prepared(registry, guidelines, &community_rings(registry), progress)
+}
+
+/// [`audit`] with the communities' rings prepared already (`community_rings`, by community
+/// index, as [`community_rings`] makes them): a snapshot passes its spatial index's, so the
+/// audit neither prepares them again nor holds a second copy (at ×100, ≈ 0.2 GB while an
+/// approval is audited; issue 20).
+pub fn audit_prepared(
+    registry: &Registry,
+    guidelines: &Guidelines,
+    community_rings: &[Option<Rings>],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> AuditReport {
+    let cx = Context::new(registry, guidelines, community_rings);
     let mut findings = Vec::new();
     territory::overlaps(&cx, &|_, _| true, &mut findings);
     territory::gaps_and_outside(&cx, &mut findings);

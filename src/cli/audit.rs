@@ -18,7 +18,7 @@ pub fn run(source: &Source, json: bool) -> Result<(), CliError> {
         );
         bar
     });
-    let report = shequ::audit::audit(&snapshot.registry, &snapshot.guidelines, &|done, _| {
+    let report = snapshot.audit(&|done, _| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
         }

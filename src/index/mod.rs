@@ -232,6 +232,12 @@ impl SpatialIndex {
         }
     }
 
+    /// Each community's territory prepared for point tests, by community index (`None`
+    /// without territory): the audit measures borders with the same rings.
+    pub fn community_rings(&self) -> &[Option<Rings>] {
+        &self.communities.shapes
+    }
+
     /// Resolves a WGS84 `[lon, lat]` point.
     pub fn lookup(&self, p: [f64; 2]) -> Hit {
         if let Some((lattice, cells)) = &self.lattice {

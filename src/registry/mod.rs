@@ -4,6 +4,7 @@
 //! one. A change builds a new snapshot, so readers never see half a change.
 
 mod change;
+mod code_index;
 mod feature;
 pub(crate) mod feature_stream;
 mod level;

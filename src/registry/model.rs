@@ -1,13 +1,13 @@
 //! The registry's data model. Codes nest: a 12-digit community code starts with its 9-digit town
 //! code, a 15-digit grid code with its community code.
 
-use std::collections::HashMap;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
 use geo::{MultiPolygon, Point};
 use serde::Serialize;
 
+use super::code_index::CodeIndex;
 use super::level::Level;
 
 /// Residents counted in a grid, or summed over a community's grids.
@@ -129,9 +129,9 @@ pub struct Registry {
     pub towns: Vec<Town>,
     pub communities: Vec<Community>,
     pub grids: Vec<Grid>,
-    town_index: HashMap<String, usize>,
-    community_index: HashMap<String, usize>,
-    grid_index: HashMap<String, usize>,
+    town_index: CodeIndex,
+    community_index: CodeIndex,
+    grid_index: CodeIndex,
 }
 
 impl Registry {
@@ -141,17 +141,10 @@ impl Registry {
         communities: Vec<Community>,
         grids: Vec<Grid>,
     ) -> Self {
-        let index = |codes: Vec<&String>| -> HashMap<String, usize> {
-            codes
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), i))
-                .collect()
-        };
         Registry {
-            town_index: index(towns.iter().map(|t| &t.code).collect()),
-            community_index: index(communities.iter().map(|c| &c.code).collect()),
-            grid_index: index(grids.iter().map(|g| &g.code).collect()),
+            town_index: CodeIndex::new(towns.iter().map(|t| t.code.as_str())),
+            community_index: CodeIndex::new(communities.iter().map(|c| c.code.as_str())),
+            grid_index: CodeIndex::new(grids.iter().map(|g| g.code.as_str())),
             towns,
             communities,
             grids,
@@ -162,15 +155,15 @@ impl Registry {
     /// pads it with `000` ([`super::town_code`]): both name a town wherever one is asked for.
     pub fn town_by_code(&self, code: &str) -> Option<usize> {
         let code = super::town_code(code).unwrap_or(code);
-        self.town_index.get(code).copied()
+        self.town_index.get(code)
     }
 
     pub fn community_by_code(&self, code: &str) -> Option<usize> {
-        self.community_index.get(code).copied()
+        self.community_index.get(code)
     }
 
     pub fn grid_by_code(&self, code: &str) -> Option<usize> {
-        self.grid_index.get(code).copied()
+        self.grid_index.get(code)
     }
 
     /// The position of the record of `level` with `code`.

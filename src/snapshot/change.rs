@@ -43,6 +43,12 @@ impl Snapshot {
     /// from `before`'s audit: only the checks the change reached run again
     /// ([`audit::audit_change`]).
     pub fn audit_after(&self, before: &AuditReport, touched: &Touched) -> AuditReport {
-        audit::audit_change(before, &self.registry, &self.guidelines, touched)
+        audit::audit_change(
+            before,
+            &self.registry,
+            &self.guidelines,
+            self.index.community_rings(),
+            touched,
+        )
     }
 }

@@ -476,7 +476,7 @@ fn approve(
         }
         Err(e) => return Err(e.into()),
     };
-    let audit = audit::audit(&snapshot.registry, &snapshot.guidelines, &|_, _| {});
+    let audit = snapshot.audit(&|_, _| {});
     let version = super::registry::version(tx, version_id)?
         .ok_or_else(|| StoreError::Damaged(format!("version {version_id} vanished")))?;
     let refs = |r: &[super::registry::CommunityRef]| -> Vec<String> {
