@@ -24,9 +24,10 @@ use geo::{BoundingRect, MultiPolygon, Rect};
 /// crosses). At ×100 (half a million grids) the copied edges took 1.65 GB, more than the
 /// registry's own coordinates (issue 20).
 ///
-/// The arrays are shared (`Arc`), so a clone costs four reference counts: the index of a
+/// The two arrays are shared (`Arc`), so a clone costs two reference counts: the index of a
 /// changed registry keeps the rings of every untouched feature (half a million at ×100)
-/// without copying them, and reading an edge is as direct as from a `Box`.
+/// without copying them, and reading an edge is as direct as from a `Box`. The lists of
+/// integers are one array, so a shape is two allocations and an 80-byte header.
 #[derive(Debug, Clone)]
 pub struct Rings {
     bounds: Rect<f64>,
@@ -35,13 +36,16 @@ pub struct Rings {
     /// Every ring's positions as the ring has them, closing position included, one ring after
     /// the other: edge `i` runs from `points[i]` to `points[i + 1]`.
     points: Arc<[[f64; 2]]>,
-    /// Where each ring starts in `points`, and the end of the last one.
-    ring_start: Arc<[u32]>,
-    /// Edges of band `b` are `band_edges[band_start[b]..band_start[b + 1]]`.
-    band_start: Arc<[u32]>,
-    /// The non-horizontal edges (by index of their first position) in every band they touch.
-    /// Horizontal (and zero-length) edges are in none: a half-open test never counts them.
-    band_edges: Arc<[u32]>,
+    /// Three lists one after the other:
+    /// - `bands + 1` band starts: the edges of band `b` are `lists[start[b]..start[b + 1]]`
+    ///   (positions in this array);
+    /// - the non-horizontal edges (by index of their first position) in every band they
+    ///   touch; horizontal (and zero-length) edges are in none: a half-open test never
+    ///   counts them;
+    /// - from `rings_at`: where each ring starts in `points`, and the end of the last one.
+    lists: Arc<[u32]>,
+    bands: u32,
+    rings_at: u32,
 }
 
 /// About this many edges per band keeps a test to a handful of edges.
@@ -83,20 +87,25 @@ impl Rings {
         };
         let band_of = |y: f64| band(y, bounds.min().y, band_scale, bands);
         // Counted first, then filled: one exact array instead of a growing list per band.
-        let mut band_start = vec![0u32; bands + 1];
+        let mut counts = vec![0u32; bands + 1];
         for (_, lo, hi) in sloped() {
-            for count in &mut band_start[band_of(lo) + 1..=band_of(hi) + 1] {
+            for count in &mut counts[band_of(lo) + 1..=band_of(hi) + 1] {
                 *count += 1;
             }
         }
+        // Band starts count from the first edge's place in `lists`, after the starts.
+        counts[0] = (bands + 1) as u32;
         for b in 1..=bands {
-            band_start[b] += band_start[b - 1];
+            counts[b] += counts[b - 1];
         }
-        let mut next: Vec<u32> = band_start[..bands].to_vec();
-        let mut band_edges = vec![0u32; band_start[bands] as usize];
+        let rings_at = counts[bands];
+        let mut lists = counts;
+        lists.resize(rings_at as usize, 0);
+        lists.extend_from_slice(&ring_start);
+        let mut next: Vec<u32> = lists[..bands].to_vec();
         for (i, lo, hi) in sloped() {
             for slot in &mut next[band_of(lo)..=band_of(hi)] {
-                band_edges[*slot as usize] = i;
+                lists[*slot as usize] = i;
                 *slot += 1;
             }
         }
@@ -104,16 +113,21 @@ impl Rings {
             bounds,
             band_scale,
             points: points.into(),
-            ring_start: ring_start.into(),
-            band_start: band_start.into(),
-            band_edges: band_edges.into(),
+            lists: lists.into(),
+            bands: bands as u32,
+            rings_at,
         })
+    }
+
+    /// Where each ring starts in `points`, and the end of the last one.
+    fn ring_start(&self) -> &[u32] {
+        &self.lists[self.rings_at as usize..]
     }
 
     /// Every boundary edge (all rings), as pairs of positions in their ring's direction, ring
     /// after ring.
     pub fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
-        self.ring_start.windows(2).flat_map(move |r| {
+        self.ring_start().windows(2).flat_map(move |r| {
             self.points[r[0] as usize..r[1] as usize]
                 .windows(2)
                 .map(|w| (w[0], w[1]))
@@ -124,13 +138,8 @@ impl Rings {
     /// two positions in the same order whichever ring (of whichever shape) has the edge, so
     /// that shapes sharing it compute the same crossing bit for bit.
     fn band_edges(&self, y: f64) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
-        let b = band(
-            y,
-            self.bounds.min().y,
-            self.band_scale,
-            self.band_start.len() - 1,
-        );
-        self.band_edges[self.band_start[b] as usize..self.band_start[b + 1] as usize]
+        let b = band(y, self.bounds.min().y, self.band_scale, self.bands as usize);
+        self.lists[self.lists[b] as usize..self.lists[b + 1] as usize]
             .iter()
             .map(|&i| {
                 let (a, b) = (self.points[i as usize], self.points[i as usize + 1]);
