@@ -16,7 +16,9 @@
 //!   code is its community's or one of its grids', which start with the community's; a grid
 //!   straddling into a touched community meets the touched box, since that box holds the
 //!   touched community's whole area);
-//! - communities without territory and the guideline checks: cheap, found again for all.
+//! - a community's guideline checks: the community, its grids (their counts and codes) and the
+//!   guidelines — kept unless the community or one of its grids was touched;
+//! - communities without territory: cheap, found again for all.
 
 use std::collections::HashSet;
 
@@ -112,7 +114,8 @@ pub fn audit_change(
                 .town_code
                 .as_deref()
                 .is_some_and(|t| redo_towns.contains(t)),
-            FindingKind::NoTerritory | FindingKind::Guideline => false,
+            FindingKind::NoTerritory => false,
+            FindingKind::Guideline => !names(f, &dirty_codes),
             FindingKind::GridGap
             | FindingKind::GridOverlap
             | FindingKind::GridOutsideCommunity
@@ -147,6 +150,6 @@ pub fn audit_change(
         })
         .collect();
     findings.extend(per_community.into_iter().flatten());
-    compliance::check(&cx, &mut findings);
+    compliance::check(&cx, &|c| dirty[c], &mut findings);
     report(findings)
 }
