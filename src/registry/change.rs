@@ -16,6 +16,7 @@ use std::sync::Arc;
 use geo::BoundingRect;
 use serde_json::{Value, json};
 
+use super::level::Level;
 use super::load::load_features;
 use super::model::{Community, Counts, Grid, Registry, Town};
 use super::plausible::Plausible;
@@ -377,34 +378,49 @@ impl Registry {
                 })
                 .sum()
         };
-        // (level, code, vertices before) of every area taking part, in the order passed.
-        let mut who: Vec<(u8, String, usize)> = Vec::new();
-        let mut areas: Vec<&mut geo::MultiPolygon<f64>> = Vec::new();
-        for t in self.towns.iter_mut().filter(|t| near(&t.area)) {
-            who.push((0, t.code.clone(), vertices(&t.area)));
-            areas.push(Arc::make_mut(&mut t.area));
+        // (level, index, vertices before) of every area taking part, and a copy of it to node:
+        // only the areas the noding changes replace the ones shared with the registry this was
+        // made from.
+        let mut who: Vec<(Level, usize, usize)> = Vec::new();
+        let mut copies: Vec<geo::MultiPolygon<f64>> = Vec::new();
+        let mut take = |level: Level, i: usize, area: &geo::MultiPolygon<f64>| {
+            if near(area) {
+                who.push((level, i, vertices(area)));
+                copies.push(area.clone());
+            }
+        };
+        for (i, t) in self.towns.iter().enumerate() {
+            take(Level::Town, i, &t.area);
         }
-        for c in self.communities.iter_mut() {
-            if let Some(t) = c.territory.as_mut().filter(|t| near(t)) {
-                who.push((1, c.code.clone(), vertices(t)));
-                areas.push(Arc::make_mut(t));
+        for (i, c) in self.communities.iter().enumerate() {
+            if let Some(t) = &c.territory {
+                take(Level::Community, i, t);
             }
         }
-        for g in self.grids.iter_mut().filter(|g| near(&g.area)) {
-            who.push((2, g.code.clone(), vertices(&g.area)));
-            areas.push(Arc::make_mut(&mut g.area));
+        for (i, g) in self.grids.iter().enumerate() {
+            take(Level::Grid, i, &g.area);
         }
-        touched.junctions = node(&mut areas, tolerance_m);
-        for ((level, code, before), area) in who.into_iter().zip(areas) {
-            if vertices(area) == before {
+        touched.junctions = node(&mut copies.iter_mut().collect::<Vec<_>>(), tolerance_m);
+        for ((level, i, before), area) in who.into_iter().zip(copies) {
+            if vertices(&area) == before {
                 continue;
             }
-            touched.grow(area);
+            touched.grow(&area);
+            let area = Arc::new(area);
             match level {
-                0 => touched.towns.insert(code),
-                1 => touched.communities.insert(code),
-                _ => touched.grids.insert(code),
-            };
+                Level::Town => {
+                    touched.towns.insert(self.towns[i].code.clone());
+                    self.towns[i].area = area;
+                }
+                Level::Community => {
+                    touched.communities.insert(self.communities[i].code.clone());
+                    self.communities[i].territory = Some(area);
+                }
+                Level::Grid => {
+                    touched.grids.insert(self.grids[i].code.clone());
+                    self.grids[i].area = area;
+                }
+            }
         }
         if let Some(b) = own.bounds {
             touched.bounds = Some(match touched.bounds {
